@@ -1,0 +1,42 @@
+# K8sTraining: `make demo` shows the main job, `make test` runs every test. Both install what is missing first.
+SHELL := /bin/bash
+DOTNET ?= dotnet
+CONFIG ?= Release
+LOCAL := .local
+PUBLISH := $(LOCAL)/publish
+LOCAL_KUBECONFIG ?= $(LOCAL)/kubeconfig
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
+export PATH := $(CURDIR)/$(LOCAL)/bin:$(PATH)
+
+.PHONY: all deps build publish test demo bench local-cluster clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	$(DOTNET) build K8sTraining.sln -c $(CONFIG) -nologo -clp:ErrorsOnly
+
+publish: build
+	$(DOTNET) publish trainer/K8sTraining.Trainer.csproj -c $(CONFIG) -o $(PUBLISH)/trainer --no-build -nologo
+	$(DOTNET) publish operator/K8sTraining.Operator.csproj -c $(CONFIG) -o $(PUBLISH)/operator --no-build -nologo
+	$(DOTNET) publish localcluster/K8sTraining.LocalCluster.csproj -c $(CONFIG) -o $(PUBLISH)/localcluster --no-build -nologo
+
+test: publish
+	@./scripts/test.sh $(CONFIG)
+
+demo: publish
+	@./scripts/demo.sh
+
+bench: publish
+	$(DOTNET) run --project bench/K8sTraining.Benchmarks -c $(CONFIG) --no-build -- $(BENCH_ARGS)
+
+local-cluster: publish
+	@LOCAL_KUBECONFIG=$(LOCAL_KUBECONFIG) ./scripts/local-cluster.sh
+
+clean:
+	$(DOTNET) clean K8sTraining.sln -c $(CONFIG) -nologo -v q
+	rm -rf $(PUBLISH)

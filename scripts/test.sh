@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test project (already built) and prints one closing line: "tests: N passed, N failed, N skipped".
+set -uo pipefail
+config="${1:-Release}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+passed=0; failed=0; skipped=0; rc=0
+for proj in tests/*/*.Tests.csproj; do
+  echo "=== $proj"
+  log="$(mktemp)"
+  dotnet test "$proj" -c "$config" --no-build -nologo --logger "console;verbosity=normal" 2>&1 | tee "$log" | grep -vE '^\s+Passed ' 
+  [ "${PIPESTATUS[0]}" -ne 0 ] && rc=1
+  summary="$(grep -E '(Passed|Failed)! +- +Failed:' "$log" | tail -1)"
+  if [ -z "$summary" ]; then echo "no test summary for $proj"; rc=1; fi
+  f=$(sed -nE 's/.*Failed: +([0-9]+).*/\1/p' <<<"$summary"); p=$(sed -nE 's/.*Passed: +([0-9]+).*/\1/p' <<<"$summary"); s=$(sed -nE 's/.*Skipped: +([0-9]+).*/\1/p' <<<"$summary")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
+  rm -f "$log"
+done
+echo
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit $rc

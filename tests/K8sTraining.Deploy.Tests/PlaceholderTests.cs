@@ -1,0 +1,5 @@
+namespace K8sTraining.Deploy.Tests;
+
+public sealed class PlaceholderTests
+{
+}

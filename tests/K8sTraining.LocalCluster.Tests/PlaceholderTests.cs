@@ -1,0 +1,5 @@
+namespace K8sTraining.LocalCluster.Tests;
+
+public sealed class PlaceholderTests
+{
+}

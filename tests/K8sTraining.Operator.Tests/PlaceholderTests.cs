@@ -1,0 +1,5 @@
+namespace K8sTraining.Operator.Tests;
+
+public sealed class PlaceholderTests
+{
+}

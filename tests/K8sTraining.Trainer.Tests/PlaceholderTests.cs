@@ -1,0 +1,5 @@
+namespace K8sTraining.Trainer.Tests;
+
+public sealed class PlaceholderTests
+{
+}

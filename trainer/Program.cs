@@ -1,0 +1,1 @@
+Console.WriteLine("K8sTraining trainer");
