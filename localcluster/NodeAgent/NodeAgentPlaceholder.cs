@@ -1,0 +1,3 @@
+namespace K8sTraining.NodeAgent;
+
+internal static class NodeAgentPlaceholder;
