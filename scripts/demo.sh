@@ -1,3 +1,4 @@
 #!/usr/bin/env bash
-echo "demo: not yet written" >&2
-exit 1
+# `make demo`: for now the trainer's own story (SIGTERM mid-epoch, exact resume, accuracy); the cluster story replaces it.
+set -euo pipefail
+exec "$(dirname "$0")/demo-trainer.sh" "$@"
