@@ -1,0 +1,139 @@
+using System.Text.Json.Serialization;
+using k8s.Models;
+
+namespace K8sTraining.Operator.Api;
+
+/// <summary>What to train and how to run it; every field except <see cref="Training"/> has a default.</summary>
+public sealed class TrainingJobSpec
+{
+    public const string DefaultImage = "ghcr.io/k8straining/trainer:0.1.0";
+
+    /// <summary>Trainer image; its ENTRYPOINT is the trainer.</summary>
+    [JsonPropertyName("image")]
+    public string? Image { get; set; }
+
+    [JsonPropertyName("imagePullPolicy")]
+    public string? ImagePullPolicy { get; set; }
+
+    /// <summary>The trainer's command line, one field per flag.</summary>
+    [JsonPropertyName("training")]
+    public required TrainingSpec Training { get; set; }
+
+    [JsonPropertyName("checkpoint")]
+    public CheckpointSpec? Checkpoint { get; set; }
+
+    [JsonPropertyName("resources")]
+    public V1ResourceRequirements? Resources { get; set; }
+
+    [JsonPropertyName("nodeSelector")]
+    public IDictionary<string, string>? NodeSelector { get; set; }
+
+    [JsonPropertyName("tolerations")]
+    public IList<V1Toleration>? Tolerations { get; set; }
+
+    [JsonPropertyName("affinity")]
+    public V1Affinity? Affinity { get; set; }
+
+    [JsonPropertyName("priorityClassName")]
+    public string? PriorityClassName { get; set; }
+
+    [JsonPropertyName("serviceAccountName")]
+    public string? ServiceAccountName { get; set; }
+
+    /// <summary>Extra environment for the trainer container (after the operator's own TRAINER_* variables).</summary>
+    [JsonPropertyName("env")]
+    public IList<V1EnvVar>? Env { get; set; }
+
+    /// <summary>How many failed attempts are retried; preemptions never count.</summary>
+    [JsonPropertyName("maxRestarts")]
+    public int? MaxRestarts { get; set; }
+
+    /// <summary>Delay before the first retry after a failure; doubles with every further failure.</summary>
+    [JsonPropertyName("restartBackoffSeconds")]
+    public int? RestartBackoffSeconds { get; set; }
+
+    [JsonPropertyName("maxRestartBackoffSeconds")]
+    public int? MaxRestartBackoffSeconds { get; set; }
+
+    /// <summary>Time the trainer gets between SIGTERM and SIGKILL to finish its step and checkpoint.</summary>
+    [JsonPropertyName("terminationGracePeriodSeconds")]
+    public long? TerminationGracePeriodSeconds { get; set; }
+
+    /// <summary>Wall-clock limit from the start (or the last resume) of the job; then Failed with DeadlineExceeded.</summary>
+    [JsonPropertyName("activeDeadlineSeconds")]
+    public long? ActiveDeadlineSeconds { get; set; }
+
+    /// <summary>True deletes the pod gracefully (the trainer checkpoints); false again resumes from that checkpoint.</summary>
+    [JsonPropertyName("suspend")]
+    public bool? Suspend { get; set; }
+
+    /// <summary>Delete the TrainingJob this long after it succeeded or failed.</summary>
+    [JsonPropertyName("ttlSecondsAfterFinished")]
+    public int? TtlSecondsAfterFinished { get; set; }
+
+    [JsonIgnore]
+    public string EffectiveImage => string.IsNullOrWhiteSpace(Image) ? DefaultImage : Image;
+
+    [JsonIgnore]
+    public int EffectiveMaxRestarts => MaxRestarts ?? 3;
+
+    [JsonIgnore]
+    public long EffectiveGracePeriodSeconds => TerminationGracePeriodSeconds ?? 60;
+
+    [JsonIgnore]
+    public bool IsSuspended => Suspend == true;
+}
+
+/// <summary>The training configuration; maps 1:1 to the trainer's flags.</summary>
+public sealed class TrainingSpec
+{
+    public static readonly IReadOnlyList<string> Models = ["mlp", "cnn"];
+    public static readonly IReadOnlyList<string> Datasets = ["synthetic", "fashion-mnist"];
+    public static readonly IReadOnlyList<string> Optimizers = ["sgd", "adamw"];
+
+    [JsonPropertyName("model")]
+    public string? Model { get; set; }
+
+    [JsonPropertyName("dataset")]
+    public string? Dataset { get; set; }
+
+    /// <summary>Directory holding the data set files (Fashion-MNIST).</summary>
+    [JsonPropertyName("dataPath")]
+    public string? DataPath { get; set; }
+
+    [JsonPropertyName("samples")]
+    public int? Samples { get; set; }
+
+    [JsonPropertyName("epochs")]
+    public int? Epochs { get; set; }
+
+    [JsonPropertyName("batchSize")]
+    public int? BatchSize { get; set; }
+
+    [JsonPropertyName("learningRate")]
+    public double? LearningRate { get; set; }
+
+    [JsonPropertyName("optimizer")]
+    public string? Optimizer { get; set; }
+
+    [JsonPropertyName("seed")]
+    public long? Seed { get; set; }
+}
+
+/// <summary>Where and how often the trainer checkpoints.</summary>
+public sealed class CheckpointSpec
+{
+    /// <summary>s3://bucket/prefix; without it checkpoints live only in the pod and a replacement starts over.</summary>
+    [JsonPropertyName("uri")]
+    public string? Uri { get; set; }
+
+    /// <summary>Secret with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and optionally AWS_REGION, AWS_ENDPOINT_URL.</summary>
+    [JsonPropertyName("secretName")]
+    public string? SecretName { get; set; }
+
+    [JsonPropertyName("everySteps")]
+    public int? EverySteps { get; set; }
+
+    [JsonPropertyName("keep")]
+    public int? Keep { get; set; }
+}

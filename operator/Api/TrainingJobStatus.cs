@@ -1,0 +1,123 @@
+using System.Text.Json.Serialization;
+using k8s.Models;
+
+namespace K8sTraining.Operator.Api;
+
+/// <summary>What the operator observed: phase, conditions, attempts and where the job will resume.</summary>
+public sealed class TrainingJobStatus
+{
+    [JsonPropertyName("phase")]
+    public string? Phase { get; set; }
+
+    [JsonPropertyName("conditions")]
+    public IList<V1Condition>? Conditions { get; set; }
+
+    [JsonPropertyName("observedGeneration")]
+    public long? ObservedGeneration { get; set; }
+
+    /// <summary>Number of the latest attempt (its pod is &lt;job&gt;-attempt-&lt;attempt&gt;); 0 before the first.</summary>
+    [JsonPropertyName("attempt")]
+    public int Attempt { get; set; }
+
+    /// <summary>Failed attempts retried so far (counted against maxRestarts).</summary>
+    [JsonPropertyName("restarts")]
+    public int Restarts { get; set; }
+
+    /// <summary>Attempts ended by preemption (never counted against maxRestarts).</summary>
+    [JsonPropertyName("preemptions")]
+    public int Preemptions { get; set; }
+
+    [JsonPropertyName("activePod")]
+    public string? ActivePod { get; set; }
+
+    [JsonPropertyName("lastCheckpoint")]
+    public CheckpointRecord? LastCheckpoint { get; set; }
+
+    /// <summary>Last known position of training (from the trainer's termination message).</summary>
+    [JsonPropertyName("progress")]
+    public TrainingProgress? Progress { get; set; }
+
+    /// <summary>The checkpoint the next attempt resumes from; null means it starts from the beginning.</summary>
+    [JsonPropertyName("resumeFrom")]
+    public CheckpointRecord? ResumeFrom { get; set; }
+
+    [JsonPropertyName("lastTermination")]
+    public TerminationRecord? LastTermination { get; set; }
+
+    /// <summary>When the next attempt may start after a failure (exponential backoff).</summary>
+    [JsonPropertyName("nextAttemptTime")]
+    public DateTime? NextAttemptTime { get; set; }
+
+    [JsonPropertyName("testAccuracy")]
+    public double? TestAccuracy { get; set; }
+
+    [JsonPropertyName("startTime")]
+    public DateTime? StartTime { get; set; }
+
+    [JsonPropertyName("completionTime")]
+    public DateTime? CompletionTime { get; set; }
+}
+
+/// <summary>A durable checkpoint: position after <see cref="GlobalStep"/> steps and where it is stored.</summary>
+public sealed class CheckpointRecord
+{
+    [JsonPropertyName("globalStep")]
+    public long GlobalStep { get; set; }
+
+    /// <summary>Epoch of the checkpoint; null when the trainer reported a later position than the checkpoint's.</summary>
+    [JsonPropertyName("epoch")]
+    public int? Epoch { get; set; }
+
+    [JsonPropertyName("stepInEpoch")]
+    public long? StepInEpoch { get; set; }
+
+    [JsonPropertyName("location")]
+    public string? Location { get; set; }
+
+    /// <summary>True when committed to the remote store (or when there is no remote store).</summary>
+    [JsonPropertyName("uploaded")]
+    public bool Uploaded { get; set; }
+
+    [JsonPropertyName("time")]
+    public DateTime? Time { get; set; }
+}
+
+/// <summary>How far training got.</summary>
+public sealed class TrainingProgress
+{
+    [JsonPropertyName("globalStep")]
+    public long GlobalStep { get; set; }
+
+    [JsonPropertyName("epoch")]
+    public int Epoch { get; set; }
+
+    [JsonPropertyName("stepInEpoch")]
+    public long StepInEpoch { get; set; }
+}
+
+/// <summary>How the latest finished attempt ended.</summary>
+public sealed class TerminationRecord
+{
+    [JsonPropertyName("attempt")]
+    public int Attempt { get; set; }
+
+    [JsonPropertyName("pod")]
+    public string? Pod { get; set; }
+
+    /// <summary>One of <see cref="AttemptOutcomes"/>.</summary>
+    [JsonPropertyName("outcome")]
+    public string? Outcome { get; set; }
+
+    /// <summary>Why: the DisruptionTarget reason, OOMKilled, Error, ExitCode75, PodDeleted...</summary>
+    [JsonPropertyName("reason")]
+    public string? Reason { get; set; }
+
+    [JsonPropertyName("exitCode")]
+    public int? ExitCode { get; set; }
+
+    [JsonPropertyName("message")]
+    public string? Message { get; set; }
+
+    [JsonPropertyName("time")]
+    public DateTime? Time { get; set; }
+}

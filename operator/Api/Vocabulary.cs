@@ -1,0 +1,110 @@
+namespace K8sTraining.Operator.Api;
+
+/// <summary>Values of status.phase.</summary>
+public static class JobPhases
+{
+    public const string Pending = "Pending";
+    public const string Running = "Running";
+    public const string Restarting = "Restarting";
+    public const string Succeeded = "Succeeded";
+    public const string Failed = "Failed";
+    public const string Suspended = "Suspended";
+
+    public static readonly IReadOnlyList<string> All = [Pending, Running, Restarting, Succeeded, Failed, Suspended];
+
+    public static bool IsTerminal(string? phase) => phase is Succeeded or Failed;
+}
+
+/// <summary>Condition types in status.conditions.</summary>
+public static class ConditionTypes
+{
+    /// <summary>The spec passed the operator's checks (beyond the schema).</summary>
+    public const string SpecValid = "SpecValid";
+
+    /// <summary>A trainer pod is running.</summary>
+    public const string Running = "Running";
+
+    public const string Suspended = "Suspended";
+    public const string Succeeded = "Succeeded";
+    public const string Failed = "Failed";
+}
+
+/// <summary>Condition reasons (PascalCase, as Kubernetes).</summary>
+public static class ConditionReasons
+{
+    public const string Valid = "Valid";
+    public const string InvalidSpec = "InvalidSpec";
+    public const string PodPending = "PodPending";
+    public const string PodRunning = "PodRunning";
+    public const string PodTerminating = "PodTerminating";
+    public const string Preempted = "Preempted";
+    public const string BackingOff = "BackingOff";
+    public const string Completed = "Completed";
+    public const string ConfigurationError = "ConfigurationError";
+    public const string MaxRestartsExceeded = "MaxRestartsExceeded";
+    public const string DeadlineExceeded = "DeadlineExceeded";
+    public const string SuspendedByUser = "SuspendedByUser";
+    public const string Resumed = "Resumed";
+    public const string NotSuspended = "NotSuspended";
+}
+
+/// <summary>Reasons of the Events the operator records on a TrainingJob.</summary>
+public static class EventReasons
+{
+    public const string AttemptCreated = "AttemptCreated";
+    public const string AttemptRunning = "AttemptRunning";
+    public const string Preempted = "Preempted";
+    public const string AttemptFailed = "AttemptFailed";
+    public const string BackingOff = "BackingOff";
+    public const string Succeeded = "Succeeded";
+    public const string Failed = "Failed";
+    public const string Suspended = "Suspended";
+    public const string Resumed = "Resumed";
+    public const string InvalidSpec = "InvalidSpec";
+    public const string SpecValid = "SpecValid";
+    public const string DeadlineExceeded = "DeadlineExceeded";
+    public const string TtlExpired = "TtlExpired";
+    public const string DeletingPod = "DeletingPod";
+}
+
+/// <summary>Values of status.lastTermination.outcome.</summary>
+public static class AttemptOutcomes
+{
+    public const string Succeeded = "Succeeded";
+    public const string Preempted = "Preempted";
+    public const string Failed = "Failed";
+    public const string ConfigurationError = "ConfigurationError";
+    public const string Suspended = "Suspended";
+    public const string Stopped = "Stopped";
+
+    public static readonly IReadOnlyList<string> All = [Succeeded, Preempted, Failed, ConfigurationError, Suspended, Stopped];
+}
+
+/// <summary>Labels, finalizer and annotations the operator puts on trainer pods.</summary>
+public static class WellKnown
+{
+    public const string JobNameLabel = "k8straining.io/job-name";
+    public const string AttemptLabel = "k8straining.io/attempt";
+    public const string NameLabel = "app.kubernetes.io/name";
+    public const string InstanceLabel = "app.kubernetes.io/instance";
+    public const string ComponentLabel = "app.kubernetes.io/component";
+    public const string ManagedByLabel = "app.kubernetes.io/managed-by";
+    public const string ManagedBy = "k8straining-operator";
+
+    /// <summary>Keeps an ended trainer pod until the operator has recorded how it ended (as the Job controller's tracking finalizer).</summary>
+    public const string TrackingFinalizer = "k8straining.io/attempt-tracking";
+
+    public const string TrainerContainer = "trainer";
+    public const string DisruptionTarget = "DisruptionTarget";
+    public const string CheckpointDirectory = "/var/run/k8straining/checkpoints";
+    public const string TerminationLog = "/dev/termination-log";
+}
+
+/// <summary>The trainer's exit codes (the contract in the README).</summary>
+public static class TrainerExitCodes
+{
+    public const int Completed = 0;
+    public const int Failure = 1;
+    public const int InvalidConfiguration = 2;
+    public const int Interrupted = 75;
+}

@@ -1,0 +1,121 @@
+using System.Globalization;
+using K8sTraining.Operator.Api;
+using k8s.Models;
+
+namespace K8sTraining.Operator.Pods;
+
+/// <summary>Builds the trainer pod of one attempt: everything the trainer needs comes as TRAINER_* environment.</summary>
+public static class TrainerPodBuilder
+{
+    /// <summary>Seconds of the grace period kept back for the upload to finish and the process to exit.</summary>
+    public const long ShutdownMarginSeconds = 5;
+
+    public const string CheckpointVolume = "checkpoints";
+
+    public static V1Pod Build(TrainingJob job, int attempt)
+    {
+        var spec = job.Spec;
+        var name = PodNames.ForAttempt(job.Metadata.Name, attempt);
+        var grace = spec.EffectiveGracePeriodSeconds;
+        return new V1Pod
+        {
+            ApiVersion = "v1",
+            Kind = "Pod",
+            Metadata = new V1ObjectMeta
+            {
+                Name = name,
+                NamespaceProperty = job.Metadata.NamespaceProperty,
+                Labels = Labels(job, attempt),
+                Finalizers = [WellKnown.TrackingFinalizer],
+                OwnerReferences =
+                [
+                    new V1OwnerReference
+                    {
+                        ApiVersion = TrainingJob.KubeApiVersion,
+                        Kind = TrainingJob.KubeKind,
+                        Name = job.Metadata.Name,
+                        Uid = job.Metadata.Uid,
+                        Controller = true,
+                        BlockOwnerDeletion = true,
+                    },
+                ],
+            },
+            Spec = new V1PodSpec
+            {
+                RestartPolicy = "Never",
+                TerminationGracePeriodSeconds = grace,
+                NodeSelector = spec.NodeSelector is null ? null : new Dictionary<string, string>(spec.NodeSelector),
+                Tolerations = spec.Tolerations?.ToList(),
+                Affinity = spec.Affinity,
+                PriorityClassName = string.IsNullOrEmpty(spec.PriorityClassName) ? null : spec.PriorityClassName,
+                ServiceAccountName = string.IsNullOrEmpty(spec.ServiceAccountName) ? null : spec.ServiceAccountName,
+                Volumes = [new V1Volume { Name = CheckpointVolume, EmptyDir = new V1EmptyDirVolumeSource() }],
+                Containers =
+                [
+                    new V1Container
+                    {
+                        Name = WellKnown.TrainerContainer,
+                        Image = spec.EffectiveImage,
+                        ImagePullPolicy = spec.ImagePullPolicy,
+                        Args = ["train"],
+                        Env = Environment(job, attempt, grace),
+                        EnvFrom = string.IsNullOrEmpty(spec.Checkpoint?.SecretName)
+                            ? null
+                            : [new V1EnvFromSource { SecretRef = new V1SecretEnvSource { Name = spec.Checkpoint.SecretName } }],
+                        Resources = spec.Resources,
+                        VolumeMounts = [new V1VolumeMount { Name = CheckpointVolume, MountPath = WellKnown.CheckpointDirectory }],
+                        TerminationMessagePath = WellKnown.TerminationLog,
+                        TerminationMessagePolicy = "FallbackToLogsOnError",
+                    },
+                ],
+            },
+        };
+    }
+
+    public static Dictionary<string, string> Labels(TrainingJob job, int attempt) => new()
+    {
+        [WellKnown.JobNameLabel] = PodNames.LabelValue(job.Metadata.Name),
+        [WellKnown.AttemptLabel] = attempt.ToString(CultureInfo.InvariantCulture),
+        [WellKnown.NameLabel] = "k8s-training-trainer",
+        [WellKnown.InstanceLabel] = PodNames.LabelValue(job.Metadata.Name),
+        [WellKnown.ComponentLabel] = "trainer",
+        [WellKnown.ManagedByLabel] = WellKnown.ManagedBy,
+    };
+
+    private static List<V1EnvVar> Environment(TrainingJob job, int attempt, long grace)
+    {
+        var t = job.Spec.Training;
+        var c = job.Spec.Checkpoint;
+        var env = new List<V1EnvVar>();
+        void Add(string name, object? value)
+        {
+            if (value is not null)
+            {
+                env.Add(new V1EnvVar { Name = name, Value = Convert.ToString(value, CultureInfo.InvariantCulture) });
+            }
+        }
+
+        Add("TRAINER_MODEL", t.Model);
+        Add("TRAINER_DATASET", t.Dataset);
+        Add("TRAINER_DATA", t.DataPath);
+        Add("TRAINER_SAMPLES", t.Samples);
+        Add("TRAINER_EPOCHS", t.Epochs);
+        Add("TRAINER_BATCH_SIZE", t.BatchSize);
+        Add("TRAINER_LR", t.LearningRate?.ToString("R", CultureInfo.InvariantCulture));
+        Add("TRAINER_OPTIMIZER", t.Optimizer);
+        Add("TRAINER_SEED", t.Seed);
+        Add("TRAINER_CHECKPOINT_DIR", WellKnown.CheckpointDirectory);
+        Add("TRAINER_CHECKPOINT_URI", string.IsNullOrEmpty(c?.Uri) ? null : c.Uri);
+        Add("TRAINER_CHECKPOINT_EVERY_STEPS", c?.EverySteps);
+        Add("TRAINER_KEEP_CHECKPOINTS", c?.Keep);
+        Add("TRAINER_TERMINATION_LOG", WellKnown.TerminationLog);
+        Add("TRAINER_ATTEMPT", attempt);
+        Add("TRAINER_SHUTDOWN_TIMEOUT_SECONDS", Math.Max(1, grace - ShutdownMarginSeconds));
+        if (job.Spec.Env is { } extra)
+        {
+            env.AddRange(extra);
+        }
+
+        return env;
+    }
+}

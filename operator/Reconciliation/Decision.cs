@@ -1,0 +1,29 @@
+using K8sTraining.Operator.Api;
+
+namespace K8sTraining.Operator.Reconciliation;
+
+/// <summary>A write the reconciler shell performs after (or, for <see cref="CreatePod"/>, before) the status write.</summary>
+public abstract record JobAction;
+
+/// <summary>Create the trainer pod of this attempt (deterministic name, so a repeat is a harmless 409).</summary>
+public sealed record CreatePod(int Attempt) : JobAction;
+
+/// <summary>Delete a pod gracefully (its grace period lets the trainer checkpoint).</summary>
+public sealed record DeletePod(string Name, string Why) : JobAction;
+
+/// <summary>Remove the tracking finalizer once the pod's end is recorded in status.</summary>
+public sealed record ReleasePod(string Name) : JobAction;
+
+/// <summary>Delete the TrainingJob itself (ttlSecondsAfterFinished).</summary>
+public sealed record DeleteJob : JobAction;
+
+/// <summary>A core/v1 Event to record on the TrainingJob.</summary>
+public sealed record JobEvent(string Type, string Reason, string Message)
+{
+    public static JobEvent Normal(string reason, string message) => new("Normal", reason, message);
+
+    public static JobEvent Warning(string reason, string message) => new("Warning", reason, message);
+}
+
+/// <summary>The outcome of one pure decision: the new status, the writes to make, the Events, when to look again.</summary>
+public sealed record Decision(TrainingJobStatus Status, IReadOnlyList<JobAction> Actions, IReadOnlyList<JobEvent> Events, TimeSpan? RequeueAfter);

@@ -1,0 +1,103 @@
+using K8sTraining.Operator.Api;
+using k8s.Models;
+
+namespace K8sTraining.Operator.Reconciliation;
+
+/// <summary>Pure classification of trainer pods: alive or ended, and if ended, preemption, success or failure.</summary>
+public static class PodClassifier
+{
+    /// <summary>DisruptionTarget reasons that mean "taken away from us", not "broke".</summary>
+    public static readonly IReadOnlySet<string> PreemptionReasons = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "PreemptionByScheduler",
+        "PreemptionByKubeScheduler",
+        "EvictionByEvictionAPI",
+        "DeletionByTaintManager",
+        "DeletionByPodGC",
+        "TerminationByKubelet",
+    };
+
+    public static int? AttemptOf(V1Pod pod)
+    {
+        var labels = pod.Metadata?.Labels;
+        return labels is not null && labels.TryGetValue(WellKnown.AttemptLabel, out var value) && int.TryParse(value, out var attempt)
+            ? attempt
+            : null;
+    }
+
+    public static V1ContainerStatus? TrainerStatus(V1Pod pod) =>
+        pod.Status?.ContainerStatuses?.FirstOrDefault(c => c.Name == WellKnown.TrainerContainer)
+        ?? pod.Status?.ContainerStatuses?.FirstOrDefault();
+
+    public static PodState StateOf(V1Pod pod)
+    {
+        var phase = pod.Status?.Phase;
+        var container = TrainerStatus(pod);
+        if (phase is "Succeeded" or "Failed" || container?.State?.Terminated is not null)
+        {
+            return PodState.Ended;
+        }
+
+        if (pod.Metadata?.DeletionTimestamp is not null)
+        {
+            // A pod deleted before its trainer ever started has nothing to shut down.
+            return container?.State?.Running is null && phase is null or "Pending" ? PodState.Ended : PodState.Terminating;
+        }
+
+        return phase == "Running" ? PodState.Running : PodState.Pending;
+    }
+
+    /// <summary>Classifies an ended pod. Exit 0 wins (the run finished); any sign of disruption is a preemption.</summary>
+    public static PodOutcome Classify(V1Pod pod)
+    {
+        var terminated = TrainerStatus(pod)?.State?.Terminated;
+        var exitCode = terminated?.ExitCode;
+        var termination = TrainerTerminationMessage.TryParse(terminated?.Message);
+        var disruption = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == WellKnown.DisruptionTarget && c.Status == "True");
+        var name = pod.Metadata?.Name ?? "?";
+
+        if (exitCode == TrainerExitCodes.Completed)
+        {
+            return new PodOutcome(AttemptOutcomes.Succeeded, ConditionReasons.Completed, exitCode, $"pod {name} completed", termination);
+        }
+
+        if (disruption is not null && (disruption.Reason is null || PreemptionReasons.Contains(disruption.Reason)))
+        {
+            var reason = disruption.Reason ?? WellKnown.DisruptionTarget;
+            return new PodOutcome(AttemptOutcomes.Preempted, reason, exitCode, $"pod {name} disrupted ({reason}){ExitText(exitCode)}", termination);
+        }
+
+        if (exitCode == TrainerExitCodes.Interrupted)
+        {
+            return new PodOutcome(AttemptOutcomes.Preempted, "ExitCode75", exitCode, $"trainer in pod {name} was interrupted and checkpointed (exit 75)", termination);
+        }
+
+        if (pod.Metadata?.DeletionTimestamp is not null)
+        {
+            return new PodOutcome(AttemptOutcomes.Preempted, "PodDeleted", exitCode, $"pod {name} was deleted while running{ExitText(exitCode)}", termination);
+        }
+
+        if (pod.Status?.Reason is "Evicted" or "Shutdown" or "Terminated" or "NodeShutdown" or "NodeLost")
+        {
+            return new PodOutcome(AttemptOutcomes.Preempted, pod.Status.Reason, exitCode, $"pod {name} was stopped by the node ({pod.Status.Reason}){ExitText(exitCode)}", termination);
+        }
+
+        if (exitCode == TrainerExitCodes.InvalidConfiguration)
+        {
+            var detail = termination?.Message ?? terminated?.Message ?? "invalid arguments or configuration";
+            return new PodOutcome(AttemptOutcomes.ConfigurationError, ConditionReasons.ConfigurationError, exitCode, $"trainer rejected its configuration (exit 2): {Trim(detail)}", termination);
+        }
+
+        var why = terminated?.Reason is { Length: > 0 } r ? r : "Error";
+        var text = termination?.Message ?? terminated?.Message ?? pod.Status?.Message;
+        return new PodOutcome(AttemptOutcomes.Failed, why, exitCode, $"pod {name} failed ({why}{ExitText(exitCode, ", ")}){(text is null ? "" : ": " + Trim(text))}", termination);
+    }
+
+    private static string ExitText(int? exitCode, string prefix = ", ") => exitCode is null ? "" : $"{prefix}exit {exitCode}";
+
+    private static string Trim(string text)
+    {
+        text = text.Trim();
+        return text.Length <= 300 ? text : text[^300..];
+    }
+}

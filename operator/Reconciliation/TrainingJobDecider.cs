@@ -1,0 +1,477 @@
+using System.Globalization;
+using System.Text.Json;
+using K8sTraining.Operator.Api;
+using K8sTraining.Operator.Pods;
+using k8s;
+using k8s.Models;
+
+namespace K8sTraining.Operator.Reconciliation;
+
+/// <summary>
+/// The whole policy of the operator as one pure function of (job, its observed pods, now): which pod should exist,
+/// how an ended attempt counts (preemption, failure, success), the new status, the Events and when to look again.
+/// </summary>
+public static class TrainingJobDecider
+{
+    public static Decision Decide(TrainingJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now)
+    {
+        var step = new Step(job, Clone(job.Status) ?? new TrainingJobStatus(), now);
+        step.Run(pods);
+        return new Decision(step.Status, step.Actions, step.Events, step.RequeueAfter);
+    }
+
+    public static TimeSpan BackoffFor(TrainingJobSpec spec, int restarts)
+    {
+        var initial = Math.Max(0, spec.RestartBackoffSeconds ?? 10);
+        var max = Math.Max(0, spec.MaxRestartBackoffSeconds ?? 300);
+        var seconds = Math.Min(max, initial * Math.Pow(2, Math.Max(0, restarts - 1)));
+        return TimeSpan.FromSeconds(seconds);
+    }
+
+    public static TrainingJobStatus? Clone(TrainingJobStatus? status) =>
+        status is null ? null : KubernetesJson.Deserialize<TrainingJobStatus>(KubernetesJson.Serialize(status));
+
+    /// <summary>True when two statuses serialize the same (the reconciler writes status only when this is false).</summary>
+    public static bool SameStatus(TrainingJobStatus? a, TrainingJobStatus? b) =>
+        KubernetesJson.Serialize(a) == KubernetesJson.Serialize(b);
+
+    private sealed class Step(TrainingJob job, TrainingJobStatus status, DateTimeOffset now)
+    {
+        public TrainingJobStatus Status { get; } = status;
+
+        public List<JobAction> Actions { get; } = [];
+
+        public List<JobEvent> Events { get; } = [];
+
+        public TimeSpan? RequeueAfter { get; private set; }
+
+        private TrainingJobSpec Spec => job.Spec;
+
+        private string Name => job.Metadata.Name;
+
+        private long? Generation => job.Metadata.Generation;
+
+        private IList<V1Condition> ConditionList => Status.Conditions ??= [];
+
+        public void Run(IReadOnlyList<V1Pod> allPods)
+        {
+            var pods = allPods.Where(p => PodClassifier.AttemptOf(p) is not null).OrderBy(p => PodClassifier.AttemptOf(p)).ToList();
+
+            if (job.Metadata.DeletionTimestamp is not null)
+            {
+                // Garbage collection removes the pods; let ended ones go.
+                ReleaseEnded(pods, int.MaxValue);
+                return;
+            }
+
+            Status.ObservedGeneration = Generation;
+            Status.Phase ??= JobPhases.Pending;
+
+            // A pod created just before a crash (status not yet written) is adopted, never duplicated.
+            var newest = pods.Select(p => PodClassifier.AttemptOf(p)!.Value).DefaultIfEmpty(0).Max();
+            if (newest > Status.Attempt)
+            {
+                Status.Attempt = newest;
+                Status.ActivePod = pods.Last().Metadata.Name;
+                Status.StartTime ??= now.UtcDateTime;
+            }
+
+            ReleaseEnded(pods, Status.Attempt);
+            foreach (var stale in pods.Where(p => PodClassifier.AttemptOf(p) < Status.Attempt && PodClassifier.StateOf(p) is PodState.Pending or PodState.Running))
+            {
+                Actions.Add(new DeletePod(stale.Metadata.Name, "a newer attempt exists"));
+            }
+
+            var current = pods.FirstOrDefault(p => PodClassifier.AttemptOf(p) == Status.Attempt);
+            AccountForEndOfAttempt(current);
+
+            if (JobPhases.IsTerminal(Status.Phase))
+            {
+                Finish(pods);
+                return;
+            }
+
+            if (!CheckSpec())
+            {
+                return;
+            }
+
+            if (CheckDeadline(pods))
+            {
+                return;
+            }
+
+            if (Spec.IsSuspended)
+            {
+                Suspend(current);
+                return;
+            }
+
+            if (Status.Phase == JobPhases.Suspended)
+            {
+                Resume();
+            }
+
+            var state = current is null ? PodState.Ended : PodClassifier.StateOf(current);
+            if (state != PodState.Ended)
+            {
+                Observe(current!, state);
+                return;
+            }
+
+            if (pods.Any(p => PodClassifier.StateOf(p) != PodState.Ended))
+            {
+                // An older pod is still shutting down: never two trainers of one job at once.
+                return;
+            }
+
+            StartNextAttempt();
+        }
+
+        private void ReleaseEnded(List<V1Pod> pods, int belowOrAtAttempt)
+        {
+            foreach (var pod in pods)
+            {
+                var attempt = PodClassifier.AttemptOf(pod);
+                var accounted = attempt < Status.Attempt || (attempt == Status.Attempt && Status.LastTermination?.Attempt == attempt) || belowOrAtAttempt == int.MaxValue;
+                if (attempt <= belowOrAtAttempt && accounted && HasFinalizer(pod) && PodClassifier.StateOf(pod) == PodState.Ended)
+                {
+                    Actions.Add(new ReleasePod(pod.Metadata.Name));
+                }
+            }
+        }
+
+        private void AccountForEndOfAttempt(V1Pod? current)
+        {
+            if (Status.Attempt == 0 || Status.LastTermination?.Attempt == Status.Attempt)
+            {
+                return;
+            }
+
+            PodOutcome outcome;
+            if (current is null)
+            {
+                // Our finalizer should make this impossible; someone removed it, so the end was not observed.
+                var name = Status.ActivePod ?? PodNames.ForAttempt(Name, Status.Attempt);
+                outcome = new PodOutcome(AttemptOutcomes.Preempted, "PodDeleted", null, $"pod {name} disappeared before its end was observed", null);
+            }
+            else if (PodClassifier.StateOf(current) == PodState.Ended)
+            {
+                outcome = PodClassifier.Classify(current);
+                if (HasFinalizer(current))
+                {
+                    Actions.Add(new ReleasePod(current.Metadata.Name));
+                }
+            }
+            else
+            {
+                return;
+            }
+
+            Record(outcome, current?.Metadata.Name ?? Status.ActivePod);
+        }
+
+        private void Record(PodOutcome outcome, string? podName)
+        {
+            var result = outcome.Outcome;
+            if (JobPhases.IsTerminal(Status.Phase))
+            {
+                result = result == AttemptOutcomes.Succeeded ? result : AttemptOutcomes.Stopped;
+            }
+            else if (Spec.IsSuspended && outcome.IsPreemption)
+            {
+                result = AttemptOutcomes.Suspended;
+            }
+
+            Status.LastTermination = new TerminationRecord
+            {
+                Attempt = Status.Attempt,
+                Pod = podName,
+                Outcome = result,
+                Reason = outcome.Reason,
+                ExitCode = outcome.ExitCode,
+                Message = outcome.Message,
+                Time = now.UtcDateTime,
+            };
+            Status.ActivePod = null;
+            ApplyTermination(outcome.Termination);
+
+            if (JobPhases.IsTerminal(Status.Phase))
+            {
+                return;
+            }
+
+            switch (result)
+            {
+                case AttemptOutcomes.Succeeded:
+                    Status.CompletionTime = now.UtcDateTime;
+                    SetPhase(JobPhases.Succeeded, ConditionReasons.Completed, $"training completed after {Status.Attempt} attempt(s){AccuracyText()}");
+                    Events.Add(JobEvent.Normal(EventReasons.Succeeded, $"Training completed at global step {Status.Progress?.GlobalStep ?? 0}{AccuracyText()}"));
+                    break;
+                case AttemptOutcomes.Suspended:
+                    break;
+                case AttemptOutcomes.Preempted:
+                    Status.Preemptions++;
+                    SetPhase(JobPhases.Restarting, ConditionReasons.Preempted, $"{outcome.Message}; replacing it");
+                    Events.Add(JobEvent.Warning(EventReasons.Preempted, $"Attempt {Status.Attempt}: {outcome.Message}; {ResumeText()} (preemptions: {Status.Preemptions}, not counted against maxRestarts)"));
+                    break;
+                case AttemptOutcomes.ConfigurationError:
+                    Fail(ConditionReasons.ConfigurationError, $"{outcome.Message}; not retried");
+                    break;
+                default:
+                    if (Status.Restarts + 1 > Spec.EffectiveMaxRestarts)
+                    {
+                        Fail(ConditionReasons.MaxRestartsExceeded, $"{outcome.Message}; maxRestarts ({Spec.EffectiveMaxRestarts}) exceeded");
+                        break;
+                    }
+
+                    Status.Restarts++;
+                    var delay = BackoffFor(Spec, Status.Restarts);
+                    Status.NextAttemptTime = (now + delay).UtcDateTime;
+                    SetPhase(JobPhases.Restarting, ConditionReasons.BackingOff, $"{outcome.Message}; retry {Status.Restarts}/{Spec.EffectiveMaxRestarts} in {delay.TotalSeconds:0}s");
+                    Events.Add(JobEvent.Warning(EventReasons.AttemptFailed, $"Attempt {Status.Attempt}: {outcome.Message}; retry {Status.Restarts}/{Spec.EffectiveMaxRestarts} in {delay.TotalSeconds:0}s, {ResumeText()}"));
+                    break;
+            }
+        }
+
+        private void ApplyTermination(TrainerTerminationMessage? t)
+        {
+            if (t is null)
+            {
+                return;
+            }
+
+            if (t.GlobalStep is { } globalStep)
+            {
+                Status.Progress = new TrainingProgress { GlobalStep = globalStep, Epoch = t.Epoch ?? 0, StepInEpoch = t.StepInEpoch ?? 0 };
+            }
+
+            if (t.TestAccuracy is { } accuracy)
+            {
+                Status.TestAccuracy = accuracy;
+            }
+
+            if (string.IsNullOrEmpty(t.Checkpoint))
+            {
+                return;
+            }
+
+            var checkpointStep = ParseStep(t.Checkpoint) ?? t.GlobalStep ?? 0;
+            var samePosition = checkpointStep == t.GlobalStep;
+            var record = new CheckpointRecord
+            {
+                GlobalStep = checkpointStep,
+                Epoch = samePosition ? t.Epoch : null,
+                StepInEpoch = samePosition ? t.StepInEpoch : null,
+                Location = t.Checkpoint,
+                Uploaded = t.CheckpointUploaded ?? true,
+                Time = now.UtcDateTime,
+            };
+            Status.LastCheckpoint = record;
+            if (record.Uploaded && !string.IsNullOrEmpty(Spec.Checkpoint?.Uri))
+            {
+                Status.ResumeFrom = Clone(record);
+            }
+        }
+
+        private static CheckpointRecord Clone(CheckpointRecord r) =>
+            new() { GlobalStep = r.GlobalStep, Epoch = r.Epoch, StepInEpoch = r.StepInEpoch, Location = r.Location, Uploaded = r.Uploaded, Time = r.Time };
+
+        private static long? ParseStep(string location)
+        {
+            var index = location.LastIndexOf("step-", StringComparison.Ordinal);
+            if (index < 0)
+            {
+                return null;
+            }
+
+            var digits = new string(location[(index + 5)..].TakeWhile(char.IsAsciiDigit).ToArray());
+            return long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var step) ? step : null;
+        }
+
+        private void Finish(List<V1Pod> pods)
+        {
+            foreach (var pod in pods.Where(p => PodClassifier.StateOf(p) is PodState.Pending or PodState.Running))
+            {
+                Actions.Add(new DeletePod(pod.Metadata.Name, $"the job is {Status.Phase}"));
+            }
+
+            if (Spec.TtlSecondsAfterFinished is { } ttl && Status.CompletionTime is { } done)
+            {
+                var expiry = new DateTimeOffset(DateTime.SpecifyKind(done, DateTimeKind.Utc)).AddSeconds(ttl);
+                if (now >= expiry)
+                {
+                    Actions.Add(new DeleteJob());
+                    Events.Add(JobEvent.Normal(EventReasons.TtlExpired, $"Deleting the job: ttlSecondsAfterFinished ({ttl}s) has passed"));
+                }
+                else
+                {
+                    Requeue(expiry - now);
+                }
+            }
+        }
+
+        private bool CheckSpec()
+        {
+            var errors = SpecValidator.Validate(Spec);
+            if (errors.Count > 0)
+            {
+                var message = string.Join("; ", errors);
+                var wasInvalid = Conditions.Find(Status.Conditions, ConditionTypes.SpecValid) is { Status: "False" } old && old.Message == message;
+                Conditions.Set(ConditionList, ConditionTypes.SpecValid, false, ConditionReasons.InvalidSpec, message, Generation, now);
+                if (!wasInvalid)
+                {
+                    Events.Add(JobEvent.Warning(EventReasons.InvalidSpec, $"Invalid spec, no pod is created until it is fixed: {message}"));
+                }
+
+                return false;
+            }
+
+            if (Conditions.Set(ConditionList, ConditionTypes.SpecValid, true, ConditionReasons.Valid, "the spec is valid", Generation, now)
+                && Status.Conditions!.Count > 1)
+            {
+                Events.Add(JobEvent.Normal(EventReasons.SpecValid, "The spec is valid again"));
+            }
+
+            return true;
+        }
+
+        private bool CheckDeadline(List<V1Pod> pods)
+        {
+            if (Spec.ActiveDeadlineSeconds is not { } seconds || Status.StartTime is not { } start)
+            {
+                return false;
+            }
+
+            var deadline = new DateTimeOffset(DateTime.SpecifyKind(start, DateTimeKind.Utc)).AddSeconds(seconds);
+            if (now < deadline)
+            {
+                Requeue(deadline - now);
+                return false;
+            }
+
+            Fail(ConditionReasons.DeadlineExceeded, $"activeDeadlineSeconds ({seconds}s) exceeded");
+            Finish(pods);
+            return true;
+        }
+
+        private void Suspend(V1Pod? current)
+        {
+            var state = current is null ? PodState.Ended : PodClassifier.StateOf(current);
+            if (state is PodState.Pending or PodState.Running)
+            {
+                Actions.Add(new DeletePod(current!.Metadata.Name, "the job is suspended"));
+            }
+
+            var stopping = state != PodState.Ended;
+            var message = stopping
+                ? $"suspended; waiting for pod {current!.Metadata.Name} to checkpoint and stop"
+                : $"suspended; {ResumeText()} when resumed";
+            var transition = Status.Phase != JobPhases.Suspended;
+            SetPhase(JobPhases.Suspended, ConditionReasons.SuspendedByUser, message);
+            if (transition)
+            {
+                Events.Add(JobEvent.Normal(EventReasons.Suspended, stopping ? $"Job suspended; deleting pod {current!.Metadata.Name} gracefully so the trainer checkpoints" : "Job suspended"));
+            }
+        }
+
+        private void Resume()
+        {
+            Conditions.Set(ConditionList, ConditionTypes.Suspended, false, ConditionReasons.Resumed, "the job was resumed", Generation, now);
+            Status.Phase = JobPhases.Pending;
+
+            // As for batch/v1 Jobs, the activeDeadlineSeconds clock restarts on resume.
+            Status.StartTime = now.UtcDateTime;
+            Events.Add(JobEvent.Normal(EventReasons.Resumed, $"Job resumed; {ResumeText()}"));
+        }
+
+        private void Observe(V1Pod pod, PodState state)
+        {
+            Status.ActivePod = pod.Metadata.Name;
+            switch (state)
+            {
+                case PodState.Running:
+                    if (Status.Phase != JobPhases.Running)
+                    {
+                        Events.Add(JobEvent.Normal(EventReasons.AttemptRunning, $"Attempt {Status.Attempt} is running in pod {pod.Metadata.Name}"));
+                    }
+
+                    SetPhase(JobPhases.Running, ConditionReasons.PodRunning, $"attempt {Status.Attempt} is running in pod {pod.Metadata.Name}");
+                    break;
+                case PodState.Terminating:
+                    SetPhase(Status.Phase!, ConditionReasons.PodTerminating, $"pod {pod.Metadata.Name} is terminating; the trainer is checkpointing");
+                    break;
+                default:
+                    var phase = Status.Phase == JobPhases.Restarting ? JobPhases.Restarting : JobPhases.Pending;
+                    SetPhase(phase, ConditionReasons.PodPending, $"pod {pod.Metadata.Name} (attempt {Status.Attempt}) is pending");
+                    break;
+            }
+        }
+
+        private void StartNextAttempt()
+        {
+            if (Status.NextAttemptTime is { } next && new DateTimeOffset(DateTime.SpecifyKind(next, DateTimeKind.Utc)) is var at && at > now)
+            {
+                Requeue(at - now);
+                SetPhase(JobPhases.Restarting, ConditionReasons.BackingOff, $"waiting until {at:O} before attempt {Status.Attempt + 1}");
+                return;
+            }
+
+            Status.Attempt++;
+            var pod = PodNames.ForAttempt(Name, Status.Attempt);
+            Actions.Add(new CreatePod(Status.Attempt));
+            Status.ActivePod = pod;
+            Status.NextAttemptTime = null;
+            Status.StartTime ??= now.UtcDateTime;
+            var phase = Status.Attempt == 1 ? JobPhases.Pending : JobPhases.Restarting;
+            SetPhase(phase, ConditionReasons.PodPending, $"created pod {pod} for attempt {Status.Attempt}");
+            Events.Add(JobEvent.Normal(EventReasons.AttemptCreated, $"Created pod {pod} for attempt {Status.Attempt}; {ResumeText()}"));
+        }
+
+        private void Fail(string reason, string message)
+        {
+            Status.CompletionTime = now.UtcDateTime;
+            Status.NextAttemptTime = null;
+            SetPhase(JobPhases.Failed, reason, message);
+            Events.Add(JobEvent.Warning(EventReasons.Failed, $"Job failed ({reason}): {message}"));
+        }
+
+        private void SetPhase(string phase, string reason, string message)
+        {
+            Status.Phase = phase;
+            var list = ConditionList;
+            Conditions.Set(list, ConditionTypes.Running, phase == JobPhases.Running, reason, message, Generation, now);
+            switch (phase)
+            {
+                case JobPhases.Succeeded:
+                    Conditions.Set(list, ConditionTypes.Succeeded, true, reason, message, Generation, now);
+                    break;
+                case JobPhases.Failed:
+                    Conditions.Set(list, ConditionTypes.Failed, true, reason, message, Generation, now);
+                    break;
+                case JobPhases.Suspended:
+                    Conditions.Set(list, ConditionTypes.Suspended, true, reason, message, Generation, now);
+                    break;
+            }
+        }
+
+        private void Requeue(TimeSpan after)
+        {
+            if (after < TimeSpan.Zero)
+            {
+                after = TimeSpan.Zero;
+            }
+
+            RequeueAfter = RequeueAfter is { } existing && existing < after ? existing : after;
+        }
+
+        private string ResumeText() =>
+            Status.ResumeFrom is { } r
+                ? $"resumes from {r.Location} (global step {r.GlobalStep}{(r.Epoch is null ? "" : $", epoch {r.Epoch}, step in epoch {r.StepInEpoch}")})"
+                : "starts from the beginning (no uploaded checkpoint)";
+
+        private string AccuracyText() => Status.TestAccuracy is { } a ? $", test accuracy {a.ToString("0.####", CultureInfo.InvariantCulture)}" : "";
+
+        private static bool HasFinalizer(V1Pod pod) => pod.Metadata?.Finalizers?.Contains(WellKnown.TrackingFinalizer) == true;
+    }
+}
