@@ -1,5 +1,0 @@
-namespace K8sTraining.Deploy.Tests;
-
-public sealed class PlaceholderTests
-{
-}

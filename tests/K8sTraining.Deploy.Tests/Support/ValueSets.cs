@@ -1,0 +1,70 @@
+namespace K8sTraining.Deploy.Tests.Support;
+
+/// <summary>Named sets of chart values that users install with; every chart test runs over all of them.</summary>
+public static class ValueSets
+{
+    public const string Default = "default";
+    public const string Namespaced = "namespaced";
+    public const string ClusterWide = "cluster-wide";
+    public const string ServiceMonitorOn = "service-monitor-on";
+    public const string CustomImages = "custom-images";
+    public const string SingleReplicaNoLeaderElection = "single-replica-no-leader-election";
+    public const string ExistingServiceAccount = "existing-service-account";
+
+    public static readonly IReadOnlyDictionary<string, string> All = new Dictionary<string, string>
+    {
+        [Default] = "{}\n",
+        [Namespaced] = """
+            watchNamespaces: [team-a, team-b]
+            """,
+        [ClusterWide] = """
+            watchNamespaces: []
+            operator:
+              replicas: 3
+            """,
+        [ServiceMonitorOn] = """
+            metrics:
+              serviceMonitor:
+                enabled: true
+                interval: 15s
+                labels:
+                  release: kube-prometheus-stack
+            """,
+        [CustomImages] = """
+            operator:
+              image:
+                repository: registry.example.com:5000/ml/k8straining-operator
+                tag: 1.2.3-rc.1
+                pullPolicy: Always
+              imagePullSecrets:
+                - name: registry-credentials
+            """,
+        [SingleReplicaNoLeaderElection] = """
+            operator:
+              replicas: 1
+              leaderElection:
+                enabled: false
+            """,
+        [ExistingServiceAccount] = """
+            serviceAccount:
+              create: false
+              name: platform-operator
+            rbac:
+              create: true
+            """,
+    };
+
+    public static TheoryData<string> Names
+    {
+        get
+        {
+            var data = new TheoryData<string>();
+            foreach (var name in All.Keys)
+            {
+                data.Add(name);
+            }
+
+            return data;
+        }
+    }
+}
