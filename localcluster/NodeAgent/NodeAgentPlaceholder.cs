@@ -1,3 +1,0 @@
-namespace K8sTraining.NodeAgent;
-
-internal static class NodeAgentPlaceholder;

@@ -1,0 +1,661 @@
+using System.Globalization;
+using System.Net;
+using System.Threading.Channels;
+using K8sTraining.NodeAgent.Containers;
+using K8sTraining.NodeAgent.Images;
+using K8sTraining.NodeAgent.Processes;
+using K8sTraining.NodeAgent.Status;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace K8sTraining.NodeAgent.Pods;
+
+/// <summary>Everything a pod worker needs from the node.</summary>
+internal sealed record PodWorkerContext(
+    KubeApi Api,
+    ImageTable Images,
+    NodeContext Node,
+    string RootDirectory,
+    TimeProvider Time,
+    ILogger Logger,
+    TimeSpan MinimumGracePeriod,
+    TimeSpan RestartBackoffInitial,
+    TimeSpan RestartBackoffMax,
+    TimeSpan ConfigRetryInterval,
+    TimeSpan ShutdownGracePeriod);
+
+/// <summary>
+/// Runs one pod (one uid) like the kubelet's pod worker: starts its containers, restarts them per restartPolicy with
+/// back-off, reports status, and on deletion stops them (SIGTERM, the grace period, SIGKILL), reports the final status
+/// and removes the pod object. It owns the pod's processes alone, so nothing in it needs a lock.
+/// </summary>
+internal sealed class PodWorker
+{
+    private const string ContainerStatusUnknown = "ContainerStatusUnknown";
+
+    private readonly Channel<V1Pod?> _updates = Channel.CreateUnbounded<V1Pod?>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly PodWorkerContext _context;
+    private readonly ContainerSlot[] _slots;
+    private readonly PodDirectory _directory;
+    private readonly string _namespace;
+    private readonly string _name;
+    private V1Pod _pod;
+    private bool _removed;
+    private bool _terminating;
+    private IReadOnlyDictionary<string, string>? _volumes;
+    private DateTime? _startTime;
+    private string? _reportedPhase;
+
+    public PodWorker(V1Pod pod, PodWorkerContext context)
+    {
+        _pod = pod;
+        _context = context;
+        Uid = pod.Metadata.Uid;
+        _namespace = pod.Metadata.NamespaceProperty ?? "default";
+        _name = pod.Metadata.Name;
+        _slots = pod.Spec.Containers.Select(c => new ContainerSlot(c)).ToArray();
+        _directory = new PodDirectory(context.RootDirectory, pod);
+    }
+
+    public string Uid { get; }
+
+    public string Key => $"{_namespace}/{_name}";
+
+    /// <summary>A newer version of the pod object.</summary>
+    public void Post(V1Pod pod) => _updates.Writer.TryWrite(pod);
+
+    /// <summary>The pod object is gone from the API (force deletion, or deleted while the agent was away).</summary>
+    public void PostRemoved() => _updates.Writer.TryWrite(null);
+
+    public async Task RunAsync(CancellationToken stop)
+    {
+        try
+        {
+            _directory.Create();
+            KillLeftovers();
+            if (PodPhases.IsTerminal(_pod.Status?.Phase))
+            {
+                await WaitForRemovalAsync(stop).ConfigureAwait(false);
+                return;
+            }
+
+            AdoptPreviousStatus();
+            await SyncLoopAsync(stop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            await ShutdownAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Log.WorkerFailed(_context.Logger, e, _namespace, _name);
+            await ShutdownAsync().ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            foreach (var slot in _slots)
+            {
+                slot.Process?.Dispose();
+            }
+        }
+    }
+
+    private DateTime Now => TruncateToSeconds(_context.Time.GetUtcNow().UtcDateTime);
+
+    private static DateTime TruncateToSeconds(DateTime time) =>
+        new(time.Ticks - (time.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
+
+    private async Task SyncLoopAsync(CancellationToken stop)
+    {
+        while (true)
+        {
+            DrainUpdates();
+            if (_removed)
+            {
+                await StopContainersAsync(GracePeriod(), stop).ConfigureAwait(false);
+                return;
+            }
+
+            if (_pod.Metadata.DeletionTimestamp is not null)
+            {
+                await TerminateAsync(stop).ConfigureAwait(false);
+                return;
+            }
+
+            await StartDueContainersAsync(stop).ConfigureAwait(false);
+            var phase = PodPhases.Compute(_pod.Spec.RestartPolicy, Snapshots(), terminating: false);
+            await WriteStatusAsync(phase, stop).ConfigureAwait(false);
+            if (_removed)
+            {
+                continue;
+            }
+
+            if (PodPhases.IsTerminal(phase))
+            {
+                await WaitForRemovalAsync(stop).ConfigureAwait(false);
+                return;
+            }
+
+            await WaitForChangeAsync(null, stop).ConfigureAwait(false);
+            CollectExits();
+        }
+    }
+
+    private IReadOnlyList<ContainerSnapshot> Snapshots() => _slots.Select(s => s.Snapshot()).ToArray();
+
+    private void DrainUpdates()
+    {
+        while (_updates.Reader.TryRead(out var pod))
+        {
+            if (pod is null)
+            {
+                _removed = true;
+            }
+            else if (pod.Metadata.Uid == Uid)
+            {
+                _pod = pod;
+            }
+        }
+    }
+
+    /// <summary>Waits until a container exits, the pod changes, or the deadline (or the next due start) passes.</summary>
+    private async Task WaitForChangeAsync(DateTime? deadline, CancellationToken stop)
+    {
+        using var wake = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var tasks = new List<Task>();
+        tasks.AddRange(_slots.Where(s => s.Process is not null).Select(s => (Task)s.Process!.Exited));
+        tasks.Add(_updates.Reader.WaitToReadAsync(wake.Token).AsTask());
+        var due = _slots.Where(s => s.Process is null && s.Terminated is null && s.NextStartAt is not null)
+            .Select(s => s.NextStartAt!.Value)
+            .Append(deadline ?? DateTime.MaxValue)
+            .Min();
+        if (due != DateTime.MaxValue)
+        {
+            var delay = due - _context.Time.GetUtcNow().UtcDateTime;
+            tasks.Add(Task.Delay(delay > TimeSpan.Zero ? delay : TimeSpan.Zero, _context.Time, wake.Token));
+        }
+
+        await Task.WhenAny(tasks).ConfigureAwait(false);
+        await wake.CancelAsync().ConfigureAwait(false);
+        stop.ThrowIfCancellationRequested();
+    }
+
+    private async Task StartDueContainersAsync(CancellationToken stop)
+    {
+        var now = _context.Time.GetUtcNow().UtcDateTime;
+        foreach (var slot in _slots.Where(s => s.WantsStart(now)))
+        {
+            await StartAsync(slot, stop).ConfigureAwait(false);
+        }
+    }
+
+    private async Task StartAsync(ContainerSlot slot, CancellationToken stop)
+    {
+        var container = slot.Spec;
+        slot.Image ??= _context.Images.Resolve(container.Image);
+        if (slot.Image is null)
+        {
+            Wait(slot, "ErrImagePull", $"image \"{container.Image}\" is not in the node's image table (localcluster/images.yaml)");
+            return;
+        }
+
+        IReadOnlyList<string> argv;
+        Dictionary<string, string> environment;
+        PathMapper paths;
+        try
+        {
+            _volumes ??= await _directory.MountVolumesAsync(_context.Api, _context.Node, stop).ConfigureAwait(false);
+            paths = PathsFor(container);
+            var podEnvironment = await new ContainerEnvironment(_context.Api, _context.Node)
+                .BuildAsync(_pod, container, paths, stop).ConfigureAwait(false);
+            environment = ProcessEnvironment(slot.Image, podEnvironment);
+            var expansionContext = new Dictionary<string, string>(_context.Node.ServiceEnvironment, StringComparer.Ordinal);
+            foreach (var (name, value) in podEnvironment)
+            {
+                expansionContext[name] = value;
+            }
+
+            argv = ContainerCommand.Build(container, slot.Image, expansionContext, paths);
+        }
+        catch (ContainerConfigException e)
+        {
+            Wait(slot, _volumes is null ? "ContainerCreating" : "CreateContainerConfigError", e.Message);
+            return;
+        }
+        catch (HttpOperationException e)
+        {
+            Wait(slot, "CreateContainerConfigError", e.Message);
+            return;
+        }
+
+        var startedAt = Now;
+        var restartCount = slot.EverStarted ? slot.RestartCount + 1 : slot.RestartCount;
+        var workingDirectory = WorkingDirectory(container, paths);
+        var executable = argv.Count == 0 ? null : ExecutableLookup.Find(argv[0], environment.GetValueOrDefault("PATH"), workingDirectory);
+        if (executable is null)
+        {
+            var what = argv.Count == 0 ? "no command specified" : $"exec: \"{argv[0]}\": executable file not found in $PATH";
+            slot.EverStarted = true;
+            slot.RestartCount = restartCount;
+            slot.StartedAt = startedAt;
+            slot.ContainerId = NewContainerId();
+            Log.ContainerNotStarted(_context.Logger, _namespace, _name, container.Name, "StartError", what);
+            OnExited(slot, 128, "StartError", $"failed to start container \"{container.Name}\": {what}");
+            return;
+        }
+
+        File.WriteAllBytes(_directory.TerminationMessageFile(container.Name), []);
+        var process = ProcessGroup.Start(new ProcessSpec(argv, environment, workingDirectory, _directory.LogFile(container.Name, restartCount)));
+        File.WriteAllText(_directory.PidFile(container.Name),
+            $"{process.Id} {ProcessGroup.ReadStartTime(process.Id)?.ToString(CultureInfo.InvariantCulture) ?? "0"}");
+        slot.Process = process;
+        slot.EverStarted = true;
+        slot.RestartCount = restartCount;
+        slot.StartedAt = startedAt;
+        slot.ContainerId = NewContainerId();
+        slot.Waiting = null;
+        slot.NextStartAt = null;
+        _startTime ??= startedAt;
+        Log.ContainerStarted(_context.Logger, _namespace, _name, container.Name, process.Id, string.Join(' ', argv));
+    }
+
+    private void Wait(ContainerSlot slot, string reason, string message)
+    {
+        if (slot.Waiting?.Reason != reason || slot.Waiting?.Message != message)
+        {
+            Log.ContainerNotStarted(_context.Logger, _namespace, _name, slot.Spec.Name, reason, message);
+        }
+
+        slot.Waiting = new V1ContainerStateWaiting { Reason = reason, Message = message };
+        slot.NextStartAt = _context.Time.GetUtcNow().UtcDateTime + _context.ConfigRetryInterval;
+    }
+
+    private static string NewContainerId() => $"local://{Guid.NewGuid():N}";
+
+    private PathMapper PathsFor(V1Container container)
+    {
+        var mappings = new List<(string, string)>();
+        foreach (var mount in container.VolumeMounts ?? [])
+        {
+            if (_volumes is not null && _volumes.TryGetValue(mount.Name, out var local))
+            {
+                var target = string.IsNullOrEmpty(mount.SubPath) ? local : Path.Combine(local, mount.SubPath);
+                Directory.CreateDirectory(target);
+                mappings.Add((mount.MountPath, target));
+            }
+        }
+
+        mappings.Add((container.TerminationMessagePath ?? "/dev/termination-log", _directory.TerminationMessageFile(container.Name)));
+        return new PathMapper(mappings);
+    }
+
+    private string WorkingDirectory(V1Container container, PathMapper paths)
+    {
+        if (string.IsNullOrEmpty(container.WorkingDir))
+        {
+            return _directory.Path;
+        }
+
+        var directory = paths.MapPath(container.WorkingDir)
+            ?? (Directory.Exists(container.WorkingDir) ? container.WorkingDir : Path.Combine(_directory.Path, "rootfs", container.WorkingDir.TrimStart('/')));
+        Directory.CreateDirectory(directory);
+        return directory;
+    }
+
+    private Dictionary<string, string> ProcessEnvironment(ImageDefinition image, IReadOnlyDictionary<string, string> podEnvironment)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in _context.Images.HostEnvironment)
+        {
+            if (Environment.GetEnvironmentVariable(name) is { } value)
+            {
+                environment[name] = value;
+            }
+        }
+
+        environment["PATH"] = environment.GetValueOrDefault("PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        foreach (var (name, value) in image.Env)
+        {
+            environment[name] = value;
+        }
+
+        environment["HOSTNAME"] = _pod.Spec.Hostname ?? _name;
+        environment["HOME"] = _directory.Home;
+        environment["TMPDIR"] = _directory.Temp;
+        foreach (var (name, value) in _context.Node.ServiceEnvironment)
+        {
+            environment[name] = value;
+        }
+
+        foreach (var (name, value) in podEnvironment)
+        {
+            environment[name] = value;
+        }
+
+        return environment;
+    }
+
+    /// <summary>Records the end of containers whose main process has exited.</summary>
+    private void CollectExits()
+    {
+        foreach (var slot in _slots)
+        {
+            if (slot.Process is { Exited.IsCompleted: true } process)
+            {
+                var exitCode = process.Exited.Result;
+                process.Dispose();
+                slot.Process = null;
+                TryDelete(_directory.PidFile(slot.Spec.Name));
+                Log.ContainerExited(_context.Logger, _namespace, _name, slot.Spec.Name, exitCode);
+                OnExited(slot, exitCode, exitCode == 0 ? "Completed" : "Error", null);
+            }
+        }
+    }
+
+    private void OnExited(ContainerSlot slot, int exitCode, string reason, string? message)
+    {
+        var container = slot.Spec;
+        message ??= TerminationMessage.Read(
+            _directory.TerminationMessageFile(container.Name),
+            container.TerminationMessagePolicy,
+            exitCode,
+            _directory.LogFile(container.Name, slot.RestartCount));
+        var finishedAt = Now;
+        var terminated = new V1ContainerStateTerminated
+        {
+            ExitCode = exitCode,
+            Reason = reason,
+            Message = string.IsNullOrEmpty(message) ? null : message,
+            StartedAt = slot.StartedAt,
+            FinishedAt = finishedAt,
+            ContainerID = slot.ContainerId,
+        };
+
+        var restart = !_terminating && (_pod.Spec.RestartPolicy ?? "Always") switch
+        {
+            "Never" => false,
+            "OnFailure" => exitCode != 0,
+            _ => true,
+        };
+        if (!restart)
+        {
+            slot.Terminated = terminated;
+            return;
+        }
+
+        slot.LastTerminated = terminated;
+        slot.Terminated = null;
+        var ranFor = finishedAt - (slot.StartedAt ?? finishedAt);
+        if (slot.Backoff == TimeSpan.Zero || ranFor > 2 * _context.RestartBackoffMax)
+        {
+            // The kubelet restarts at once the first time, then backs off.
+            slot.Backoff = _context.RestartBackoffInitial;
+            slot.NextStartAt = null;
+            slot.Waiting = null;
+            return;
+        }
+
+        slot.NextStartAt = _context.Time.GetUtcNow().UtcDateTime + slot.Backoff;
+        slot.Waiting = new V1ContainerStateWaiting
+        {
+            Reason = "CrashLoopBackOff",
+            Message = $"back-off {slot.Backoff.TotalSeconds:0}s restarting failed container={container.Name} pod={_name}_{_namespace}({Uid})",
+        };
+        slot.Backoff = TimeSpan.FromTicks(Math.Min(slot.Backoff.Ticks * 2, _context.RestartBackoffMax.Ticks));
+    }
+
+    private TimeSpan GracePeriod()
+    {
+        var seconds = _pod.Metadata.DeletionGracePeriodSeconds ?? _pod.Spec.TerminationGracePeriodSeconds ?? 30;
+        var grace = TimeSpan.FromSeconds(seconds);
+        return grace < _context.MinimumGracePeriod ? _context.MinimumGracePeriod : grace;
+    }
+
+    /// <summary>The pod got a deletionTimestamp: stop its containers, report how they ended, then remove the object.</summary>
+    private async Task TerminateAsync(CancellationToken stop)
+    {
+        await StopContainersAsync(GracePeriod(), stop).ConfigureAwait(false);
+        foreach (var slot in _slots.Where(s => s.Process is null && s.Terminated is null))
+        {
+            // Never started, or waiting to restart: the kubelet reports these as terminated with an unknown status.
+            slot.Terminated = slot.LastTerminated ?? new V1ContainerStateTerminated
+            {
+                ExitCode = 137,
+                Reason = ContainerStatusUnknown,
+                Message = "The container could not be located when the pod was terminated",
+                FinishedAt = Now,
+            };
+            slot.Waiting = null;
+        }
+
+        if (_removed)
+        {
+            return;
+        }
+
+        var phase = PodPhases.Compute(_pod.Spec.RestartPolicy, Snapshots(), terminating: true);
+        await WriteStatusAsync(phase, stop).ConfigureAwait(false);
+        if (!_removed)
+        {
+            await _context.Api.DeletePodAsync(_namespace, _name, Uid, stop).ConfigureAwait(false);
+            Log.PodDeleted(_context.Logger, _namespace, _name, Uid);
+        }
+    }
+
+    /// <summary>SIGTERM to every running container, SIGKILL to those still running when the grace period ends. A later
+    /// deletion with a shorter grace period shortens it, as on a real node.</summary>
+    private async Task StopContainersAsync(TimeSpan grace, CancellationToken stop)
+    {
+        _terminating = true;
+        CollectExits();
+        if (!_slots.Any(s => s.Process is not null))
+        {
+            return;
+        }
+
+        Log.Killing(_context.Logger, _namespace, _name, grace.TotalSeconds);
+        var began = _context.Time.GetUtcNow().UtcDateTime;
+        var deadline = began + grace;
+        foreach (var slot in _slots)
+        {
+            slot.Process?.Signal(Libc.SIGTERM);
+        }
+
+        while (_slots.Any(s => s.Process is not null) && _context.Time.GetUtcNow().UtcDateTime < deadline)
+        {
+            await WaitForChangeAsync(deadline, stop).ConfigureAwait(false);
+            DrainUpdates();
+            if (_pod.Metadata.DeletionGracePeriodSeconds is { } seconds)
+            {
+                var shorter = began + TimeSpan.FromSeconds(Math.Max(seconds, _context.MinimumGracePeriod.TotalSeconds));
+                deadline = shorter < deadline ? shorter : deadline;
+            }
+
+            CollectExits();
+        }
+
+        if (_slots.Any(s => s.Process is not null))
+        {
+            Log.GraceExpired(_context.Logger, _namespace, _name);
+            foreach (var slot in _slots)
+            {
+                slot.Process?.Signal(Libc.SIGKILL);
+            }
+
+            await Task.WhenAll(_slots.Where(s => s.Process is not null).Select(s => s.Process!.Exited)).WaitAsync(stop).ConfigureAwait(false);
+            CollectExits();
+        }
+    }
+
+    /// <summary>The agent is stopping: no container may outlive it.</summary>
+    private async Task ShutdownAsync()
+    {
+        var running = _slots.Where(s => s.Process is not null).Select(s => s.Process!).ToArray();
+        if (running.Length == 0)
+        {
+            return;
+        }
+
+        var signal = _context.ShutdownGracePeriod > TimeSpan.Zero ? Libc.SIGTERM : Libc.SIGKILL;
+        foreach (var process in running)
+        {
+            process.Signal(signal);
+        }
+
+        var exited = Task.WhenAll(running.Select(p => p.Exited));
+        if (signal == Libc.SIGTERM && await Task.WhenAny(exited, Task.Delay(_context.ShutdownGracePeriod)).ConfigureAwait(false) != exited)
+        {
+            foreach (var process in running)
+            {
+                process.Signal(Libc.SIGKILL);
+            }
+        }
+
+        await exited.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+    }
+
+    /// <summary>The pod has finished: wait until it is deleted (remove it at once) or gone.</summary>
+    private async Task WaitForRemovalAsync(CancellationToken stop)
+    {
+        while (true)
+        {
+            DrainUpdates();
+            if (_removed)
+            {
+                return;
+            }
+
+            if (_pod.Metadata.DeletionTimestamp is not null)
+            {
+                await _context.Api.DeletePodAsync(_namespace, _name, Uid, stop).ConfigureAwait(false);
+                Log.PodDeleted(_context.Logger, _namespace, _name, Uid);
+                return;
+            }
+
+            await _updates.Reader.WaitToReadAsync(stop).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Writes the kubelet's part of the status on the latest pod object (retrying conflicts and failures); a
+    /// pod that is gone or replaced by a new uid marks this worker removed.</summary>
+    private async Task WriteStatusAsync(string phase, CancellationToken stop)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                var current = await _context.Api.GetPodAsync(_namespace, _name, stop).ConfigureAwait(false);
+                if (current is null || current.Metadata.Uid != Uid)
+                {
+                    _removed = true;
+                    return;
+                }
+
+                if (PodPhases.IsTerminal(current.Status?.Phase) && !PodPhases.IsTerminal(phase))
+                {
+                    // A terminal phase is never left.
+                    return;
+                }
+
+                var status = PodStatusBuilder.Build(current.Status, Snapshots(), phase, _startTime ?? Now, _context.Node.HostIP, _context.Node.PodIP, Now);
+                if (!PodStatusBuilder.SameAs(current.Status, status))
+                {
+                    current.Status = status;
+                    await _context.Api.ReplaceStatusAsync(current, stop).ConfigureAwait(false);
+                }
+
+                if (_reportedPhase != phase)
+                {
+                    _reportedPhase = phase;
+                    Log.PhaseChanged(_context.Logger, _namespace, _name, phase);
+                }
+
+                return;
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+            {
+                // Someone else wrote the pod in between: read it again.
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+            {
+                _removed = true;
+                return;
+            }
+            catch (Exception e) when (e is HttpRequestException or HttpOperationException or IOException)
+            {
+                Log.StatusWriteFailed(_context.Logger, e, _namespace, _name);
+                await Task.Delay(delay, _context.Time, stop).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+
+    /// <summary>Processes a previous run of the agent left behind (it was killed hard) are killed before anything runs.</summary>
+    private void KillLeftovers()
+    {
+        foreach (var slot in _slots)
+        {
+            var pidFile = _directory.PidFile(slot.Spec.Name);
+            if (!File.Exists(pidFile))
+            {
+                continue;
+            }
+
+            var parts = File.ReadAllText(pidFile).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length == 2 && int.TryParse(parts[0], CultureInfo.InvariantCulture, out var pid)
+                && long.TryParse(parts[1], CultureInfo.InvariantCulture, out var startTime)
+                && ProcessGroup.ReadStartTime(pid) == startTime)
+            {
+                Libc.Kill(-pid, Libc.SIGKILL);
+            }
+
+            TryDelete(pidFile);
+        }
+    }
+
+    /// <summary>
+    /// A pod that already has container statuses was being run by an earlier agent: its containers cannot be found
+    /// again, so running ones count as ended with an unknown status (exit 137), as the kubelet reports them.
+    /// </summary>
+    private void AdoptPreviousStatus()
+    {
+        foreach (var previous in _pod.Status?.ContainerStatuses ?? [])
+        {
+            var slot = _slots.FirstOrDefault(s => s.Spec.Name == previous.Name);
+            if (slot is null || (previous.State?.Running is null && previous.State?.Terminated is null))
+            {
+                continue;
+            }
+
+            slot.Image = _context.Images.Resolve(slot.Spec.Image);
+            slot.EverStarted = true;
+            slot.RestartCount = previous.RestartCount;
+            slot.ContainerId = previous.ContainerID;
+            slot.LastTerminated = previous.LastState?.Terminated;
+            _startTime = _pod.Status?.StartTime;
+            if (previous.State.Terminated is { } terminated)
+            {
+                slot.Terminated = terminated;
+                continue;
+            }
+
+            slot.StartedAt = previous.State.Running!.StartedAt;
+            OnExited(slot, 137, ContainerStatusUnknown, "The container could not be located when the pod was terminated");
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Best effort: a stale pid file is checked against the process start time anyway.
+        }
+    }
+}

@@ -1,0 +1,15 @@
+using System.Runtime.InteropServices;
+
+namespace K8sTraining.NodeAgent.Processes;
+
+internal static partial class Libc
+{
+    public const int SIGKILL = 9;
+    public const int SIGTERM = 15;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "getpgid", SetLastError = true)]
+    public static partial int GetProcessGroup(int pid);
+}
