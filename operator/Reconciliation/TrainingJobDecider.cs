@@ -327,8 +327,9 @@ public static class TrainingJobDecider
                 return false;
             }
 
-            if (Conditions.Set(ConditionList, ConditionTypes.SpecValid, true, ConditionReasons.Valid, "the spec is valid", Generation, now)
-                && Status.Conditions!.Count > 1)
+            var wasInvalidBefore = Conditions.Find(Status.Conditions, ConditionTypes.SpecValid)?.Status == "False";
+            Conditions.Set(ConditionList, ConditionTypes.SpecValid, true, ConditionReasons.Valid, "the spec is valid", Generation, now);
+            if (wasInvalidBefore)
             {
                 Events.Add(JobEvent.Normal(EventReasons.SpecValid, "The spec is valid again"));
             }

@@ -1,0 +1,313 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using K8sTraining.Operator.Api;
+using K8sTraining.Operator.Reconciliation;
+using k8s;
+using k8s.Models;
+using YamlDotNet.RepresentationModel;
+
+namespace K8sTraining.Operator.Tests.Api;
+
+/// <summary>The CRD in crds/ and the C# types must describe the same API, field by field, both ways.</summary>
+public sealed class CrdSchemaDriftTests
+{
+    private static readonly JsonObject Crd = LoadYaml(Path.Combine(RepositoryPaths.Root, "crds", "trainingjobs.k8straining.io.yaml"));
+
+    private static JsonObject Version => (JsonObject)Crd["spec"]!["versions"]![0]!;
+
+    private static JsonObject Schema => (JsonObject)Version["schema"]!["openAPIV3Schema"]!;
+
+    [Fact]
+    public void Crd_Should_DeclareTheAgreedNames_When_Loaded()
+    {
+        var spec = Crd["spec"]!;
+        Assert.Equal(TrainingJob.KubeGroup, (string?)spec["group"]);
+        Assert.Equal("Namespaced", (string?)spec["scope"]);
+        Assert.Equal(TrainingJob.KubeKind, (string?)spec["names"]!["kind"]);
+        Assert.Equal(TrainingJob.KubePlural, (string?)spec["names"]!["plural"]);
+        Assert.Contains(TrainingJob.KubeShortName, spec["names"]!["shortNames"]!.AsArray().Select(n => (string?)n));
+        Assert.Equal($"{TrainingJob.KubePlural}.{TrainingJob.KubeGroup}", (string?)Crd["metadata"]!["name"]);
+        Assert.Equal(TrainingJob.KubeVersion, (string?)Version["name"]);
+        Assert.NotNull(Version["subresources"]?["status"]);
+    }
+
+    [Fact]
+    public void Crd_Should_PrintTheAgreedColumns_When_ListingJobs()
+    {
+        var columns = Version["additionalPrinterColumns"]!.AsArray()
+            .Where(c => c!["priority"] is null)
+            .Select(c => ((string?)c!["name"], (string?)c["jsonPath"]))
+            .ToList();
+
+        Assert.Equal(
+            [
+                ("Phase", ".status.phase"), ("Epoch", ".status.progress.epoch"), ("Step", ".status.progress.globalStep"),
+                ("Preemptions", ".status.preemptions"), ("Restarts", ".status.restarts"), ("Age", ".metadata.creationTimestamp"),
+            ],
+            columns);
+        foreach (var column in Version["additionalPrinterColumns"]!.AsArray())
+        {
+            var path = ((string)column!["jsonPath"]!).TrimStart('.').Split('.');
+            if (path[0] != "metadata")
+            {
+                Assert.NotNull(Walk(Schema, path));
+            }
+        }
+    }
+
+    [Fact]
+    public void Schema_Should_MatchTheSpecType_When_WalkedBothWays()
+    {
+        var problems = new List<string>();
+        Compare(typeof(TrainingJobSpec), (JsonObject)Schema["properties"]!["spec"]!, "spec", problems);
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public void Schema_Should_MatchTheStatusType_When_WalkedBothWays()
+    {
+        var problems = new List<string>();
+        Compare(typeof(TrainingJobStatus), (JsonObject)Schema["properties"]!["status"]!, "status", problems);
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public void Schema_Should_ListTheSameEnumsAndDefaults_When_ComparedWithTheConstants()
+    {
+        var spec = Schema["properties"]!["spec"]!["properties"]!;
+        var training = spec["training"]!["properties"]!;
+        Assert.Equal(TrainingSpec.Models, Enum(training["model"]));
+        Assert.Equal(TrainingSpec.Datasets, Enum(training["dataset"]));
+        Assert.Equal(TrainingSpec.Optimizers, Enum(training["optimizer"]));
+        Assert.Equal(JobPhases.All, Enum(Schema["properties"]!["status"]!["properties"]!["phase"]));
+        Assert.Equal(AttemptOutcomes.All, Enum(Schema["properties"]!["status"]!["properties"]!["lastTermination"]!["properties"]!["outcome"]));
+        Assert.Equal(TrainingJobSpec.DefaultImage, (string?)spec["image"]!["default"]);
+        Assert.Equal("3", (string?)spec["maxRestarts"]!["default"]);
+        Assert.Equal("60", (string?)spec["terminationGracePeriodSeconds"]!["default"]);
+    }
+
+    [Fact]
+    public void Drift_Should_BeDetected_When_AFieldExistsOnlyInCSharp()
+    {
+        // Guards the guard: a schema without "seed" must be reported.
+        var schema = (JsonObject)Schema["properties"]!["spec"]!.DeepClone();
+        ((JsonObject)schema["properties"]!["training"]!["properties"]!).Remove("seed");
+        var problems = new List<string>();
+
+        Compare(typeof(TrainingJobSpec), schema, "spec", problems);
+
+        Assert.Contains(problems, p => p.Contains("spec.training.seed", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("fashion-mnist-s3.yaml")]
+    [InlineData("gpu-spot.yaml")]
+    public void Example_Should_UseOnlySchemaFieldsAndPassValidation_When_Parsed(string file)
+    {
+        var path = Path.Combine(RepositoryPaths.Root, "examples", file);
+        var node = LoadYaml(path);
+        var problems = new List<string>();
+
+        CheckAgainstSchema(node["spec"]!, (JsonObject)Schema["properties"]!["spec"]!, "spec", problems);
+        var job = KubernetesYaml.Deserialize<TrainingJob>(File.ReadAllText(path));
+
+        Assert.Empty(problems);
+        Assert.Equal(TrainingJob.KubeKind, job.Kind);
+        Assert.Empty(SpecValidator.Validate(job.Spec));
+        Assert.NotNull(job.Spec.Checkpoint?.Uri);
+        Assert.NotNull(job.Spec.Checkpoint?.SecretName);
+    }
+
+    [Fact]
+    public void GpuExample_Should_AskForAGpuOnSpotNodes_When_Parsed()
+    {
+        var job = KubernetesYaml.Deserialize<TrainingJob>(File.ReadAllText(Path.Combine(RepositoryPaths.Root, "examples", "gpu-spot.yaml")));
+
+        Assert.True(job.Spec.Resources?.Limits?.ContainsKey("nvidia.com/gpu"));
+        Assert.NotEmpty(job.Spec.NodeSelector!);
+        Assert.Contains(job.Spec.Tolerations!, t => t.Key == "nvidia.com/gpu");
+        Assert.Equal("cnn", job.Spec.Training.Model);
+    }
+
+    private static IEnumerable<string?> Enum(JsonNode? node) => node!["enum"]!.AsArray().Select(n => (string?)n);
+
+    private static JsonNode? Walk(JsonNode schema, IEnumerable<string> path)
+    {
+        var node = schema;
+        foreach (var part in path)
+        {
+            node = node?["properties"]?[part];
+        }
+
+        return node;
+    }
+
+    private static void Compare(Type type, JsonObject schema, string path, List<string> problems)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        var schemaType = (string?)schema["type"];
+
+        if (type == typeof(string))
+        {
+            Expect(schemaType == "string", $"{path}: C# string but schema type {schemaType}");
+            return;
+        }
+
+        if (type == typeof(int) || type == typeof(long))
+        {
+            Expect(schemaType == "integer", $"{path}: C# {type.Name} but schema type {schemaType}");
+            Expect((string?)schema["format"] == (type == typeof(int) ? "int32" : "int64"), $"{path}: C# {type.Name} but schema format {(string?)schema["format"]}");
+            return;
+        }
+
+        if (type == typeof(double))
+        {
+            Expect(schemaType == "number", $"{path}: C# double but schema type {schemaType}");
+            return;
+        }
+
+        if (type == typeof(bool))
+        {
+            Expect(schemaType == "boolean", $"{path}: C# bool but schema type {schemaType}");
+            return;
+        }
+
+        if (type == typeof(DateTime))
+        {
+            Expect(schemaType == "string" && (string?)schema["format"] == "date-time", $"{path}: C# DateTime but schema {schemaType}/{(string?)schema["format"]}");
+            return;
+        }
+
+        var dictionary = type.GetInterfaces().Append(type).FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IDictionary<,>));
+        if (dictionary is not null)
+        {
+            Expect(schemaType == "object" && schema["additionalProperties"] is JsonObject, $"{path}: C# dictionary but schema has no additionalProperties");
+            if (schema["additionalProperties"] is JsonObject values)
+            {
+                Compare(dictionary.GetGenericArguments()[1], values, path + "[*]", problems);
+            }
+
+            return;
+        }
+
+        var list = type.GetInterfaces().Append(type).FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IList<>));
+        if (list is not null && type != typeof(string))
+        {
+            Expect(schemaType == "array" && schema["items"] is JsonObject, $"{path}: C# list but schema type {schemaType}");
+            if (schema["items"] is JsonObject items)
+            {
+                Compare(list.GetGenericArguments()[0], items, path + "[]", problems);
+            }
+
+            return;
+        }
+
+        Expect(schemaType == "object", $"{path}: C# {type.Name} but schema type {schemaType}");
+        if (type.Namespace == typeof(V1Pod).Namespace && type != typeof(V1Condition))
+        {
+            // Embedded core types: the API server validates them when the pod is created.
+            Expect((bool?)schema["x-kubernetes-preserve-unknown-fields"] == true, $"{path}: embedded {type.Name} should preserve unknown fields");
+            return;
+        }
+
+        var csharp = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Select(p => (Property: p, Name: p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name))
+            .Where(p => p.Name is not null && p.Property.GetCustomAttribute<JsonIgnoreAttribute>() is null)
+            .ToDictionary(p => p.Name!, p => p.Property);
+        var properties = schema["properties"] as JsonObject ?? [];
+        foreach (var name in csharp.Keys.Except(properties.Select(p => p.Key)))
+        {
+            problems.Add($"{path}.{name}: in C# ({type.Name}) but not in the schema");
+        }
+
+        foreach (var name in properties.Select(p => p.Key).Except(csharp.Keys))
+        {
+            problems.Add($"{path}.{name}: in the schema but not in C# ({type.Name})");
+        }
+
+        if (type.Namespace != typeof(V1Pod).Namespace)
+        {
+            var requiredInCSharp = csharp.Where(p => p.Value.GetCustomAttribute<RequiredMemberAttribute>() is not null).Select(p => p.Key).Order().ToList();
+            var requiredInSchema = (schema["required"] as JsonArray ?? []).Select(n => (string)n!).Order().ToList();
+            Expect(requiredInCSharp.SequenceEqual(requiredInSchema), $"{path}: required in C# [{string.Join(",", requiredInCSharp)}] but in schema [{string.Join(",", requiredInSchema)}]");
+        }
+
+        foreach (var (name, property) in csharp)
+        {
+            if (properties[name] is JsonObject child)
+            {
+                Compare(property.PropertyType, child, $"{path}.{name}", problems);
+            }
+        }
+
+        void Expect(bool ok, string problem)
+        {
+            if (!ok)
+            {
+                problems.Add(problem);
+            }
+        }
+    }
+
+    private static void CheckAgainstSchema(JsonNode value, JsonObject schema, string path, List<string> problems)
+    {
+        if ((bool?)schema["x-kubernetes-preserve-unknown-fields"] == true)
+        {
+            return;
+        }
+
+        switch (value)
+        {
+            case JsonObject obj when schema["properties"] is JsonObject properties:
+                foreach (var (key, child) in obj)
+                {
+                    if (properties[key] is JsonObject childSchema)
+                    {
+                        CheckAgainstSchema(child!, childSchema, $"{path}.{key}", problems);
+                    }
+                    else
+                    {
+                        problems.Add($"{path}.{key}: not in the schema");
+                    }
+                }
+
+                break;
+            case JsonArray array when schema["items"] is JsonObject items:
+                foreach (var item in array)
+                {
+                    CheckAgainstSchema(item!, items, path + "[]", problems);
+                }
+
+                break;
+            case JsonValue when schema["enum"] is JsonArray allowed:
+                if (!allowed.Select(a => (string?)a).Contains(value.ToString()))
+                {
+                    problems.Add($"{path}: {value} is not one of the enum values");
+                }
+
+                break;
+        }
+    }
+
+    internal static JsonObject LoadYaml(string path)
+    {
+        var stream = new YamlStream();
+        using (var reader = new StreamReader(path))
+        {
+            stream.Load(reader);
+        }
+
+        return (JsonObject)ToJson(stream.Documents[0].RootNode)!;
+    }
+
+    private static JsonNode? ToJson(YamlNode node) => node switch
+    {
+        YamlMappingNode map => new JsonObject(map.Children.Select(kv => KeyValuePair.Create(((YamlScalarNode)kv.Key).Value!, ToJson(kv.Value)))),
+        YamlSequenceNode seq => new JsonArray(seq.Children.Select(ToJson).ToArray()),
+        YamlScalarNode { Value: "true" or "false" } s when s.Style == YamlDotNet.Core.ScalarStyle.Plain => JsonValue.Create(s.Value == "true"),
+        YamlScalarNode s => JsonValue.Create(s.Value),
+        _ => null,
+    };
+}

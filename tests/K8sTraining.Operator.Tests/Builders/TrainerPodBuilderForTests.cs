@@ -1,0 +1,83 @@
+using K8sTraining.Operator.Api;
+using K8sTraining.Operator.Pods;
+using k8s.Models;
+
+namespace K8sTraining.Operator.Tests.Builders;
+
+/// <summary>Trainer pods in every state a kubelet can report: <c>PodBuilder.For(job, 1).Exited(75).Build()</c>.</summary>
+public sealed class PodBuilder
+{
+    private readonly V1Pod _pod;
+
+    private PodBuilder(TrainingJob job, int attempt)
+    {
+        _pod = TrainerPodBuilder.Build(job, attempt);
+        _pod.Metadata.Uid = $"pod-uid-{attempt}";
+        _pod.Status = new V1PodStatus { Phase = "Pending" };
+    }
+
+    public static PodBuilder For(TrainingJob job, int attempt) => new(job, attempt);
+
+    public PodBuilder Running()
+    {
+        _pod.Status.Phase = "Running";
+        _pod.Status.ContainerStatuses = [new V1ContainerStatus { Name = WellKnown.TrainerContainer, State = new V1ContainerState { Running = new V1ContainerStateRunning() } }];
+        return this;
+    }
+
+    public PodBuilder Exited(int exitCode, string? message = null, string? reason = null)
+    {
+        _pod.Status.Phase = exitCode == 0 ? "Succeeded" : "Failed";
+        _pod.Status.ContainerStatuses =
+        [
+            new V1ContainerStatus
+            {
+                Name = WellKnown.TrainerContainer,
+                State = new V1ContainerState
+                {
+                    Terminated = new V1ContainerStateTerminated { ExitCode = exitCode, Message = message, Reason = reason ?? (exitCode == 0 ? "Completed" : "Error") },
+                },
+            },
+        ];
+        return this;
+    }
+
+    /// <summary>Exit 75 with the trainer's termination message for a checkpoint at <paramref name="step"/>.</summary>
+    public PodBuilder Checkpointed(long step, int epoch, long stepInEpoch, bool uploaded = true) =>
+        Exited(75, TerminationJson("preempted", step, epoch, stepInEpoch, $"s3://k8straining/jobs/mnist/step-{step:D12}", uploaded));
+
+    public PodBuilder Disrupted(string reason)
+    {
+        _pod.Status.Conditions ??= [];
+        _pod.Status.Conditions.Add(new V1PodCondition { Type = WellKnown.DisruptionTarget, Status = "True", Reason = reason });
+        return this;
+    }
+
+    public PodBuilder Deleting()
+    {
+        _pod.Metadata.DeletionTimestamp = TrainingJobBuilder.T0.UtcDateTime;
+        _pod.Metadata.DeletionGracePeriodSeconds = 30;
+        return this;
+    }
+
+    public PodBuilder WithoutFinalizer()
+    {
+        _pod.Metadata.Finalizers = null;
+        return this;
+    }
+
+    public V1Pod Build() => _pod;
+
+    public static string TerminationJson(string status, long step, int epoch, long stepInEpoch, string? checkpoint, bool uploaded = true, double? accuracy = null, string message = "") =>
+        System.Text.Json.JsonSerializer.Serialize(new
+        {
+            status,
+            globalStep = step,
+            epoch,
+            stepInEpoch,
+            checkpoint,
+            checkpointUploaded = uploaded,
+            testAccuracy = accuracy,
+            message,
+        });
+}

@@ -1,5 +1,0 @@
-namespace K8sTraining.Operator.Tests;
-
-public sealed class PlaceholderTests
-{
-}

@@ -1,0 +1,101 @@
+using K8sTraining.Operator.Api;
+using K8sTraining.Operator.Pods;
+using K8sTraining.Operator.Tests.Builders;
+
+namespace K8sTraining.Operator.Tests.Pods;
+
+public sealed class TrainerPodBuilderTests
+{
+    [Fact]
+    public void Build_Should_GiveTheTrainerItsConfigurationAsEnvironment_When_BuildingAnAttempt()
+    {
+        var job = TrainingJobBuilder.Default().WithGracePeriod(45).WithTraining(t => t.LearningRate = 0.01).Build();
+
+        var pod = TrainerPodBuilder.Build(job, 3);
+
+        var env = pod.Spec.Containers.Single().Env.ToDictionary(e => e.Name, e => e.Value);
+        Assert.Equal("mlp", env["TRAINER_MODEL"]);
+        Assert.Equal("synthetic", env["TRAINER_DATASET"]);
+        Assert.Equal("512", env["TRAINER_SAMPLES"]);
+        Assert.Equal("2", env["TRAINER_EPOCHS"]);
+        Assert.Equal("32", env["TRAINER_BATCH_SIZE"]);
+        Assert.Equal("0.01", env["TRAINER_LR"]);
+        Assert.Equal("7", env["TRAINER_SEED"]);
+        Assert.Equal("s3://k8straining/jobs/mnist", env["TRAINER_CHECKPOINT_URI"]);
+        Assert.Equal("10", env["TRAINER_CHECKPOINT_EVERY_STEPS"]);
+        Assert.Equal("3", env["TRAINER_KEEP_CHECKPOINTS"]);
+        Assert.Equal(WellKnown.CheckpointDirectory, env["TRAINER_CHECKPOINT_DIR"]);
+        Assert.Equal(WellKnown.TerminationLog, env["TRAINER_TERMINATION_LOG"]);
+        Assert.Equal("3", env["TRAINER_ATTEMPT"]);
+        Assert.Equal("40", env["TRAINER_SHUTDOWN_TIMEOUT_SECONDS"]);
+        Assert.Equal(45, pod.Spec.TerminationGracePeriodSeconds);
+        Assert.Equal("s3-credentials", pod.Spec.Containers.Single().EnvFrom.Single().SecretRef.Name);
+    }
+
+    [Fact]
+    public void Build_Should_MakeAPodTheJobOwnsAndTracks_When_BuildingAnAttempt()
+    {
+        var job = TrainingJobBuilder.Default().Build();
+
+        var pod = TrainerPodBuilder.Build(job, 2);
+
+        Assert.Equal("mnist-attempt-2", pod.Metadata.Name);
+        Assert.Equal("default", pod.Metadata.NamespaceProperty);
+        var owner = pod.Metadata.OwnerReferences.Single();
+        Assert.True(owner.Controller);
+        Assert.True(owner.BlockOwnerDeletion);
+        Assert.Equal(job.Metadata.Uid, owner.Uid);
+        Assert.Equal(TrainingJob.KubeKind, owner.Kind);
+        Assert.Equal("mnist", pod.Metadata.Labels[WellKnown.JobNameLabel]);
+        Assert.Equal("2", pod.Metadata.Labels[WellKnown.AttemptLabel]);
+        Assert.Equal(WellKnown.ManagedBy, pod.Metadata.Labels[WellKnown.ManagedByLabel]);
+        Assert.Contains(WellKnown.TrackingFinalizer, pod.Metadata.Finalizers);
+        Assert.Equal("Never", pod.Spec.RestartPolicy);
+        var container = pod.Spec.Containers.Single();
+        Assert.Equal(WellKnown.TrainerContainer, container.Name);
+        Assert.Equal(["train"], container.Args);
+        Assert.Equal(TrainingJobSpec.DefaultImage, container.Image);
+        Assert.Equal("FallbackToLogsOnError", container.TerminationMessagePolicy);
+        Assert.Equal(WellKnown.CheckpointDirectory, container.VolumeMounts.Single().MountPath);
+        Assert.NotNull(pod.Spec.Volumes.Single().EmptyDir);
+    }
+
+    [Fact]
+    public void Build_Should_CarrySchedulingFields_When_TheSpecHasThem()
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(s =>
+        {
+            s.NodeSelector = new Dictionary<string, string> { ["cloud.google.com/gke-spot"] = "true" };
+            s.Tolerations = [new() { Key = "nvidia.com/gpu", OperatorProperty = "Exists", Effect = "NoSchedule" }];
+            s.Resources = new() { Limits = new Dictionary<string, k8s.Models.ResourceQuantity> { ["nvidia.com/gpu"] = new("1") } };
+            s.PriorityClassName = "training";
+            s.ServiceAccountName = "trainer";
+        }).Build();
+
+        var pod = TrainerPodBuilder.Build(job, 1);
+
+        Assert.Equal("true", pod.Spec.NodeSelector["cloud.google.com/gke-spot"]);
+        Assert.Equal("nvidia.com/gpu", pod.Spec.Tolerations.Single().Key);
+        Assert.Equal("1", pod.Spec.Containers.Single().Resources.Limits["nvidia.com/gpu"].ToString());
+        Assert.Equal("training", pod.Spec.PriorityClassName);
+        Assert.Equal("trainer", pod.Spec.ServiceAccountName);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(12345)]
+    public void ForAttempt_Should_StayAValidUniqueName_When_TheJobNameIsLong(int attempt)
+    {
+        var longName = new string('a', 60) + "-job";
+        var other = new string('a', 60) + "-jobx";
+
+        var name = PodNames.ForAttempt(longName, attempt);
+
+        Assert.True(name.Length <= 63, name);
+        Assert.EndsWith($"-attempt-{attempt}", name, StringComparison.Ordinal);
+        Assert.Equal(name, PodNames.ForAttempt(longName, attempt));
+        Assert.NotEqual(name, PodNames.ForAttempt(other, attempt));
+        Assert.Matches("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", name);
+        Assert.True(PodNames.LabelValue(longName + longName).Length <= 63);
+    }
+}

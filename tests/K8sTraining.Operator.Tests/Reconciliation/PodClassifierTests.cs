@@ -1,0 +1,67 @@
+using K8sTraining.Operator.Api;
+using K8sTraining.Operator.Reconciliation;
+using K8sTraining.Operator.Tests.Builders;
+using k8s.Models;
+
+namespace K8sTraining.Operator.Tests.Reconciliation;
+
+public sealed class PodClassifierTests
+{
+    private static readonly TrainingJob Job = TrainingJobBuilder.Default().Build();
+
+    public static TheoryData<string, V1Pod, string, string> EndedPods() => new()
+    {
+        { "exit 0", PodBuilder.For(Job, 1).Exited(0).Build(), AttemptOutcomes.Succeeded, ConditionReasons.Completed },
+        { "exit 0 while being evicted still succeeded", PodBuilder.For(Job, 1).Disrupted("EvictionByEvictionAPI").Exited(0).Build(), AttemptOutcomes.Succeeded, ConditionReasons.Completed },
+        { "exit 75", PodBuilder.For(Job, 1).Exited(75).Build(), AttemptOutcomes.Preempted, "ExitCode75" },
+        { "evicted, exit 75", PodBuilder.For(Job, 1).Disrupted("EvictionByEvictionAPI").Exited(75).Build(), AttemptOutcomes.Preempted, "EvictionByEvictionAPI" },
+        { "scheduler preemption, SIGKILL", PodBuilder.For(Job, 1).Disrupted("PreemptionByScheduler").Exited(137).Build(), AttemptOutcomes.Preempted, "PreemptionByScheduler" },
+        { "taint manager, SIGTERM unhandled", PodBuilder.For(Job, 1).Disrupted("DeletionByTaintManager").Exited(143).Build(), AttemptOutcomes.Preempted, "DeletionByTaintManager" },
+        { "pod GC", PodBuilder.For(Job, 1).Disrupted("DeletionByPodGC").Exited(137).Build(), AttemptOutcomes.Preempted, "DeletionByPodGC" },
+        { "kubelet termination", PodBuilder.For(Job, 1).Disrupted("TerminationByKubelet").Exited(137).Build(), AttemptOutcomes.Preempted, "TerminationByKubelet" },
+        { "deleted while running", PodBuilder.For(Job, 1).Exited(137).Deleting().Build(), AttemptOutcomes.Preempted, "PodDeleted" },
+        { "exit 2", PodBuilder.For(Job, 1).Exited(2).Build(), AttemptOutcomes.ConfigurationError, ConditionReasons.ConfigurationError },
+        { "exit 1", PodBuilder.For(Job, 1).Exited(1).Build(), AttemptOutcomes.Failed, "Error" },
+        { "OOMKilled", PodBuilder.For(Job, 1).Exited(137, reason: "OOMKilled").Build(), AttemptOutcomes.Failed, "OOMKilled" },
+        { "SIGKILL without deletion", PodBuilder.For(Job, 1).Exited(137).Build(), AttemptOutcomes.Failed, "Error" },
+    };
+
+    [Theory]
+    [MemberData(nameof(EndedPods))]
+    public void Classify_Should_TellPreemptionFromFailure_When_APodEnds(string name, V1Pod pod, string outcome, string reason)
+    {
+        Assert.Equal(PodState.Ended, PodClassifier.StateOf(pod));
+
+        var result = PodClassifier.Classify(pod);
+
+        Assert.True(outcome == result.Outcome, $"{name}: expected {outcome}, got {result.Outcome}");
+        Assert.Equal(reason, result.Reason);
+    }
+
+    public static TheoryData<string, V1Pod, PodState> LivePods() => new()
+    {
+        { "created", PodBuilder.For(Job, 1).Build(), PodState.Pending },
+        { "running", PodBuilder.For(Job, 1).Running().Build(), PodState.Running },
+        { "running with a deletion timestamp", PodBuilder.For(Job, 1).Running().Deleting().Build(), PodState.Terminating },
+        { "never started and deleted", PodBuilder.For(Job, 1).Deleting().Build(), PodState.Ended },
+    };
+
+    [Theory]
+    [MemberData(nameof(LivePods))]
+    public void StateOf_Should_SeeWhetherTheTrainerIsAlive_When_PodIsObserved(string name, V1Pod pod, PodState expected)
+    {
+        Assert.True(expected == PodClassifier.StateOf(pod), name);
+    }
+
+    [Fact]
+    public void TryParse_Should_ReadTheLastJsonLine_When_TheMessageIsALogTail()
+    {
+        var text = "some log line\n" + PodBuilder.TerminationJson("preempted", 42, 1, 2, "s3://b/p/step-000000000042") + "\n";
+
+        var message = TrainerTerminationMessage.TryParse(text);
+
+        Assert.Equal(42, message?.GlobalStep);
+        Assert.Equal("s3://b/p/step-000000000042", message?.Checkpoint);
+        Assert.Null(TrainerTerminationMessage.TryParse("Traceback: boom"));
+    }
+}
