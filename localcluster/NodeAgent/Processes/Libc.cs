@@ -9,7 +9,4 @@ internal static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     public static partial int Kill(int pid, int signal);
-
-    [LibraryImport("libc", EntryPoint = "getpgid", SetLastError = true)]
-    public static partial int GetProcessGroup(int pid);
 }

@@ -78,7 +78,9 @@ public sealed class ProcessGroup : IDisposable
     }
 
     /// <summary>Sends a signal to every process of the group; false when the group no longer exists.</summary>
-    public bool Signal(int signal) => Libc.Kill(-Id, signal) == 0;
+    public bool Signal(int signal) =>
+        // Right after the start, setsid may not have run yet: then the process itself is still the whole container.
+        Libc.Kill(-Id, signal) == 0 || Libc.Kill(Id, signal) == 0;
 
     /// <summary>Kills every container process this agent process started (agent shutdown).</summary>
     public static void KillAll()
