@@ -1,1 +1,3 @@
-Console.WriteLine("K8sTraining local cluster");
+using K8sTraining.LocalCluster.Hosting;
+
+return await ServeCommand.RunAsync(args);

@@ -1,0 +1,528 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using K8sTraining.LocalCluster.Audit;
+using K8sTraining.LocalCluster.Resources;
+using K8sTraining.LocalCluster.Selectors;
+using K8sTraining.LocalCluster.Storage;
+using K8sTraining.LocalCluster.Tables;
+using Microsoft.AspNetCore.Http;
+
+namespace K8sTraining.LocalCluster.Api;
+
+/// <summary>Turns HTTP requests into discovery answers and resource operations, the way kube-apiserver's handlers do.</summary>
+public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, TimeProvider time, ApiServerSettings settings)
+{
+    private ObjectStore Store => ops.Store;
+
+    private ResourceRegistry Registry => ops.Registry;
+
+    public async Task HandleAsync(HttpContext ctx)
+    {
+        var path = ctx.Request.Path.Value ?? "/";
+        if (path.TrimEnd('/') is "/healthz" or "/readyz" or "/livez")
+        {
+            ctx.Response.ContentType = "text/plain";
+            await ctx.Response.WriteAsync("ok", ctx.RequestAborted);
+            return;
+        }
+
+        var info = RequestInfo.Parse(path);
+        var verb = "";
+        var code = 200;
+        try
+        {
+            if (info.Kind != RequestInfo.ResourceRequest)
+            {
+                verb = ctx.Request.Method.ToLowerInvariant();
+                await WriteJsonAsync(ctx, 200, NonResource(ctx, info, path));
+                return;
+            }
+
+            var type = Registry.Find(info.Group, info.Version, info.Resource) ?? throw ApiException.NotFoundPath();
+            if ((info.Namespace is not null && !type.Namespaced) || (info.Subresource is { } sub && !SubresourceExists(type, sub)))
+            {
+                throw ApiException.NotFoundPath();
+            }
+
+            if (type.Namespaced && info.Namespace is null && info.Name is not null)
+            {
+                throw ApiException.NotFoundPath();
+            }
+
+            verb = VerbOf(ctx, info);
+            code = await ServeResourceAsync(ctx, info, type, verb);
+        }
+        catch (ApiException e)
+        {
+            code = e.Code;
+            if (!ctx.Response.HasStarted)
+            {
+                await WriteJsonAsync(ctx, e.Code, e.ToStatus());
+            }
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        {
+            code = 499;
+        }
+        finally
+        {
+            audit.Append(new AuditEntry(time.GetUtcNow(), verb, info.Group, info.Version, info.Resource, info.Subresource ?? "",
+                info.Namespace ?? "", info.Name ?? "", code, ctx.Request.Headers.UserAgent.ToString(), path));
+        }
+    }
+
+    private static bool SubresourceExists(ResourceType type, string sub) =>
+        (sub == "status" && type.HasStatus) || (sub == "eviction" && type == BuiltinResources.Pods);
+
+    private static string VerbOf(HttpContext ctx, RequestInfo info)
+    {
+        var q = ctx.Request.Query;
+        return ctx.Request.Method switch
+        {
+            "GET" when info.Name is null => info.WatchPrefix || q["watch"] is ["true" or "1"] ? "watch" : "list",
+            "GET" => info.WatchPrefix ? "watch" : "get",
+            "POST" => "create",
+            "PUT" => "update",
+            "PATCH" => "patch",
+            "DELETE" when info.Name is null => "deletecollection",
+            "DELETE" => "delete",
+            _ => throw ApiException.MethodNotAllowed(),
+        };
+    }
+
+    private JsonObject NonResource(HttpContext ctx, RequestInfo info, string path)
+    {
+        if (ctx.Request.Method != "GET")
+        {
+            throw ApiException.MethodNotAllowed();
+        }
+
+        switch (info.Kind)
+        {
+            case "api":
+                return DiscoveryDocuments.ApiVersions($"{ctx.Request.Host.Host}:{ctx.Request.Host.Port}");
+            case "apis":
+                return DiscoveryDocuments.GroupList(Registry);
+            case "group":
+                return DiscoveryDocuments.GroupDocument(Registry, info.Group) ?? throw ApiException.NotFoundPath();
+            case "core-resources":
+                return DiscoveryDocuments.ResourceList(Registry, "", info.Version) ?? throw ApiException.NotFoundPath();
+            case "group-resources":
+                return DiscoveryDocuments.ResourceList(Registry, info.Group, info.Version) ?? throw ApiException.NotFoundPath();
+        }
+
+        var trimmed = path.TrimEnd('/');
+        if (trimmed == "/version")
+        {
+            return DiscoveryDocuments.Version();
+        }
+
+        if (trimmed == "/openapi/v3")
+        {
+            return DiscoveryDocuments.OpenApiRoot(Registry);
+        }
+
+        if (trimmed.StartsWith("/openapi/v3/", StringComparison.Ordinal))
+        {
+            var parts = trimmed["/openapi/v3/".Length..].Split('/');
+            var doc = parts switch
+            {
+                ["api", var v] => DiscoveryDocuments.OpenApiGroupVersion(Registry, "", v),
+                ["apis", var g, var v] => DiscoveryDocuments.OpenApiGroupVersion(Registry, g, v),
+                _ => null,
+            };
+            return doc ?? throw ApiException.NotFoundPath();
+        }
+
+        throw ApiException.NotFoundPath();
+    }
+
+    private async Task<int> ServeResourceAsync(HttpContext ctx, RequestInfo info, ResourceType type, string verb)
+    {
+        var q = ctx.Request.Query;
+        var ns = type.Namespaced ? info.Namespace : null;
+        var strict = q["fieldValidation"] is ["Strict"];
+        var dryRun = q["dryRun"].Count > 0;
+        switch (verb)
+        {
+            case "get":
+            {
+                var obj = ops.Get(type, ns, info.Name!);
+                await WriteJsonAsync(ctx, 200, Render(ctx, type, [obj], single: true));
+                return 200;
+            }
+
+            case "list":
+                await WriteJsonAsync(ctx, 200, List(ctx, type, ns));
+                return 200;
+            case "watch":
+                await WatchAsync(ctx, type, ns, info.Name);
+                return 200;
+            case "create" when info.Subresource == "eviction":
+            {
+                var body = await ReadBodyAsync(ctx);
+                var eviction = body.Length == 0 ? null : ResourceOperations.ParseObject(body);
+                ops.Evict(type, ns!, info.Name!, eviction);
+                await WriteJsonAsync(ctx, 201, Status.Success(201, null));
+                return 201;
+            }
+
+            case "create" when info.Name is not null:
+                throw ApiException.MethodNotAllowed();
+            case "create":
+            {
+                var created = ops.Create(type, ns, ResourceOperations.ParseObject(await ReadBodyAsync(ctx), yamlAllowed: true), strict, dryRun);
+                await WriteJsonAsync(ctx, 201, created);
+                return 201;
+            }
+
+            case "update":
+            {
+                var updated = ops.Update(type, ns, info.Name!, ResourceOperations.ParseObject(await ReadBodyAsync(ctx), yamlAllowed: true),
+                    info.Subresource == "status", strict, dryRun);
+                await WriteJsonAsync(ctx, 200, updated);
+                return 200;
+            }
+
+            case "patch":
+            {
+                var patched = ops.Patch(type, ns, info.Name!, ctx.Request.ContentType ?? "", await ReadBodyAsync(ctx),
+                    info.Subresource == "status", strict, dryRun);
+                await WriteJsonAsync(ctx, 200, patched);
+                return 200;
+            }
+
+            case "delete":
+            {
+                var options = await DeleteOptionsAsync(ctx);
+                var (obj, deleted) = ops.Delete(type, ns, info.Name!, options);
+                var returnObject = !deleted || type == BuiltinResources.Pods || type.IsCustom;
+                await WriteJsonAsync(ctx, 200, returnObject ? obj : Status.Success(200, new JsonObject
+                {
+                    ["name"] = info.Name,
+                    ["group"] = type.Group,
+                    ["kind"] = type.Plural,
+                    ["uid"] = obj["metadata"]?["uid"]?.DeepClone(),
+                }));
+                return 200;
+            }
+
+            case "deletecollection":
+            {
+                var options = await DeleteOptionsAsync(ctx);
+                var (items, _) = Filter(ctx, type, ns);
+                foreach (var item in items)
+                {
+                    try
+                    {
+                        ops.Delete(type, (string?)item["metadata"]?["namespace"], (string)item["metadata"]!["name"]!, options);
+                    }
+                    catch (ApiException e) when (e.Code == 404)
+                    {
+                        // deleted meanwhile
+                    }
+                }
+
+                var list = ListDocument(type, items, Store.CurrentResourceVersion, null);
+                await WriteJsonAsync(ctx, 200, list);
+                return 200;
+            }
+
+            default:
+                throw ApiException.MethodNotAllowed();
+        }
+    }
+
+    private static async Task<DeleteOptions> DeleteOptionsAsync(HttpContext ctx)
+    {
+        var body = await ReadBodyAsync(ctx);
+        var json = string.IsNullOrWhiteSpace(body) ? null : ResourceOperations.ParseObject(body);
+        return DeleteOptions.From(json, k => ctx.Request.Query.TryGetValue(k, out var v) ? v.ToString() : null);
+    }
+
+    private (List<JsonObject> Items, long ResourceVersion) Filter(HttpContext ctx, ResourceType type, string? ns)
+    {
+        var labels = LabelSelector.Parse(ctx.Request.Query["labelSelector"]);
+        var fields = FieldSelector.Parse(ctx.Request.Query["fieldSelector"]);
+        var (items, rv) = Store.List(type.StorageKey, ns);
+        return (items.Where(o => labels.Matches(o) && fields.Matches(o)).Select(o => ResourceOperations.WithVersion(type, o)).ToList(), rv);
+    }
+
+    private JsonObject List(HttpContext ctx, ResourceType type, string? ns)
+    {
+        var (items, rv) = Filter(ctx, type, ns);
+        string? next = null;
+        var q = ctx.Request.Query;
+        if (q["continue"] is [{ Length: > 0 } token])
+        {
+            string after;
+            try
+            {
+                after = Encoding.UTF8.GetString(Convert.FromBase64String(token));
+            }
+            catch (FormatException)
+            {
+                throw ApiException.BadRequest("continue key is not valid: illegal base64 data");
+            }
+
+            items = items.Where(o => string.CompareOrdinal(ObjectStore.KeyOf((string?)o["metadata"]?["namespace"], (string)o["metadata"]!["name"]!), after) > 0).ToList();
+        }
+
+        long? remaining = null;
+        if (q["limit"] is [{ } limitText] && int.TryParse(limitText, NumberStyles.Integer, CultureInfo.InvariantCulture, out var limit) && limit > 0 && items.Count > limit)
+        {
+            remaining = items.Count - limit;
+            items = items.Take(limit).ToList();
+            var last = items[^1];
+            next = Convert.ToBase64String(Encoding.UTF8.GetBytes(ObjectStore.KeyOf((string?)last["metadata"]?["namespace"], (string)last["metadata"]!["name"]!)));
+        }
+
+        if (WantsTable(ctx))
+        {
+            var table = TableConverter.Convert(type, items, IncludeObject(ctx), rv, time.GetUtcNow());
+            if (next is not null)
+            {
+                table["metadata"]!["continue"] = next;
+                table["metadata"]!["remainingItemCount"] = remaining;
+            }
+
+            return table;
+        }
+
+        if (WantsPartialMetadata(ctx))
+        {
+            return new JsonObject
+            {
+                ["kind"] = "PartialObjectMetadataList",
+                ["apiVersion"] = "meta.k8s.io/v1",
+                ["metadata"] = ListMeta(rv, next, remaining),
+                ["items"] = new JsonArray(items.Select(i => (JsonNode?)TableConverter.PartialObjectMetadata(i)).ToArray()),
+            };
+        }
+
+        return ListDocument(type, items, rv, next, remaining);
+    }
+
+    private static JsonObject ListMeta(long rv, string? next, long? remaining)
+    {
+        var meta = new JsonObject { ["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture) };
+        if (next is not null)
+        {
+            meta["continue"] = next;
+            meta["remainingItemCount"] = remaining;
+        }
+
+        return meta;
+    }
+
+    private static JsonObject ListDocument(ResourceType type, List<JsonObject> items, long rv, string? next, long? remaining = null) => new()
+    {
+        ["kind"] = type.ListKind,
+        ["apiVersion"] = type.ApiVersion,
+        ["metadata"] = ListMeta(rv, next, remaining),
+        ["items"] = new JsonArray(items.Select(i => (JsonNode?)i).ToArray()),
+    };
+
+    private JsonObject Render(HttpContext ctx, ResourceType type, List<JsonObject> objects, bool single)
+    {
+        if (WantsTable(ctx))
+        {
+            return TableConverter.Convert(type, objects, IncludeObject(ctx), Store.CurrentResourceVersion, time.GetUtcNow());
+        }
+
+        if (single && WantsPartialMetadata(ctx))
+        {
+            return TableConverter.PartialObjectMetadata(objects[0]);
+        }
+
+        return objects[0];
+    }
+
+    private static bool WantsTable(HttpContext ctx) =>
+        ctx.Request.Headers.Accept.ToString().Split(',').FirstOrDefault()?.Contains("as=Table", StringComparison.Ordinal) == true;
+
+    private static bool WantsPartialMetadata(HttpContext ctx) =>
+        ctx.Request.Headers.Accept.ToString().Split(',').FirstOrDefault()?.Contains("as=PartialObjectMetadata", StringComparison.Ordinal) == true;
+
+    private static string IncludeObject(HttpContext ctx) =>
+        ctx.Request.Query["includeObject"] is [{ Length: > 0 } v] ? v : "Metadata";
+
+    private async Task WatchAsync(HttpContext ctx, ResourceType type, string? ns, string? name)
+    {
+        var q = ctx.Request.Query;
+        var labels = LabelSelector.Parse(q["labelSelector"]);
+        var fields = FieldSelector.Parse(q["fieldSelector"]);
+        var bookmarks = q["allowWatchBookmarks"] is ["true" or "1"];
+        var table = WantsTable(ctx);
+        var includeObject = IncludeObject(ctx);
+        var timeout = q["timeoutSeconds"] is [{ } ts] && int.TryParse(ts, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+            ? TimeSpan.FromSeconds(seconds)
+            : settings.DefaultWatchTimeout;
+        var rvText = q["resourceVersion"].ToString();
+        if (name is not null)
+        {
+            fields = FieldSelector.Parse(string.IsNullOrEmpty(q["fieldSelector"]) ? $"metadata.name={name}" : $"{q["fieldSelector"]},metadata.name={name}");
+        }
+
+        bool Matches(JsonObject? o) =>
+            o is not null && (ns is null || (string?)o["metadata"]?["namespace"] == ns) && labels.Matches(o) && fields.Matches(o);
+
+        ObjectStore.Subscription subscription;
+        var initial = new List<JsonObject>();
+        try
+        {
+            if (rvText is "" or "0")
+            {
+                subscription = Store.Atomically(() =>
+                {
+                    var (items, rv) = Store.List(type.StorageKey, ns);
+                    initial.AddRange(items.Where(Matches));
+                    return Store.Subscribe(type.StorageKey, rv);
+                });
+            }
+            else if (long.TryParse(rvText, NumberStyles.Integer, CultureInfo.InvariantCulture, out var from))
+            {
+                subscription = Store.Subscribe(type.StorageKey, from);
+            }
+            else
+            {
+                throw ApiException.BadRequest($"invalid resource version: {rvText}");
+            }
+        }
+        catch (TooOldResourceVersionException e)
+        {
+            await StartStreamAsync(ctx);
+            await WriteEventAsync(ctx, "ERROR", ApiException.Expired(e.Message).ToStatus());
+            return;
+        }
+
+        using (subscription)
+        {
+            await StartStreamAsync(ctx);
+            var first = true;
+            JsonObject Shape(JsonObject o)
+            {
+                o = ResourceOperations.WithVersion(type, (JsonObject)o.DeepClone());
+                if (!table)
+                {
+                    return o;
+                }
+
+                var t = TableConverter.Convert(type, [o], includeObject, long.Parse((string)o["metadata"]!["resourceVersion"]!, CultureInfo.InvariantCulture), time.GetUtcNow(), includeColumns: first);
+                first = false;
+                return t;
+            }
+
+            foreach (var o in initial)
+            {
+                await WriteEventAsync(ctx, "ADDED", Shape(o));
+            }
+
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
+            deadline.CancelAfter(timeout);
+            var reader = subscription.Channel.Reader;
+            var lastBookmark = time.GetUtcNow();
+            try
+            {
+                while (!deadline.IsCancellationRequested)
+                {
+                    using var tick = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
+                    if (bookmarks)
+                    {
+                        tick.CancelAfter(settings.BookmarkInterval);
+                    }
+
+                    bool available;
+                    try
+                    {
+                        available = await reader.WaitToReadAsync(tick.Token);
+                    }
+                    catch (OperationCanceledException) when (!deadline.IsCancellationRequested)
+                    {
+                        available = false;
+                    }
+
+                    if (!available && reader.Completion.IsCompleted)
+                    {
+                        break;
+                    }
+
+                    while (reader.TryRead(out var e))
+                    {
+                        var now = Matches(e.Object);
+                        var before = e.Previous is not null && Matches(e.Previous);
+                        var kind = e.Type switch
+                        {
+                            "ADDED" when now => "ADDED",
+                            "MODIFIED" when now && before => "MODIFIED",
+                            "MODIFIED" when now => "ADDED",
+                            "MODIFIED" when before => "DELETED",
+                            "DELETED" when before || now => "DELETED",
+                            _ => null,
+                        };
+                        if (kind is not null)
+                        {
+                            await WriteEventAsync(ctx, kind, Shape(e.Object));
+                        }
+                    }
+
+                    if (bookmarks && time.GetUtcNow() - lastBookmark >= settings.BookmarkInterval)
+                    {
+                        var rv = Store.Atomically(() => reader.Count == 0 ? Store.CurrentResourceVersion : (long?)null);
+                        if (rv is { } bookmarkRv)
+                        {
+                            await WriteEventAsync(ctx, "BOOKMARK", new JsonObject
+                            {
+                                ["kind"] = type.Kind,
+                                ["apiVersion"] = type.ApiVersion,
+                                ["metadata"] = new JsonObject
+                                {
+                                    ["resourceVersion"] = bookmarkRv.ToString(CultureInfo.InvariantCulture),
+                                    ["creationTimestamp"] = null,
+                                },
+                            });
+                            lastBookmark = time.GetUtcNow();
+                        }
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+            {
+                // timeoutSeconds elapsed or the client went away: the watch ends, as on a real server.
+            }
+        }
+    }
+
+    private static async Task StartStreamAsync(HttpContext ctx)
+    {
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/json";
+        ctx.Response.Headers.CacheControl = "no-cache, private";
+        await ctx.Response.StartAsync(ctx.RequestAborted);
+        await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+    }
+
+    private static async Task WriteEventAsync(HttpContext ctx, string type, JsonObject obj)
+    {
+        var line = new JsonObject { ["type"] = type, ["object"] = obj }.ToJsonString() + "\n";
+        await ctx.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(line), ctx.RequestAborted);
+        await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+    }
+
+    private static async Task<string> ReadBodyAsync(HttpContext ctx)
+    {
+        using var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8);
+        return await reader.ReadToEndAsync(ctx.RequestAborted);
+    }
+
+    public static async Task WriteJsonAsync(HttpContext ctx, int code, JsonObject body)
+    {
+        ctx.Response.StatusCode = code;
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.WriteAsync(body.ToJsonString(), ctx.RequestAborted);
+    }
+}
+
+/// <summary>Settings of the request handlers that tests tune.</summary>
+public sealed record ApiServerSettings(TimeSpan BookmarkInterval, TimeSpan DefaultWatchTimeout);

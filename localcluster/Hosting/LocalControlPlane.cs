@@ -1,0 +1,173 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using K8sTraining.LocalCluster.Admission;
+using K8sTraining.LocalCluster.Api;
+using K8sTraining.LocalCluster.Audit;
+using K8sTraining.LocalCluster.Controllers;
+using K8sTraining.LocalCluster.Resources;
+using K8sTraining.LocalCluster.Storage;
+using K8sTraining.NodeAgent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace K8sTraining.LocalCluster.Hosting;
+
+/// <summary>
+/// The local control plane in-process: the API server double on loopback, its garbage collector and namespace
+/// controller, and optionally the node agent. Dispose to stop all of it.
+/// </summary>
+public sealed class LocalControlPlane : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly GarbageCollector _gc;
+    private readonly ILoggerFactory _loggers;
+    private readonly string? _tempDirectory;
+    private readonly CancellationTokenSource _stopAgent = new();
+    private Task? _agent;
+
+    private LocalControlPlane(WebApplication app, GarbageCollector gc, ILoggerFactory loggers, ResourceOperations ops, AuditLog audit, Uri baseUri, string kubeconfig, string? tempDirectory)
+    {
+        _app = app;
+        _gc = gc;
+        _loggers = loggers;
+        Operations = ops;
+        AuditLog = audit;
+        BaseUri = baseUri;
+        KubeconfigPath = kubeconfig;
+        _tempDirectory = tempDirectory;
+    }
+
+    /// <summary>http://127.0.0.1:PORT/</summary>
+    public Uri BaseUri { get; }
+
+    public string KubeconfigPath { get; }
+
+    /// <summary>Every request served so far (verb, group, resource, subresource, namespace).</summary>
+    public AuditLog AuditLog { get; }
+
+    /// <summary>Direct access to the server's storage and write paths (for tests and tools).</summary>
+    public ResourceOperations Operations { get; }
+
+    public static async Task<LocalControlPlane> StartAsync(LocalControlPlaneOptions options, CancellationToken cancellationToken = default)
+    {
+        var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(options.LogLevel));
+        var time = options.TimeProvider;
+        var store = new ObjectStore(options.WatchHistorySize);
+        var registry = new ResourceRegistry();
+        var ops = new ResourceOperations(store, registry, new BuiltinAdmission(options.NodeName, time), time);
+        var audit = new AuditLog(options.AuditLogPath);
+        foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })
+        {
+            ops.Create(BuiltinResources.Namespaces, null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } });
+        }
+
+        var handler = new ApiRequestHandler(ops, audit, time, new ApiServerSettings(options.BookmarkInterval, options.DefaultWatchTimeout));
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(options.LogLevel);
+        builder.WebHost.UseKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, options.Port);
+            k.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
+        });
+        var app = builder.Build();
+        app.Run(handler.HandleAsync);
+        await app.StartAsync(cancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var port = new Uri(address).Port;
+        var baseUri = new Uri($"http://127.0.0.1:{port}/");
+
+        string? temp = null;
+        var kubeconfig = options.KubeconfigPath;
+        if (kubeconfig is null)
+        {
+            temp = Directory.CreateTempSubdirectory("k8straining-local-").FullName;
+            kubeconfig = Path.Combine(temp, "kubeconfig");
+        }
+
+        Kubeconfig.Write(kubeconfig, baseUri);
+        var gc = new GarbageCollector(ops, loggers.CreateLogger<GarbageCollector>());
+        gc.Start();
+        var plane = new LocalControlPlane(app, gc, loggers, ops, audit, baseUri, Path.GetFullPath(kubeconfig), temp);
+        if (options.StartNodeAgent)
+        {
+            plane.StartNodeAgent(options);
+        }
+
+        return plane;
+    }
+
+    private void StartNodeAgent(LocalControlPlaneOptions options)
+    {
+        var root = options.RepositoryRoot ?? RepositoryRoot.Find();
+        var agentOptions = new NodeAgentOptions
+        {
+            KubeconfigPath = KubeconfigPath,
+            RepositoryRoot = root,
+            NodeName = options.NodeName,
+            RootDirectory = options.StateDirectory is null ? null : Path.Combine(options.StateDirectory, "nodes", options.NodeName),
+            TimeProvider = options.TimeProvider,
+        };
+        agentOptions = options.ConfigureNodeAgent?.Invoke(agentOptions) ?? agentOptions;
+        var agent = new NodeAgentHost(agentOptions, _loggers.CreateLogger<NodeAgentHost>());
+        _agent = Task.Run(() => agent.RunAsync(_stopAgent.Token));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopAgent.CancelAsync();
+        if (_agent is not null)
+        {
+            try
+            {
+                await _agent;
+            }
+            catch (OperationCanceledException)
+            {
+                // stopping
+            }
+        }
+
+        await _gc.DisposeAsync();
+        await _app.StopAsync(TimeSpan.FromSeconds(5));
+        await _app.DisposeAsync();
+        AuditLog.Dispose();
+        _loggers.Dispose();
+        _stopAgent.Dispose();
+        if (_tempDirectory is not null)
+        {
+            try
+            {
+                Directory.Delete(_tempDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // best effort
+            }
+        }
+    }
+}
+
+/// <summary>Finds the repository by walking up to K8sTraining.sln.</summary>
+public static class RepositoryRoot
+{
+    public static string Find()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "K8sTraining.sln")))
+                {
+                    return dir.FullName;
+                }
+            }
+        }
+
+        return Directory.GetCurrentDirectory();
+    }
+}

@@ -1,0 +1,390 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using K8sTraining.LocalCluster.Api;
+
+namespace K8sTraining.LocalCluster.Schema;
+
+/// <summary>
+/// A CRD's structural openAPIV3Schema at work on a custom resource, in the order the API server runs it:
+/// prune unknown fields (or report them under fieldValidation=Strict), drop nulls where not nullable, apply defaults,
+/// then validate (type, required, enum, minimum/maximum, exclusive bounds, multipleOf, minLength/maxLength, pattern,
+/// minItems/maxItems, uniqueItems, minProperties/maxProperties, items, properties, additionalProperties,
+/// x-kubernetes-preserve-unknown-fields, x-kubernetes-int-or-string, nullable).
+/// </summary>
+public static class StructuralSchema
+{
+    /// <summary>Prunes, defaults and validates <paramref name="obj"/> in place; returns the errors found.</summary>
+    public static List<FieldError> Admit(JsonObject obj, JsonObject schema, bool strictUnknownFields)
+    {
+        var errors = new List<FieldError>();
+        var unknown = new List<string>();
+        foreach (var (key, value) in obj.ToList())
+        {
+            if (key is "apiVersion" or "kind" or "metadata")
+            {
+                continue;
+            }
+
+            var propSchema = PropertySchema(schema, key);
+            if (propSchema is null)
+            {
+                if (!PreservesUnknown(schema))
+                {
+                    unknown.Add(key);
+                    obj.Remove(key);
+                }
+
+                continue;
+            }
+
+            if (value is null && !IsNullable(propSchema))
+            {
+                obj.Remove(key);
+                continue;
+            }
+
+            Prepare(value, propSchema, key, unknown);
+        }
+
+        ApplyDefaults(obj, schema, skipMetadata: true);
+        foreach (var (key, value) in obj)
+        {
+            if (key is "apiVersion" or "kind" or "metadata")
+            {
+                continue;
+            }
+
+            if (PropertySchema(schema, key) is { } propSchema)
+            {
+                Validate(value, propSchema, key, errors);
+            }
+        }
+
+        if (schema["required"] is JsonArray required)
+        {
+            foreach (var r in required.Select(n => (string)n!))
+            {
+                if (r is not ("apiVersion" or "kind" or "metadata") && !obj.ContainsKey(r))
+                {
+                    errors.Add(FieldError.Required(r));
+                }
+            }
+        }
+
+        if (strictUnknownFields)
+        {
+            errors.InsertRange(0, unknown.Select(FieldError.Unknown));
+        }
+
+        return errors;
+    }
+
+    private static JsonObject? PropertySchema(JsonObject schema, string key)
+    {
+        if (schema["properties"] is JsonObject props && props[key] is JsonObject p)
+        {
+            return p;
+        }
+
+        return schema["additionalProperties"] switch
+        {
+            JsonObject a => a,
+            JsonValue v when v.GetValueKind() == JsonValueKind.True => new JsonObject { ["x-kubernetes-preserve-unknown-fields"] = true },
+            _ => null,
+        };
+    }
+
+    private static bool PreservesUnknown(JsonObject schema) =>
+        schema["x-kubernetes-preserve-unknown-fields"] is JsonValue v && v.GetValueKind() == JsonValueKind.True;
+
+    private static bool IsNullable(JsonObject schema) =>
+        schema["nullable"] is JsonValue v && v.GetValueKind() == JsonValueKind.True;
+
+    /// <summary>Prunes unknown fields and non-nullable nulls below <paramref name="node"/>, in place.</summary>
+    private static void Prepare(JsonNode? node, JsonObject schema, string path, List<string> unknown)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (key, value) in o.ToList())
+                {
+                    var child = PropertySchema(schema, key);
+                    if (child is null)
+                    {
+                        if (!PreservesUnknown(schema))
+                        {
+                            unknown.Add($"{path}.{key}");
+                            o.Remove(key);
+                        }
+
+                        continue;
+                    }
+
+                    if (value is null && !IsNullable(child))
+                    {
+                        o.Remove(key);
+                        continue;
+                    }
+
+                    Prepare(value, child, $"{path}.{key}", unknown);
+                }
+
+                break;
+            case JsonArray a when schema["items"] is JsonObject itemSchema:
+                for (var i = 0; i < a.Count; i++)
+                {
+                    Prepare(a[i], itemSchema, $"{path}[{i}]", unknown);
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>Fills absent properties that have a default, in every object present in the document.</summary>
+    public static void ApplyDefaults(JsonObject obj, JsonObject schema, bool skipMetadata = false)
+    {
+        if (schema["properties"] is JsonObject props)
+        {
+            foreach (var (key, propSchema) in props)
+            {
+                if (skipMetadata && key == "metadata")
+                {
+                    continue;
+                }
+
+                if (propSchema is JsonObject ps && !obj.ContainsKey(key) && ps.ContainsKey("default"))
+                {
+                    obj[key] = ps["default"]?.DeepClone();
+                }
+            }
+        }
+
+        foreach (var (key, value) in obj)
+        {
+            if (skipMetadata && key is "metadata" or "apiVersion" or "kind")
+            {
+                continue;
+            }
+
+            var child = PropertySchema(schema, key);
+            if (child is null)
+            {
+                continue;
+            }
+
+            if (value is JsonObject co)
+            {
+                ApplyDefaults(co, child);
+            }
+            else if (value is JsonArray arr && child["items"] is JsonObject itemSchema)
+            {
+                foreach (var item in arr.OfType<JsonObject>())
+                {
+                    ApplyDefaults(item, itemSchema);
+                }
+            }
+        }
+    }
+
+    private static void Validate(JsonNode? node, JsonObject schema, string path, List<FieldError> errors)
+    {
+        if (node is null)
+        {
+            if (!IsNullable(schema) && (string?)schema["type"] is { } t)
+            {
+                errors.Add(FieldError.InvalidText(path, "\"null\"", $"{path} in body must be of type {t}: \"null\""));
+            }
+
+            return;
+        }
+
+        var type = (string?)schema["type"];
+        var intOrString = schema["x-kubernetes-int-or-string"] is JsonValue ios && ios.GetValueKind() == JsonValueKind.True;
+        var actual = TypeName(node);
+        if (intOrString)
+        {
+            if (actual is not ("integer" or "string"))
+            {
+                errors.Add(FieldError.InvalidText(path, $"\"{actual}\"", $"{path} in body must be of type integer,string: \"{actual}\""));
+                return;
+            }
+        }
+        else if (type is not null && !(type == actual || (type == "number" && actual == "integer")))
+        {
+            errors.Add(FieldError.InvalidText(path, $"\"{actual}\"", $"{path} in body must be of type {type}: \"{actual}\""));
+            return;
+        }
+
+        if (schema["enum"] is JsonArray allowed && !allowed.Any(a => JsonNode.DeepEquals(a, node)))
+        {
+            errors.Add(FieldError.NotSupported(path, node, allowed));
+        }
+
+        switch (node)
+        {
+            case JsonValue v when v.GetValueKind() == JsonValueKind.Number:
+                ValidateNumber(v, schema, path, errors);
+                break;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+                ValidateString(v.GetValue<string>(), v, schema, path, errors);
+                break;
+            case JsonArray a:
+                ValidateArray(a, schema, path, errors);
+                break;
+            case JsonObject o:
+                ValidateObject(o, schema, path, errors);
+                break;
+        }
+    }
+
+    private static void ValidateNumber(JsonValue v, JsonObject schema, string path, List<FieldError> errors)
+    {
+        var x = v.GetValue<double>();
+        var exclusiveMin = schema["exclusiveMinimum"] is JsonValue em && em.GetValueKind() == JsonValueKind.True;
+        var exclusiveMax = schema["exclusiveMaximum"] is JsonValue eM && eM.GetValueKind() == JsonValueKind.True;
+        if (schema["minimum"] is JsonValue min)
+        {
+            var m = min.GetValue<double>();
+            if (exclusiveMin ? x <= m : x < m)
+            {
+                var rel = exclusiveMin ? "greater than" : "greater than or equal to";
+                errors.Add(FieldError.Invalid(path, v, $"{path} in body should be {rel} {Num(m)}"));
+            }
+        }
+
+        if (schema["maximum"] is JsonValue max)
+        {
+            var m = max.GetValue<double>();
+            if (exclusiveMax ? x >= m : x > m)
+            {
+                var rel = exclusiveMax ? "less than" : "less than or equal to";
+                errors.Add(FieldError.Invalid(path, v, $"{path} in body should be {rel} {Num(m)}"));
+            }
+        }
+
+        if (schema["multipleOf"] is JsonValue mo)
+        {
+            var m = mo.GetValue<double>();
+            if (m > 0 && Math.Abs((x / m) - Math.Round(x / m)) > 1e-9)
+            {
+                errors.Add(FieldError.Invalid(path, v, $"{path} in body should be a multiple of {Num(m)}"));
+            }
+        }
+    }
+
+    private static void ValidateString(string s, JsonValue v, JsonObject schema, string path, List<FieldError> errors)
+    {
+        var length = new StringInfoLength(s).Value;
+        if (schema["maxLength"] is JsonValue max && length > max.GetValue<long>())
+        {
+            errors.Add(FieldError.Invalid(path, v, $"{path} in body should be at most {max.GetValue<long>()} chars long"));
+        }
+
+        if (schema["minLength"] is JsonValue min && length < min.GetValue<long>())
+        {
+            errors.Add(FieldError.Invalid(path, v, $"{path} in body should be at least {min.GetValue<long>()} chars long"));
+        }
+
+        if ((string?)schema["pattern"] is { } pattern && !Regex.IsMatch(s, pattern, RegexOptions.None, TimeSpan.FromSeconds(1)))
+        {
+            errors.Add(FieldError.Invalid(path, v, $"{path} in body should match '{pattern}'"));
+        }
+    }
+
+    private static void ValidateArray(JsonArray a, JsonObject schema, string path, List<FieldError> errors)
+    {
+        if (schema["maxItems"] is JsonValue max && a.Count > max.GetValue<long>())
+        {
+            errors.Add(new FieldError("FieldValueTooMany", path, $"Too many: {a.Count}: must have at most {max.GetValue<long>()} items"));
+        }
+
+        if (schema["minItems"] is JsonValue min && a.Count < min.GetValue<long>())
+        {
+            errors.Add(FieldError.Invalid(path, a, $"{path} in body should have at least {min.GetValue<long>()} items"));
+        }
+
+        if (schema["uniqueItems"] is JsonValue u && u.GetValueKind() == JsonValueKind.True)
+        {
+            for (var i = 0; i < a.Count; i++)
+            {
+                for (var j = i + 1; j < a.Count; j++)
+                {
+                    if (JsonNode.DeepEquals(a[i], a[j]))
+                    {
+                        errors.Add(new FieldError("FieldValueDuplicate", $"{path}[{j}]", $"Duplicate value: {FieldError.Render(a[j])}"));
+                    }
+                }
+            }
+        }
+
+        if (schema["items"] is JsonObject itemSchema)
+        {
+            for (var i = 0; i < a.Count; i++)
+            {
+                Validate(a[i], itemSchema, $"{path}[{i}]", errors);
+            }
+        }
+    }
+
+    private static void ValidateObject(JsonObject o, JsonObject schema, string path, List<FieldError> errors)
+    {
+        if (schema["required"] is JsonArray required)
+        {
+            foreach (var r in required.Select(n => (string)n!))
+            {
+                if (!o.ContainsKey(r))
+                {
+                    errors.Add(FieldError.Required($"{path}.{r}"));
+                }
+            }
+        }
+
+        if (schema["maxProperties"] is JsonValue max && o.Count > max.GetValue<long>())
+        {
+            errors.Add(new FieldError("FieldValueTooMany", path, $"Too many: {o.Count}: must have at most {max.GetValue<long>()} items"));
+        }
+
+        if (schema["minProperties"] is JsonValue min && o.Count < min.GetValue<long>())
+        {
+            errors.Add(FieldError.Invalid(path, o, $"{path} in body should have at least {min.GetValue<long>()} properties"));
+        }
+
+        foreach (var (key, value) in o)
+        {
+            if (PropertySchema(schema, key) is { } child)
+            {
+                Validate(value, child, $"{path}.{key}", errors);
+            }
+        }
+    }
+
+    private static string TypeName(JsonNode node) => node switch
+    {
+        JsonObject => "object",
+        JsonArray => "array",
+        JsonValue v => v.GetValueKind() switch
+        {
+            JsonValueKind.String => "string",
+            JsonValueKind.True or JsonValueKind.False => "boolean",
+            JsonValueKind.Number => IsIntegral(v) ? "integer" : "number",
+            _ => "null",
+        },
+        _ => "null",
+    };
+
+    private static bool IsIntegral(JsonValue v)
+    {
+        var text = v.ToJsonString();
+        return !text.Contains('.', StringComparison.Ordinal) && !text.Contains('e', StringComparison.OrdinalIgnoreCase)
+            || (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d == Math.Floor(d) && !text.Contains('.', StringComparison.Ordinal));
+    }
+
+    private static string Num(double d) => d.ToString("R", CultureInfo.InvariantCulture);
+
+    private readonly record struct StringInfoLength(string S)
+    {
+        public long Value => new StringInfo(S).LengthInTextElements;
+    }
+}
