@@ -1,12 +1,12 @@
 {{/*
-Exactly the API operations the operator performs in the namespaces it watches, and nothing else. The list mirrors
-operator/Runtime/ApiOperations (the operator's declared operations); tests/K8sTraining.Deploy.Tests compares the rendered
-rules with it and with the audit log of the operator running against the local control plane. Change both together.
+Exactly the API operations the operator performs in the namespaces it watches, and nothing else: the list mirrors
+operator/Runtime/ApiOperations.cs (ApiOperations.Namespaced). tests/K8sTraining.Deploy.Tests/Rbac compares the rendered
+rules with that list, and with the requests the operator makes against the local control plane. Change both together.
 */}}
 {{- define "k8s-training.rules" -}}
 - apiGroups: ["k8straining.io"]
   resources: ["trainingjobs"]
-  verbs: ["get", "list", "watch", "delete"]
+  verbs: ["list", "watch", "delete"]
 - apiGroups: ["k8straining.io"]
   resources: ["trainingjobs/status"]
   verbs: ["update"]
@@ -17,13 +17,13 @@ rules with it and with the audit log of the operator running against the local c
   verbs: ["update"]
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "watch", "create", "delete"]
+  verbs: ["list", "watch", "create", "delete", "patch"]
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create"]
 {{- end }}
 
-{{/* Leader election: one Lease in the release namespace. */}}
+{{/* Leader election: one Lease in the release namespace (ApiOperations.LeaderElection). */}}
 {{- define "k8s-training.leaderElectionRules" -}}
 - apiGroups: ["coordination.k8s.io"]
   resources: ["leases"]

@@ -14,7 +14,7 @@ public sealed class ChartCrdTests
     {
         var expected = Directory.GetFiles(RepositoryCrds, "*.yaml").Select(Path.GetFileName).Order().ToList();
         var shipped = Directory.GetFiles(ChartCrds, "*.yaml").Select(Path.GetFileName).Order().ToList();
-        var sync = $"cp {RepositoryCrds}/*.yaml {ChartCrds}/  (and delete from {ChartCrds} what crds/ no longer has)";
+        var sync = "cp crds/*.yaml charts/k8s-training/crds/  (from the repository root; delete there what crds/ no longer has)";
 
         Assert.Contains("trainingjobs.k8straining.io.yaml", expected);
         Assert.True(expected.SequenceEqual(shipped), $"the chart ships [{string.Join(", ", shipped)}] but crds/ holds [{string.Join(", ", expected)}]; run: {sync}");

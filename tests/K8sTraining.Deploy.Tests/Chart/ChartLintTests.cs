@@ -27,7 +27,7 @@ public sealed class ChartLintTests
         var notes = result.StandardOutput[result.StandardOutput.IndexOf("NOTES:", StringComparison.Ordinal)..];
         Assert.Contains("these namespaces only: team-a, team-b", notes);
         Assert.Contains($"kubectl -n {Helm.ReleaseNamespace} rollout status deployment/kt-k8s-training", notes);
-        Assert.Contains("kubectl -n team-a create secret generic", notes);
+        Assert.Contains("kubectl -n team-a create secret generic s3-credentials", notes);
         Assert.Contains("kubectl -n team-a get tj -w", notes);
         Assert.Contains("AWS_ACCESS_KEY_ID", notes);
     }
