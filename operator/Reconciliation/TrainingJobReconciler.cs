@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using K8sTraining.Operator.Api;
+using K8sTraining.Operator.Metrics;
+using K8sTraining.Operator.Pods;
+using K8sTraining.Operator.Runtime;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace K8sTraining.Operator.Reconciliation;
+
+/// <summary>
+/// The thin shell around <see cref="TrainingJobDecider"/>: read the cached job and its pods, ask for a decision, apply
+/// it. Order matters for crash safety: a new pod is created before the status naming it is written (a crash in
+/// between leaves a pod the next reconcile adopts); an ended pod's finalizer is removed only after the status
+/// recording its end is written (a crash in between repeats a harmless release).
+/// </summary>
+public sealed partial class TrainingJobReconciler(
+    KubernetesApi api,
+    Func<string, TrainingJob?> getJob,
+    Func<TrainingJob, IReadOnlyList<V1Pod>> podsOf,
+    Action<TrainingJob, TrainingJob> onStatusWritten,
+    PodExpectations expectations,
+    TimeProvider time,
+    OperatorMetrics metrics,
+    ILogger<TrainingJobReconciler> logger)
+{
+    public async Task<ReconcileResult> ReconcileAsync(string key, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var result = await ReconcileCoreAsync(key, cancellationToken).ConfigureAwait(false);
+        metrics.ReconcileDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        metrics.Reconciles.Add(1, new KeyValuePair<string, object?>("result", result switch
+        {
+            ReconcileResult.DoneResult => "done",
+            ReconcileResult.RequeueAfterResult => "requeue",
+            _ => "retry",
+        }));
+        return result;
+    }
+
+    private async Task<ReconcileResult> ReconcileCoreAsync(string key, CancellationToken cancellationToken)
+    {
+        var job = getJob(key);
+        if (job is null)
+        {
+            return ReconcileResult.Done;
+        }
+
+        var cached = podsOf(job);
+        var pods = cached.Concat(expectations.Pending(job.Metadata.NamespaceProperty, job.Metadata.Uid)
+                .Where(p => cached.All(c => c.Metadata.Name != p.Metadata.Name)))
+            .ToList();
+        var now = time.GetUtcNow();
+        var decision = TrainingJobDecider.Decide(job, pods, now);
+
+        try
+        {
+            foreach (var create in decision.Actions.OfType<CreatePod>())
+            {
+                var pod = TrainerPodBuilder.Build(job, create.Attempt);
+                var created = await api.CreatePodAsync(pod, cancellationToken).ConfigureAwait(false);
+                if (created is not null)
+                {
+                    expectations.Created(created);
+                    metrics.PodsCreated.Add(1);
+                    Log.PodCreated(logger, job.Metadata.NamespaceProperty, job.Metadata.Name, pod.Metadata.Name);
+                }
+            }
+
+            if (!TrainingJobDecider.SameStatus(job.Status, decision.Status))
+            {
+                var update = new TrainingJob { Metadata = job.Metadata, Spec = job.Spec, Status = decision.Status };
+                var written = await api.ReplaceStatusAsync(update, cancellationToken).ConfigureAwait(false);
+                metrics.StatusWrites.Add(1);
+                onStatusWritten(job, written);
+                if (decision.Status.LastTermination is { } ended && ended.Attempt != job.Status?.LastTermination?.Attempt)
+                {
+                    metrics.AttemptsEnded.Add(1, new KeyValuePair<string, object?>("outcome", ended.Outcome));
+                }
+
+                if (decision.Status.Phase != job.Status?.Phase)
+                {
+                    Log.PhaseChanged(logger, job.Metadata.NamespaceProperty, job.Metadata.Name, job.Status?.Phase ?? "(new)", decision.Status.Phase ?? "");
+                }
+            }
+
+            foreach (var action in decision.Actions)
+            {
+                switch (action)
+                {
+                    case ReleasePod release when pods.FirstOrDefault(p => p.Metadata.Name == release.Name) is { } pod:
+                        await api.ReleasePodAsync(pod, cancellationToken).ConfigureAwait(false);
+                        break;
+                    case DeletePod delete:
+                        var uid = pods.FirstOrDefault(p => p.Metadata.Name == delete.Name)?.Metadata.Uid;
+                        Log.DeletingPod(logger, job.Metadata.NamespaceProperty, delete.Name, delete.Why);
+                        await api.DeletePodAsync(job.Metadata.NamespaceProperty, delete.Name, uid, cancellationToken).ConfigureAwait(false);
+                        break;
+                    case DeleteJob:
+                        await api.DeleteJobAsync(job, cancellationToken).ConfigureAwait(false);
+                        break;
+                }
+            }
+        }
+        catch (ConflictException e)
+        {
+            Log.Conflict(logger, key, e.Message);
+            return ReconcileResult.Retry(e.Message);
+        }
+
+        foreach (var e in decision.Events)
+        {
+            try
+            {
+                await api.RecordEventAsync(job, e, now, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Events are best effort, as in client-go's recorder.
+                Log.EventFailed(logger, key, e.Reason, ex.Message);
+            }
+        }
+
+        return decision.RequeueAfter is { } after ? ReconcileResult.After(after) : ReconcileResult.Done;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "Created pod {Namespace}/{Pod} for TrainingJob {Name}")]
+        public static partial void PodCreated(ILogger logger, string @namespace, string name, string pod);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "TrainingJob {Namespace}/{Name}: {From} -> {To}")]
+        public static partial void PhaseChanged(ILogger logger, string @namespace, string name, string from, string to);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Deleting pod {Namespace}/{Pod}: {Why}")]
+        public static partial void DeletingPod(ILogger logger, string @namespace, string pod, string why);
+
+        [LoggerMessage(Level = LogLevel.Debug, Message = "Conflict reconciling {Key}: {Message}; retrying")]
+        public static partial void Conflict(ILogger logger, string key, string message);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Could not record event {Reason} on {Key}: {Message}")]
+        public static partial void EventFailed(ILogger logger, string key, string reason, string message);
+    }
+}

@@ -1,0 +1,155 @@
+using System.Net;
+using System.Text.Json;
+using K8sTraining.Operator.Api;
+using K8sTraining.Operator.Reconciliation;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace K8sTraining.Operator.Runtime;
+
+/// <summary>Thrown when a write lost an optimistic-concurrency race (409); the reconcile is simply retried.</summary>
+public sealed class ConflictException(string message) : Exception(message);
+
+/// <summary>The thin I/O shell: every call the operator makes to the API server, one method each (see <see cref="ApiOperations"/>).</summary>
+public sealed class KubernetesApi(IKubernetes client, string identity)
+{
+    public const string FieldManager = "k8s-training-operator";
+
+    /// <summary>Pods the operator created: trainer pods carry the job-name label.</summary>
+    public const string TrainerPodSelector = WellKnown.JobNameLabel;
+
+    public IKubernetes Client => client;
+
+    public Task<HttpOperationResponse<TrainingJobList>> ListOrWatchJobsAsync(string? ns, string? resourceVersion, bool watch, int? timeoutSeconds, CancellationToken cancellationToken) =>
+        ns is null
+            ? client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<TrainingJobList>(
+                TrainingJob.KubeGroup, TrainingJob.KubeVersion, TrainingJob.KubePlural,
+                allowWatchBookmarks: watch ? true : null, resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds, watch: watch,
+                cancellationToken: cancellationToken)
+            : client.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync<TrainingJobList>(
+                TrainingJob.KubeGroup, TrainingJob.KubeVersion, ns, TrainingJob.KubePlural,
+                allowWatchBookmarks: watch ? true : null, resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds, watch: watch,
+                cancellationToken: cancellationToken);
+
+    public Task<HttpOperationResponse<V1PodList>> ListOrWatchPodsAsync(string? ns, string? resourceVersion, bool watch, int? timeoutSeconds, CancellationToken cancellationToken) =>
+        ns is null
+            ? client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(
+                allowWatchBookmarks: watch ? true : null, labelSelector: TrainerPodSelector, resourceVersion: resourceVersion,
+                timeoutSeconds: timeoutSeconds, watch: watch, cancellationToken: cancellationToken)
+            : client.CoreV1.ListNamespacedPodWithHttpMessagesAsync(
+                ns, allowWatchBookmarks: watch ? true : null, labelSelector: TrainerPodSelector, resourceVersion: resourceVersion,
+                timeoutSeconds: timeoutSeconds, watch: watch, cancellationToken: cancellationToken);
+
+    /// <summary>Creates the pod; returns null when it already exists (a repeated create after a crash or a stale cache).</summary>
+    public async Task<V1Pod?> CreatePodAsync(V1Pod pod, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.CoreV1.CreateNamespacedPodAsync(pod, pod.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Deletes gracefully (the pod's own grace period); gone already is fine.</summary>
+    public async Task DeletePodAsync(string ns, string name, string? uid, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var options = new V1DeleteOptions { Preconditions = uid is null ? null : new V1Preconditions { Uid = uid } };
+            await client.CoreV1.DeleteNamespacedPodAsync(name, ns, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound)
+        {
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.Conflict)
+        {
+            // The uid precondition failed: a different pod with that name; nothing of ours to delete.
+        }
+    }
+
+    /// <summary>Removes the tracking finalizer with the pod's resourceVersion as precondition.</summary>
+    public async Task ReleasePodAsync(V1Pod pod, CancellationToken cancellationToken)
+    {
+        var remaining = (pod.Metadata.Finalizers ?? []).Where(f => f != WellKnown.TrackingFinalizer).ToList();
+        var patch = JsonSerializer.Serialize(new
+        {
+            metadata = new { finalizers = remaining, resourceVersion = pod.Metadata.ResourceVersion },
+        });
+        try
+        {
+            await client.CoreV1.PatchNamespacedPodAsync(new V1Patch(patch, V1Patch.PatchType.MergePatch), pod.Metadata.Name, pod.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+        {
+            throw new ConflictException($"pod {pod.Metadata.Name} changed while releasing it");
+        }
+    }
+
+    /// <summary>Writes status through the /status subresource, guarded by the job's resourceVersion.</summary>
+    public async Task<TrainingJob> ReplaceStatusAsync(TrainingJob job, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.CustomObjects.ReplaceNamespacedCustomObjectStatusAsync<TrainingJob>(
+                job, TrainingJob.KubeGroup, TrainingJob.KubeVersion, job.Metadata.NamespaceProperty, TrainingJob.KubePlural, job.Metadata.Name,
+                fieldManager: FieldManager, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+        {
+            throw new ConflictException($"TrainingJob {job.Key} changed since it was read");
+        }
+    }
+
+    public async Task DeleteJobAsync(TrainingJob job, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var options = new V1DeleteOptions { PropagationPolicy = "Background", Preconditions = new V1Preconditions { Uid = job.Metadata.Uid } };
+            await client.CustomObjects.DeleteNamespacedCustomObjectAsync(
+                TrainingJob.KubeGroup, TrainingJob.KubeVersion, job.Metadata.NamespaceProperty, TrainingJob.KubePlural, job.Metadata.Name,
+                options, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+        }
+    }
+
+    public async Task RecordEventAsync(TrainingJob job, JobEvent e, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var time = now.UtcDateTime;
+        var ev = new Corev1Event
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = $"{job.Metadata.Name}.{Guid.NewGuid():N}"[..Math.Min(job.Metadata.Name.Length + 17, 253)],
+                NamespaceProperty = job.Metadata.NamespaceProperty,
+            },
+            InvolvedObject = new V1ObjectReference
+            {
+                ApiVersion = TrainingJob.KubeApiVersion,
+                Kind = TrainingJob.KubeKind,
+                Name = job.Metadata.Name,
+                NamespaceProperty = job.Metadata.NamespaceProperty,
+                Uid = job.Metadata.Uid,
+                ResourceVersion = job.Metadata.ResourceVersion,
+            },
+            Type = e.Type,
+            Reason = e.Reason,
+            Message = e.Message,
+            Count = 1,
+            FirstTimestamp = time,
+            LastTimestamp = time,
+            Source = new V1EventSource { Component = FieldManager },
+            ReportingComponent = "k8straining.io/operator",
+            ReportingInstance = identity,
+        };
+        await client.CoreV1.CreateNamespacedEventAsync(ev, job.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,140 @@
+using K8sTraining.Operator.Metrics;
+using k8s;
+using k8s.LeaderElection;
+using k8s.LeaderElection.ResourceLock;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace K8sTraining.Operator.Runtime;
+
+/// <summary>What /readyz and /healthz report.</summary>
+public sealed class OperatorState
+{
+    public volatile bool IsLeader;
+    public volatile bool CachesSynced;
+    public volatile string? Leader;
+
+    public TrainingJobController? Controller { get; set; }
+}
+
+/// <summary>
+/// Runs the controller, behind leader election on a coordination.k8s.io/v1 Lease when asked: only the leader
+/// reconciles. Losing the lease stops the process (as controller-runtime does) so a fresh start re-elects cleanly.
+/// </summary>
+public sealed partial class OperatorHost(
+    IKubernetes client,
+    OperatorOptions options,
+    OperatorState state,
+    OperatorMetrics metrics,
+    TimeProvider time,
+    IHostApplicationLifetime lifetime,
+    ILoggerFactory loggerFactory) : BackgroundService
+{
+    private readonly ILogger _logger = loggerFactory.CreateLogger<OperatorHost>();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            if (!options.LeaderElect)
+            {
+                state.IsLeader = true;
+                await RunControllerAsync(stoppingToken).ConfigureAwait(false);
+                return;
+            }
+
+            await RunWithLeaderElectionAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            Log.Crashed(_logger, e);
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+        }
+    }
+
+    private async Task RunWithLeaderElectionAsync(CancellationToken stoppingToken)
+    {
+        var leaseLock = new LeaseLock(client, options.LeaderElectionNamespace, options.LeaderElectionLeaseName, options.Identity);
+        var config = new LeaderElectionConfig(leaseLock)
+        {
+            LeaseDuration = options.LeaseDuration,
+            RenewDeadline = options.RenewDeadline,
+            RetryPeriod = options.RetryPeriod,
+        };
+        using var elector = new LeaderElector(config);
+        using var leading = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        Task? controller = null;
+        elector.OnNewLeader += leader =>
+        {
+            state.Leader = leader;
+            Log.NewLeader(_logger, leader ?? "(none)");
+        };
+        elector.OnStartedLeading += () =>
+        {
+            state.IsLeader = true;
+            Log.StartedLeading(_logger, options.Identity, options.LeaderElectionNamespace, options.LeaderElectionLeaseName);
+            controller = Task.Run(() => RunControllerAsync(leading.Token), CancellationToken.None);
+        };
+        elector.OnStoppedLeading += () =>
+        {
+            state.IsLeader = false;
+            leading.Cancel();
+        };
+
+        Log.Campaigning(_logger, options.Identity, options.LeaderElectionNamespace, options.LeaderElectionLeaseName);
+        await elector.RunUntilLeadershipLostAsync(stoppingToken).ConfigureAwait(false);
+        await leading.CancelAsync().ConfigureAwait(false);
+        if (controller is not null)
+        {
+            await controller.ConfigureAwait(false);
+        }
+
+        if (!stoppingToken.IsCancellationRequested)
+        {
+            Log.LostLease(_logger, options.Identity);
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+        }
+    }
+
+    private async Task RunControllerAsync(CancellationToken cancellationToken)
+    {
+        var api = new KubernetesApi(client, options.Identity);
+        using var controller = new TrainingJobController(api, options, time, metrics, loggerFactory);
+        state.Controller = controller;
+        _ = controller.Synced.ContinueWith(_ => state.CachesSynced = true, TaskScheduler.Default);
+        try
+        {
+            await controller.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            state.CachesSynced = false;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "{Identity} campaigning for lease {Namespace}/{Lease}")]
+        public static partial void Campaigning(ILogger logger, string identity, string @namespace, string lease);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "{Identity} is the leader (lease {Namespace}/{Lease})")]
+        public static partial void StartedLeading(ILogger logger, string identity, string @namespace, string lease);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "The leader is {Leader}")]
+        public static partial void NewLeader(ILogger logger, string leader);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "{Identity} lost its lease; stopping")]
+        public static partial void LostLease(ILogger logger, string identity);
+
+        [LoggerMessage(Level = LogLevel.Critical, Message = "The operator stopped on an unexpected error")]
+        public static partial void Crashed(ILogger logger, Exception e);
+    }
+}

@@ -1,0 +1,46 @@
+using K8sTraining.Operator.Metrics;
+using k8s;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace K8sTraining.Operator.Runtime;
+
+/// <summary>Registration of the operator in one place; Program.cs stays short.</summary>
+public static class OperatorServiceCollectionExtensions
+{
+    public static IServiceCollection AddTrainingJobOperator(this IServiceCollection services, OperatorOptions options)
+    {
+        var config = options.Kubeconfig is { } path
+            ? KubernetesClientConfiguration.BuildConfigFromConfigFile(path)
+            : KubernetesClientConfiguration.IsInCluster()
+                ? KubernetesClientConfiguration.InClusterConfig()
+                : KubernetesClientConfiguration.BuildDefaultConfig();
+        services.AddSingleton(options);
+        services.AddSingleton<IKubernetes>(_ => new Kubernetes(config));
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<OperatorState>();
+        services.AddSingleton<OperatorMetrics>();
+        services.AddHostedService<OperatorHost>();
+        return services;
+    }
+
+    /// <summary>/healthz (the process serves), /readyz (a follower, or a leader whose caches are synced), /leader.</summary>
+    public static WebApplication MapOperatorEndpoints(this WebApplication app)
+    {
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/readyz", (OperatorState state) => !state.IsLeader || state.CachesSynced
+            ? Results.Text("ok")
+            : Results.Text("caches not synced", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapGet("/leader", (OperatorState state, OperatorOptions options) => Results.Json(new
+        {
+            identity = options.Identity,
+            isLeader = state.IsLeader,
+            leader = state.Leader,
+            cachesSynced = state.CachesSynced,
+            watchRestarts = state.Controller?.WatchRestarts,
+            queueLength = state.Controller?.QueueLength,
+        }));
+        return app;
+    }
+}

@@ -1,0 +1,213 @@
+using K8sTraining.Operator.Api;
+using K8sTraining.Operator.Metrics;
+using K8sTraining.Operator.Reconciliation;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace K8sTraining.Operator.Runtime;
+
+/// <summary>
+/// Informers for TrainingJobs and trainer pods (per watched namespace, or cluster-wide), a work queue keyed by
+/// namespace/name and N workers; one job is never reconciled by two workers at once.
+/// </summary>
+public sealed partial class TrainingJobController : IDisposable
+{
+    private readonly OperatorOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<TrainingJobController> _logger;
+    private readonly List<Informer<TrainingJob, TrainingJobList>> _jobInformers = [];
+    private readonly List<Informer<V1Pod, V1PodList>> _podInformers = [];
+    private readonly WorkQueue _queue;
+    private readonly PodExpectations _expectations;
+    private readonly TrainingJobReconciler _reconciler;
+
+    public TrainingJobController(KubernetesApi api, OperatorOptions options, TimeProvider time, OperatorMetrics metrics, ILoggerFactory loggerFactory)
+    {
+        _options = options;
+        _time = time;
+        _logger = loggerFactory.CreateLogger<TrainingJobController>();
+        _queue = new WorkQueue(time, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(60));
+        _expectations = new PodExpectations(time, TimeSpan.FromMinutes(1));
+        var informerLogger = loggerFactory.CreateLogger("K8sTraining.Operator.Runtime.Informer");
+        IReadOnlyList<string?> namespaces = options.Namespaces.Count == 0 ? [null] : options.Namespaces.Cast<string?>().ToList();
+        foreach (var ns in namespaces)
+        {
+            var where = ns ?? "all namespaces";
+            var jobs = new Informer<TrainingJob, TrainingJobList>($"trainingjobs in {where}", (rv, watch, timeout, ct) => api.ListOrWatchJobsAsync(ns, rv, watch, timeout, ct), options.WatchTimeoutSeconds, informerLogger);
+            jobs.Changed += (_, current) => OnJobChanged(current);
+            jobs.Changed += (old, current) => { if (current is null && old is not null) { _queue.Forget(old.Key); } };
+            _jobInformers.Add(jobs);
+            var pods = new Informer<V1Pod, V1PodList>($"trainer pods in {where}", (rv, watch, timeout, ct) => api.ListOrWatchPodsAsync(ns, rv, watch, timeout, ct), options.WatchTimeoutSeconds, informerLogger);
+            pods.Changed += OnPodChanged;
+            _podInformers.Add(pods);
+        }
+
+        _reconciler = new TrainingJobReconciler(
+            api,
+            GetJob,
+            PodsOf,
+            (read, written) => JobInformerFor(read.Metadata.NamespaceProperty)?.ReplaceIfUnchanged(read, written),
+            _expectations,
+            time,
+            metrics,
+            loggerFactory.CreateLogger<TrainingJobReconciler>());
+    }
+
+    /// <summary>Completes when every cache has listed once.</summary>
+    public Task Synced => Task.WhenAll(_jobInformers.Select(i => i.Synced).Concat(_podInformers.Select(i => i.Synced)));
+
+    public int QueueLength => _queue.Length;
+
+    public int WatchRestarts => _jobInformers.Sum(i => i.WatchRestarts) + _podInformers.Sum(i => i.WatchRestarts);
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var informers = _jobInformers.Select(i => i.RunAsync(cancellationToken))
+            .Concat(_podInformers.Select(i => i.RunAsync(cancellationToken)))
+            .ToList();
+
+        // Reconcile only from a complete picture: pods first, so no job is judged without its pods.
+        await Task.WhenAny(Synced, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            await Task.WhenAll(informers).ConfigureAwait(false);
+            return;
+        }
+
+        foreach (var job in _jobInformers.SelectMany(i => i.Items))
+        {
+            _queue.Add(job.Key);
+        }
+
+        Log.Started(_logger, _options.MaxConcurrentReconciles, _options.Namespaces.Count == 0 ? "all namespaces" : string.Join(",", _options.Namespaces));
+        var workers = Enumerable.Range(0, _options.MaxConcurrentReconciles).Select(_ => WorkAsync(cancellationToken)).ToList();
+        var resync = ResyncAsync(cancellationToken);
+        await Task.WhenAll(informers.Concat(workers).Append(resync)).ConfigureAwait(false);
+    }
+
+    public void Dispose() => _queue.Dispose();
+
+    private async Task WorkAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            string key;
+            try
+            {
+                key = await _queue.GetAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or System.Threading.Channels.ChannelClosedException)
+            {
+                return;
+            }
+
+            try
+            {
+                var result = await _reconciler.ReconcileAsync(key, cancellationToken).ConfigureAwait(false);
+                switch (result)
+                {
+                    case ReconcileResult.RetryResult:
+                        _queue.AddRateLimited(key);
+                        break;
+                    case ReconcileResult.RequeueAfterResult after:
+                        _queue.Forget(key);
+                        _queue.AddAfter(key, after.Delay);
+                        break;
+                    default:
+                        _queue.Forget(key);
+                        break;
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                var delay = _queue.AddRateLimited(key);
+                Log.ReconcileFailed(_logger, key, delay.TotalSeconds, e);
+            }
+            finally
+            {
+                _queue.Done(key);
+            }
+        }
+    }
+
+    private async Task ResyncAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_options.ResyncPeriod, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                foreach (var job in _jobInformers.SelectMany(i => i.Items))
+                {
+                    _queue.Add(job.Key);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void OnJobChanged(TrainingJob? job)
+    {
+        if (job is not null)
+        {
+            _queue.Add(job.Key);
+        }
+    }
+
+    private void OnPodChanged(V1Pod? old, V1Pod? current)
+    {
+        var pod = current ?? old;
+        if (pod is null)
+        {
+            return;
+        }
+
+        _expectations.Observed(pod);
+        var owner = pod.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true && o.Kind == TrainingJob.KubeKind && o.ApiVersion == TrainingJob.KubeApiVersion);
+        if (owner is not null)
+        {
+            _queue.Add($"{pod.Metadata.NamespaceProperty}/{owner.Name}");
+        }
+    }
+
+    private TrainingJob? GetJob(string key)
+    {
+        var ns = key[..key.IndexOf('/', StringComparison.Ordinal)];
+        return JobInformerFor(ns)?.Get(key);
+    }
+
+    private IReadOnlyList<V1Pod> PodsOf(TrainingJob job)
+    {
+        var ns = job.Metadata.NamespaceProperty;
+        var informer = _options.Namespaces.Count == 0 ? _podInformers[0] : _podInformers[_options.Namespaces.ToList().IndexOf(ns)];
+        return informer.Items
+            .Where(p => p.Metadata.NamespaceProperty == ns && p.Metadata.OwnerReferences?.Any(o => o.Controller == true && o.Uid == job.Metadata.Uid) == true)
+            .ToList();
+    }
+
+    private Informer<TrainingJob, TrainingJobList>? JobInformerFor(string ns)
+    {
+        if (_options.Namespaces.Count == 0)
+        {
+            return _jobInformers[0];
+        }
+
+        var index = _options.Namespaces.ToList().IndexOf(ns);
+        return index < 0 ? null : _jobInformers[index];
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "Caches synced; {Workers} workers reconciling TrainingJobs in {Namespaces}")]
+        public static partial void Started(ILogger logger, int workers, string namespaces);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile of {Key} failed; retrying in {Seconds}s")]
+        public static partial void ReconcileFailed(ILogger logger, string key, double seconds, Exception e);
+    }
+}
