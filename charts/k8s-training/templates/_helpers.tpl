@@ -61,3 +61,8 @@ app.kubernetes.io/part-of: k8s-training
 {{- define "k8s-training.clusterWide" -}}
 {{- if not .Values.watchNamespaces }}true{{- end }}
 {{- end }}
+
+{{/* The leader-election Lease: one per release, so two releases in one namespace never share a leader. */}}
+{{- define "k8s-training.leaseName" -}}
+{{- include "k8s-training.fullname" . }}
+{{- end }}

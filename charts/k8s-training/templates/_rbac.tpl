@@ -23,9 +23,16 @@ rules with that list, and with the requests the operator makes against the local
   verbs: ["create"]
 {{- end }}
 
-{{/* Leader election: one Lease in the release namespace (ApiOperations.LeaderElection). */}}
+{{/*
+Leader election: one Lease in the release namespace (ApiOperations.LeaderElection). get and update name that Lease;
+create cannot be limited by name (the object does not exist yet when RBAC decides).
+*/}}
 {{- define "k8s-training.leaderElectionRules" -}}
 - apiGroups: ["coordination.k8s.io"]
   resources: ["leases"]
-  verbs: ["get", "create", "update"]
+  verbs: ["create"]
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
+  resourceNames: [{{ include "k8s-training.leaseName" . | quote }}]
+  verbs: ["get", "update"]
 {{- end }}

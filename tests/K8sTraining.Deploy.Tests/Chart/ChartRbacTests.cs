@@ -72,6 +72,30 @@ public sealed class ChartRbacTests
     }
 
     [Fact]
+    public async Task Rbac_Should_LimitLeaseReadsAndWritesToTheReleasesOwnLease_When_LeaderElectionEnabled()
+    {
+        var chart = await Renders.OfAsync(ValueSets.Default);
+        var args = (await ChartTemplateTests.DeploymentOfAsync(ValueSets.Default)).Spec.Template.Spec.Containers.Single().Args;
+        var leaseName = args[args.IndexOf("--leader-election-lease-name") + 1];
+
+        var leaseRules = RbacRules.AllRules(chart).Where(r => RbacRules.Strings(r.Rule["resources"]).Contains("leases")).ToList();
+        Assert.Equal("kt-k8s-training", leaseName);
+        foreach (var (_, rule) in leaseRules)
+        {
+            var verbs = RbacRules.Strings(rule["verbs"]).ToList();
+            if (verbs.Contains("create"))
+            {
+                Assert.Equal(["create"], verbs); // create cannot be limited by name
+                Assert.False(rule.ContainsKey("resourceNames"));
+            }
+            else
+            {
+                Assert.Equal([leaseName], RbacRules.Strings(rule["resourceNames"]));
+            }
+        }
+    }
+
+    [Fact]
     public async Task Rbac_Should_GrantNoLeases_When_LeaderElectionDisabled()
     {
         var granted = RbacRules.Granted(await Renders.OfAsync(ValueSets.SingleReplicaNoLeaderElection), ServiceAccount);
