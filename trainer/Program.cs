@@ -1,1 +1,39 @@
-Console.WriteLine("K8sTraining trainer");
+using K8sTraining.Trainer.Hosting;
+using K8sTraining.Trainer.Options;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+{
+    Console.Write(OptionsParser.Usage());
+    return args.Length == 0 ? ExitCodes.Invalid : ExitCodes.Completed;
+}
+if (args[0] != "train")
+{
+    return InvalidArguments($"command: '{args[0]}' is not allowed; allowed: train", args);
+}
+
+TrainerOptions options;
+try
+{
+    options = OptionsParser.Parse(args[1..], Environment.GetEnvironmentVariable);
+}
+catch (OptionsException e)
+{
+    return InvalidArguments(e.Message, args);
+}
+
+using var host = TrainerHost.Build(options);
+var holder = host.Services.GetRequiredService<TrainingOutcomeHolder>();
+await host.RunAsync();
+return holder.Outcome?.ExitCode ?? ExitCodes.Failed;
+
+static int InvalidArguments(string message, string[] args)
+{
+    Console.Error.WriteLine($"error: {message}");
+    Console.Error.WriteLine("run with --help for the flags");
+    var explicitLog = args.SkipWhile(a => a != "--termination-log").Skip(1).FirstOrDefault()
+        ?? Environment.GetEnvironmentVariable(OptionsParser.EnvironmentName("--termination-log"));
+    TerminationLog.Write(TerminationLog.ResolvePath(explicitLog), new TerminationReport(TerminationReport.Invalid, 0, 0, 0, null, true, null, message));
+    return ExitCodes.Invalid;
+}

@@ -1,0 +1,12 @@
+namespace K8sTraining.Trainer.Hosting;
+
+/// <summary>The trainer's exit codes, a contract with the operator.</summary>
+public static class ExitCodes
+{
+    public const int Completed = 0;
+    public const int Failed = 1;
+    public const int Invalid = 2;
+
+    /// <summary>Interrupted after a durable checkpoint; a replacement resumes (EX_TEMPFAIL).</summary>
+    public const int Resumable = 75;
+}

@@ -1,0 +1,14 @@
+using static TorchSharp.torch;
+
+namespace K8sTraining.Trainer.Models;
+
+/// <summary>Builds the network named by --model.</summary>
+public static class ModelFactory
+{
+    public static nn.Module<Tensor, Tensor> Create(string name) => name switch
+    {
+        "mlp" => new Mlp(),
+        "cnn" => new Cnn(),
+        _ => throw new ArgumentException($"Unknown model '{name}'.", nameof(name)),
+    };
+}

@@ -1,0 +1,172 @@
+using System.Globalization;
+
+namespace K8sTraining.Trainer.Options;
+
+/// <summary>
+/// Parses <c>train --flag value ...</c>. Every flag may also come from the environment as TRAINER_ plus the flag name in
+/// upper snake case (<c>--checkpoint-every-steps</c> is <c>TRAINER_CHECKPOINT_EVERY_STEPS</c>); the command line wins.
+/// </summary>
+public static class OptionsParser
+{
+    public const string EnvironmentPrefix = "TRAINER_";
+
+    /// <summary>Flag, what it takes, default, one line of help.</summary>
+    public static readonly IReadOnlyList<(string Flag, string Value, string Default, string Help)> Flags =
+    [
+        ("--model", "mlp|cnn", "mlp", "network to train"),
+        ("--dataset", "synthetic|fashion-mnist", "synthetic", "training data"),
+        ("--data", "DIR", "/usr/share/datasets/fashion-mnist", "directory with the idx files (gzipped or not)"),
+        ("--samples", "N", "2048", "size of the synthetic training set"),
+        ("--epochs", "N", "1", "epochs to train"),
+        ("--batch-size", "N", "64", "samples per step"),
+        ("--lr", "X", "0.001 (adamw) / 0.05 (sgd)", "learning rate"),
+        ("--lr-gamma", "X", "1", "learning rate factor applied after every epoch (exponential schedule)"),
+        ("--optimizer", "sgd|adamw", "adamw", "optimizer (sgd uses momentum 0.9)"),
+        ("--seed", "N", "42", "seed for initialisation, data order and every random number"),
+        ("--threads", "N", "0", "torch intra-op threads (0 = torch default)"),
+        ("--checkpoint-dir", "DIR", "", "local checkpoints; resumes from the newest valid one found there"),
+        ("--checkpoint-every-steps", "N", "0", "periodic checkpoint interval (0 = only on a signal and at the end)"),
+        ("--keep-checkpoints", "K", "3", "how many checkpoints retention keeps"),
+        ("--output", "FILE", "", "final weights"),
+        ("--termination-log", "FILE", "/dev/termination-log when writable", "where the one-line JSON report goes"),
+        ("--checkpoint-uri", "s3://bucket/prefix", "", "remote checkpoint store (S3-compatible, AWS_* credentials)"),
+        ("--metrics-port", "N", "", "Prometheus metrics port"),
+        ("--shutdown-timeout-seconds", "N", "25", "budget for the signal checkpoint and its upload"),
+        ("--log-csv", "FILE", "<checkpoint-dir>/training-log.csv", "CSV training log"),
+        ("--log-every-steps", "N", "50", "structured log and CSV row interval"),
+        ("--progress", "auto|bar|log", "auto", "progress bar on a terminal, log lines otherwise"),
+    ];
+
+    public static string EnvironmentName(string flag) => EnvironmentPrefix + flag.TrimStart('-').Replace('-', '_').ToUpperInvariant();
+
+    public static string Usage()
+    {
+        var lines = Flags.Select(f => $"  {f.Flag + " " + f.Value,-42} {f.Help} (default {(f.Default.Length == 0 ? "none" : f.Default)}; env {EnvironmentName(f.Flag)})");
+        return "usage: K8sTraining.Trainer train [flags]\n" + string.Join('\n', lines) + "\n";
+    }
+
+    /// <summary>Parses and validates; throws <see cref="OptionsException"/> naming the field, value and what is allowed.</summary>
+    public static TrainerOptions Parse(IReadOnlyList<string> args, Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(environment);
+        var known = Flags.Select(f => f.Flag).ToHashSet(StringComparer.Ordinal);
+        var given = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            string flag, value;
+            var eq = arg.IndexOf('=', StringComparison.Ordinal);
+            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
+            {
+                (flag, value) = (arg[..eq], arg[(eq + 1)..]);
+            }
+            else
+            {
+                flag = arg;
+                if (!known.Contains(flag))
+                {
+                    throw new OptionsException($"unknown argument '{arg}'; allowed: {string.Join(", ", known)}");
+                }
+                if (i + 1 >= args.Count)
+                {
+                    throw new OptionsException($"{flag}: a value is required ({Flags.First(f => f.Flag == flag).Value})");
+                }
+                value = args[++i];
+            }
+            if (!known.Contains(flag))
+            {
+                throw new OptionsException($"unknown argument '{flag}'; allowed: {string.Join(", ", known)}");
+            }
+            given[flag] = value;
+        }
+
+        string? Raw(string flag)
+        {
+            if (given.TryGetValue(flag, out var v))
+            {
+                return v;
+            }
+            var env = environment(EnvironmentName(flag));
+            return string.IsNullOrEmpty(env) ? null : env;
+        }
+
+        string Choice(string flag, string fallback, params string[] allowed)
+        {
+            var v = Raw(flag) ?? fallback;
+            return allowed.Contains(v, StringComparer.Ordinal)
+                ? v
+                : throw new OptionsException($"{flag}: '{v}' is not allowed; allowed: {string.Join(", ", allowed)}");
+        }
+
+        long Integer(string flag, long fallback, long min, long max)
+        {
+            var raw = Raw(flag);
+            if (raw is null)
+            {
+                return fallback;
+            }
+            if (!long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
+            {
+                throw new OptionsException($"{flag}: '{raw}' is not allowed; allowed: an integer from {min} to {max}");
+            }
+            return v;
+        }
+
+        double Real(string flag, double fallback, double minExclusive, double max)
+        {
+            var raw = Raw(flag);
+            if (raw is null)
+            {
+                return fallback;
+            }
+            if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v) || v <= minExclusive || v > max)
+            {
+                throw new OptionsException($"{flag}: '{raw}' is not allowed; allowed: a number greater than {minExclusive.ToString(CultureInfo.InvariantCulture)} and at most {max.ToString(CultureInfo.InvariantCulture)}");
+            }
+            return v;
+        }
+
+        string? Text(string flag) => Raw(flag);
+
+        var optimizer = Choice("--optimizer", "adamw", "sgd", "adamw");
+        var dataset = Choice("--dataset", "synthetic", "synthetic", "fashion-mnist");
+        var uri = Text("--checkpoint-uri");
+        if (uri is not null && !uri.StartsWith("s3://", StringComparison.Ordinal))
+        {
+            throw new OptionsException($"--checkpoint-uri: '{uri}' is not allowed; allowed: s3://bucket/prefix");
+        }
+        var dataDir = Text("--data") ?? (dataset == "fashion-mnist" ? "/usr/share/datasets/fashion-mnist" : null);
+        if (dataset == "fashion-mnist" && !Directory.Exists(dataDir))
+        {
+            throw new OptionsException($"--data: '{dataDir}' is not allowed; allowed: an existing directory with the Fashion-MNIST idx files");
+        }
+        var port = Integer("--metrics-port", -1, 0, 65535);
+
+        return new TrainerOptions
+        {
+            Model = Choice("--model", "mlp", "mlp", "cnn"),
+            Dataset = dataset,
+            DataDirectory = dataDir,
+            Samples = (int)Integer("--samples", 2048, 1, 10_000_000),
+            Epochs = (int)Integer("--epochs", 1, 1, 100_000),
+            BatchSize = (int)Integer("--batch-size", 64, 1, 1_000_000),
+            LearningRate = Real("--lr", optimizer == "sgd" ? 0.05 : 0.001, 0, 10),
+            LearningRateGamma = Real("--lr-gamma", 1, 0, 1),
+            Optimizer = optimizer,
+            Seed = Integer("--seed", 42, 0, long.MaxValue),
+            Threads = (int)Integer("--threads", 0, 0, 1024),
+            CheckpointDirectory = Text("--checkpoint-dir"),
+            CheckpointEverySteps = (int)Integer("--checkpoint-every-steps", 0, 0, int.MaxValue),
+            KeepCheckpoints = (int)Integer("--keep-checkpoints", 3, 1, 10_000),
+            Output = Text("--output"),
+            TerminationLog = Text("--termination-log"),
+            CheckpointUri = uri,
+            MetricsPort = port < 0 ? null : (int)port,
+            ShutdownTimeoutSeconds = (int)Integer("--shutdown-timeout-seconds", 25, 1, 3600),
+            LogCsv = Text("--log-csv"),
+            LogEverySteps = (int)Integer("--log-every-steps", 50, 1, int.MaxValue),
+            Progress = Choice("--progress", "auto", "auto", "bar", "log"),
+        };
+    }
+}

@@ -1,0 +1,243 @@
+using System.Diagnostics;
+using K8sTraining.Trainer.Checkpoints;
+using K8sTraining.Trainer.Data;
+using K8sTraining.Trainer.Hosting;
+using K8sTraining.Trainer.Models;
+using K8sTraining.Trainer.Options;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace K8sTraining.Trainer.Training;
+
+/// <summary>
+/// The training run: resume from the newest valid checkpoint, train step by step (each inside a dispose scope) checking
+/// for a stop request between steps, checkpoint periodically in the background, and on a stop finish the step, wait
+/// for the write in flight, checkpoint and report "preempted".
+/// </summary>
+public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpointSync remote, ITrainingObserver observer, ILogger<TrainingLoop> logger)
+{
+    private const int EvaluationBatch = 1000;
+
+    /// <summary>Test-only: milliseconds to sleep after each step, so tests can signal a small model mid-run.</summary>
+    internal const string StepDelayEnvironmentVariable = "K8STRAINING_TEST_STEP_DELAY_MS";
+
+    private readonly int _stepDelayMs = int.TryParse(Environment.GetEnvironmentVariable(StepDelayEnvironmentVariable), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var ms) ? ms : 0;
+
+    public async Task<TrainingOutcome> RunAsync(CancellationToken stopRequested)
+    {
+        var configuration = TrainingConfiguration.From(options);
+        if (options.Threads > 0)
+        {
+            torch.set_num_threads(options.Threads);
+        }
+
+        await remote.ValidateAsync(CancellationToken.None).ConfigureAwait(false);
+        var store = options.CheckpointDirectory is null ? null : new LocalCheckpointStore(options.CheckpointDirectory, options.KeepCheckpoints, logger);
+        var found = store?.FindNewestValid();
+        if (store is not null && remote.Enabled)
+        {
+            var restored = await remote.RestoreNewestAsync(store.Root, found?.Manifest.GlobalStep ?? -1, CancellationToken.None).ConfigureAwait(false);
+            if (restored is not null)
+            {
+                found = store.FindNewestValid();
+            }
+        }
+        var savedState = found is null ? null : CheckpointCodec.ReadState(found);
+        if (savedState is not null && configuration.FirstDifference(savedState.Configuration) is { } diff)
+        {
+            throw new ConfigurationMismatchException(
+                $"{diff.Flag}: '{diff.Requested}' differs from '{diff.Saved}' in checkpoint {found!.Directory}; resume with {diff.Flag} {diff.Saved} or use another --checkpoint-dir");
+        }
+
+        var data = DatasetLoader.Load(options);
+        torch.manual_seed(options.Seed);
+        using var model = ModelFactory.Create(options.Model);
+        using var optimizer = CreateOptimizer(model);
+        var state = savedState ?? new TrainingState
+        {
+            Configuration = configuration,
+            Schedule = new LearningRateSchedule(options.LearningRate, options.LearningRateGamma),
+        };
+        if (found is not null)
+        {
+            CheckpointCodec.Restore(found, model, optimizer);
+            observer.OnMessage($"Resuming at epoch {state.Epoch}, step {state.StepInEpoch} of epoch (global step {state.GlobalStep}) from {found.Directory}");
+        }
+        else
+        {
+            observer.OnMessage($"Starting {options.Model} on {options.Dataset} ({data.Train.Count} training, {data.Test.Count} test samples), {options.Epochs} epoch(s), batch size {options.BatchSize}");
+        }
+
+        store?.RemoveIncompleteWrites();
+        var writer = store is null ? null : new CheckpointWriter(store, remote.Enqueue) { LastCommitted = found };
+        var stepsPerEpoch = (data.Train.Count + options.BatchSize - 1) / options.BatchSize;
+        var totalSteps = (long)stepsPerEpoch * options.Epochs;
+        var clock = Stopwatch.StartNew();
+        var startStep = state.GlobalStep;
+        var pixels = new float[options.BatchSize * ImageDataset.PixelsPerImage];
+        var labels = new long[options.BatchSize];
+        double? lastAccuracy = state.History.Count > 0 ? state.History[^1].TestAccuracy : null;
+
+        while (state.Epoch < options.Epochs)
+        {
+            var sampler = new EpochSampler(options.Seed, state.Epoch, data.Train.Count, options.BatchSize);
+            var learningRate = state.Schedule.LearningRateAt(state.Epoch);
+            foreach (var group in optimizer.ParamGroups)
+            {
+                group.LearningRate = learningRate;
+            }
+            model.train();
+            while (state.StepInEpoch < sampler.StepsPerEpoch)
+            {
+                if (stopRequested.IsCancellationRequested)
+                {
+                    return await StopAsync(model, optimizer, state, writer, lastAccuracy).ConfigureAwait(false);
+                }
+                var batch = sampler.Batch(state.StepInEpoch);
+                var loss = TrainStep(model, optimizer, data.Train, batch, pixels, labels);
+                state.StepInEpoch++;
+                state.GlobalStep++;
+                state.EpochLossSum += loss * batch.Length;
+                state.EpochSamples += batch.Length;
+                if (writer is not null && options.CheckpointEverySteps > 0 && state.GlobalStep % options.CheckpointEverySteps == 0)
+                {
+                    writer.StartBackgroundWrite(CheckpointCodec.Capture(model, optimizer, state));
+                }
+                var rate = (state.GlobalStep - startStep) * (double)options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+                var remaining = rate > 0 ? TimeSpan.FromSeconds((totalSteps - state.GlobalStep) * options.BatchSize / rate) : (TimeSpan?)null;
+                observer.OnStep(new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, sampler.StepsPerEpoch, state.GlobalStep, totalSteps, loss, learningRate, rate, remaining, writer?.LastSubmittedStep));
+                if (_stepDelayMs > 0)
+                {
+                    Thread.Sleep(_stepDelayMs);
+                }
+            }
+
+            var accuracy = Evaluate(model, data.Test);
+            lastAccuracy = accuracy;
+            var metrics = new EpochMetrics(state.Epoch, state.GlobalStep, state.EpochSamples > 0 ? state.EpochLossSum / state.EpochSamples : double.NaN, accuracy, learningRate);
+            state.History.Add(metrics);
+            var progress = new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, sampler.StepsPerEpoch, state.GlobalStep, totalSteps, metrics.TrainLoss, learningRate, 0, null, writer?.LastSubmittedStep);
+            state.Epoch++;
+            state.StepInEpoch = 0;
+            state.EpochLossSum = 0;
+            state.EpochSamples = 0;
+            observer.OnEpochEnd(metrics, progress);
+        }
+
+        LocalCheckpoint? final = null;
+        if (writer is not null)
+        {
+            writer.WaitForInFlight();
+            final = writer.LastCommitted?.Manifest.GlobalStep == state.GlobalStep && writer.LastCommitted.Manifest.Epoch == state.Epoch
+                ? writer.LastCommitted
+                : writer.Write(CheckpointCodec.Capture(model, optimizer, state));
+        }
+        if (options.Output is not null)
+        {
+            WriteAtomically(options.Output, CheckpointCodec.ModelBytes(model));
+        }
+        await FlushRemoteAsync().ConfigureAwait(false);
+        var message = $"Completed {options.Epochs} epoch(s) at global step {state.GlobalStep}; test accuracy {lastAccuracy:F4}";
+        observer.OnMessage(message);
+        return new TrainingOutcome(ExitCodes.Completed, Report(TerminationReport.Completed, state, final, lastAccuracy, message));
+    }
+
+    private async Task<TrainingOutcome> StopAsync(nn.Module model, OptimizerHelper optimizer, TrainingState state, CheckpointWriter? writer, double? accuracy)
+    {
+        var clock = Stopwatch.StartNew();
+        if (writer is null)
+        {
+            var lost = $"Stopped at global step {state.GlobalStep} without --checkpoint-dir: progress is lost";
+            observer.OnMessage(lost);
+            return new TrainingOutcome(ExitCodes.Failed, Report(TerminationReport.Failed, state, null, accuracy, lost));
+        }
+        writer.WaitForInFlight();
+        var checkpoint = writer.LastCommitted?.Manifest.GlobalStep == state.GlobalStep && writer.LastCommitted.Manifest.Epoch == state.Epoch
+            ? writer.LastCommitted
+            : writer.Write(CheckpointCodec.Capture(model, optimizer, state));
+        await FlushRemoteAsync().ConfigureAwait(false);
+        var message = $"Stopped by signal after global step {state.GlobalStep} (epoch {state.Epoch}, step {state.StepInEpoch} of epoch); checkpoint {checkpoint!.Directory} written in {clock.Elapsed.TotalSeconds:F2} s";
+        observer.OnMessage(message);
+        return new TrainingOutcome(ExitCodes.Resumable, Report(TerminationReport.Preempted, state, checkpoint, accuracy, message));
+    }
+
+    private async Task FlushRemoteAsync()
+    {
+        if (!remote.Enabled)
+        {
+            return;
+        }
+        var result = await remote.FlushAsync(TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds), CancellationToken.None).ConfigureAwait(false);
+        if (result is { AllCommitted: false })
+        {
+            LogUploadIncomplete(logger, result.Backlog, options.ShutdownTimeoutSeconds);
+        }
+    }
+
+    private TerminationReport Report(string status, TrainingState state, LocalCheckpoint? checkpoint, double? accuracy, string message) =>
+        new(status, state.GlobalStep, state.Epoch, state.StepInEpoch,
+            remote.AllUploaded && remote.NewestRemoteUri is not null ? remote.NewestRemoteUri : checkpoint?.Directory,
+            remote.AllUploaded, accuracy, message);
+
+    private OptimizerHelper CreateOptimizer(nn.Module model) => options.Optimizer switch
+    {
+        "sgd" => optim.SGD(model.parameters(), options.LearningRate, momentum: 0.9),
+        _ => optim.AdamW(model.parameters(), options.LearningRate),
+    };
+
+    private static double TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, ImageDataset data, ReadOnlySpan<int> batch, float[] pixels, long[] labels)
+    {
+        using var scope = NewDisposeScope();
+        data.Gather(batch, pixels, labels);
+        var n = batch.Length;
+        var input = n == labels.Length
+            ? torch.tensor(pixels, [n, 1, ImageDataset.Height, ImageDataset.Width])
+            : torch.tensor(pixels.AsSpan(0, n * ImageDataset.PixelsPerImage).ToArray(), [n, 1, ImageDataset.Height, ImageDataset.Width]);
+        var target = n == labels.Length ? torch.tensor(labels) : torch.tensor(labels.AsSpan(0, n).ToArray());
+        optimizer.zero_grad();
+        var loss = nn.functional.cross_entropy(model.forward(input), target);
+        loss.backward();
+        optimizer.step();
+        return loss.item<float>();
+    }
+
+    /// <summary>Test-split accuracy; eval mode and no RNG use, so it never changes what training does next.</summary>
+    public static double Evaluate(nn.Module<Tensor, Tensor> model, ImageDataset test)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(test);
+        model.eval();
+        long correct = 0;
+        using (torch.no_grad())
+        {
+            for (var start = 0; start < test.Count; start += EvaluationBatch)
+            {
+                using var scope = NewDisposeScope();
+                var n = Math.Min(EvaluationBatch, test.Count - start);
+                var input = torch.tensor(test.Pixels.AsSpan(start * ImageDataset.PixelsPerImage, n * ImageDataset.PixelsPerImage).ToArray(), [n, 1, ImageDataset.Height, ImageDataset.Width]);
+                var target = torch.tensor(test.Labels.AsSpan(start, n).ToArray());
+                correct += model.forward(input).argmax(1).eq(target).sum().item<long>();
+            }
+        }
+        model.train();
+        return (double)correct / test.Count;
+    }
+
+    private static void WriteAtomically(string path, byte[] content)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temp = full + ".tmp-" + Environment.ProcessId;
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
+        {
+            stream.Write(content);
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temp, full, overwrite: true);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Remote upload incomplete: {Backlog} checkpoint(s) not committed within {Seconds} s")]
+    private static partial void LogUploadIncomplete(ILogger logger, int backlog, int seconds);
+}
