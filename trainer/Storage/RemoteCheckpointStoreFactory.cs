@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace K8sTraining.Trainer.Storage;
 
 /// <summary>Builds the remote store named by --checkpoint-uri from the standard AWS_* environment variables.</summary>
@@ -12,12 +14,11 @@ public static class RemoteCheckpointStoreFactory
         string checkpointUri,
         int keep,
         Func<string, string?> environment,
-        Microsoft.Extensions.Logging.ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        _ = keep;
-        // Replaced by the S3 implementation (issue 3).
-        throw new RemoteStoreConfigurationException($"--checkpoint-uri '{checkpointUri}': remote checkpoint storage is not available in this build.");
+        var options = S3StoreOptions.FromEnvironment(checkpointUri, keep, environment);
+        return new S3CheckpointStore(options, loggerFactory.CreateLogger<S3CheckpointStore>());
     }
 }

@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace K8sTraining.Trainer.Storage;
+
+/// <summary>One file of a checkpoint as its manifest lists it.</summary>
+public sealed record CheckpointFileEntry(string Name, long Size, string Sha256);
+
+/// <summary>
+/// The parts of a checkpoint's <c>manifest.json</c> the store relies on (the training loop owns the format; unknown
+/// fields are kept because the manifest is uploaded byte for byte).
+/// </summary>
+public sealed record CheckpointManifestView(int FormatVersion, long GlobalStep, IReadOnlyList<CheckpointFileEntry> Files);
+
+/// <summary><c>latest.json</c>: the committed newest checkpoint and every one still kept, newest first.</summary>
+public sealed record LatestPointer(string Checkpoint, long GlobalStep, IReadOnlyList<string> Retained);
+
+/// <summary>Names and (de)serialisation of the remote documents.</summary>
+public static class RemoteCheckpointDocuments
+{
+    public const string ManifestFileName = "manifest.json";
+    public const string LatestFileName = "latest.json";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = false };
+
+    public static string DirectoryName(long globalStep) => "step-" + globalStep.ToString("D12", CultureInfo.InvariantCulture);
+
+    public static bool TryParseDirectoryName(string name, out long globalStep)
+    {
+        globalStep = -1;
+        return name.StartsWith("step-", StringComparison.Ordinal) && name.Length == 17
+            && long.TryParse(name.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out globalStep);
+    }
+
+    /// <summary>Parses a manifest and checks it names only plain files with a size and a lowercase sha256.</summary>
+    public static CheckpointManifestView ParseManifest(ReadOnlySpan<byte> json)
+    {
+        var view = JsonSerializer.Deserialize<CheckpointManifestView>(json, Json)
+            ?? throw new InvalidDataException("manifest.json is empty.");
+        if (view.Files is null || view.Files.Count == 0)
+        {
+            throw new InvalidDataException("manifest.json lists no files.");
+        }
+        foreach (var f in view.Files)
+        {
+            if (string.IsNullOrEmpty(f.Name) || f.Name != Path.GetFileName(f.Name) || f.Name is "." or ".." or ManifestFileName
+                || f.Size < 0 || f.Sha256 is not { Length: 64 } || !f.Sha256.All(char.IsAsciiHexDigitLower))
+            {
+                throw new InvalidDataException($"manifest.json has an invalid file entry '{f.Name}'.");
+            }
+        }
+        return view;
+    }
+
+    public static byte[] SerializeLatest(LatestPointer latest) => JsonSerializer.SerializeToUtf8Bytes(latest, Json);
+
+    public static LatestPointer ParseLatest(ReadOnlySpan<byte> json)
+    {
+        var latest = JsonSerializer.Deserialize<LatestPointer>(json, Json) ?? throw new InvalidDataException("latest.json is empty.");
+        if (!TryParseDirectoryName(latest.Checkpoint ?? "", out _) || latest.Retained is null
+            || latest.Retained.Any(r => !TryParseDirectoryName(r ?? "", out _)))
+        {
+            throw new InvalidDataException("latest.json names a checkpoint that is not step-<12 digits>.");
+        }
+        return latest;
+    }
+}

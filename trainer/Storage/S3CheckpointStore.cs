@@ -1,0 +1,634 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace K8sTraining.Trainer.Storage;
+
+/// <summary>
+/// Checkpoints in S3-compatible storage: a background worker commits queued checkpoints (files, then manifest, then
+/// latest.json) while training goes on, and a fresh node restores the newest one that verifies.
+/// </summary>
+/// <remarks>
+/// Commit protocol, per checkpoint <c>step-N</c>: each file goes up and is verified (ETag = MD5 of the bytes sent, then a
+/// stat for size and the SHA-256 in its metadata); then <c>step-N/manifest.json</c> (the checkpoint exists from here);
+/// then <c>latest.json</c> naming it and the retained list, so neither resume nor retention ever lists the bucket; then
+/// checkpoints that fell out of the retained list are deleted, manifest first.
+/// </remarks>
+public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
+{
+    private const string StagingFolderName = ".remote-staging";
+
+    private readonly S3StoreOptions options;
+    private readonly S3ObjectClient objects;
+    private readonly ILogger logger;
+    private readonly object gate = new();
+    private readonly List<StagedCheckpoint> queue = [];
+    private readonly SemaphoreSlim wake = new(0);
+    private readonly CancellationTokenSource disposing = new();
+    private StagedCheckpoint? inFlight;
+    private TaskCompletionSource changed = NewSignal();
+    private CancellationTokenSource retryWait = new();
+    private Task? worker;
+    private LatestPointer? latest;
+    private bool latestKnown;
+    private string? protectedCheckpoint;
+    private long? committedStep;
+    private int stagingSequence;
+
+    public S3CheckpointStore(S3StoreOptions options, ILogger<S3CheckpointStore> logger)
+    {
+        this.options = options;
+        this.logger = logger;
+        objects = new S3ObjectClient(options);
+        if (!S3ObjectClient.ParallelMultipartAvailable)
+        {
+            LogMultipartUnavailable(S3ObjectClient.ParallelMultipartUnavailableReason);
+        }
+    }
+
+    public string Location => options.Location.ToString();
+
+    public int Backlog
+    {
+        get
+        {
+            lock (gate)
+            {
+                return queue.Count + (inFlight is null ? 0 : 1);
+            }
+        }
+    }
+
+    /// <summary>The newest checkpoint committed by this process, or null.</summary>
+    public long? CommittedGlobalStep
+    {
+        get
+        {
+            lock (gate)
+            {
+                return committedStep;
+            }
+        }
+    }
+
+    public async Task ValidateAsync(CancellationToken cancellationToken)
+    {
+        var bytes = await WithStartupRetryAsync("checking the bucket", ct => objects.GetBytesAsync(LatestKey, ct), cancellationToken).ConfigureAwait(false);
+        lock (gate)
+        {
+            latest = bytes is null ? null : TryParseLatest(bytes);
+            latestKnown = bytes is null || latest is not null;
+        }
+        LogValidated(Location, options.EndpointDisplay, bytes is null ? "none" : latest?.Checkpoint ?? "unreadable latest.json");
+    }
+
+    public async Task<long?> RestoreNewestAsync(string localCheckpointRoot, long localNewestGlobalStep, CancellationToken cancellationToken)
+    {
+        var bytes = await WithStartupRetryAsync("reading latest.json", ct => objects.GetBytesAsync(LatestKey, ct), cancellationToken).ConfigureAwait(false);
+        if (bytes is null)
+        {
+            lock (gate)
+            {
+                latest = null;
+                latestKnown = true;
+                protectedCheckpoint = localNewestGlobalStep >= 0 ? RemoteCheckpointDocuments.DirectoryName(localNewestGlobalStep) : null;
+            }
+            LogNothingToRestore(Location);
+            return null;
+        }
+        LatestPointer pointer;
+        try
+        {
+            pointer = RemoteCheckpointDocuments.ParseLatest(bytes);
+        }
+        catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException)
+        {
+            throw new RemoteStoreUnavailableException(
+                $"{options.Location.Uri(RemoteCheckpointDocuments.LatestFileName)} is unreadable ({e.Message}); checkpoints may exist, so the trainer will not start from scratch. Repair or delete latest.json.", e);
+        }
+        lock (gate)
+        {
+            latest = pointer;
+            latestKnown = true;
+        }
+
+        var candidates = pointer.Retained.Append(pointer.Checkpoint).Distinct(StringComparer.Ordinal)
+            .Select(name => (Name: name, Step: RemoteCheckpointDocuments.TryParseDirectoryName(name, out var s) ? s : -1))
+            .Where(c => c.Step > localNewestGlobalStep)
+            .OrderByDescending(c => c.Step)
+            .ToList();
+        if (candidates.Count == 0)
+        {
+            lock (gate)
+            {
+                protectedCheckpoint = localNewestGlobalStep >= 0 ? RemoteCheckpointDocuments.DirectoryName(localNewestGlobalStep) : null;
+            }
+            LogLocalIsNewest(localNewestGlobalStep, Location);
+            return null;
+        }
+
+        Directory.CreateDirectory(localCheckpointRoot);
+        foreach (var (name, step) in candidates)
+        {
+            var stopwatch = Stopwatch.StartNew();
+            try
+            {
+                var bytesRestored = await WithStartupRetryAsync($"restoring {name}", ct => DownloadCheckpointAsync(localCheckpointRoot, name, ct), cancellationToken).ConfigureAwait(false);
+                lock (gate)
+                {
+                    protectedCheckpoint = name;
+                }
+                LogRestored(options.Location.Uri(name), bytesRestored, stopwatch.Elapsed.TotalSeconds);
+                return step;
+            }
+            catch (InvalidDataException e)
+            {
+                LogCheckpointDoesNotVerify(options.Location.Uri(name), e.Message);
+            }
+        }
+
+        if (localNewestGlobalStep >= 0)
+        {
+            lock (gate)
+            {
+                protectedCheckpoint = RemoteCheckpointDocuments.DirectoryName(localNewestGlobalStep);
+            }
+            return null;
+        }
+        throw new RemoteStoreUnavailableException(
+            $"None of the {candidates.Count} checkpoints listed in {options.Location.Uri(RemoteCheckpointDocuments.LatestFileName)} verifies ({string.Join(", ", candidates.Select(c => c.Name))}); the trainer will not silently start from scratch. Inspect them, or delete latest.json to start over.");
+    }
+
+    public void Enqueue(string localCheckpointDirectory)
+    {
+        ObjectDisposedException.ThrowIf(disposing.IsCancellationRequested, this);
+        var source = Path.GetFullPath(localCheckpointDirectory);
+        var name = Path.GetFileName(source.TrimEnd(Path.DirectorySeparatorChar));
+        var manifestBytes = File.ReadAllBytes(Path.Combine(source, RemoteCheckpointDocuments.ManifestFileName));
+        var manifest = RemoteCheckpointDocuments.ParseManifest(manifestBytes);
+        if (!RemoteCheckpointDocuments.TryParseDirectoryName(name, out var step) || step != manifest.GlobalStep)
+        {
+            throw new ArgumentException($"{source} is not a checkpoint directory step-<12 digits> matching its manifest (globalStep {manifest.GlobalStep}).", nameof(localCheckpointDirectory));
+        }
+
+        // Hard links (or copies) in a private folder: local retention may delete the original as soon as this returns.
+        var staging = Path.Combine(Path.GetDirectoryName(source)!, StagingFolderName, $"{name}-{Environment.ProcessId}-{Interlocked.Increment(ref stagingSequence)}");
+        Directory.CreateDirectory(staging);
+        foreach (var file in manifest.Files)
+        {
+            HardLink.LinkOrCopy(Path.Combine(source, file.Name), Path.Combine(staging, file.Name));
+        }
+
+        int backlog;
+        lock (gate)
+        {
+            queue.Add(new StagedCheckpoint(name, step, staging, manifest, manifestBytes, Stopwatch.GetTimestamp()));
+            backlog = queue.Count + (inFlight is null ? 0 : 1);
+            worker ??= Task.Run(() => RunWorkerAsync(disposing.Token));
+            SignalChangedLocked();
+        }
+        wake.Release();
+        LogQueued(name, Location, backlog);
+    }
+
+    public async Task<RemoteFlushResult> FlushAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        lock (gate)
+        {
+            // A flush means the pod is going away: retry a failing upload now instead of after its back-off.
+            retryWait.Cancel();
+        }
+        while (true)
+        {
+            Task signal;
+            lock (gate)
+            {
+                if (queue.Count == 0 && inFlight is null)
+                {
+                    return ResultLocked();
+                }
+                signal = changed.Task;
+            }
+            var remaining = TimeSpan.FromSeconds((double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency);
+            if (remaining <= TimeSpan.Zero)
+            {
+                lock (gate)
+                {
+                    var result = ResultLocked();
+                    LogFlushTimedOut(timeout.TotalSeconds, result.Backlog, Location);
+                    return result;
+                }
+            }
+            await Task.WhenAny(signal, Task.Delay(remaining, cancellationToken)).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (disposing.IsCancellationRequested)
+        {
+            return;
+        }
+        await disposing.CancelAsync().ConfigureAwait(false);
+        if (worker is not null)
+        {
+            try
+            {
+                await worker.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        lock (gate)
+        {
+            foreach (var item in queue)
+            {
+                DeleteStaging(item);
+            }
+            if (inFlight is not null)
+            {
+                DeleteStaging(inFlight);
+            }
+            queue.Clear();
+            inFlight = null;
+        }
+        objects.Dispose();
+        disposing.Dispose();
+        wake.Dispose();
+        retryWait.Dispose();
+    }
+
+    private string LatestKey => options.Location.Key(RemoteCheckpointDocuments.LatestFileName);
+
+    private RemoteFlushResult ResultLocked() => new(
+        queue.Count == 0 && inFlight is null,
+        committedStep is { } s ? options.Location.Uri(RemoteCheckpointDocuments.DirectoryName(s)) : null,
+        committedStep,
+        queue.Count + (inFlight is null ? 0 : 1));
+
+    private async Task RunWorkerAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            await wake.WaitAsync(cancellationToken).ConfigureAwait(false);
+            while (TakeNewest() is { } item)
+            {
+                var current = item;
+                var attempt = 0;
+                while (true)
+                {
+                    try
+                    {
+                        await CommitAsync(current, cancellationToken).ConfigureAwait(false);
+                        break;
+                    }
+                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                    {
+                        return;
+                    }
+                    catch (Exception e) when (RemoteFailure.Classify(e) == RemoteFailureKind.LocalDamaged)
+                    {
+                        LogLocalDamaged(current.Name, e.Message);
+                        break;
+                    }
+                    catch (Exception e)
+                    {
+                        attempt++;
+                        var delay = Backoff(attempt);
+                        var kind = RemoteFailure.Classify(e);
+                        LogUploadFailed(current.Name, Location, attempt, kind.ToString(), e.Message, delay.TotalSeconds, Backlog);
+                        await WaitBeforeRetryAsync(delay, cancellationToken).ConfigureAwait(false);
+                        if (TakeNewerThan(current) is { } newer)
+                        {
+                            LogSuperseded(current.Name, newer.Name);
+                            current = newer;
+                            attempt = 0;
+                        }
+                    }
+                }
+                lock (gate)
+                {
+                    DeleteStaging(current);
+                    inFlight = null;
+                    SignalChangedLocked();
+                }
+            }
+        }
+    }
+
+    private StagedCheckpoint? TakeNewest()
+    {
+        lock (gate)
+        {
+            if (queue.Count == 0)
+            {
+                return null;
+            }
+            var newest = queue.MaxBy(q => q.GlobalStep)!;
+            foreach (var older in queue.Where(q => !ReferenceEquals(q, newest)))
+            {
+                LogSuperseded(older.Name, newest.Name);
+                DeleteStaging(older);
+            }
+            queue.Clear();
+            inFlight = newest;
+            SignalChangedLocked();
+            return newest;
+        }
+    }
+
+    private StagedCheckpoint? TakeNewerThan(StagedCheckpoint current)
+    {
+        lock (gate)
+        {
+            if (!queue.Any(q => q.GlobalStep > current.GlobalStep))
+            {
+                return null;
+            }
+            DeleteStaging(current);
+            inFlight = null;
+        }
+        return TakeNewest();
+    }
+
+    private async Task WaitBeforeRetryAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        CancellationToken retryNow;
+        lock (gate)
+        {
+            if (retryWait.IsCancellationRequested)
+            {
+                retryWait.Dispose();
+                retryWait = new CancellationTokenSource();
+            }
+            retryNow = retryWait.Token;
+        }
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, retryNow);
+        try
+        {
+            await Task.Delay(delay, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task CommitAsync(StagedCheckpoint item, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        foreach (var file in item.Manifest.Files)
+        {
+            await objects.UploadFileAsync(options.Location.Key($"{item.Name}/{file.Name}"), Path.Combine(item.StagingDirectory, file.Name), file, cancellationToken).ConfigureAwait(false);
+        }
+        // The manifest goes last: a checkpoint exists remotely only once all its files are there and verified.
+        await objects.PutBytesAsync(options.Location.Key($"{item.Name}/{RemoteCheckpointDocuments.ManifestFileName}"), item.ManifestBytes, cancellationToken).ConfigureAwait(false);
+
+        LatestPointer? previous;
+        bool known;
+        string? keepAlways;
+        lock (gate)
+        {
+            previous = latest;
+            known = latestKnown;
+            keepAlways = protectedCheckpoint;
+        }
+        if (!known)
+        {
+            // Validate was skipped or saw an unreadable pointer: merge with what is there, never drop it blindly.
+            var bytes = await objects.GetBytesAsync(LatestKey, cancellationToken).ConfigureAwait(false);
+            previous = bytes is null ? null : TryParseLatest(bytes);
+        }
+        var all = (previous?.Retained ?? []).Append(previous?.Checkpoint).Append(item.Name).OfType<string>()
+            .Distinct(StringComparer.Ordinal)
+            .OrderByDescending(n => n, StringComparer.Ordinal)
+            .ToList();
+        var kept = options.Keep <= 0 ? all : all.Take(options.Keep).ToList();
+        if (keepAlways is not null && all.Contains(keepAlways) && !kept.Contains(keepAlways))
+        {
+            kept.Add(keepAlways);
+        }
+        var newest = all[0];
+        RemoteCheckpointDocuments.TryParseDirectoryName(newest, out var newestStep);
+        var pointer = new LatestPointer(newest, newestStep, kept);
+        await objects.PutBytesAsync(LatestKey, RemoteCheckpointDocuments.SerializeLatest(pointer), cancellationToken).ConfigureAwait(false);
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        lock (gate)
+        {
+            latest = pointer;
+            latestKnown = true;
+            committedStep = Math.Max(committedStep ?? -1, item.GlobalStep);
+        }
+        LogCommitted(options.Location.Uri(item.Name), item.Manifest.Files.Sum(f => f.Size), seconds, Stopwatch.GetElapsedTime(item.QueuedAt).TotalSeconds);
+
+        foreach (var dropped in all.Except(kept, StringComparer.Ordinal))
+        {
+            await DeleteCheckpointAsync(dropped, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task DeleteCheckpointAsync(string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var manifestKey = options.Location.Key($"{name}/{RemoteCheckpointDocuments.ManifestFileName}");
+            var bytes = await objects.GetBytesAsync(manifestKey, cancellationToken).ConfigureAwait(false);
+            // Manifest first: from that moment the checkpoint no longer exists for any reader.
+            await objects.DeleteAsync(manifestKey, cancellationToken).ConfigureAwait(false);
+            if (bytes is not null)
+            {
+                foreach (var file in RemoteCheckpointDocuments.ParseManifest(bytes).Files)
+                {
+                    await objects.DeleteAsync(options.Location.Key($"{name}/{file.Name}"), cancellationToken).ConfigureAwait(false);
+                }
+            }
+            LogDeleted(options.Location.Uri(name));
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogDeleteFailed(options.Location.Uri(name), e.Message);
+        }
+    }
+
+    private async Task<long> DownloadCheckpointAsync(string root, string name, CancellationToken cancellationToken)
+    {
+        var manifestBytes = await objects.GetBytesAsync(options.Location.Key($"{name}/{RemoteCheckpointDocuments.ManifestFileName}"), cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidDataException("its manifest.json is missing");
+        CheckpointManifestView manifest;
+        try
+        {
+            manifest = RemoteCheckpointDocuments.ParseManifest(manifestBytes);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidDataException($"its manifest.json is not valid JSON ({e.Message})", e);
+        }
+        if (RemoteCheckpointDocuments.DirectoryName(manifest.GlobalStep) != name)
+        {
+            throw new InvalidDataException($"its manifest.json says globalStep {manifest.GlobalStep}");
+        }
+        var temporary = Path.Combine(root, $".restore-{name}-{Environment.ProcessId}");
+        if (Directory.Exists(temporary))
+        {
+            Directory.Delete(temporary, recursive: true);
+        }
+        Directory.CreateDirectory(temporary);
+        try
+        {
+            foreach (var file in manifest.Files)
+            {
+                await objects.DownloadFileAsync(options.Location.Key($"{name}/{file.Name}"), Path.Combine(temporary, file.Name), file, cancellationToken).ConfigureAwait(false);
+            }
+            // Written last, as the training loop does: a local checkpoint without its manifest does not exist.
+            await File.WriteAllBytesAsync(Path.Combine(temporary, RemoteCheckpointDocuments.ManifestFileName), manifestBytes, cancellationToken).ConfigureAwait(false);
+            var target = Path.Combine(root, name);
+            if (Directory.Exists(target))
+            {
+                Directory.Delete(target, recursive: true);
+            }
+            Directory.Move(temporary, target);
+            return manifest.Files.Sum(f => f.Size);
+        }
+        catch
+        {
+            if (Directory.Exists(temporary))
+            {
+                Directory.Delete(temporary, recursive: true);
+            }
+            throw;
+        }
+    }
+
+    private async Task<T> WithStartupRetryAsync<T>(string what, Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await operation(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not RemoteStoreConfigurationException)
+            {
+                var kind = RemoteFailure.Classify(e);
+                if (RemoteFailure.ToConfigurationError(kind, options, e) is { } configurationError)
+                {
+                    throw configurationError;
+                }
+                if (kind is RemoteFailureKind.DamagedData or RemoteFailureKind.LocalDamaged)
+                {
+                    throw;
+                }
+                var remaining = options.StartupTimeout - Stopwatch.GetElapsedTime(started);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    throw new RemoteStoreUnavailableException(
+                        $"S3 at {options.EndpointDisplay} ({options.Location}) stayed unreachable for {options.StartupTimeout.TotalSeconds:0.#} s while {what} ({attempt} attempts; last error: {e.Message}). Check AWS_ENDPOINT_URL, the network and the storage service; CHECKPOINT_S3_STARTUP_TIMEOUT_SECONDS sets how long to wait.",
+                        e);
+                }
+                var delay = Backoff(attempt);
+                delay = delay < remaining ? delay : remaining;
+                LogStartupRetry(what, options.EndpointDisplay, attempt, e.Message, delay.TotalSeconds);
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private TimeSpan Backoff(int attempt)
+    {
+        var factor = Math.Pow(2, Math.Min(attempt - 1, 20));
+        var delay = TimeSpan.FromTicks((long)Math.Min(options.RetryInitialDelay.Ticks * factor, options.RetryMaxDelay.Ticks));
+        // Up to 20% jitter so many pods behind one endpoint do not retry in step.
+        return delay + TimeSpan.FromTicks((long)(delay.Ticks * 0.2 * Random.Shared.NextDouble()));
+    }
+
+    private LatestPointer? TryParseLatest(byte[] bytes)
+    {
+        try
+        {
+            return RemoteCheckpointDocuments.ParseLatest(bytes);
+        }
+        catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException)
+        {
+            LogLatestUnreadable(options.Location.Uri(RemoteCheckpointDocuments.LatestFileName), e.Message);
+            return null;
+        }
+    }
+
+    private void DeleteStaging(StagedCheckpoint item)
+    {
+        try
+        {
+            if (Directory.Exists(item.StagingDirectory))
+            {
+                Directory.Delete(item.StagingDirectory, recursive: true);
+            }
+        }
+        catch (IOException e)
+        {
+            LogStagingNotDeleted(item.StagingDirectory, e.Message);
+        }
+    }
+
+    private void SignalChangedLocked()
+    {
+        changed.TrySetResult();
+        changed = NewSignal();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private sealed record StagedCheckpoint(string Name, long GlobalStep, string StagingDirectory, CheckpointManifestView Manifest, byte[] ManifestBytes, long QueuedAt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Remote checkpoints at {Location} ({Endpoint}): newest {Newest}")]
+    private partial void LogValidated(string location, string endpoint, string newest);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "No remote checkpoint at {Location}")]
+    private partial void LogNothingToRestore(string location);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Local checkpoint step {LocalStep} is as new as anything at {Location}; nothing to download")]
+    private partial void LogLocalIsNewest(long localStep, string location);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Restored {Checkpoint} ({Bytes} bytes) in {Seconds:0.000} s")]
+    private partial void LogRestored(string checkpoint, long bytes, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Checkpoint {Checkpoint} does not verify ({Reason}); using the one before")]
+    private partial void LogCheckpointDoesNotVerify(string checkpoint, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Queued {Checkpoint} for upload to {Location}; backlog {Backlog}")]
+    private partial void LogQueued(string checkpoint, string location, int backlog);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upload of {Checkpoint} to {Location} failed (attempt {Attempt}, {Kind}): {Reason}; retrying in {DelaySeconds:0.0} s; backlog {Backlog}")]
+    private partial void LogUploadFailed(string checkpoint, string location, int attempt, string kind, string reason, double delaySeconds, int backlog);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Skipping upload of {Checkpoint}: superseded by {Newer}")]
+    private partial void LogSuperseded(string checkpoint, string newer);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Not uploading {Checkpoint}: {Reason}")]
+    private partial void LogLocalDamaged(string checkpoint, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Committed {Checkpoint} ({Bytes} bytes) in {UploadSeconds:0.000} s, {QueuedSeconds:0.000} s after it was queued")]
+    private partial void LogCommitted(string checkpoint, long bytes, double uploadSeconds, double queuedSeconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Checkpoint} (retention)")]
+    private partial void LogDeleted(string checkpoint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not delete {Checkpoint} (retention): {Reason}; it is no longer listed in latest.json")]
+    private partial void LogDeleteFailed(string checkpoint, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Flush gave up after {Seconds:0.#} s with {Backlog} checkpoint(s) not committed to {Location}")]
+    private partial void LogFlushTimedOut(double seconds, int backlog, string location);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "S3 at {Endpoint} did not answer while {What} (attempt {Attempt}: {Reason}); retrying in {DelaySeconds:0.0} s")]
+    private partial void LogStartupRetry(string what, string endpoint, int attempt, string reason, double delaySeconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Latest} is unreadable: {Reason}")]
+    private partial void LogLatestUnreadable(string latest, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not delete staging folder {Path}: {Reason}")]
+    private partial void LogStagingNotDeleted(string path, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Large files will upload one part at a time: {Reason}")]
+    private partial void LogMultipartUnavailable(string? reason);
+}

@@ -1,0 +1,328 @@
+using System.Buffers;
+using System.Net;
+using System.Security.Cryptography;
+using Minio;
+using Minio.DataModel.Args;
+using Minio.Exceptions;
+
+namespace K8sTraining.Trainer.Storage;
+
+/// <summary>What the store needs from S3, each call one or a few requests: small objects, verified file uploads, ranged downloads.</summary>
+/// <remarks>
+/// Ranged GETs go through presigned URLs and a plain HttpClient: Minio 7.0.0 treats the 206 Partial Content answer to
+/// a ranged GetObject as an error (PartialContentException). The presigned URL is computed locally and carries no
+/// secret (only a signature), and it never appears in logs or messages.
+/// </remarks>
+public sealed class S3ObjectClient : IDisposable
+{
+    /// <summary>User metadata holding the file's SHA-256, so a stat shows what the uploader meant to store.</summary>
+    public const string Sha256MetadataKey = "x-amz-meta-sha256";
+
+    private readonly S3StoreOptions options;
+    private readonly IMinioClient client;
+    private readonly HttpClient http;
+
+    public S3ObjectClient(S3StoreOptions options)
+    {
+        this.options = options;
+        var builder = new MinioClient()
+            .WithEndpoint(options.Endpoint)
+            .WithSSL(options.UseTls)
+            .WithRegion(options.Region)
+            .WithTimeout((int)options.RequestTimeout.TotalMilliseconds);
+        builder = options.SessionToken is null
+            ? builder.WithCredentials(options.AccessKey, options.SecretKey)
+            : builder.WithCredentials(options.AccessKey, options.SecretKey).WithSessionToken(options.SessionToken);
+        client = builder.Build();
+        http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = options.RequestTimeout };
+    }
+
+    public S3CheckpointLocation Location => options.Location;
+
+    /// <summary>Whether uploads of large files use parallel parts (false only when the Minio build lacks the members).</summary>
+    public static bool ParallelMultipartAvailable => MinioMultipart.IsAvailable;
+
+    public static string? ParallelMultipartUnavailableReason => MinioMultipart.UnavailableReason;
+
+    /// <summary>Reads a small object whole; null when it does not exist.</summary>
+    public async Task<byte[]?> GetBytesAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var buffer = new MemoryStream();
+            await client.GetObjectAsync(
+                new GetObjectArgs().WithBucket(options.Location.Bucket).WithObject(key)
+                    .WithCallbackStream(async (stream, ct) => await stream.CopyToAsync(buffer, ct).ConfigureAwait(false)),
+                cancellationToken).ConfigureAwait(false);
+            return buffer.ToArray();
+        }
+        catch (ObjectNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Writes a small object in one PUT and checks the server stored exactly these bytes (ETag = MD5).</summary>
+    public async Task PutBytesAsync(string key, byte[] bytes, CancellationToken cancellationToken)
+    {
+        using var stream = new MemoryStream(bytes, writable: false);
+        var response = await client.PutObjectAsync(
+            new PutObjectArgs().WithBucket(options.Location.Bucket).WithObject(key)
+                .WithStreamData(stream).WithObjectSize(bytes.Length)
+                .WithContentType("application/json")
+                .WithHeaders(new Dictionary<string, string> { [Sha256MetadataKey] = Convert.ToHexStringLower(SHA256.HashData(bytes)) }),
+            cancellationToken).ConfigureAwait(false);
+        VerifySinglePartEtag(key, response.Etag, MD5.HashData(bytes));
+    }
+
+    /// <summary>A plain single PUT of a file through Minio's public API (for comparison in the benchmark).</summary>
+    public async Task PutFilePlainAsync(string key, string path, CancellationToken cancellationToken)
+    {
+        await using var stream = File.OpenRead(path);
+        _ = await client.PutObjectAsync(
+            new PutObjectArgs().WithBucket(options.Location.Bucket).WithObject(key).WithStreamData(stream).WithObjectSize(stream.Length),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A plain single GET of a whole object into a file (for comparison in the benchmark).</summary>
+    public async Task GetFilePlainAsync(string key, string path, CancellationToken cancellationToken)
+    {
+        await using var file = File.Create(path);
+        await client.GetObjectAsync(
+            new GetObjectArgs().WithBucket(options.Location.Bucket).WithObject(key)
+                .WithCallbackStream(async (stream, ct) => await stream.CopyToAsync(file, ct).ConfigureAwait(false)),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Uploads a file and verifies it: every request's ETag must equal the MD5 of the bytes sent (the server computes
+    /// it over what it received, so no read-back is needed), then a stat must show the expected size and SHA-256.
+    /// Files of at least <see cref="S3StoreOptions.MultipartThreshold"/> go up as parallel multipart parts.
+    /// </summary>
+    public async Task UploadFileAsync(string key, string path, CheckpointFileEntry expected, CancellationToken cancellationToken)
+    {
+        var length = new FileInfo(path).Length;
+        if (length != expected.Size)
+        {
+            throw new LocalCheckpointDamagedException($"{path} has {length} bytes, its manifest says {expected.Size}: the local checkpoint is damaged.");
+        }
+        var metadata = new Dictionary<string, string> { [Sha256MetadataKey] = expected.Sha256 };
+        if (length < options.MultipartThreshold || !MinioMultipart.IsAvailable)
+        {
+            if (length < options.MultipartThreshold)
+            {
+                var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+                if (Convert.ToHexStringLower(SHA256.HashData(bytes)) != expected.Sha256)
+                {
+                    throw new LocalCheckpointDamagedException($"{path} does not match the SHA-256 in its manifest: the local checkpoint is damaged.");
+                }
+                using var stream = new MemoryStream(bytes, writable: false);
+                var response = await client.PutObjectAsync(
+                    new PutObjectArgs().WithBucket(options.Location.Bucket).WithObject(key)
+                        .WithStreamData(stream).WithObjectSize(bytes.Length).WithHeaders(metadata),
+                    cancellationToken).ConfigureAwait(false);
+                VerifySinglePartEtag(key, response.Etag, MD5.HashData(bytes));
+            }
+            else
+            {
+                await using var stream = File.OpenRead(path);
+                _ = await client.PutObjectAsync(
+                    new PutObjectArgs().WithBucket(options.Location.Bucket).WithObject(key)
+                        .WithStreamData(stream).WithObjectSize(length).WithHeaders(metadata),
+                    cancellationToken).ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            await UploadMultipartAsync(key, path, length, metadata, cancellationToken).ConfigureAwait(false);
+        }
+        await VerifyStoredAsync(key, expected, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task UploadMultipartAsync(string key, string path, long length, Dictionary<string, string> metadata, CancellationToken cancellationToken)
+    {
+        var bucket = options.Location.Bucket;
+        var partSize = Math.Max(options.PartSize, (length + 9_999) / 10_000);
+        var partCount = (int)((length + partSize - 1) / partSize);
+        var uploadId = await MinioMultipart.InitiateAsync(client, bucket, key, metadata, cancellationToken).ConfigureAwait(false);
+        var etags = new string[partCount];
+        var partMd5s = new byte[partCount][];
+        try
+        {
+            using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
+            await Parallel.ForEachAsync(
+                Enumerable.Range(0, partCount),
+                new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken },
+                async (index, ct) =>
+                {
+                    var offset = index * partSize;
+                    var size = (int)Math.Min(partSize, length - offset);
+                    var buffer = ArrayPool<byte>.Shared.Rent(size);
+                    try
+                    {
+                        var read = 0;
+                        while (read < size)
+                        {
+                            var n = await RandomAccess.ReadAsync(file, buffer.AsMemory(read, size - read), offset + read, ct).ConfigureAwait(false);
+                            if (n == 0)
+                            {
+                                throw new LocalCheckpointDamagedException($"{path} became shorter while it was uploaded.");
+                            }
+                            read += n;
+                        }
+                        var md5 = MD5.HashData(buffer.AsSpan(0, size));
+                        var etag = await MinioMultipart.UploadPartAsync(client, bucket, key, uploadId, index + 1, buffer.AsMemory(0, size), ct).ConfigureAwait(false);
+                        VerifySinglePartEtag($"{key} part {index + 1}", etag, md5);
+                        etags[index] = etag;
+                        partMd5s[index] = md5;
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
+                }).ConfigureAwait(false);
+            var finalEtag = await MinioMultipart.CompleteAsync(
+                client, bucket, key, uploadId,
+                etags.Select((e, i) => (e, i)).ToDictionary(x => x.i + 1, x => x.e), cancellationToken).ConfigureAwait(false);
+            // AWS answers MD5(concatenated part MD5s)-N; servers that answer a plain MD5 of the whole (s3rver) were
+            // already checked part by part above.
+            var trimmed = finalEtag?.Trim('"') ?? "";
+            if (trimmed.EndsWith($"-{partCount}", StringComparison.Ordinal))
+            {
+                var expected = Convert.ToHexStringLower(MD5.HashData(partMd5s.SelectMany(m => m).ToArray())) + $"-{partCount}";
+                if (!string.Equals(trimmed, expected, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new InvalidDataException($"{key}: the server's multipart ETag {trimmed} does not match the parts sent ({expected}).");
+                }
+            }
+        }
+        catch
+        {
+            try
+            {
+                using var abortTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await MinioMultipart.AbortAsync(client, bucket, key, uploadId, abortTimeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Best effort: an abandoned upload holds no visible object; bucket lifecycle rules clean it up.
+            }
+            throw;
+        }
+    }
+
+    /// <summary>Checks an object's size and SHA-256 metadata against what the manifest says.</summary>
+    public async Task VerifyStoredAsync(string key, CheckpointFileEntry expected, CancellationToken cancellationToken)
+    {
+        var stat = await client.StatObjectAsync(new StatObjectArgs().WithBucket(options.Location.Bucket).WithObject(key), cancellationToken).ConfigureAwait(false);
+        var sha = stat.MetaData.FirstOrDefault(kv => kv.Key.Equals("sha256", StringComparison.OrdinalIgnoreCase) || kv.Key.Equals(Sha256MetadataKey, StringComparison.OrdinalIgnoreCase)).Value;
+        if (stat.Size != expected.Size || !string.Equals(sha, expected.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidDataException($"{key} is stored with {stat.Size} bytes and SHA-256 '{sha}', expected {expected.Size} and '{expected.Sha256}'.");
+        }
+    }
+
+    /// <summary>
+    /// Downloads an object into <paramref name="path"/> and checks its size and SHA-256; large objects come down as
+    /// parallel ranged GETs. Throws <see cref="InvalidDataException"/> when the bytes do not match.
+    /// </summary>
+    public async Task DownloadFileAsync(string key, string path, CheckpointFileEntry expected, CancellationToken cancellationToken)
+    {
+        if (expected.Size < options.MultipartThreshold)
+        {
+            var bytes = await GetBytesAsync(key, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidDataException($"{key} is missing.");
+            Check(bytes.LongLength, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+            await File.WriteAllBytesAsync(path, bytes, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var url = await client.PresignedGetObjectAsync(
+            new PresignedGetObjectArgs().WithBucket(options.Location.Bucket).WithObject(key).WithExpiry(3600)).ConfigureAwait(false);
+        var partSize = options.PartSize;
+        var partCount = (int)((expected.Size + partSize - 1) / partSize);
+        using (var file = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, FileOptions.Asynchronous, expected.Size))
+        {
+            await Parallel.ForEachAsync(
+                Enumerable.Range(0, partCount),
+                new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken },
+                async (index, ct) =>
+                {
+                    var offset = index * partSize;
+                    var size = Math.Min(partSize, expected.Size - offset);
+                    using var request = new HttpRequestMessage(HttpMethod.Get, url);
+                    request.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(offset, offset + size - 1);
+                    using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+                    if (response.StatusCode == HttpStatusCode.NotFound)
+                    {
+                        throw new InvalidDataException($"{key} is missing.");
+                    }
+                    if (response.StatusCode != HttpStatusCode.PartialContent)
+                    {
+                        throw new HttpRequestException($"GET {key} bytes {offset}-{offset + size - 1} answered {(int)response.StatusCode} {response.ReasonPhrase}.", null, response.StatusCode);
+                    }
+                    await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+                    var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+                    try
+                    {
+                        long written = 0;
+                        int n;
+                        while ((n = await body.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+                        {
+                            if (written + n > size)
+                            {
+                                throw new InvalidDataException($"{key}: the server sent more than the {size} bytes asked for.");
+                            }
+                            await RandomAccess.WriteAsync(file, buffer.AsMemory(0, n), offset + written, ct).ConfigureAwait(false);
+                            written += n;
+                        }
+                        if (written != size)
+                        {
+                            throw new InvalidDataException($"{key}: the server sent {written} of {size} bytes at offset {offset}.");
+                        }
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
+                }).ConfigureAwait(false);
+        }
+        await using (var read = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
+        {
+            Check(read.Length, Convert.ToHexStringLower(await SHA256.HashDataAsync(read, cancellationToken).ConfigureAwait(false)));
+        }
+
+        void Check(long size, string sha256)
+        {
+            if (size != expected.Size || sha256 != expected.Sha256)
+            {
+                throw new InvalidDataException($"{key} does not verify: {size} bytes with SHA-256 {sha256}, the manifest says {expected.Size} bytes with {expected.Sha256}.");
+            }
+        }
+    }
+
+    /// <summary>Deletes an object; deleting one that is already gone is fine.</summary>
+    public Task DeleteAsync(string key, CancellationToken cancellationToken) =>
+        client.RemoveObjectAsync(new RemoveObjectArgs().WithBucket(options.Location.Bucket).WithObject(key), cancellationToken);
+
+    private static void VerifySinglePartEtag(string what, string? etag, byte[] md5)
+    {
+        // A plain 32-hex ETag is the MD5 of the bytes the server received (unless SSE-KMS/SSE-C is on, which this store
+        // does not request); anything else (empty, or another scheme) is left to the size and SHA-256 checks.
+        var trimmed = etag?.Trim('"');
+        if (trimmed is { Length: 32 } && trimmed.All(char.IsAsciiHexDigit)
+            && !string.Equals(trimmed, Convert.ToHexStringLower(md5), StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidDataException($"{what}: the server's ETag {trimmed} is not the MD5 of the bytes sent ({Convert.ToHexStringLower(md5)}).");
+        }
+    }
+
+    public void Dispose()
+    {
+        http.Dispose();
+        client.Dispose();
+    }
+}
+
+/// <summary>A staged local checkpoint does not match its own manifest; uploading it again cannot help.</summary>
+public sealed class LocalCheckpointDamagedException(string message) : IOException(message);
