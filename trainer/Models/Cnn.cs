@@ -10,14 +10,14 @@ namespace K8sTraining.Trainer.Models;
 /// </summary>
 public sealed class Cnn : nn.Module<Tensor, Tensor>
 {
-    private readonly Conv2d conv1 = nn.Conv2d(1, 32, 3, padding: 1);
-    private readonly BatchNorm2d bn1 = nn.BatchNorm2d(32);
-    private readonly Conv2d conv2 = nn.Conv2d(32, 64, 3, padding: 1);
-    private readonly BatchNorm2d bn2 = nn.BatchNorm2d(64);
+    private readonly Conv2d conv1 = nn.Conv2d(1, 16, 3, padding: 1);
+    private readonly BatchNorm2d bn1 = nn.BatchNorm2d(16);
+    private readonly Conv2d conv2 = nn.Conv2d(16, 32, 3, padding: 1);
+    private readonly BatchNorm2d bn2 = nn.BatchNorm2d(32);
     private readonly MaxPool2d pool = nn.MaxPool2d(2);
     private readonly Flatten flatten = nn.Flatten();
     private readonly Dropout dropout = nn.Dropout(0.25);
-    private readonly Linear fc1 = nn.Linear(64 * 7 * 7, 128);
+    private readonly Linear fc1 = nn.Linear(32 * 7 * 7, 128);
     private readonly Linear fc2 = nn.Linear(128, 10);
 
     public Cnn()

@@ -1,5 +1,0 @@
-namespace K8sTraining.Trainer.Tests;
-
-public sealed class PlaceholderTests
-{
-}
