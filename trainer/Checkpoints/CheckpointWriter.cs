@@ -44,7 +44,9 @@ public sealed class CheckpointWriter(LocalCheckpointStore store, Action<LocalChe
 
     private LocalCheckpoint Commit(CheckpointSnapshot snapshot)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var committed = store.Write(snapshot);
+        K8sTraining.Trainer.Metrics.TrainerMetrics.RecordCheckpointSaved(System.Diagnostics.Stopwatch.GetElapsedTime(started), committed.Manifest.Files.Sum(f => f.Size));
         LastCommitted = committed;
         onCommitted(committed);
         return committed;

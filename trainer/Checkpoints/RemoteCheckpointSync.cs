@@ -8,8 +8,19 @@ namespace K8sTraining.Trainer.Checkpoints;
 /// All the glue between the training loop and remote storage (--checkpoint-uri): validate at start, restore a newer
 /// remote checkpoint before loading, queue every committed local checkpoint, flush within a budget at the end.
 /// </summary>
-public sealed class RemoteCheckpointSync(IRemoteCheckpointStore? store) : IAsyncDisposable
+public sealed class RemoteCheckpointSync : IAsyncDisposable
 {
+    private readonly IRemoteCheckpointStore? store;
+
+    public RemoteCheckpointSync(IRemoteCheckpointStore? store)
+    {
+        this.store = store;
+        if (store is not null)
+        {
+            Metrics.TrainerMetrics.ObserveUploadBacklog(() => store.Backlog);
+        }
+    }
+
     private RemoteFlushResult? _lastFlush;
 
     public bool Enabled => store is not null;

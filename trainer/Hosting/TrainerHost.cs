@@ -1,3 +1,4 @@
+using K8sTraining.Trainer.Metrics;
 using K8sTraining.Trainer.Options;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -33,6 +34,7 @@ public static class TrainerHost
         ArgumentNullException.ThrowIfNull(options);
         services.AddSingleton(options);
         services.AddSingleton<TrainingOutcomeHolder>();
+        services.AddTrainerMetrics(options.MetricsPort);
         services.AddHostedService<TrainingWorker>();
         services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         // The worker bounds its own shutdown work (--shutdown-timeout-seconds); the host must not abandon it first.

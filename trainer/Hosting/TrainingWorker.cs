@@ -1,4 +1,5 @@
 using K8sTraining.Trainer.Checkpoints;
+using K8sTraining.Trainer.Metrics;
 using K8sTraining.Trainer.Options;
 using K8sTraining.Trainer.Progress;
 using K8sTraining.Trainer.Storage;
@@ -53,7 +54,7 @@ public sealed partial class TrainingWorker(
 
     private async Task<TrainingOutcome> RunLoopAsync(RemoteCheckpointSync remote, ITrainingObserver view, CancellationToken stoppingToken)
     {
-        var observers = new List<ITrainingObserver> { view };
+        var observers = new List<ITrainingObserver> { view, new MetricsObserver() };
         using var csv = options.ResolvedLogCsv is { } path && options.CheckpointDirectory is not null | options.LogCsv is not null ? new CsvObserver(path, options.LogEverySteps) : null;
         if (csv is not null)
         {

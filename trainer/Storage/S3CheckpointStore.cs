@@ -421,6 +421,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
             committedStep = Math.Max(committedStep ?? -1, item.GlobalStep);
         }
         LogCommitted(options.Location.Uri(item.Name), item.Manifest.Files.Sum(f => f.Size), seconds, Stopwatch.GetElapsedTime(item.QueuedAt).TotalSeconds);
+        Metrics.TrainerMetrics.RecordCheckpointUploaded(TimeSpan.FromSeconds(seconds));
 
         foreach (var dropped in all.Except(kept, StringComparer.Ordinal))
         {

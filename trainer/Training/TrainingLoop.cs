@@ -2,6 +2,7 @@ using System.Diagnostics;
 using K8sTraining.Trainer.Checkpoints;
 using K8sTraining.Trainer.Data;
 using K8sTraining.Trainer.Hosting;
+using K8sTraining.Trainer.Metrics;
 using K8sTraining.Trainer.Models;
 using K8sTraining.Trainer.Options;
 using Microsoft.Extensions.Logging;
@@ -79,6 +80,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         var pixels = new float[options.BatchSize * ImageDataset.PixelsPerImage];
         var labels = new long[options.BatchSize];
         double? lastAccuracy = state.History.Count > 0 ? state.History[^1].TestAccuracy : null;
+        TrainerMetrics.RecordStart(state.GlobalStep, state.Epoch, lastAccuracy, resumed: found is not null);
 
         while (state.Epoch < options.Epochs)
         {

@@ -1,0 +1,135 @@
+using System.Diagnostics.Metrics;
+
+namespace K8sTraining.Trainer.Metrics;
+
+/// <summary>
+/// The trainer's instruments (meter "K8sTraining.Trainer"), exported on --metrics-port by <see cref="TrainerMetricsServer"/>.
+/// </summary>
+/// <remarks>
+/// Static, as .NET meters usually are, so the loop, the checkpoint writer and the S3 store record with one line each
+/// and pay nothing when no exporter listens. Every series carries only job_namespace and job_name (from
+/// TRAINER_JOB_NAMESPACE / TRAINER_JOB_NAME, set by the operator): never a pod, a step or a secret. The names avoid
+/// Prometheus's own "job" and "namespace" target labels, which a scrape would otherwise rename to exported_*.
+/// </remarks>
+public static class TrainerMetrics
+{
+    public const string MeterName = "K8sTraining.Trainer";
+    public const string JobNamespaceEnvironmentVariable = "TRAINER_JOB_NAMESPACE";
+    public const string JobNameEnvironmentVariable = "TRAINER_JOB_NAME";
+
+    /// <summary>Checkpoint save and upload durations: from tens of milliseconds (small models) to minutes (large ones).</summary>
+    public static readonly IReadOnlyList<double> DurationBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly KeyValuePair<string, object?>[] Labels = JobLabels(Environment.GetEnvironmentVariable);
+    private static readonly Counter<long> Resumes = Meter.CreateCounter<long>("k8straining_trainer_resumes", description: "Times this job's trainer started from a checkpoint instead of from scratch.");
+    private static readonly Histogram<double> CheckpointSave = Meter.CreateHistogram("k8straining_trainer_checkpoint_save", "s", "Time to write one checkpoint to local disk (files, fsync, manifest, rename).", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+    private static readonly Histogram<double> CheckpointUpload = Meter.CreateHistogram("k8straining_trainer_checkpoint_upload", "s", "Time to upload and commit one checkpoint to the remote store.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+
+    private static readonly Lock Gate = new();
+    private static long _globalStep = -1;
+    private static int _epoch;
+    private static double? _loss;
+    private static double? _accuracy;
+    private static double? _samplesPerSecond;
+    private static long? _checkpointBytes;
+    private static Func<int>? _uploadBacklog;
+    private static long _collections;
+
+    static TrainerMetrics()
+    {
+        Meter.CreateObservableGauge("k8straining_trainer_global_step", () => Observe(_globalStep >= 0 ? _globalStep : (long?)null), description: "Optimizer steps completed since the start of training (across attempts).");
+        Meter.CreateObservableGauge("k8straining_trainer_epoch", () => Observe(_globalStep >= 0 ? _epoch : (long?)null), description: "Current epoch, 0-based; equals the number of epochs completed.");
+        Meter.CreateObservableGauge("k8straining_trainer_loss", () => Observe(_loss), description: "Training loss of the last step (cross-entropy).");
+        Meter.CreateObservableGauge("k8straining_trainer_validation_accuracy", () => Observe(_accuracy), description: "Accuracy on the held-out test split after the last completed epoch (0..1).");
+        Meter.CreateObservableGauge("k8straining_trainer_samples_per_second", () => Observe(_samplesPerSecond), description: "Training throughput of this attempt, in samples per second.");
+        Meter.CreateObservableGauge("k8straining_trainer_checkpoint_size", () => Observe(_checkpointBytes), "By", "Size of the last checkpoint written (all its files).");
+        Meter.CreateObservableGauge("k8straining_trainer_upload_backlog", () => Observe((long?)(_uploadBacklog?.Invoke() ?? 0)), description: "Checkpoints written locally but not yet committed to the remote store.");
+        Meter.CreateObservableGauge("k8straining_trainer_process_memory", ObserveMemory, "By", "Resident memory of the trainer process (managed and native, libtorch included).");
+    }
+
+    /// <summary>How many times the exporter collected (a scrape); lets shutdown wait for a last scrape.</summary>
+    public static long Collections => Interlocked.Read(ref _collections);
+
+    /// <summary>The bounded labels every trainer series carries.</summary>
+    public static KeyValuePair<string, object?>[] JobLabels(Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        return
+        [
+            new("job_namespace", environment(JobNamespaceEnvironmentVariable) ?? ""),
+            new("job_name", environment(JobNameEnvironmentVariable) ?? ""),
+        ];
+    }
+
+    /// <summary>After each step: position, loss of the step and throughput.</summary>
+    public static void RecordStep(long globalStep, int epoch, double loss, double samplesPerSecond)
+    {
+        lock (Gate)
+        {
+            _globalStep = globalStep;
+            _epoch = epoch;
+            _loss = double.IsFinite(loss) ? loss : _loss;
+            _samplesPerSecond = samplesPerSecond;
+        }
+    }
+
+    /// <summary>After an epoch's evaluation: the position moves to the start of the next epoch, as the checkpoint records it.</summary>
+    public static void RecordEpochEnd(long globalStep, int completedEpoch, double accuracy)
+    {
+        lock (Gate)
+        {
+            _globalStep = globalStep;
+            _epoch = completedEpoch + 1;
+            _accuracy = accuracy;
+        }
+    }
+
+    /// <summary>Start of a run: from a checkpoint (counts a resume) or from scratch.</summary>
+    public static void RecordStart(long globalStep, int epoch, double? accuracy, bool resumed)
+    {
+        lock (Gate)
+        {
+            _globalStep = globalStep;
+            _epoch = epoch;
+            _accuracy = accuracy ?? _accuracy;
+        }
+
+        if (resumed)
+        {
+            Resumes.Add(1, Labels);
+        }
+        else
+        {
+            // Makes the counter exist at 0 so increase() sees the first resume.
+            Resumes.Add(0, Labels);
+        }
+    }
+
+    /// <summary>A checkpoint committed to local disk.</summary>
+    public static void RecordCheckpointSaved(TimeSpan elapsed, long bytes)
+    {
+        CheckpointSave.Record(elapsed.TotalSeconds, Labels);
+        _checkpointBytes = bytes;
+    }
+
+    /// <summary>A checkpoint committed to the remote store.</summary>
+    public static void RecordCheckpointUploaded(TimeSpan elapsed) => CheckpointUpload.Record(elapsed.TotalSeconds, Labels);
+
+    /// <summary>Where the upload backlog is read at each scrape.</summary>
+    public static void ObserveUploadBacklog(Func<int> backlog) => _uploadBacklog = backlog;
+
+    private static IEnumerable<Measurement<double>> Observe(double? value) =>
+        value is { } v ? [new Measurement<double>(v, Labels)] : [];
+
+    private static IEnumerable<Measurement<long>> Observe(long? value) =>
+        value is { } v ? [new Measurement<long>(v, Labels)] : [];
+
+    private static IEnumerable<Measurement<long>> ObserveMemory()
+    {
+        // Observed once per collection, so it doubles as the scrape counter.
+        Interlocked.Increment(ref _collections);
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        return [new Measurement<long>(process.WorkingSet64, Labels)];
+    }
+}
