@@ -6,6 +6,7 @@ using K8sTraining.NodeAgent.Pods;
 using K8sTraining.NodeAgent.Watch;
 using k8s;
 using k8s.Autorest;
+using k8s.Exceptions;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
@@ -37,7 +38,7 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
     {
         var ownsClient = options.Client is null;
         var client = options.Client ?? new Kubernetes(options.ClientConfiguration
-            ?? KubernetesClientConfiguration.BuildConfigFromConfigFile(options.KubeconfigPath
+            ?? LoadKubeconfig(options.KubeconfigPath
                 ?? throw new InvalidOperationException("NodeAgentOptions needs Client, ClientConfiguration or KubeconfigPath")));
         try
         {
@@ -87,6 +88,30 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
             {
                 client.Dispose();
             }
+        }
+    }
+
+    /// <summary>
+    /// Reads a kubeconfig; a user without credentials (`user: {}`, fine for a loopback API server without
+    /// authentication, and accepted by kubectl) is taken as anonymous, which KubernetesClient alone refuses.
+    /// </summary>
+    internal static KubernetesClientConfiguration LoadKubeconfig(string path)
+    {
+        try
+        {
+            return KubernetesClientConfiguration.BuildConfigFromConfigFile(path);
+        }
+        catch (KubeConfigException)
+        {
+            var config = KubernetesClientConfiguration.LoadKubeConfig(path);
+            var context = config.Contexts.FirstOrDefault(c => c.Name == config.CurrentContext) ?? config.Contexts.First();
+            var cluster = config.Clusters.First(c => c.Name == context.ContextDetails.Cluster).ClusterEndpoint;
+            return new KubernetesClientConfiguration
+            {
+                Host = cluster.Server,
+                SkipTlsVerify = cluster.SkipTlsVerify,
+                Namespace = context.ContextDetails.Namespace,
+            };
         }
     }
 

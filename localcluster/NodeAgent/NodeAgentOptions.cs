@@ -3,7 +3,7 @@ using k8s;
 namespace K8sTraining.NodeAgent;
 
 /// <summary>Settings of the local node agent. Give one of Client, ClientConfiguration or KubeconfigPath.</summary>
-public sealed class NodeAgentOptions
+public sealed record NodeAgentOptions
 {
     /// <summary>A client to use as is (not disposed by the agent).</summary>
     public IKubernetes? Client { get; init; }

@@ -48,7 +48,15 @@ internal sealed class PodWatcher(IKubernetes client, string nodeName, TimeSpan w
             catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException or KubernetesException or OperationCanceledException or System.Text.Json.JsonException)
             {
                 Log.WatchFailed(logger, e);
-                await Task.Delay(backoff, time, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(backoff, time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
             }
         }
@@ -107,6 +115,11 @@ internal sealed class PodWatcher(IKubernetes client, string nodeName, TimeSpan w
                     break;
                 }
             }
+        }
+        catch (HttpRequestException e) when (e.InnerException is EndOfStreamException)
+        {
+            // KubernetesClient reads the first line of a watch eagerly: a watch that times out without a single event
+            // ends this way. Nothing was missed; watch again from the same version.
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

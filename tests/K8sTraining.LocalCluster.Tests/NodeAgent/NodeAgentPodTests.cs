@@ -1,0 +1,270 @@
+using System.Diagnostics;
+using System.Text;
+using k8s;
+using k8s.Models;
+
+namespace K8sTraining.LocalCluster.Tests.NodeAgent;
+
+/// <summary>The node agent against the in-process control plane, through the real KubernetesClient.</summary>
+public sealed class NodeAgentPodTests(NodeAgentFixture cluster) : IClassFixture<NodeAgentFixture>
+{
+    private static V1ContainerStatus MainStatus(V1Pod pod) => pod.Status.ContainerStatuses.Single(c => c.Name == "main");
+
+    private static bool Terminated(V1Pod pod) => pod.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Terminated is not null;
+
+    [Fact]
+    public async Task Pod_Should_SucceedWithExitCodeZeroAndTerminationMessage_When_CommandExitsZero()
+    {
+        var pod = await cluster.CreateAsync(PodBuilder.Shell("echo hello; printf 'all done' > \"$MSG\"; exit 0")
+            .WithEnv("MSG", "/dev/termination-log")
+            .Build());
+
+        var done = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Succeeded", "Succeeded");
+
+        var terminated = MainStatus(done).State.Terminated;
+        Assert.Equal(0, terminated.ExitCode);
+        Assert.Equal("Completed", terminated.Reason);
+        Assert.Equal("all done", terminated.Message);
+        Assert.NotNull(terminated.StartedAt);
+        Assert.NotNull(terminated.FinishedAt);
+        Assert.Equal("127.0.0.1", done.Status.PodIP);
+        Assert.Contains(done.Status.Conditions, c => c.Type == "Ready" && c.Status == "False" && c.Reason == "PodCompleted");
+        Assert.Equal("hello\n", await File.ReadAllTextAsync(cluster.LogFile(done)));
+    }
+
+    [Fact]
+    public async Task Pod_Should_FailWithTheExitCode_When_CommandExitsThree()
+    {
+        var pod = await cluster.CreateAsync(PodBuilder.Shell("echo about to fail >&2; exit 3")
+            .WithTerminationMessagePolicy("FallbackToLogsOnError")
+            .Build());
+
+        var failed = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Failed", "Failed");
+
+        var terminated = MainStatus(failed).State.Terminated;
+        Assert.Equal(3, terminated.ExitCode);
+        Assert.Equal("Error", terminated.Reason);
+        Assert.Equal("about to fail\n", terminated.Message);
+    }
+
+    [Fact]
+    public async Task Pod_Should_ReportRunningAndReady_When_ContainerIsStarted()
+    {
+        var pod = await cluster.CreateAsync(PodBuilder.Shell("echo up; exec sleep 300").Build());
+
+        var running = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Running", "Running");
+
+        var status = MainStatus(running);
+        Assert.True(status.Ready);
+        Assert.True(status.Started);
+        Assert.NotNull(status.State.Running.StartedAt);
+        Assert.StartsWith("local://", status.ContainerID, StringComparison.Ordinal);
+        Assert.NotNull(running.Status.StartTime);
+        foreach (var type in new[] { "PodScheduled", "Initialized", "ContainersReady", "Ready" })
+        {
+            Assert.Contains(running.Status.Conditions, c => c.Type == type && c.Status == "True");
+        }
+
+        await cluster.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, "default", gracePeriodSeconds: 2);
+    }
+
+    [Fact]
+    public async Task Pod_Should_ReceiveSecretAndDownwardApiEnv_When_TheyAreReferenced()
+    {
+        var secretName = PodBuilder.UniqueName("creds");
+        await cluster.Client.CoreV1.CreateNamespacedSecretAsync(
+            new V1Secret { Metadata = new V1ObjectMeta { Name = secretName }, Data = new Dictionary<string, byte[]> { ["key"] = Encoding.UTF8.GetBytes("s3cr3t") } },
+            "default");
+        var pod = await cluster.CreateAsync(PodBuilder.Shell("printf '%s|%s|%s|%s|%s|%s|%s' \"$SECRET\" \"$NAME\" \"$NS\" \"$UID_\" \"$JOB\" \"$NODE\" \"$IP\" > \"$MSG\"")
+            .WithLabel("k8straining.io/job", "job-a")
+            .WithEnv("MSG", "/dev/termination-log")
+            .WithEnv("SECRET", new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = secretName, Key = "key" } })
+            .WithFieldEnv("NAME", "metadata.name")
+            .WithFieldEnv("NS", "metadata.namespace")
+            .WithFieldEnv("UID_", "metadata.uid")
+            .WithFieldEnv("JOB", "metadata.labels['k8straining.io/job']")
+            .WithFieldEnv("NODE", "spec.nodeName")
+            .WithFieldEnv("IP", "status.podIP")
+            .Build());
+
+        var done = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Succeeded", "Succeeded");
+
+        Assert.Equal($"s3cr3t|{pod.Metadata.Name}|default|{pod.Metadata.Uid}|job-a|local-node|127.0.0.1", MainStatus(done).State.Terminated.Message);
+    }
+
+    [Fact]
+    public async Task Pod_Should_WaitWithCreateContainerConfigError_When_SecretIsMissing()
+    {
+        var pod = await cluster.CreateAsync(PodBuilder.Shell("exit 0")
+            .WithEnv("SECRET", new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = "does-not-exist", Key = "key" } })
+            .Build());
+
+        var waiting = await cluster.WaitForAsync(pod, p => p.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Waiting?.Reason == "CreateContainerConfigError", "CreateContainerConfigError");
+
+        Assert.Equal("Pending", waiting.Status.Phase);
+        Assert.Equal("secret \"does-not-exist\" not found", MainStatus(waiting).State.Waiting.Message);
+        await cluster.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, "default");
+        await WaitGoneAsync(pod);
+    }
+
+    [Fact]
+    public async Task Pod_Should_WaitWithErrImagePull_When_ImageIsNotInTheTable()
+    {
+        var pod = await cluster.CreateAsync(PodBuilder.Image("nginx:1.27", "unknown-image").Build());
+
+        var waiting = await cluster.WaitForAsync(pod, p => p.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Waiting?.Reason == "ErrImagePull", "ErrImagePull");
+
+        Assert.Equal("Pending", waiting.Status.Phase);
+        await cluster.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, "default");
+        await WaitGoneAsync(pod);
+    }
+
+    [Fact]
+    public async Task Pod_Should_RestartUntilSuccess_When_RestartPolicyIsOnFailure()
+    {
+        var pod = await cluster.CreateAsync(PodBuilder.Shell("if [ -f \"$SCRATCH/tried\" ]; then exit 0; fi; touch \"$SCRATCH/tried\"; exit 1")
+            .WithEnv("SCRATCH", "/scratch")
+            .WithRestartPolicy("OnFailure")
+            .WithEmptyDir("scratch", "/scratch")
+            .Build());
+
+        var done = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Succeeded", "Succeeded after a restart");
+
+        var status = MainStatus(done);
+        Assert.Equal(1, status.RestartCount);
+        Assert.Equal(1, status.LastState.Terminated.ExitCode);
+        Assert.Equal(0, status.State.Terminated.ExitCode);
+    }
+
+    [Fact]
+    public async Task Delete_Should_ReportExit75BeforeThePodGoes_When_ContainerTrapsSigterm()
+    {
+        var pod = await cluster.CreateAsync(PodBuilder.Shell("trap 'printf preempted > \"$MSG\"; exit 75' TERM; echo ready; while true; do sleep 0.1; done")
+            .WithEnv("MSG", "/dev/termination-log")
+            .Build());
+        var running = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Running", "Running");
+        await cluster.WaitForLogAsync(running, "ready");
+
+        var seen = WatchUntilDeletedAsync(running);
+        await cluster.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, "default");
+        var events = await seen;
+
+        Assert.Equal(WatchEventType.Deleted, events[^1].Type);
+        var final = events.Last(e => e.Type == WatchEventType.Modified && Terminated(e.Pod)).Pod;
+        Assert.Equal(75, MainStatus(final).State.Terminated.ExitCode);
+        Assert.Equal("preempted", MainStatus(final).State.Terminated.Message);
+        Assert.Equal("Failed", final.Status.Phase);
+        Assert.NotNull(final.Metadata.DeletionTimestamp);
+    }
+
+    [Fact]
+    public async Task Delete_Should_SigkillWith137AfterTheGracePeriod_When_ContainerIgnoresSigterm()
+    {
+        var pod = await cluster.CreateAsync(PodBuilder.Shell("trap '' TERM; echo ready; while true; do sleep 0.2; done")
+            .WithGracePeriod(2)
+            .Build());
+        var running = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Running", "Running");
+        await cluster.WaitForLogAsync(running, "ready");
+
+        var seen = WatchUntilDeletedAsync(running);
+        var clock = Stopwatch.StartNew();
+        await cluster.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, "default");
+        var events = await seen;
+        clock.Stop();
+
+        var final = events.Last(e => e.Type == WatchEventType.Modified && Terminated(e.Pod)).Pod;
+        Assert.Equal(137, MainStatus(final).State.Terminated.ExitCode);
+        Assert.Equal("Error", MainStatus(final).State.Terminated.Reason);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
+    public async Task Delete_Should_Give143_When_SigtermIsNotHandled()
+    {
+        var pod = await cluster.CreateAsync(PodBuilder.Shell("echo ready; exec sleep 300").Build());
+        var running = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Running", "Running");
+        await cluster.WaitForLogAsync(running, "ready");
+
+        var seen = WatchUntilDeletedAsync(running);
+        await cluster.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, "default");
+        var events = await seen;
+
+        var final = events.Last(e => e.Type == WatchEventType.Modified && Terminated(e.Pod)).Pod;
+        Assert.Equal(143, MainStatus(final).State.Terminated.ExitCode);
+    }
+
+    [Fact]
+    public async Task Eviction_Should_KeepDisruptionTargetAndTerminateGracefully_When_PodIsEvicted()
+    {
+        var pod = await cluster.CreateAsync(PodBuilder.Shell("trap 'printf evicted > \"$MSG\"; exit 75' TERM; echo ready; while true; do sleep 0.1; done")
+            .WithEnv("MSG", "/dev/termination-log")
+            .Build());
+        var running = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Running", "Running");
+        await cluster.WaitForLogAsync(running, "ready");
+
+        var seen = WatchUntilDeletedAsync(running);
+        await cluster.Client.CoreV1.CreateNamespacedPodEvictionAsync(
+            new V1Eviction { Metadata = new V1ObjectMeta { Name = pod.Metadata.Name, NamespaceProperty = "default" } },
+            pod.Metadata.Name,
+            "default");
+        var events = await seen;
+
+        var final = events.Last(e => e.Type == WatchEventType.Modified && Terminated(e.Pod)).Pod;
+        var disruption = Assert.Single(final.Status.Conditions, c => c.Type == "DisruptionTarget");
+        Assert.Equal("True", disruption.Status);
+        Assert.Equal("EvictionByEvictionAPI", disruption.Reason);
+        Assert.Equal(75, MainStatus(final).State.Terminated.ExitCode);
+        Assert.Equal("evicted", MainStatus(final).State.Terminated.Message);
+        Assert.Equal(WatchEventType.Deleted, events[^1].Type);
+    }
+
+    [Fact]
+    public async Task Delete_Should_RemoveAtOnce_When_PodHasAlreadySucceeded()
+    {
+        var pod = await cluster.CreateAsync(PodBuilder.Shell("exit 0").Build());
+        await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Succeeded", "Succeeded");
+
+        await cluster.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, "default", gracePeriodSeconds: 30);
+
+        await WaitGoneAsync(pod, TimeSpan.FromSeconds(10));
+    }
+
+    private async Task WaitGoneAsync(V1Pod pod, TimeSpan? timeout = null)
+    {
+        await Eventually.ValueAsync(
+            async () =>
+            {
+                var list = await cluster.Client.CoreV1.ListPodForAllNamespacesAsync(fieldSelector: "spec.nodeName=local-node");
+                return list.Items.Any(p => p.Metadata.Uid == pod.Metadata.Uid) ? null : list;
+            },
+            timeout ?? TimeSpan.FromSeconds(30),
+            $"{pod.Metadata.Name} is gone");
+    }
+
+    /// <summary>Every watch event of this pod from its current version until it is deleted.</summary>
+    private async Task<List<(WatchEventType Type, V1Pod Pod)>> WatchUntilDeletedAsync(V1Pod pod)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var events = new List<(WatchEventType, V1Pod)>();
+        var watch = cluster.Client.CoreV1.WatchListPodForAllNamespacesAsync(
+            fieldSelector: "spec.nodeName=local-node",
+            resourceVersion: pod.Metadata.ResourceVersion,
+            timeoutSeconds: 60,
+            cancellationToken: timeout.Token);
+        await foreach (var (type, item) in watch)
+        {
+            if (item.Metadata.Uid != pod.Metadata.Uid)
+            {
+                continue;
+            }
+
+            events.Add((type, item));
+            if (type == WatchEventType.Deleted)
+            {
+                return events;
+            }
+        }
+
+        throw new TimeoutException($"{pod.Metadata.Name} was not deleted; saw {events.Count} events");
+    }
+}
