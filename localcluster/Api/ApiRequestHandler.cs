@@ -7,11 +7,12 @@ using K8sTraining.LocalCluster.Selectors;
 using K8sTraining.LocalCluster.Storage;
 using K8sTraining.LocalCluster.Tables;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace K8sTraining.LocalCluster.Api;
 
 /// <summary>Turns HTTP requests into discovery answers and resource operations, the way kube-apiserver's handlers do.</summary>
-public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, TimeProvider time, ApiServerSettings settings)
+public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, TimeProvider time, ApiServerSettings settings, ILogger<ApiRequestHandler> logger)
 {
     private ObjectStore Store => ops.Store;
 
@@ -64,6 +65,15 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
             code = 499;
+        }
+        catch (Exception e)
+        {
+            code = 500;
+            logger.LogError(e, "{Method} {Path} failed", ctx.Request.Method, path);
+            if (!ctx.Response.HasStarted)
+            {
+                await WriteJsonAsync(ctx, 500, Status.Failure(500, "InternalError", $"Internal error occurred: {e.Message}", new JsonObject()));
+            }
         }
         finally
         {

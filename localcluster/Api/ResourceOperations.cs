@@ -63,7 +63,7 @@ public sealed partial class ResourceOperations(ObjectStore store, ResourceRegist
         meta.Remove("managedFields");
         if (type.TracksGeneration)
         {
-            meta["generation"] = 1;
+            meta["generation"] = 1L;
         }
         else
         {

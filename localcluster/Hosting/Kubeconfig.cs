@@ -12,7 +12,9 @@ public static class Kubeconfig
             server: {server.GetLeftPart(UriPartial.Authority)}
         users:
         - name: local
-          user: {"{}"}
+          user:
+            # The local API server does no authentication; KubernetesClient wants some credential.
+            token: local
         contexts:
         - name: local
           context:

@@ -65,7 +65,7 @@ public sealed class LocalControlPlane : IAsyncDisposable
             ops.Create(BuiltinResources.Namespaces, null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } });
         }
 
-        var handler = new ApiRequestHandler(ops, audit, time, new ApiServerSettings(options.BookmarkInterval, options.DefaultWatchTimeout));
+        var handler = new ApiRequestHandler(ops, audit, time, new ApiServerSettings(options.BookmarkInterval, options.DefaultWatchTimeout), loggers.CreateLogger<ApiRequestHandler>());
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(options.LogLevel);
@@ -113,8 +113,19 @@ public sealed class LocalControlPlane : IAsyncDisposable
             TimeProvider = options.TimeProvider,
         };
         agentOptions = options.ConfigureNodeAgent?.Invoke(agentOptions) ?? agentOptions;
-        var agent = new NodeAgentHost(agentOptions, _loggers.CreateLogger<NodeAgentHost>());
-        _agent = Task.Run(() => agent.RunAsync(_stopAgent.Token));
+        var logger = _loggers.CreateLogger<NodeAgentHost>();
+        var agent = new NodeAgentHost(agentOptions, logger);
+        _agent = Task.Run(async () =>
+        {
+            try
+            {
+                await agent.RunAsync(_stopAgent.Token);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogError(e, "the node agent stopped");
+            }
+        });
     }
 
     public async ValueTask DisposeAsync()

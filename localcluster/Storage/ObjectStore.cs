@@ -139,7 +139,8 @@ public sealed class ObjectStore(int historyCapacity)
             m.TryGetValue(key, out var previous);
             var rv = ++_resourceVersion;
             meta["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture);
-            var stored = (JsonObject)obj.DeepClone();
+            // Re-parsed so every number is JSON-backed and reads back as int, long or double alike.
+            var stored = JsonNode.Parse(obj.ToJsonString())!.AsObject();
             m[key] = stored;
             if ((string?)meta["uid"] is { } uid)
             {
@@ -245,8 +246,7 @@ public sealed class ObjectStore(int historyCapacity)
     {
         public string StorageKey { get; } = storageKey;
 
-        public Channel<WatchEvent> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<WatchEvent>(
-            new UnboundedChannelOptions { SingleReader = true });
+        public Channel<WatchEvent> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<WatchEvent>();
 
         public void Dispose()
         {
