@@ -110,6 +110,9 @@ public static class TrainerPodBuilder
         Add("TRAINER_KEEP_CHECKPOINTS", c?.Keep);
         Add("TRAINER_TERMINATION_LOG", WellKnown.TerminationLog);
         Add("TRAINER_ATTEMPT", attempt);
+        // The trainer's metric labels (job_namespace, job_name): bounded, unlike the pod name.
+        Add("TRAINER_JOB_NAMESPACE", job.Metadata.NamespaceProperty);
+        Add("TRAINER_JOB_NAME", job.Metadata.Name);
         Add("TRAINER_SHUTDOWN_TIMEOUT_SECONDS", Math.Max(1, grace - ShutdownMarginSeconds));
         if (job.Spec.Env is { } extra)
         {
