@@ -65,4 +65,31 @@ public sealed class NodeAgentFixture : IAsyncLifetime
             () => File.Exists(LogFile(pod)) && File.ReadAllText(LogFile(pod)).Contains(text, StringComparison.Ordinal),
             timeout ?? TimeSpan.FromSeconds(30),
             $"log of {pod.Metadata.Name} contains '{text}'");
+
+    /// <summary>Every watch event of this pod from its current version until it is deleted.</summary>
+    public async Task<List<(WatchEventType Type, V1Pod Pod)>> WatchUntilDeletedAsync(V1Pod pod)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var events = new List<(WatchEventType, V1Pod)>();
+        var watch = Client.CoreV1.WatchListPodForAllNamespacesAsync(
+            fieldSelector: "spec.nodeName=local-node",
+            resourceVersion: pod.Metadata.ResourceVersion,
+            timeoutSeconds: 60,
+            cancellationToken: timeout.Token);
+        await foreach (var (type, item) in watch)
+        {
+            if (item.Metadata.Uid != pod.Metadata.Uid)
+            {
+                continue;
+            }
+
+            events.Add((type, item));
+            if (type == WatchEventType.Deleted)
+            {
+                return events;
+            }
+        }
+
+        throw new TimeoutException($"{pod.Metadata.Name} was not deleted; saw {events.Count} events");
+    }
 }

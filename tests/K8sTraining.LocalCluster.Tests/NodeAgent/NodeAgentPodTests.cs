@@ -145,7 +145,7 @@ public sealed class NodeAgentPodTests(NodeAgentFixture cluster) : IClassFixture<
         var running = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Running", "Running");
         await cluster.WaitForLogAsync(running, "ready");
 
-        var seen = WatchUntilDeletedAsync(running);
+        var seen = cluster.WatchUntilDeletedAsync(running);
         await cluster.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, "default");
         var events = await seen;
 
@@ -166,7 +166,7 @@ public sealed class NodeAgentPodTests(NodeAgentFixture cluster) : IClassFixture<
         var running = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Running", "Running");
         await cluster.WaitForLogAsync(running, "ready");
 
-        var seen = WatchUntilDeletedAsync(running);
+        var seen = cluster.WatchUntilDeletedAsync(running);
         var clock = Stopwatch.StartNew();
         await cluster.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, "default");
         var events = await seen;
@@ -185,7 +185,7 @@ public sealed class NodeAgentPodTests(NodeAgentFixture cluster) : IClassFixture<
         var running = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Running", "Running");
         await cluster.WaitForLogAsync(running, "ready");
 
-        var seen = WatchUntilDeletedAsync(running);
+        var seen = cluster.WatchUntilDeletedAsync(running);
         await cluster.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, "default");
         var events = await seen;
 
@@ -202,7 +202,7 @@ public sealed class NodeAgentPodTests(NodeAgentFixture cluster) : IClassFixture<
         var running = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Running", "Running");
         await cluster.WaitForLogAsync(running, "ready");
 
-        var seen = WatchUntilDeletedAsync(running);
+        var seen = cluster.WatchUntilDeletedAsync(running);
         await cluster.Client.CoreV1.CreateNamespacedPodEvictionAsync(
             new V1Eviction { Metadata = new V1ObjectMeta { Name = pod.Metadata.Name, NamespaceProperty = "default" } },
             pod.Metadata.Name,
@@ -239,32 +239,5 @@ public sealed class NodeAgentPodTests(NodeAgentFixture cluster) : IClassFixture<
             },
             timeout ?? TimeSpan.FromSeconds(30),
             $"{pod.Metadata.Name} is gone");
-    }
-
-    /// <summary>Every watch event of this pod from its current version until it is deleted.</summary>
-    private async Task<List<(WatchEventType Type, V1Pod Pod)>> WatchUntilDeletedAsync(V1Pod pod)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var events = new List<(WatchEventType, V1Pod)>();
-        var watch = cluster.Client.CoreV1.WatchListPodForAllNamespacesAsync(
-            fieldSelector: "spec.nodeName=local-node",
-            resourceVersion: pod.Metadata.ResourceVersion,
-            timeoutSeconds: 60,
-            cancellationToken: timeout.Token);
-        await foreach (var (type, item) in watch)
-        {
-            if (item.Metadata.Uid != pod.Metadata.Uid)
-            {
-                continue;
-            }
-
-            events.Add((type, item));
-            if (type == WatchEventType.Deleted)
-            {
-                return events;
-            }
-        }
-
-        throw new TimeoutException($"{pod.Metadata.Name} was not deleted; saw {events.Count} events");
     }
 }
