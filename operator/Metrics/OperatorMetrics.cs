@@ -22,6 +22,13 @@ public sealed class OperatorMetrics : IDisposable
     /// <summary>Recovery spans the trainer's shutdown checkpoint, scheduling and start-up: seconds to many minutes.</summary>
     public static readonly IReadOnlyList<double> RecoveryBuckets = [1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600];
 
+    /// <summary>
+    /// Every reason the preemption counter can carry. Each job's series start at 0 when the job is first reconciled:
+    /// a counter that appears already at 1 shows no increase() in Prometheus, and the first preemption would vanish.
+    /// </summary>
+    public static readonly IReadOnlyList<string> PreemptionReasonLabels =
+        [.. PodClassifier.PreemptionReasons.Order(StringComparer.Ordinal), "exit-75", "deleted", WellKnown.DisruptionTarget, "Evicted", "Shutdown", "Terminated", "NodeShutdown", "NodeLost"];
+
     private readonly Meter _meter = new(MeterName);
     private readonly OperatorState? _state;
     private readonly Counter<long> _preemptions;
@@ -43,7 +50,7 @@ public sealed class OperatorMetrics : IDisposable
         AttemptsEnded = _meter.CreateCounter<long>("k8straining_operator_attempts_ended", description: "Attempts ended, by outcome (Succeeded, Preempted, Failed, ConfigurationError, Suspended, Stopped).");
         StatusWrites = _meter.CreateCounter<long>("k8straining_operator_status_writes", description: "Status subresource writes.");
         _preemptions = _meter.CreateCounter<long>("k8straining_operator_preemptions", description: "Attempts ended by preemption, by reason: the DisruptionTarget reason, exit-75 or deleted.");
-        _restarts = _meter.CreateCounter<long>("k8straining_operator_restarts", description: "Attempts retried after a failure (counted against maxRestarts), by the container's termination reason.");
+        _restarts = _meter.CreateCounter<long>("k8straining_operator_restarts", description: "Attempts retried after a failure (counted against maxRestarts).");
         _recovery = _meter.CreateHistogram("k8straining_operator_recovery", "s", "Time from a disruption seen by the operator to the replacement pod running.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = RecoveryBuckets });
         _meter.CreateObservableGauge("k8straining_operator_jobs", ObserveJobs, description: "TrainingJobs by phase, as last reconciled by the leader (a new job without a phase counts as Pending).");
         _meter.CreateObservableGauge("k8straining_operator_work_queue_depth", () => (long)(_state?.Controller?.QueueLength ?? 0), description: "Keys waiting in the work queue.");
@@ -91,7 +98,7 @@ public sealed class OperatorMetrics : IDisposable
 
         if (written.Restarts > (before?.Restarts ?? 0))
         {
-            _restarts.Add(written.Restarts - (before?.Restarts ?? 0), new("job_namespace", ns), new("job_name", name), new("reason", ended.Reason ?? "Error"));
+            _restarts.Add(written.Restarts - (before?.Restarts ?? 0), new("job_namespace", ns), new("job_name", name));
         }
     }
 
@@ -104,12 +111,17 @@ public sealed class OperatorMetrics : IDisposable
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(pods);
         var key = $"{job.Metadata.NamespaceProperty}/{job.Metadata.Name}";
+        if (!_phases.ContainsKey(key))
+        {
+            StartCounters(job.Metadata.NamespaceProperty, job.Metadata.Name);
+        }
+
         _phases[key] = (job.Metadata.NamespaceProperty, job.Status?.Phase ?? JobPhases.Pending);
         if (_disrupted.TryGetValue(key, out var disrupted))
         {
             if (pods.Any(p => PodClassifier.AttemptOf(p) > disrupted.Attempt && PodClassifier.StateOf(p) == PodState.Running))
             {
-                _recovery.Record((now - disrupted.Seen).TotalSeconds, new("job_namespace", job.Metadata.NamespaceProperty), new("job_name", job.Metadata.Name));
+                _recovery.Record((now - disrupted.Seen).TotalSeconds, new KeyValuePair<string, object?>("job_namespace", job.Metadata.NamespaceProperty));
                 _disrupted.TryRemove(key, out _);
             }
 
@@ -139,6 +151,16 @@ public sealed class OperatorMetrics : IDisposable
     }
 
     public void Dispose() => _meter.Dispose();
+
+    private void StartCounters(string ns, string name)
+    {
+        foreach (var reason in PreemptionReasonLabels)
+        {
+            _preemptions.Add(0, new("job_namespace", ns), new("job_name", name), new("reason", reason));
+        }
+
+        _restarts.Add(0, new("job_namespace", ns), new("job_name", name));
+    }
 
     private static bool IsDisrupted(V1Pod pod)
     {
