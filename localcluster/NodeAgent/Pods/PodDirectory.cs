@@ -25,6 +25,30 @@ internal sealed class PodDirectory(string root, V1Pod pod)
 
     public string PidFile(string container) => System.IO.Path.Combine(ContainerDirectory(container), "pid");
 
+    /// <summary>Removes what the pod's deletion takes with it (volume contents, home, tmp); container logs stay for
+    /// debugging. hostPath volumes are the host's and are left alone.</summary>
+    public void RemoveVolumes()
+    {
+        foreach (var directory in new[] { System.IO.Path.Combine(Path, "volumes"), Home, Temp })
+        {
+            try
+            {
+                if (Directory.Exists(directory))
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+            }
+            catch (IOException)
+            {
+                // Best effort, as the kubelet's orphaned-pod cleanup retries later; ours does not.
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // Same.
+            }
+        }
+    }
+
     public void Create()
     {
         Directory.CreateDirectory(Home);

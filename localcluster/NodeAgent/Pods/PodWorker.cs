@@ -77,11 +77,15 @@ internal sealed class PodWorker
             if (PodPhases.IsTerminal(_pod.Status?.Phase))
             {
                 await WaitForRemovalAsync(stop).ConfigureAwait(false);
-                return;
+            }
+            else
+            {
+                AdoptPreviousStatus();
+                await SyncLoopAsync(stop).ConfigureAwait(false);
             }
 
-            AdoptPreviousStatus();
-            await SyncLoopAsync(stop).ConfigureAwait(false);
+            // The pod is gone and its containers with it: its volumes go too, as on a real node; logs stay.
+            _directory.RemoveVolumes();
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {

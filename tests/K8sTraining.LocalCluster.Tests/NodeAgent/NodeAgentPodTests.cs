@@ -229,6 +229,60 @@ public sealed class NodeAgentPodTests(NodeAgentFixture cluster) : IClassFixture<
         await WaitGoneAsync(pod, TimeSpan.FromSeconds(10));
     }
 
+    [Fact]
+    public async Task Pod_Should_BackOffBetweenRestarts_When_ContainerKeepsFailingUnderRestartPolicyAlways()
+    {
+        var pod = await cluster.CreateAsync(PodBuilder.Shell("exit 1").WithRestartPolicy("Always").Build());
+
+        var backingOff = await cluster.WaitForAsync(pod, p => p.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Waiting?.Reason == "CrashLoopBackOff", "CrashLoopBackOff");
+        var restarted = await cluster.WaitForAsync(pod, p => p.Status?.ContainerStatuses?.FirstOrDefault()?.RestartCount >= 2, "second restart");
+
+        Assert.Equal("Running", backingOff.Status.Phase);
+        Assert.Equal(1, MainStatus(backingOff).LastState.Terminated.ExitCode);
+        Assert.Contains("back-off", MainStatus(backingOff).State.Waiting.Message, StringComparison.Ordinal);
+        Assert.Equal("Running", restarted.Status.Phase);
+        await cluster.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, "default", gracePeriodSeconds: 2);
+        await WaitGoneAsync(pod);
+    }
+
+    [Fact]
+    public async Task Delete_Should_RemoveEmptyDirButKeepLogs_When_PodIsGone()
+    {
+        var pod = await cluster.CreateAsync(PodBuilder.Shell("echo kept; echo data > \"$DATA/file\"")
+            .WithEnv("DATA", "/data")
+            .WithEmptyDir("data", "/data")
+            .Build());
+        var done = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Succeeded", "Succeeded");
+        var podDirectory = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(cluster.LogFile(done))))!;
+        var file = Path.Combine(podDirectory, "volumes", "kubernetes.io~empty-dir", "data", "file");
+        Assert.True(File.Exists(file), $"{file} was not written through the mapped mount path");
+
+        await cluster.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, "default");
+        await WaitGoneAsync(pod);
+
+        await Eventually.TrueAsync(() => !File.Exists(file), what: "the emptyDir is removed");
+        Assert.Equal("kept\n", await File.ReadAllTextAsync(cluster.LogFile(done)));
+    }
+
+    [Fact]
+    public async Task Delete_Should_HonourAShorterGracePeriod_When_PodIsDeletedAgain()
+    {
+        var pod = await cluster.CreateAsync(PodBuilder.Shell("trap '' TERM; echo ready; while true; do sleep 0.2; done")
+            .WithGracePeriod(120)
+            .Build());
+        var running = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Running", "Running");
+        await cluster.WaitForLogAsync(running, "ready");
+
+        var seen = cluster.WatchUntilDeletedAsync(running);
+        await cluster.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, "default");
+        await cluster.WaitForAsync(pod, p => p.Metadata.DeletionTimestamp is not null, "deletion started");
+        await cluster.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, "default", gracePeriodSeconds: 3);
+        var events = await seen;
+
+        var final = events.Last(e => e.Type == WatchEventType.Modified && Terminated(e.Pod)).Pod;
+        Assert.Equal(137, MainStatus(final).State.Terminated.ExitCode);
+    }
+
     private async Task WaitGoneAsync(V1Pod pod, TimeSpan? timeout = null)
     {
         await Eventually.ValueAsync(

@@ -82,6 +82,14 @@ internal sealed class PodBuilder
         return this;
     }
 
+    public PodBuilder WithHostPath(string volume, string hostPath, string mountPath)
+    {
+        _pod.Spec.Volumes.Add(new V1Volume { Name = volume, HostPath = new V1HostPathVolumeSource { Path = hostPath, Type = "DirectoryOrCreate" } });
+        Container.VolumeMounts ??= [];
+        Container.VolumeMounts.Add(new V1VolumeMount { Name = volume, MountPath = mountPath });
+        return this;
+    }
+
     public PodBuilder WithTerminationMessagePolicy(string policy)
     {
         Container.TerminationMessagePolicy = policy;

@@ -16,13 +16,14 @@ public sealed class TrainerPodTests(NodeAgentFixture cluster) : IClassFixture<No
     {
         var trainer = Path.Combine(RepositoryRoot.Path, ".local", "publish", "trainer", "K8sTraining.Trainer.dll");
         Assert.True(File.Exists(trainer), $"{trainer} is missing: run `make publish` (make test does)");
+        var hostCheckpoints = Path.Combine(cluster.Root, "host", PodBuilder.UniqueName("checkpoints"));
         var pod = await cluster.CreateAsync(PodBuilder.Image(
                 "ghcr.io/k8straining/trainer:latest",
                 "trainer",
                 "train", "--model", "mlp", "--dataset", "synthetic", "--samples", "20000", "--epochs", "1000",
                 "--checkpoint-dir", "/checkpoints", "--progress", "log", "--log-every-steps", "20")
             .WithEnv("TRAINER_TERMINATION_LOG", "/dev/termination-log")
-            .WithEmptyDir("checkpoints", "/checkpoints")
+            .WithHostPath("checkpoints", hostCheckpoints, "/checkpoints")
             .WithTerminationMessagePolicy("FallbackToLogsOnError")
             .WithGracePeriod(30)
             .Build());
@@ -46,7 +47,7 @@ public sealed class TrainerPodTests(NodeAgentFixture cluster) : IClassFixture<No
         Assert.Equal("preempted", message.RootElement.GetProperty("status").GetString());
         var checkpoint = message.RootElement.GetProperty("checkpoint").GetString();
         Assert.NotNull(checkpoint);
-        Assert.Contains("/volumes/kubernetes.io~empty-dir/checkpoints/step-", checkpoint, StringComparison.Ordinal);
+        Assert.Equal(hostCheckpoints, Path.GetDirectoryName(checkpoint));
         Assert.True(File.Exists(Path.Combine(checkpoint, "manifest.json")), $"{checkpoint}/manifest.json is missing");
         Assert.Equal(message.RootElement.GetProperty("globalStep").GetInt64(), long.Parse(Path.GetFileName(checkpoint)["step-".Length..]));
     }
