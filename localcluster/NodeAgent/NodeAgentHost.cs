@@ -54,6 +54,7 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
                 ServiceEnvironment(server));
             _context = new PodWorkerContext(
                 new KubeApi(client),
+                new EventRecorder(client, options.NodeName, options.TimeProvider, logger),
                 images,
                 node,
                 root,

@@ -40,6 +40,9 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Information, Message = "Node agent for {Node} watching pods at {Server}; pod directories under {Root}")]
     public static partial void AgentStarted(ILogger logger, string node, string server, string root);
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Event {Reason} for pod {Namespace}/{Pod} not recorded")]
+    public static partial void EventNotRecorded(ILogger logger, Exception exception, string reason, string @namespace, string pod);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Registering node {Node} failed")]
     public static partial void NodeRegistrationFailed(ILogger logger, Exception exception, string node);
 }

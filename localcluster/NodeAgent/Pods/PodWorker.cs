@@ -14,6 +14,7 @@ namespace K8sTraining.NodeAgent.Pods;
 /// <summary>Everything a pod worker needs from the node.</summary>
 internal sealed record PodWorkerContext(
     KubeApi Api,
+    EventRecorder Events,
     ImageTable Images,
     NodeContext Node,
     string RootDirectory,
@@ -246,6 +247,7 @@ internal sealed class PodWorker
             slot.StartedAt = startedAt;
             slot.ContainerId = NewContainerId();
             Log.ContainerNotStarted(_context.Logger, _namespace, _name, container.Name, "StartError", what);
+            _context.Events.Record(_pod, container.Name, EventRecorder.Warning, "Failed", $"Error: {what}");
             OnExited(slot, 128, "StartError", $"failed to start container \"{container.Name}\": {what}");
             return;
         }
@@ -263,6 +265,13 @@ internal sealed class PodWorker
         slot.NextStartAt = null;
         _startTime ??= startedAt;
         Log.ContainerStarted(_context.Logger, _namespace, _name, container.Name, process.Id, string.Join(' ', argv));
+        if (restartCount == 0)
+        {
+            _context.Events.Record(_pod, container.Name, EventRecorder.Normal, "Pulled", $"Container image \"{container.Image}\" already present on machine");
+        }
+
+        _context.Events.Record(_pod, container.Name, EventRecorder.Normal, "Created", $"Created container {container.Name}");
+        _context.Events.Record(_pod, container.Name, EventRecorder.Normal, "Started", $"Started container {container.Name}");
     }
 
     private void Wait(ContainerSlot slot, string reason, string message)
@@ -270,6 +279,8 @@ internal sealed class PodWorker
         if (slot.Waiting?.Reason != reason || slot.Waiting?.Message != message)
         {
             Log.ContainerNotStarted(_context.Logger, _namespace, _name, slot.Spec.Name, reason, message);
+            _context.Events.Record(_pod, slot.Spec.Name, EventRecorder.Warning, reason == "ErrImagePull" ? "Failed" : reason == "ContainerCreating" ? "FailedMount" : "Failed",
+                reason == "ErrImagePull" ? $"Failed to pull image \"{slot.Spec.Image}\": {message}" : $"Error: {message}");
         }
 
         slot.Waiting = new V1ContainerStateWaiting { Reason = reason, Message = message };
@@ -402,6 +413,7 @@ internal sealed class PodWorker
         }
 
         slot.NextStartAt = _context.Time.GetUtcNow().UtcDateTime + slot.Backoff;
+        _context.Events.Record(_pod, container.Name, EventRecorder.Warning, "BackOff", "Back-off restarting failed container " + container.Name);
         slot.Waiting = new V1ContainerStateWaiting
         {
             Reason = "CrashLoopBackOff",
@@ -462,9 +474,10 @@ internal sealed class PodWorker
         Log.Killing(_context.Logger, _namespace, _name, grace.TotalSeconds);
         var began = _context.Time.GetUtcNow().UtcDateTime;
         var deadline = began + grace;
-        foreach (var slot in _slots)
+        foreach (var slot in _slots.Where(s => s.Process is not null))
         {
-            slot.Process?.Signal(Libc.SIGTERM);
+            _context.Events.Record(_pod, slot.Spec.Name, EventRecorder.Normal, "Killing", $"Stopping container {slot.Spec.Name}");
+            slot.Process!.Signal(Libc.SIGTERM);
         }
 
         while (_slots.Any(s => s.Process is not null) && _context.Time.GetUtcNow().UtcDateTime < deadline)
@@ -546,6 +559,13 @@ internal sealed class PodWorker
     /// pod that is gone or replaced by a new uid marks this worker removed.</summary>
     private async Task WriteStatusAsync(string phase, CancellationToken stop)
     {
+        if (_reportedPhase == phase && PodPhases.IsTerminal(_pod.Status?.Phase) == PodPhases.IsTerminal(phase)
+            && PodStatusBuilder.SameAs(_pod.Status, PodStatusBuilder.Build(_pod.Status, Snapshots(), phase, _startTime ?? Now, _context.Node.HostIP, _context.Node.PodIP, Now)))
+        {
+            // The watch already shows this status: no need to read the pod to find that out.
+            return;
+        }
+
         var delay = TimeSpan.FromMilliseconds(100);
         while (true)
         {

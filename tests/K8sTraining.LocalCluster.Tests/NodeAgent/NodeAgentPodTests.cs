@@ -191,6 +191,16 @@ public sealed class NodeAgentPodTests(NodeAgentFixture cluster) : IClassFixture<
 
         var final = events.Last(e => e.Type == WatchEventType.Modified && Terminated(e.Pod)).Pod;
         Assert.Equal(143, MainStatus(final).State.Terminated.ExitCode);
+        var reasons = await Eventually.ValueAsync(
+            async () =>
+            {
+                var list = await cluster.Client.CoreV1.ListNamespacedEventAsync("default");
+                var mine = list.Items.Where(e => e.InvolvedObject.Uid == pod.Metadata.Uid).Select(e => e.Reason).ToHashSet();
+                return mine.Contains("Killing") ? mine : null;
+            },
+            what: "a Killing event");
+        Assert.Contains("Started", reasons);
+        Assert.Contains("Created", reasons);
     }
 
     [Fact]
