@@ -33,7 +33,7 @@ public static class TrainingJobDecider
 
     /// <summary>True when two statuses serialize the same (the reconciler writes status only when this is false).</summary>
     public static bool SameStatus(TrainingJobStatus? a, TrainingJobStatus? b) =>
-        KubernetesJson.Serialize(a) == KubernetesJson.Serialize(b);
+        a is null || b is null ? ReferenceEquals(a, b) : KubernetesJson.Serialize(a) == KubernetesJson.Serialize(b);
 
     private sealed class Step(TrainingJob job, TrainingJobStatus status, DateTimeOffset now)
     {

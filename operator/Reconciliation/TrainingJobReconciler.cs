@@ -18,6 +18,7 @@ public sealed partial class TrainingJobReconciler(
     KubernetesApi api,
     Func<string, TrainingJob?> getJob,
     Func<TrainingJob, IReadOnlyList<V1Pod>> podsOf,
+    Func<string, IReadOnlyList<V1Pod>> orphansOf,
     Action<TrainingJob, TrainingJob> onStatusWritten,
     PodExpectations expectations,
     TimeProvider time,
@@ -43,7 +44,19 @@ public sealed partial class TrainingJobReconciler(
         var job = getJob(key);
         if (job is null)
         {
+            // The job is gone: garbage collection deletes its pods; let the ended ones go so they can disappear.
+            foreach (var pod in orphansOf(key).Where(p => PodClassifier.StateOf(p) == PodState.Ended && HasFinalizer(p)))
+            {
+                await api.ReleasePodAsync(pod, cancellationToken).ConfigureAwait(false);
+            }
+
             return ReconcileResult.Done;
+        }
+
+        // Ended pods of an earlier job with the same name: let them go so their names free up.
+        foreach (var stale in orphansOf(key).Where(p => !IsOwnedBy(p, job) && PodClassifier.StateOf(p) == PodState.Ended && HasFinalizer(p)))
+        {
+            await api.ReleasePodAsync(stale, cancellationToken).ConfigureAwait(false);
         }
 
         var cached = podsOf(job);
@@ -58,10 +71,22 @@ public sealed partial class TrainingJobReconciler(
             foreach (var create in decision.Actions.OfType<CreatePod>())
             {
                 var pod = TrainerPodBuilder.Build(job, create.Attempt);
-                var created = await api.CreatePodAsync(pod, cancellationToken).ConfigureAwait(false);
-                if (created is not null)
+                var (existing, created) = await api.CreatePodAsync(pod, cancellationToken).ConfigureAwait(false);
+                if (!IsOwnedBy(existing, job))
                 {
-                    expectations.Created(created);
+                    // The name is still held by a pod of an earlier TrainingJob with this name: wait until it is gone.
+                    Log.NameTaken(logger, job.Metadata.NamespaceProperty, pod.Metadata.Name);
+                    if (existing.Metadata.DeletionTimestamp is null && PodClassifier.StateOf(existing) == PodState.Ended)
+                    {
+                        await api.DeletePodAsync(existing.Metadata.NamespaceProperty, existing.Metadata.Name, existing.Metadata.Uid, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    return ReconcileResult.After(TimeSpan.FromSeconds(1));
+                }
+
+                expectations.Created(existing);
+                if (created)
+                {
                     metrics.PodsCreated.Add(1);
                     Log.PodCreated(logger, job.Metadata.NamespaceProperty, job.Metadata.Name, pod.Metadata.Name);
                 }
@@ -124,8 +149,16 @@ public sealed partial class TrainingJobReconciler(
         return decision.RequeueAfter is { } after ? ReconcileResult.After(after) : ReconcileResult.Done;
     }
 
+    private static bool IsOwnedBy(V1Pod pod, TrainingJob job) =>
+        pod.Metadata.OwnerReferences?.Any(o => o.Controller == true && o.Uid == job.Metadata.Uid) == true;
+
+    private static bool HasFinalizer(V1Pod pod) => pod.Metadata.Finalizers?.Contains(WellKnown.TrackingFinalizer) == true;
+
     private static partial class Log
     {
+        [LoggerMessage(Level = LogLevel.Information, Message = "Pod {Namespace}/{Pod} still belongs to an earlier job of that name; waiting for it to go")]
+        public static partial void NameTaken(ILogger logger, string @namespace, string pod);
+
         [LoggerMessage(Level = LogLevel.Information, Message = "Created pod {Namespace}/{Pod} for TrainingJob {Name}")]
         public static partial void PodCreated(ILogger logger, string @namespace, string name, string pod);
 

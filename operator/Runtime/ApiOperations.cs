@@ -15,6 +15,7 @@ public static class ApiOperations
     public static readonly ApiOperation DeleteTrainingJob = new("delete", "k8straining.io", "trainingjobs");
     public static readonly ApiOperation ListPods = new("list", "", "pods");
     public static readonly ApiOperation WatchPods = new("watch", "", "pods");
+    public static readonly ApiOperation GetPod = new("get", "", "pods");
     public static readonly ApiOperation CreatePod = new("create", "", "pods");
     public static readonly ApiOperation DeletePod = new("delete", "", "pods");
     public static readonly ApiOperation PatchPod = new("patch", "", "pods");
@@ -27,7 +28,7 @@ public static class ApiOperations
     public static readonly IReadOnlyList<ApiOperation> Namespaced =
     [
         ListTrainingJobs, WatchTrainingJobs, UpdateTrainingJobStatus, DeleteTrainingJob,
-        ListPods, WatchPods, CreatePod, DeletePod, PatchPod, CreateEvent,
+        ListPods, WatchPods, GetPod, CreatePod, DeletePod, PatchPod, CreateEvent,
     ];
 
     /// <summary>Operations in the leader-election namespace only.</summary>

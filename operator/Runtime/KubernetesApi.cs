@@ -41,16 +41,23 @@ public sealed class KubernetesApi(IKubernetes client, string identity)
                 ns, allowWatchBookmarks: watch ? true : null, labelSelector: TrainerPodSelector, resourceVersion: resourceVersion,
                 timeoutSeconds: timeoutSeconds, watch: watch, cancellationToken: cancellationToken);
 
-    /// <summary>Creates the pod; returns null when it already exists (a repeated create after a crash or a stale cache).</summary>
-    public async Task<V1Pod?> CreatePodAsync(V1Pod pod, CancellationToken cancellationToken)
+    /// <summary>Creates the pod; on 409 returns the pod that already has the name (ours after a crash, or an older job's) and false.</summary>
+    public async Task<(V1Pod Pod, bool Created)> CreatePodAsync(V1Pod pod, CancellationToken cancellationToken)
     {
         try
         {
-            return await client.CoreV1.CreateNamespacedPodAsync(pod, pod.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return (await client.CoreV1.CreateNamespacedPodAsync(pod, pod.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: cancellationToken).ConfigureAwait(false), true);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
         {
-            return null;
+            try
+            {
+                return (await client.CoreV1.ReadNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false), false);
+            }
+            catch (HttpOperationException again) when (again.Response.StatusCode == HttpStatusCode.NotFound)
+            {
+                throw new ConflictException($"pod {pod.Metadata.Name} existed and vanished while creating it");
+            }
         }
     }
 

@@ -12,7 +12,7 @@ public static class OperatorServiceCollectionExtensions
     public static IServiceCollection AddTrainingJobOperator(this IServiceCollection services, OperatorOptions options)
     {
         var config = options.Kubeconfig is { } path
-            ? KubernetesClientConfiguration.BuildConfigFromConfigFile(path)
+            ? LoadKubeconfig(path)
             : KubernetesClientConfiguration.IsInCluster()
                 ? KubernetesClientConfiguration.InClusterConfig()
                 : KubernetesClientConfiguration.BuildDefaultConfig();
@@ -23,6 +23,26 @@ public static class OperatorServiceCollectionExtensions
         services.AddSingleton<OperatorMetrics>();
         services.AddHostedService<OperatorHost>();
         return services;
+    }
+
+    /// <summary>
+    /// Loads a kubeconfig; a user entry with no credentials at all (anonymous, as kubectl allows and the local cluster
+    /// writes) is dropped, because KubernetesClient refuses such a user.
+    /// </summary>
+    public static KubernetesClientConfiguration LoadKubeconfig(string path)
+    {
+        var file = KubernetesClientConfiguration.LoadKubeConfig(new FileInfo(path));
+        var context = file.Contexts?.FirstOrDefault(c => c.Name == file.CurrentContext);
+        var user = file.Users?.FirstOrDefault(u => u.Name == context?.ContextDetails?.User);
+        var credentials = user?.UserCredentials;
+        if (context?.ContextDetails is { } details && user is not null
+            && credentials?.Token is null && credentials?.ClientCertificateData is null && credentials?.ClientCertificate is null
+            && credentials?.UserName is null && credentials?.AuthProvider is null && credentials?.ExternalExecution is null)
+        {
+            details.User = null;
+        }
+
+        return KubernetesClientConfiguration.BuildConfigFromConfigObject(file);
     }
 
     /// <summary>/healthz (the process serves), /readyz (a follower, or a leader whose caches are synced), /leader.</summary>

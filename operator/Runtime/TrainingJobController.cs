@@ -46,6 +46,7 @@ public sealed partial class TrainingJobController : IDisposable
             api,
             GetJob,
             PodsOf,
+            OrphansOf,
             (read, written) => JobInformerFor(read.Metadata.NamespaceProperty)?.ReplaceIfUnchanged(read, written),
             _expectations,
             time,
@@ -185,10 +186,36 @@ public sealed partial class TrainingJobController : IDisposable
     private IReadOnlyList<V1Pod> PodsOf(TrainingJob job)
     {
         var ns = job.Metadata.NamespaceProperty;
-        var informer = _options.Namespaces.Count == 0 ? _podInformers[0] : _podInformers[_options.Namespaces.ToList().IndexOf(ns)];
+        var informer = PodInformerFor(ns);
+        if (informer is null)
+        {
+            return [];
+        }
+
         return informer.Items
             .Where(p => p.Metadata.NamespaceProperty == ns && p.Metadata.OwnerReferences?.Any(o => o.Controller == true && o.Uid == job.Metadata.Uid) == true)
             .ToList();
+    }
+
+    /// <summary>Pods whose controlling owner has the name in the key (used once the job is gone from the cache).</summary>
+    private IReadOnlyList<V1Pod> OrphansOf(string key)
+    {
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        var (ns, name) = (key[..slash], key[(slash + 1)..]);
+        return PodInformerFor(ns)?.Items
+            .Where(p => p.Metadata.NamespaceProperty == ns && p.Metadata.OwnerReferences?.Any(o => o.Controller == true && o.Kind == TrainingJob.KubeKind && o.Name == name) == true)
+            .ToList() ?? [];
+    }
+
+    private Informer<V1Pod, V1PodList>? PodInformerFor(string ns)
+    {
+        if (_options.Namespaces.Count == 0)
+        {
+            return _podInformers[0];
+        }
+
+        var index = _options.Namespaces.ToList().IndexOf(ns);
+        return index < 0 ? null : _podInformers[index];
     }
 
     private Informer<TrainingJob, TrainingJobList>? JobInformerFor(string ns)

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using K8sTraining.LocalCluster.Hosting;
+using K8sTraining.Operator.Api;
+using k8s;
+using k8s.Models;
+
+namespace K8sTraining.Operator.Tests.Integration;
+
+/// <summary>
+/// One local control plane (API server double + node agent running pods as local processes) shared by the
+/// integration tests, with the TrainingJob CRD applied and a test image `k8straining.test/script:*` that runs
+/// `$TEST_SCRIPT` with /bin/sh, plus an s3rver for checkpoints. Each test works in its own namespace.
+/// </summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public const string ScriptImage = "k8straining.test/script:1";
+
+    private string _scratch = "";
+    private Process? _s3rver;
+
+    public LocalControlPlane Plane { get; private set; } = null!;
+
+    public IKubernetes Client { get; private set; } = null!;
+
+    public string S3Endpoint { get; private set; } = "";
+
+    public string S3DataDirectory { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        _scratch = Directory.CreateTempSubdirectory("k8straining-operator-tests-").FullName;
+        var table = Path.Combine(_scratch, "images.yaml");
+        var text = await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "localcluster", "images.yaml"));
+        text = text.TrimEnd() + """
+
+
+              - patterns: ["k8straining.test/script:*"]
+                entrypoint: ["/bin/sh", "-c", "eval \"$TEST_SCRIPT\"", "script"]
+                cmd: []
+
+            """;
+        await File.WriteAllTextAsync(table, text);
+        Plane = await LocalControlPlane.StartAsync(new LocalControlPlaneOptions
+        {
+            StartNodeAgent = true,
+            RepositoryRoot = RepositoryPaths.Root,
+            StateDirectory = Path.Combine(_scratch, "state"),
+            ConfigureNodeAgent = o => new K8sTraining.NodeAgent.NodeAgentOptions
+            {
+                ClientConfiguration = K8sTraining.Operator.Runtime.OperatorServiceCollectionExtensions.LoadKubeconfig(o.KubeconfigPath!),
+                RepositoryRoot = o.RepositoryRoot,
+                NodeName = o.NodeName,
+                RootDirectory = o.RootDirectory,
+                TimeProvider = o.TimeProvider,
+                ImageTablePath = table,
+            },
+        });
+        Client = new Kubernetes(K8sTraining.Operator.Runtime.OperatorServiceCollectionExtensions.LoadKubeconfig(Plane.KubeconfigPath));
+        var crd = KubernetesYaml.Deserialize<V1CustomResourceDefinition>(await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "crds", "trainingjobs.k8straining.io.yaml")));
+        await Client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
+        await Eventually.GetAsync(
+            async () => (await Client.CustomObjects.ListClusterCustomObjectAsync<TrainingJobList>(TrainingJob.KubeGroup, TrainingJob.KubeVersion, TrainingJob.KubePlural)).Items.Count,
+            _ => true,
+            TimeSpan.FromSeconds(10),
+            "the TrainingJob API to be served");
+        await StartS3rverAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_s3rver is { HasExited: false })
+        {
+            _s3rver.Kill(entireProcessTree: true);
+            await _s3rver.WaitForExitAsync();
+        }
+
+        Client.Dispose();
+        await Plane.DisposeAsync();
+        try
+        {
+            Directory.Delete(_scratch, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>A fresh namespace for one test.</summary>
+    public async Task<string> NewNamespaceAsync(string prefix)
+    {
+        var name = $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 9, 63)];
+        await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = name } });
+        return name;
+    }
+
+    public async Task<TrainingJob> CreateJobAsync(TrainingJob job) =>
+        await Client.CustomObjects.CreateNamespacedCustomObjectAsync<TrainingJob>(job, TrainingJob.KubeGroup, TrainingJob.KubeVersion, job.Metadata.NamespaceProperty, TrainingJob.KubePlural);
+
+    public async Task<TrainingJob> GetJobAsync(string ns, string name) =>
+        await Client.CustomObjects.GetNamespacedCustomObjectAsync<TrainingJob>(TrainingJob.KubeGroup, TrainingJob.KubeVersion, ns, TrainingJob.KubePlural, name);
+
+    public async Task<IList<V1Pod>> PodsAsync(string ns) => (await Client.CoreV1.ListNamespacedPodAsync(ns)).Items;
+
+    public async Task<IList<Corev1Event>> EventsAsync(string ns) => (await Client.CoreV1.ListNamespacedEventAsync(ns)).Items;
+
+    public Task<TrainingJob> WaitForJobAsync(string ns, string name, Func<TrainingJob, bool> done, string what, TimeSpan? timeout = null) =>
+        Eventually.GetAsync(() => GetJobAsync(ns, name), done, timeout ?? TimeSpan.FromSeconds(60), $"{ns}/{name}: {what}");
+
+    /// <summary>A TrainingJob whose "trainer" is a shell script (for exit codes and timings that need no real training).</summary>
+    public static TrainingJob ScriptJob(string ns, string name, string script, Action<TrainingJobSpec>? change = null)
+    {
+        var job = new TrainingJob
+        {
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
+            Spec = new TrainingJobSpec
+            {
+                Image = ScriptImage,
+                Training = new TrainingSpec { Model = "mlp", Dataset = "synthetic" },
+                TerminationGracePeriodSeconds = 5,
+                RestartBackoffSeconds = 1,
+                Env = [new V1EnvVar { Name = "TEST_SCRIPT", Value = script }],
+            },
+        };
+        change?.Invoke(job.Spec);
+        return job;
+    }
+
+    private async Task StartS3rverAsync()
+    {
+        var exe = Path.Combine(RepositoryPaths.Root, "tools", "node_modules", ".bin", "s3rver");
+        if (!File.Exists(exe))
+        {
+            throw new InvalidOperationException($"{exe} is missing: run `make deps`.");
+        }
+
+        var port = OperatorProcess.FreePort();
+        S3DataDirectory = Path.Combine(_scratch, "s3");
+        Directory.CreateDirectory(S3DataDirectory);
+        var info = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-d", S3DataDirectory, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-s", "--configure-bucket", "k8straining" })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        _s3rver = Process.Start(info)!;
+        _s3rver.OutputDataReceived += (_, _) => { };
+        _s3rver.ErrorDataReceived += (_, _) => { };
+        _s3rver.BeginOutputReadLine();
+        _s3rver.BeginErrorReadLine();
+        S3Endpoint = $"http://127.0.0.1:{port}";
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await Eventually.GetAsync(async () => (await http.GetAsync(S3Endpoint + "/")).IsSuccessStatusCode, ok => ok, TimeSpan.FromSeconds(30), "s3rver to answer");
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "local cluster";
+}
