@@ -1,5 +1,0 @@
-namespace K8sTraining.LocalCluster.Tests;
-
-public sealed class PlaceholderTests
-{
-}
