@@ -23,6 +23,10 @@ public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<R
             using var trainer = TrainerProcess.Start(run.Args(), SlowSteps);
             await trainer.WaitForGlobalStepAsync(Math.Max(target, previousStop + 1), Deadline);
             trainer.SendSigterm();
+            if (target == targets[1])
+            {
+                trainer.SendSigterm(); // a second signal (kubelet, impatient user) changes nothing
+            }
             var code = await trainer.WaitForExitAsync(Deadline);
 
             Assert.True(code == ExitCodes.Resumable, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
