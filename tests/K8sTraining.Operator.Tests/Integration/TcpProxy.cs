@@ -30,9 +30,14 @@ public sealed class TcpProxy : IAsyncDisposable
         {
             foreach (var c in _connections)
             {
-                c.Client.LingerState = new LingerOption(true, 0);
+                if (c.Client is { Connected: true } socket)
+                {
+                    // RST rather than FIN: the client sees a broken connection, as when a load balancer drops it.
+                    socket.LingerState = new LingerOption(true, 0);
+                    Dropped++;
+                }
+
                 c.Dispose();
-                Dropped++;
             }
 
             _connections.Clear();
