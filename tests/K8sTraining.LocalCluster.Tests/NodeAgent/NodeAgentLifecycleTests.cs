@@ -15,7 +15,8 @@ public sealed class NodeAgentLifecycleTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _plane = await LocalControlPlane.StartAsync(new LocalControlPlaneOptions { StartNodeAgent = false });
+        // A short watch history, so that a watch resumed after other changes gets 410 Gone.
+        _plane = await LocalControlPlane.StartAsync(new LocalControlPlaneOptions { StartNodeAgent = false, WatchHistorySize = 20 });
         _client = new Kubernetes(new KubernetesClientConfiguration { Host = _plane.BaseUri.ToString() });
     }
 
@@ -26,11 +27,17 @@ public sealed class NodeAgentLifecycleTests : IAsyncLifetime
         Directory.Delete(_root, recursive: true);
     }
 
-    private (Task Running, CancellationTokenSource Stop) StartAgent()
+    private (Task Running, CancellationTokenSource Stop) StartAgent(TimeSpan? watchTimeout = null)
     {
         var stop = new CancellationTokenSource();
         var agent = new NodeAgentHost(
-            new NodeAgentOptions { KubeconfigPath = _plane.KubeconfigPath, RepositoryRoot = RepositoryRoot.Path, RootDirectory = _root },
+            new NodeAgentOptions
+            {
+                KubeconfigPath = _plane.KubeconfigPath,
+                RepositoryRoot = RepositoryRoot.Path,
+                RootDirectory = _root,
+                WatchTimeout = watchTimeout ?? TimeSpan.FromMinutes(5),
+            },
             NullLogger<NodeAgentHost>.Instance);
         return (agent.RunAsync(stop.Token), stop);
     }
@@ -85,5 +92,29 @@ public sealed class NodeAgentLifecycleTests : IAsyncLifetime
         await second.WaitAsync(TimeSpan.FromSeconds(30));
         stopFirst.Dispose();
         stopSecond.Dispose();
+    }
+
+    [Fact]
+    public async Task RunAsync_Should_ListAgainAndKeepRunningPods_When_ItsWatchVersionIsGone()
+    {
+        var (running, stop) = StartAgent(TimeSpan.FromSeconds(1));
+        var first = await _client.CoreV1.CreateNamespacedPodAsync(PodBuilder.Shell("exit 0").Build(), "default");
+        await WaitForAsync(first, p => p.Status?.Phase == "Succeeded", "first pod Succeeded");
+        int PodLists() => _plane.AuditLog.Entries.Count(e => e.Verb == "list" && e.Resource == "pods" && e.Namespace.Length == 0);
+        var listsBefore = PodLists();
+
+        // Changes the agent's watch does not see push its resource version out of the server's window.
+        for (var i = 0; i < 40; i++)
+        {
+            await _client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = $"filler-{i}" } }, "default");
+        }
+
+        await Eventually.TrueAsync(() => PodLists() > listsBefore, TimeSpan.FromSeconds(30), "the agent lists pods again");
+        var second = await _client.CoreV1.CreateNamespacedPodAsync(PodBuilder.Shell("exit 0").Build(), "default");
+        await WaitForAsync(second, p => p.Status?.Phase == "Succeeded", "a pod created after the relist runs");
+
+        await stop.CancelAsync();
+        await running.WaitAsync(TimeSpan.FromSeconds(30));
+        stop.Dispose();
     }
 }
