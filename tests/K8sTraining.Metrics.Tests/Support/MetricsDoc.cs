@@ -7,6 +7,14 @@ public sealed record DocumentedMetric(string Name, string Type, IReadOnlySet<str
 {
     /// <summary>The series names Prometheus stores for this metric (histograms: _bucket, _sum, _count).</summary>
     public IReadOnlyList<string> SeriesNames => Type == "histogram" ? [Name + "_bucket", Name + "_sum", Name + "_count"] : [Name];
+
+    /// <summary>The creation-time series OpenMetrics adds to counters and histograms (<c>x_total</c> -> <c>x_created</c>).</summary>
+    public string? CreatedSeriesName => Type switch
+    {
+        "counter" => Name[..^"_total".Length] + "_created",
+        "histogram" => Name + "_created",
+        _ => null,
+    };
 }
 
 /// <summary>Parses docs/metrics.md: the metric table and the dashboard panel table.</summary>
