@@ -6,14 +6,14 @@ using Minio.DataModel.Response;
 namespace K8sTraining.Trainer.Storage;
 
 /// <summary>
-/// S3's low-level multipart calls (initiate, upload part, complete, abort) on top of the Minio 7 client.
+/// S3's multipart initiate, complete and abort calls, through the Minio 7 client.
 /// </summary>
 /// <remarks>
 /// Minio 7.0.0 has these calls but keeps them private and uploads parts one after another inside PutObjectAsync; one
 /// stream is too slow for a large checkpoint in a spot notice. This binds to those private members once, by name and
-/// signature (the package version is pinned centrally), so parts can go up in parallel over the client's own signing
-/// and error handling. When a future Minio changes them, <see cref="IsAvailable"/> turns false and the store falls back
-/// to the public, sequential PutObjectAsync with a warning rather than failing.
+/// signature (the package version is pinned centrally); the parts themselves go up in parallel through presigned URLs
+/// (see <see cref="SigV4Presigner"/>). When a future Minio changes these members, <see cref="IsAvailable"/> turns false
+/// and the store falls back to the public, sequential PutObjectAsync with a warning rather than failing.
 /// </remarks>
 internal static class MinioMultipart
 {
@@ -35,22 +35,6 @@ internal static class MinioMultipart
         args = Call(b.NewUploadArgsType, args, "WithObject", key);
         args = Call(b.NewUploadArgsType, args, "WithHeaders", metadata);
         return await Invoke<string>(b.Initiate, client, args, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Uploads one part and returns its ETag as the server sent it.</summary>
-    public static async Task<string> UploadPartAsync(IMinioClient client, string bucket, string key, string uploadId, int partNumber, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
-    {
-        var b = Bound ?? throw new InvalidOperationException(UnavailableReason);
-        var args = new PutObjectArgs()
-            .WithBucket(bucket)
-            .WithObject(key)
-            .WithHeaders(new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase))
-            .WithObjectSize(body.Length)
-            .WithRequestBody(body);
-        b.WithUploadId.Invoke(args, [uploadId]);
-        b.WithPartNumber.Invoke(args, [partNumber]);
-        var response = await Invoke<PutObjectResponse>(b.PutPart, client, args, cancellationToken, false).ConfigureAwait(false);
-        return response.Etag ?? throw new InvalidDataException($"The server returned no ETag for part {partNumber} of {key}.");
     }
 
     public static async Task<string?> CompleteAsync(IMinioClient client, string bucket, string key, string uploadId, IDictionary<int, string> etags, CancellationToken cancellationToken)
@@ -96,7 +80,6 @@ internal static class MinioMultipart
 
     private sealed record Binding(
         Type NewUploadArgsType, MethodInfo Initiate,
-        MethodInfo WithUploadId, MethodInfo WithPartNumber, MethodInfo PutPart,
         Type CompleteArgsType, ConstructorInfo CompleteArgsCtor, MethodInfo Complete,
         MethodInfo Abort);
 
@@ -113,14 +96,11 @@ internal static class MinioMultipart
             var binding = new Binding(
                 newArgs,
                 Method(client, "NewMultipartUploadAsync", newArgs, typeof(CancellationToken)),
-                Method(typeof(PutObjectArgs), "WithUploadId", typeof(string)),
-                Method(typeof(PutObjectArgs), "WithPartNumber", typeof(int)),
-                Method(client, "PutObjectSinglePartAsync", typeof(PutObjectArgs), typeof(CancellationToken), typeof(bool)),
                 completeArgs,
                 completeArgs.GetConstructor(Any, Type.EmptyTypes) ?? throw new MissingMethodException(completeArgs.FullName, ".ctor"),
                 Method(client, "CompleteMultipartUploadAsync", completeArgs, typeof(CancellationToken)),
                 Method(client, "RemoveUploadAsync", typeof(RemoveUploadArgs), typeof(CancellationToken)));
-            if (binding.Initiate.ReturnType != typeof(Task<string>) || binding.PutPart.ReturnType != typeof(Task<PutObjectResponse>)
+            if (binding.Initiate.ReturnType != typeof(Task<string>)
                 || binding.Complete.ReturnType != typeof(Task<PutObjectResponse>))
             {
                 return (null, "Minio's multipart members changed their return types.");

@@ -29,6 +29,8 @@ internal static class RemoteFailure
         InvalidBucketNameException or InvalidObjectNameException => RemoteFailureKind.InvalidName,
         MinioException { Response.Code: { } code } when CredentialCodes.Contains(code) => RemoteFailureKind.Credentials,
         MinioException { Response.Code: "NoSuchBucket" } => RemoteFailureKind.MissingBucket,
+        S3RequestException { Code: { } code } when CredentialCodes.Contains(code) => RemoteFailureKind.Credentials,
+        S3RequestException { Code: "NoSuchBucket" } => RemoteFailureKind.MissingBucket,
         _ => RemoteFailureKind.Transient,
     };
 

@@ -21,6 +21,7 @@ public sealed class S3ObjectClient : IDisposable
     private readonly S3StoreOptions options;
     private readonly IMinioClient client;
     private readonly HttpClient http;
+    private readonly SigV4Presigner presigner;
 
     public S3ObjectClient(S3StoreOptions options)
     {
@@ -35,6 +36,24 @@ public sealed class S3ObjectClient : IDisposable
             : builder.WithCredentials(options.AccessKey, options.SecretKey).WithSessionToken(options.SessionToken);
         client = builder.Build();
         http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = options.RequestTimeout };
+        presigner = new SigV4Presigner(options.AccessKey, options.SecretKey, options.Region, options.SessionToken);
+    }
+
+    /// <summary>A presigned URL for one request on <paramref name="key"/>: path-style for AWS_ENDPOINT_URL, virtual-hosted on AWS.</summary>
+    private Uri Presign(string method, string key, IReadOnlyDictionary<string, string> query)
+    {
+        var bucket = options.Location.Bucket;
+        var virtualHosted = !options.PathStyle && !bucket.Contains('.', StringComparison.Ordinal);
+        var host = virtualHosted ? $"{bucket}.{options.Endpoint}" : options.Endpoint;
+        var path = virtualHosted ? "/" + key : $"/{bucket}/{key}";
+        return presigner.Presign(method, options.UseTls ? "https" : "http", host, path, query, DateTime.UtcNow, TimeSpan.FromHours(1));
+    }
+
+    private static async Task<Exception> ErrorAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
+    {
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        var code = System.Text.RegularExpressions.Regex.Match(body, "<Code>([^<]*)</Code>").Groups[1].Value;
+        return new S3RequestException(code, response.StatusCode, $"{what} answered {(int)response.StatusCode} {code}".TrimEnd());
     }
 
     public S3CheckpointLocation Location => options.Location;
@@ -171,7 +190,18 @@ public sealed class S3ObjectClient : IDisposable
                             read += n;
                         }
                         var md5 = MD5.HashData(buffer.AsSpan(0, size));
-                        var etag = await MinioMultipart.UploadPartAsync(client, bucket, key, uploadId, index + 1, buffer.AsMemory(0, size), ct).ConfigureAwait(false);
+                        var url = Presign("PUT", key, new Dictionary<string, string>
+                        {
+                            ["partNumber"] = (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                            ["uploadId"] = uploadId,
+                        });
+                        using var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = new ReadOnlyMemoryContent(buffer.AsMemory(0, size)) };
+                        using var response = await http.SendAsync(request, ct).ConfigureAwait(false);
+                        if (!response.IsSuccessStatusCode)
+                        {
+                            throw await ErrorAsync(response, $"PUT {key} part {index + 1}", ct).ConfigureAwait(false);
+                        }
+                        var etag = (response.Headers.TryGetValues("ETag", out var etagValues) ? etagValues.FirstOrDefault() : null) ?? throw new InvalidDataException($"The server returned no ETag for part {index + 1} of {key}.");
                         VerifySinglePartEtag($"{key} part {index + 1}", etag, md5);
                         etags[index] = etag;
                         partMd5s[index] = md5;
@@ -237,8 +267,7 @@ public sealed class S3ObjectClient : IDisposable
             return;
         }
 
-        var url = await client.PresignedGetObjectAsync(
-            new PresignedGetObjectArgs().WithBucket(options.Location.Bucket).WithObject(key).WithExpiry(3600)).ConfigureAwait(false);
+        var url = Presign("GET", key, new Dictionary<string, string>());
         var partSize = options.PartSize;
         var partCount = (int)((expected.Size + partSize - 1) / partSize);
         using (var file = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, FileOptions.Asynchronous, expected.Size))
@@ -259,7 +288,7 @@ public sealed class S3ObjectClient : IDisposable
                     }
                     if (response.StatusCode != HttpStatusCode.PartialContent)
                     {
-                        throw new HttpRequestException($"GET {key} bytes {offset}-{offset + size - 1} answered {(int)response.StatusCode} {response.ReasonPhrase}.", null, response.StatusCode);
+                        throw await ErrorAsync(response, $"GET {key} bytes {offset}-{offset + size - 1}", ct).ConfigureAwait(false);
                     }
                     await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
                     var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
@@ -326,3 +355,9 @@ public sealed class S3ObjectClient : IDisposable
 
 /// <summary>A staged local checkpoint does not match its own manifest; uploading it again cannot help.</summary>
 public sealed class LocalCheckpointDamagedException(string message) : IOException(message);
+
+/// <summary>An S3 error answer to a request made outside Minio (presigned), with its S3 error code.</summary>
+public sealed class S3RequestException(string code, HttpStatusCode status, string message) : HttpRequestException(message, null, status)
+{
+    public string Code { get; } = code;
+}

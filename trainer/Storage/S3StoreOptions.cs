@@ -12,6 +12,9 @@ public sealed record S3StoreOptions
 
     public required bool UseTls { get; init; }
 
+    /// <summary>Path-style addressing (<c>host/bucket/key</c>): always for AWS_ENDPOINT_URL; AWS itself gets virtual-hosted.</summary>
+    public bool PathStyle { get; init; } = true;
+
     public required string Region { get; init; }
 
     public required string AccessKey { get; init; }
@@ -66,6 +69,7 @@ public sealed record S3StoreOptions
         var region = Get("AWS_REGION") ?? Get("AWS_DEFAULT_REGION") ?? "us-east-1";
         string endpoint;
         bool tls;
+        var pathStyle = true;
         if (Get("AWS_ENDPOINT_URL") is { } endpointUrl)
         {
             if (!System.Uri.TryCreate(endpointUrl, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https")
@@ -82,6 +86,7 @@ public sealed record S3StoreOptions
         else
         {
             tls = true;
+            pathStyle = false;
             endpoint = $"s3.{region}.amazonaws.com";
         }
 
@@ -90,6 +95,7 @@ public sealed record S3StoreOptions
             Location = location,
             Endpoint = endpoint,
             UseTls = tls,
+            PathStyle = pathStyle,
             Region = region,
             AccessKey = accessKey,
             SecretKey = secretKey,
