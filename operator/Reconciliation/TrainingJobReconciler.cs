@@ -103,6 +103,8 @@ public sealed partial class TrainingJobReconciler(
                     metrics.AttemptsEnded.Add(1, new KeyValuePair<string, object?>("outcome", ended.Outcome));
                 }
 
+                // Events describe the transition just written; record them before anything else can fail.
+                await RecordEventsAsync(job, decision.Events, now, cancellationToken).ConfigureAwait(false);
                 if (decision.Status.Phase != job.Status?.Phase)
                 {
                     Log.PhaseChanged(logger, job.Metadata.NamespaceProperty, job.Metadata.Name, job.Status?.Phase ?? "(new)", decision.Status.Phase ?? "");
@@ -133,7 +135,12 @@ public sealed partial class TrainingJobReconciler(
             return ReconcileResult.Retry(e.Message);
         }
 
-        foreach (var e in decision.Events)
+        return decision.RequeueAfter is { } after ? ReconcileResult.After(after) : ReconcileResult.Done;
+    }
+
+    private async Task RecordEventsAsync(TrainingJob job, IEnumerable<JobEvent> events, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        foreach (var e in events)
         {
             try
             {
@@ -142,11 +149,9 @@ public sealed partial class TrainingJobReconciler(
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // Events are best effort, as in client-go's recorder.
-                Log.EventFailed(logger, key, e.Reason, ex.Message);
+                Log.EventFailed(logger, job.Key, e.Reason, ex.Message);
             }
         }
-
-        return decision.RequeueAfter is { } after ? ReconcileResult.After(after) : ReconcileResult.Done;
     }
 
     private static bool IsOwnedBy(V1Pod pod, TrainingJob job) =>

@@ -20,7 +20,7 @@ public static class OperatorServiceCollectionExtensions
         services.AddSingleton<IKubernetes>(_ => new Kubernetes(config));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<OperatorState>();
-        services.AddSingleton<OperatorMetrics>();
+        services.AddOperatorMetrics();
         services.AddHostedService<OperatorHost>();
         return services;
     }
@@ -48,6 +48,7 @@ public static class OperatorServiceCollectionExtensions
     /// <summary>/healthz (the process serves), /readyz (a follower, or a leader whose caches are synced), /leader.</summary>
     public static WebApplication MapOperatorEndpoints(this WebApplication app)
     {
+        app.MapOperatorMetrics();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/readyz", (OperatorState state) => !state.IsLeader || state.CachesSynced
             ? Results.Text("ok")

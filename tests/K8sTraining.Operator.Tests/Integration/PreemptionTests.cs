@@ -1,0 +1,119 @@
+using System.Text.RegularExpressions;
+using K8sTraining.Operator.Api;
+using K8sTraining.Operator.Reconciliation;
+using k8s;
+using k8s.Models;
+
+namespace K8sTraining.Operator.Tests.Integration;
+
+/// <summary>The story the project exists for, with the real trainer: evicted mid-run, replaced, resumed exactly, done.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed partial class PreemptionTests(ClusterFixture cluster)
+{
+    [Fact]
+    public async Task Operator_Should_ReplaceAndResumeFromTheCheckpoint_When_TheTrainerPodIsEvicted()
+    {
+        var trainer = Path.Combine(RepositoryPaths.Publish("trainer"), "K8sTraining.Trainer.dll");
+        Assert.True(File.Exists(trainer), $"{trainer} is missing: run make publish");
+        var ns = await cluster.NewNamespaceAsync("evict");
+        await cluster.Client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = "s3-credentials", NamespaceProperty = ns },
+            StringData = new Dictionary<string, string>
+            {
+                ["AWS_ACCESS_KEY_ID"] = "S3RVER",
+                ["AWS_SECRET_ACCESS_KEY"] = "S3RVER",
+                ["AWS_REGION"] = "us-east-1",
+                ["AWS_ENDPOINT_URL"] = cluster.S3Endpoint,
+            },
+        }, ns);
+        await using var op = OperatorProcess.Start(cluster.Plane.KubeconfigPath, ns, "op-evict");
+        var prefix = $"jobs/{ns}/mnist";
+        await cluster.CreateJobAsync(new TrainingJob
+        {
+            Metadata = new V1ObjectMeta { Name = "mnist", NamespaceProperty = ns },
+            Spec = new TrainingJobSpec
+            {
+                Training = new TrainingSpec { Model = "mlp", Dataset = "synthetic", Samples = 8192, Epochs = 2, BatchSize = 32, Seed = 7 },
+                Checkpoint = new CheckpointSpec { Uri = $"s3://k8straining/{prefix}", SecretName = "s3-credentials", EverySteps = 40, Keep = 3 },
+                TerminationGracePeriodSeconds = 30,
+                Env = [new V1EnvVar { Name = "TRAINER_THREADS", Value = "1" }],
+            },
+        });
+        using var watch = new PodCensus(cluster.Client, ns);
+
+        // Evict once a periodic checkpoint is in S3, i.e. part-way through.
+        await cluster.WaitForJobAsync(ns, "mnist", j => j.Status?.Phase == JobPhases.Running, "Running", TimeSpan.FromSeconds(90));
+        await Eventually.GetAsync(() => Task.FromResult(Directory.EnumerateFiles(cluster.S3DataDirectory, "*", SearchOption.AllDirectories).Any(f => f.Contains(prefix + "/latest.json", StringComparison.Ordinal))), found => found, TimeSpan.FromSeconds(90), "a first checkpoint in S3");
+        await cluster.Client.CoreV1.CreateNamespacedPodEvictionAsync(new V1Eviction { Metadata = new V1ObjectMeta { Name = "mnist-attempt-1", NamespaceProperty = ns } }, "mnist-attempt-1", ns);
+
+        var preempted = await cluster.WaitForJobAsync(ns, "mnist", j => j.Status?.Preemptions == 1 && j.Status.Attempt == 2, "the replacement after the eviction", TimeSpan.FromSeconds(60));
+        var resume = preempted.Status!.ResumeFrom!;
+        Assert.Equal("EvictionByEvictionAPI", preempted.Status.LastTermination?.Reason);
+        Assert.Equal(75, preempted.Status.LastTermination?.ExitCode);
+        Assert.Equal(0, preempted.Status.Restarts);
+        Assert.True(resume.GlobalStep > 0 && resume.GlobalStep < 512, $"resume point {resume.GlobalStep}");
+        Assert.StartsWith($"s3://k8straining/{prefix}/step-", resume.Location, StringComparison.Ordinal);
+
+        var done = await cluster.WaitForJobAsync(ns, "mnist", j => j.Status?.Phase == JobPhases.Succeeded, "Succeeded", TimeSpan.FromSeconds(120));
+        Assert.Equal(512, done.Status!.Progress?.GlobalStep);
+        Assert.Equal(1, done.Status.Preemptions);
+        Assert.Equal(0, done.Status.Restarts);
+        Assert.NotNull(done.Status.TestAccuracy);
+
+        // The replacement resumed at exactly the recorded position, and the two attempts never overlapped.
+        var log = FindLog(ns, "mnist-attempt-2");
+        Assert.Contains($"Resuming at epoch {resume.Epoch}, step {resume.StepInEpoch} of epoch (global step {resume.GlobalStep})", await File.ReadAllTextAsync(log), StringComparison.Ordinal);
+        Assert.Equal(1, watch.MaxAliveAtOnce);
+        var events = (await cluster.EventsAsync(ns)).Where(e => e.InvolvedObject.Name == "mnist").Select(e => e.Reason).ToList();
+        Assert.Contains(EventReasons.Preempted, events);
+        Assert.Contains(EventReasons.Succeeded, events);
+    }
+
+    private string FindLog(string ns, string pod)
+    {
+        var root = Path.Combine(Path.GetDirectoryName(cluster.S3DataDirectory)!, "state");
+        return Directory.EnumerateFiles(root, "*.log", SearchOption.AllDirectories)
+            .Single(f => f.Contains($"{ns}_{pod}_", StringComparison.Ordinal) && PodLog().IsMatch(f));
+    }
+
+    [GeneratedRegex(@"containers/trainer/\d+\.log$")]
+    private static partial Regex PodLog();
+
+    /// <summary>Polls the namespace's pods and remembers the largest number of trainers alive at once.</summary>
+    private sealed class PodCensus : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+
+        public PodCensus(IKubernetes client, string ns)
+        {
+            _loop = Task.Run(async () =>
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    try
+                    {
+                        var pods = (await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: _stop.Token)).Items;
+                        var alive = pods.Count(p => PodClassifier.StateOf(p) is PodState.Running or PodState.Terminating);
+                        MaxAliveAtOnce = Math.Max(MaxAliveAtOnce, alive);
+                        await Task.Delay(50, _stop.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+
+        public int MaxAliveAtOnce { get; private set; }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _loop.Wait(TimeSpan.FromSeconds(5));
+            _stop.Dispose();
+        }
+    }
+}
