@@ -26,7 +26,7 @@ public sealed partial class TrainerBenchmark : IBenchmarkSuite
         var steps = int.TryParse(Environment.GetEnvironmentVariable("TRAINER_BENCH_STEPS"), out var s) ? s : 3000;
 
         // 1. Throughput with and without periodic checkpoints, alternated so background load hits both alike.
-        Console.WriteLine($"steps/s, mlp on synthetic, batch 64, {steps} steps per run, 3 runs each, alternated:");
+        Console.WriteLine($"steps/s, mlp on synthetic, batch 64, 1 torch thread, {steps} steps per run, 3 runs each, alternated:");
         var plain = new List<double>();
         var checkpointed = new List<double>();
         for (var i = 0; i < 3; i++)
@@ -83,7 +83,7 @@ public sealed partial class TrainerBenchmark : IBenchmarkSuite
         var options = OptionsParser.Parse(
             ["--model", "mlp", "--dataset", "synthetic", "--samples", samples.ToString(CultureInfo.InvariantCulture), "--batch-size", batch.ToString(CultureInfo.InvariantCulture),
              "--epochs", ((steps + (samples / batch) - 1) / (samples / batch)).ToString(CultureInfo.InvariantCulture),
-             "--checkpoint-dir", dir, "--checkpoint-every-steps", checkpointEvery.ToString(CultureInfo.InvariantCulture), "--keep-checkpoints", "2", "--log-csv", Path.Combine(dir, "log.csv")],
+             "--checkpoint-dir", dir, "--checkpoint-every-steps", checkpointEvery.ToString(CultureInfo.InvariantCulture), "--keep-checkpoints", "2", "--threads", "1", "--log-csv", Path.Combine(dir, "log.csv")],
             _ => null);
         var timer = new StepTimer();
         var loop = new TrainingLoop(options, new RemoteCheckpointSync(null), timer, NullLogger<TrainingLoop>.Instance);
@@ -210,6 +210,8 @@ public sealed partial class TrainerBenchmark : IBenchmarkSuite
         }
         info.ArgumentList.Add("--progress");
         info.ArgumentList.Add("log");
+        info.ArgumentList.Add("--threads");
+        info.ArgumentList.Add("1");
         return Process.Start(info) ?? throw new InvalidOperationException("could not start the trainer");
     }
 
