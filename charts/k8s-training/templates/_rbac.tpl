@@ -17,7 +17,7 @@ rules with that list, and with the requests the operator makes against the local
   verbs: ["update"]
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["list", "watch", "create", "delete", "patch"]
+  verbs: ["get", "list", "watch", "create", "delete", "patch"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
