@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# make local-cluster: the local control plane (API server double + node agent), an S3 server (s3rver) and, when it is
+# published, the operator, all in the foreground. Ctrl+C (SIGINT) or SIGTERM stops everything and leaves no process behind.
+#
+#   LOCAL_KUBECONFIG   where the kubeconfig is written (default .local/kubeconfig)
+#   LOCAL_CLUSTER_PORT API server port on 127.0.0.1 (default 0: a free port)
+#   LOCAL_S3_PORT      s3rver port on 127.0.0.1 (default: a free port)
+#   LOCAL_NO_OPERATOR  set to 1 to leave the operator out
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+kubeconfig="${LOCAL_KUBECONFIG:-.local/kubeconfig}"
+case "$kubeconfig" in /*) ;; *) kubeconfig="$root/$kubeconfig" ;; esac
+logs="$root/.local/logs"
+mkdir -p "$logs" "$root/.local/s3" "$(dirname "$kubeconfig")"
+apiserver_dll="$root/.local/publish/localcluster/K8sTraining.LocalCluster.dll"
+operator_dll="$root/.local/publish/operator/K8sTraining.Operator.dll"
+s3rver="$root/tools/node_modules/.bin/s3rver"
+[ -f "$apiserver_dll" ] || { echo "missing $apiserver_dll: run make publish" >&2; exit 1; }
+
+pids=()
+stopping=0
+stop() {
+  [ "$stopping" = 1 ] && return
+  stopping=1
+  echo; echo "stopping the local cluster"
+  # Each component runs in its own process group (setsid): signal the whole group, give it time, then SIGKILL.
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  for _ in $(seq 100); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+trap 'stop' EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# 1. The API server double and the node agent.
+setsid dotnet "$apiserver_dll" serve --port "${LOCAL_CLUSTER_PORT:-0}" --kubeconfig "$kubeconfig" \
+  --audit-log "$logs/audit.jsonl" --state-dir "$root/.local" >"$logs/control-plane.log" 2>&1 &
+pids+=("$!")
+server=""
+for _ in $(seq 300); do
+  server="$(sed -nE 's/^local control plane serving at (http:[^ ]+)$/\1/p' "$logs/control-plane.log" | head -1)"
+  [ -n "$server" ] && break
+  kill -0 "${pids[0]}" 2>/dev/null || { cat "$logs/control-plane.log" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$server" ] || { echo "the control plane did not start; see $logs/control-plane.log" >&2; exit 1; }
+
+# 2. S3 (s3rver) on loopback with the bucket the examples use.
+s3_port="${LOCAL_S3_PORT:-$(free_port)}"
+if [ -x "$s3rver" ]; then
+  setsid "$s3rver" -d "$root/.local/s3" -a 127.0.0.1 -p "$s3_port" --configure-bucket k8straining --silent \
+    >"$logs/s3rver.log" 2>&1 &
+  pids+=("$!")
+else
+  echo "warning: $s3rver not found (make deps installs it); running without S3" >&2
+fi
+
+# 3. The CRDs, as on a real cluster.
+if compgen -G "crds/*.yaml" >/dev/null; then
+  kubectl --kubeconfig "$kubeconfig" apply -f crds/ >/dev/null
+fi
+
+# 4. The operator, when it is published and takes --kubeconfig.
+operator_note="not started (LOCAL_NO_OPERATOR=1 or not published)"
+if [ "${LOCAL_NO_OPERATOR:-0}" != 1 ] && [ -f "$operator_dll" ]; then
+  AWS_ENDPOINT_URL="http://127.0.0.1:$s3_port" AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1 \
+    setsid dotnet "$operator_dll" --kubeconfig "$kubeconfig" --http-port 0 >"$logs/operator.log" 2>&1 &
+  pids+=("$!")
+  sleep 2
+  if kill -0 "${pids[-1]}" 2>/dev/null; then
+    operator_note="running (log: $logs/operator.log)"
+  else
+    operator_note="exited at start; see $logs/operator.log"
+    unset 'pids[-1]'
+  fi
+fi
+
+cat <<INFO
+
+K8sTraining local cluster
+  API server   $server  (node agent: local-node; log: $logs/control-plane.log; audit: $logs/audit.jsonl)
+  S3           http://127.0.0.1:$s3_port  bucket k8straining, access key S3RVER, secret S3RVER (data: .local/s3)
+  operator     $operator_note
+
+Use it:
+  export KUBECONFIG=$kubeconfig
+  kubectl get nodes
+  kubectl apply -f examples/s3-credentials.yaml -f examples/fashion-mnist-s3.yaml
+  kubectl get trainingjobs -w
+  export AWS_ENDPOINT_URL=http://127.0.0.1:$s3_port AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
+
+Ctrl+C stops everything.
+INFO
+
+# Stay in the foreground until a component exits or a signal arrives.
+wait -n "${pids[@]}" || true
+echo "a component exited; see $logs" >&2
