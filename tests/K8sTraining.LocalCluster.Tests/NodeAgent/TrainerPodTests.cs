@@ -1,6 +1,7 @@
 using System.Text.Json;
 using k8s;
 using k8s.Models;
+using Xunit.Abstractions;
 
 namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 
@@ -9,7 +10,7 @@ namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 /// SIGTERM, and its status shows exit 75 and the trainer's termination message. Needs the published trainer
 /// (`make test` publishes it first).
 /// </summary>
-public sealed class TrainerPodTests(NodeAgentFixture cluster) : IClassFixture<NodeAgentFixture>
+public sealed class TrainerPodTests(NodeAgentFixture cluster, ITestOutputHelper output) : IClassFixture<NodeAgentFixture>
 {
     [Fact]
     public async Task Eviction_Should_CheckpointAndReportExit75WithTerminationMessage_When_PodRunsTheTrainer()
@@ -31,11 +32,13 @@ public sealed class TrainerPodTests(NodeAgentFixture cluster) : IClassFixture<No
         await cluster.WaitForLogAsync(running, "Starting mlp", TimeSpan.FromSeconds(90));
 
         var seen = cluster.WatchUntilDeletedAsync(running);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         await cluster.Client.CoreV1.CreateNamespacedPodEvictionAsync(
             new V1Eviction { Metadata = new V1ObjectMeta { Name = pod.Metadata.Name, NamespaceProperty = "default" } },
             pod.Metadata.Name,
             "default");
         var events = await seen;
+        output.WriteLine($"eviction -> trainer checkpointed, exited 75 and the pod object is gone: {clock.ElapsedMilliseconds} ms");
 
         Assert.Equal(WatchEventType.Deleted, events[^1].Type);
         var final = events.Last(e => e.Type == WatchEventType.Modified && e.Pod.Status?.ContainerStatuses?[0].State?.Terminated is not null).Pod;
