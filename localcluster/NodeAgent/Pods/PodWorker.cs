@@ -460,8 +460,8 @@ internal sealed class PodWorker
         }
     }
 
-    /// <summary>SIGTERM to every running container, SIGKILL to those still running when the grace period ends. A later
-    /// deletion with a shorter grace period shortens it, as on a real node.</summary>
+    /// <summary>SIGTERM to every running container's main process, SIGKILL to every process of those still running when
+    /// the grace period ends. A later deletion with a shorter grace period shortens it, as on a real node.</summary>
     private async Task StopContainersAsync(TimeSpan grace, CancellationToken stop)
     {
         _terminating = true;
@@ -477,7 +477,7 @@ internal sealed class PodWorker
         foreach (var slot in _slots.Where(s => s.Process is not null))
         {
             _context.Events.Record(_pod, slot.Spec.Name, EventRecorder.Normal, "Killing", $"Stopping container {slot.Spec.Name}");
-            slot.Process!.Signal(Libc.SIGTERM);
+            slot.Process!.Terminate();
         }
 
         while (_slots.Any(s => s.Process is not null) && _context.Time.GetUtcNow().UtcDateTime < deadline)
@@ -498,7 +498,7 @@ internal sealed class PodWorker
             Log.GraceExpired(_context.Logger, _namespace, _name);
             foreach (var slot in _slots)
             {
-                slot.Process?.Signal(Libc.SIGKILL);
+                slot.Process?.Kill();
             }
 
             await Task.WhenAll(_slots.Where(s => s.Process is not null).Select(s => s.Process!.Exited)).WaitAsync(stop).ConfigureAwait(false);
@@ -515,18 +515,18 @@ internal sealed class PodWorker
             return;
         }
 
-        var signal = _context.ShutdownGracePeriod > TimeSpan.Zero ? Libc.SIGTERM : Libc.SIGKILL;
+        var graceful = _context.ShutdownGracePeriod > TimeSpan.Zero;
         foreach (var process in running)
         {
-            process.Signal(signal);
+            _ = graceful ? process.Terminate() : process.Kill();
         }
 
         var exited = Task.WhenAll(running.Select(p => p.Exited));
-        if (signal == Libc.SIGTERM && await Task.WhenAny(exited, Task.Delay(_context.ShutdownGracePeriod)).ConfigureAwait(false) != exited)
+        if (graceful && await Task.WhenAny(exited, Task.Delay(_context.ShutdownGracePeriod)).ConfigureAwait(false) != exited)
         {
             foreach (var process in running)
             {
-                process.Signal(Libc.SIGKILL);
+                process.Kill();
             }
         }
 

@@ -13,7 +13,7 @@ public sealed record ProcessSpec(
 
 /// <summary>
 /// A container's main process, started in its own session and process group (setsid) with stdin from /dev/null and
-/// stdout+stderr appended to its log file, so signals reach every process the container started.
+/// stdout+stderr appended to its log file, so that the whole container can be killed at once.
 /// </summary>
 public sealed class ProcessGroup : IDisposable
 {
@@ -77,17 +77,23 @@ public sealed class ProcessGroup : IDisposable
         return new ProcessGroup(process);
     }
 
-    /// <summary>Sends a signal to every process of the group; false when the group no longer exists.</summary>
-    public bool Signal(int signal) =>
+    /// <summary>
+    /// Asks the container to stop, as a container runtime does: SIGTERM to the main process (PID 1 of a container)
+    /// only. A shell that does not pass it on to its child behaves here as it would in a real pod.
+    /// </summary>
+    public bool Terminate() => Libc.Kill(Id, Libc.SIGTERM) == 0;
+
+    /// <summary>Kills every process of the container (the group), as tearing down its PID namespace does.</summary>
+    public bool Kill() =>
         // Right after the start, setsid may not have run yet: then the process itself is still the whole container.
-        Libc.Kill(-Id, signal) == 0 || Libc.Kill(Id, signal) == 0;
+        Libc.Kill(-Id, Libc.SIGKILL) == 0 || Libc.Kill(Id, Libc.SIGKILL) == 0;
 
     /// <summary>Kills every container process this agent process started (agent shutdown).</summary>
     public static void KillAll()
     {
         foreach (var group in Live.Values)
         {
-            group.Signal(Libc.SIGKILL);
+            group.Kill();
         }
     }
 
@@ -122,7 +128,7 @@ public sealed class ProcessGroup : IDisposable
         var exitCode = _process.ExitCode;
 
         // As in a PID namespace, the container ends with its main process.
-        Signal(Libc.SIGKILL);
+        Kill();
         Live.TryRemove(Id, out _);
         return exitCode;
     }

@@ -29,17 +29,29 @@ public sealed class ProcessGroupTests : IDisposable
     }
 
     [Fact]
-    public async Task Signal_Should_ReachChildrenAndGive143_When_SigtermIsNotHandled()
+    public async Task Terminate_Should_End143AndTakeChildrenAlong_When_SigtermIsNotHandled()
     {
         using var group = Start("sleep 300 & echo $! > child.pid; wait");
         var childPidFile = Path.Combine(_directory, "child.pid");
         var child = await Eventually.ValueAsync(() => File.Exists(childPidFile) && File.ReadAllText(childPidFile).Trim() is { Length: > 0 } s ? int.Parse(s) : (int?)null);
 
-        Assert.True(group.Signal(Libc.SIGTERM));
+        Assert.True(group.Terminate());
         var exitCode = await group.Exited.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(143, exitCode);
         await Eventually.TrueAsync(() => !Directory.Exists($"/proc/{child}") || File.ReadAllText($"/proc/{child}/stat").Contains(") Z ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Terminate_Should_ReachOnlyTheMainProcess_When_AShellDoesNotForwardIt()
+    {
+        using var group = Start("trap 'echo main-got-term >> signals; exit 0' TERM; sh -c \"trap 'echo child-got-term >> signals' TERM; echo ready > ready; while true; do sleep 0.05; done\" & wait");
+        await Eventually.TrueAsync(() => File.Exists(Path.Combine(_directory, "ready")));
+
+        group.Terminate();
+        await group.Exited.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(["main-got-term"], File.ReadAllLines(Path.Combine(_directory, "signals")));
     }
 
     [Fact]
@@ -55,15 +67,15 @@ public sealed class ProcessGroupTests : IDisposable
     }
 
     [Fact]
-    public async Task Signal_Should_Give137_When_ProcessIgnoresSigtermAndIsKilled()
+    public async Task Kill_Should_Give137_When_ProcessIgnoresSigterm()
     {
         using var group = Start("trap 'echo term > got-term' TERM; echo ready > ready; while true; do sleep 0.1; done");
         await Eventually.TrueAsync(() => File.Exists(Path.Combine(_directory, "ready")));
 
-        group.Signal(Libc.SIGTERM);
+        group.Terminate();
         await Eventually.TrueAsync(() => File.Exists(Path.Combine(_directory, "got-term")), what: "the trap ran");
         Assert.False(group.Exited.IsCompleted);
-        group.Signal(Libc.SIGKILL);
+        group.Kill();
 
         Assert.Equal(137, await group.Exited.WaitAsync(TimeSpan.FromSeconds(10)));
     }
