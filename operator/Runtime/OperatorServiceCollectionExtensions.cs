@@ -45,7 +45,7 @@ public static class OperatorServiceCollectionExtensions
         return KubernetesClientConfiguration.BuildConfigFromConfigObject(file);
     }
 
-    /// <summary>/healthz (the process serves), /readyz (a follower, or a leader whose caches are synced), /leader.</summary>
+    /// <summary>/healthz (the process serves), /readyz (a follower, or a leader whose caches are synced), /leader, /metrics.</summary>
     public static WebApplication MapOperatorEndpoints(this WebApplication app)
     {
         app.MapOperatorMetrics();
