@@ -44,6 +44,7 @@ public sealed partial class TrainingJobReconciler(
         var job = getJob(key);
         if (job is null)
         {
+            metrics.Forget(key);
             // The job is gone: garbage collection deletes its pods; let the ended ones go so they can disappear.
             foreach (var pod in orphansOf(key).Where(p => PodClassifier.StateOf(p) == PodState.Ended && HasFinalizer(p)))
             {
@@ -65,6 +66,7 @@ public sealed partial class TrainingJobReconciler(
             .ToList();
         var now = time.GetUtcNow();
         var decision = TrainingJobDecider.Decide(job, pods, now);
+        metrics.ObservePods(job, pods, now);
 
         try
         {
@@ -98,10 +100,7 @@ public sealed partial class TrainingJobReconciler(
                 var written = await api.ReplaceStatusAsync(update, cancellationToken).ConfigureAwait(false);
                 metrics.StatusWrites.Add(1);
                 onStatusWritten(job, written);
-                if (decision.Status.LastTermination is { } ended && ended.Attempt != job.Status?.LastTermination?.Attempt)
-                {
-                    metrics.AttemptsEnded.Add(1, new KeyValuePair<string, object?>("outcome", ended.Outcome));
-                }
+                metrics.RecordStatusWritten(job, decision.Status);
 
                 // Events describe the transition just written; record them before anything else can fail.
                 await RecordEventsAsync(job, decision.Events, now, cancellationToken).ConfigureAwait(false);
