@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 using K8sTraining.Deploy.Tests.Chart;
@@ -22,7 +21,6 @@ namespace K8sTraining.Deploy.Tests.Rbac;
 /// </summary>
 public sealed class OperatorAuditTests(ITestOutputHelper output)
 {
-    private const string ServiceAccount = "kt-k8s-training";
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
 
     public static TheoryData<string, string> Installs => new()
@@ -35,10 +33,8 @@ public sealed class OperatorAuditTests(ITestOutputHelper output)
     [MemberData(nameof(Installs))]
     public async Task OperatorRequests_Should_BeExactlyItsDeclaredOperationsAndAllowedByTheChart_When_RunningJobsThroughEveryPath(string valueSet, string jobNamespace)
     {
-        var operatorDll = RepositoryPaths.Of(".local", "publish", "operator", "K8sTraining.Operator.dll");
-        Assert.True(File.Exists(operatorDll), $"{operatorDll} is missing: run `make publish` (make test does) first");
         var chart = await Renders.OfAsync(valueSet);
-        var granted = RbacRules.Granted(chart, ServiceAccount);
+        var granted = RbacRules.Granted(chart, ChartOperator.ServiceAccount);
 
         await using var plane = await LocalControlPlane.StartAsync(new LocalControlPlaneOptions());
         var cluster = new Kubelet(plane.Operations);
@@ -46,8 +42,8 @@ public sealed class OperatorAuditTests(ITestOutputHelper output)
         cluster.ApplyCrd(File.ReadAllText(Path.Combine(RepositoryPaths.Chart, "crds", "trainingjobs.k8straining.io.yaml")));
 
         using var deadline = new CancellationTokenSource(Deadline);
-        using var kubeconfig = new TemporaryFile(".kubeconfig", ServiceAccountKubeconfig(plane.BaseUri));
-        using var operatorProcess = StartOperator(operatorDll, ChartArguments(chart), kubeconfig.Path);
+        await using var operatorProcess = ChartOperator.Start(chart, plane.BaseUri, output);
+        _operator = operatorProcess;
         try
         {
             // completed: pod created, status written, pod released, job deleted after ttlSecondsAfterFinished 0
@@ -74,13 +70,13 @@ public sealed class OperatorAuditTests(ITestOutputHelper output)
             var declaredOnce = ApiOperations.All.Where(o => o.Verb != "watch").Select(o => o.ToString()).ToHashSet();
             await Eventually("the operator has made every request it declares", () =>
                 declaredOnce.IsSubsetOf(Operations(plane.AuditLog.Entries)) ? "all" : null, deadline.Token, throwOnTimeout: false);
-            await StopAsync(operatorProcess);
+            await operatorProcess.StopAsync();
             await Eventually("the operator's watches have ended", () =>
                 declared.IsSubsetOf(Operations(plane.AuditLog.Entries)) ? "all" : null, deadline.Token, throwOnTimeout: false);
         }
         finally
         {
-            await StopAsync(operatorProcess);
+            await operatorProcess.StopAsync();
             output.WriteLine(string.Join("\n", plane.AuditLog.Entries.Select(e => $"{e.Code} {e.Verb} {e.Path}").Distinct()));
         }
 
@@ -88,17 +84,6 @@ public sealed class OperatorAuditTests(ITestOutputHelper output)
         Assert.Equal(ApiOperations.All.Select(o => o.ToString()).Order(), Operations(audited).Order());
         var forbidden = audited.Where(e => !Allowed(e, granted)).Select(e => $"{e.Verb} {e.Path}").Distinct().ToList();
         Assert.True(forbidden.Count == 0, $"the chart's RBAC would refuse:\n  {string.Join("\n  ", forbidden)}");
-    }
-
-    private async Task StopAsync(Process process)
-    {
-        _operator = null; // from here on its exit is expected
-        if (!process.HasExited)
-        {
-            process.Kill(entireProcessTree: true);
-        }
-
-        await process.WaitForExitAsync(CancellationToken.None);
     }
 
     /// <summary>Whether RBAC allows the request: a namespaced request by a Role there or the ClusterRole, else only the ClusterRole.</summary>
@@ -112,72 +97,15 @@ public sealed class OperatorAuditTests(ITestOutputHelper output)
     private static HashSet<string> Operations(IEnumerable<AuditEntry> entries) =>
         entries.Select(e => new ApiOperation(e.Verb, e.Group, e.Resource, e.Subresource).ToString()).ToHashSet();
 
-    /// <summary>The container args of the chart's Deployment, as the kubelet would expand them.</summary>
-    private static List<string> ChartArguments(RenderedChart chart)
-    {
-        var deployment = k8s.KubernetesYaml.Deserialize<k8s.Models.V1Deployment>(chart.Single("Deployment").Yaml);
-        var args = deployment.Spec.Template.Spec.Containers.Single().Args.Select(a => a.Replace("$(POD_NAME)", "kt-k8s-training-0")).ToList();
-        args[args.IndexOf("--http-port") + 1] = "0"; // a free port: tests run side by side
-        return args;
-    }
-
-    private Process StartOperator(string dll, IEnumerable<string> chartArgs, string kubeconfig)
-    {
-        var startInfo = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { dll, "--kubeconfig", kubeconfig }.Concat(chartArgs))
-        {
-            startInfo.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(startInfo)!;
-        _operator = process;
-        process.OutputDataReceived += (_, e) => Log(e.Data);
-        process.ErrorDataReceived += (_, e) => Log(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private void Log(string? line)
-    {
-        if (line is not null)
-        {
-            try
-            {
-                output.WriteLine($"operator: {line}");
-            }
-            catch (InvalidOperationException)
-            {
-                // the test has finished
-            }
-        }
-    }
-
-    /// <summary>A kubeconfig as an in-cluster service account has it: a bearer token (the double accepts any).</summary>
-    private static string ServiceAccountKubeconfig(Uri server) => $$"""
-        apiVersion: v1
-        kind: Config
-        clusters:
-          - name: local
-            cluster: {server: "{{server.ToString().TrimEnd('/')}}"}
-        users:
-          - name: system:serviceaccount:{{Helm.ReleaseNamespace}}:{{ServiceAccount}}
-            user: {token: audit-test}
-        contexts:
-          - name: local
-            context: {cluster: local, user: "system:serviceaccount:{{Helm.ReleaseNamespace}}:{{ServiceAccount}}"}
-        current-context: local
-        """;
-
-    private Process? _operator;
+    private ChartOperator? _operator;
 
     private async Task<T?> Eventually<T>(string what, Func<T?> probe, CancellationToken ct, bool throwOnTimeout = true)
     {
         while (!ct.IsCancellationRequested)
         {
-            if (_operator is { HasExited: true } exited)
+            if (_operator is { Crashed: true } crashed)
             {
-                throw new InvalidOperationException($"the operator exited with {exited.ExitCode} before {what}");
+                throw new InvalidOperationException($"the operator exited with {crashed.ExitCode} before {what}");
             }
 
             if (probe() is { } value)
