@@ -23,6 +23,7 @@ catch (OptionsException e)
     return InvalidArguments(e.Message, args);
 }
 
+OpenMpThreads.PreferPassiveWaiting();
 using var host = TrainerHost.Build(options);
 var holder = host.Services.GetRequiredService<TrainingOutcomeHolder>();
 await host.RunAsync();
