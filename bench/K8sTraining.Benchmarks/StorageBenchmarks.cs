@@ -73,6 +73,8 @@ public sealed class StorageBenchmarks : IBenchmarkSuite
             using var response = await http.PutAsync(new Uri(url), content, cancellationToken).ConfigureAwait(false);
             response.EnsureSuccessStatusCode();
         }).ConfigureAwait(false);
+        using var sequentialObjects = new S3ObjectClient(options with { Parallelism = 1 });
+        var sequentialParts = await MedianAsync(() => sequentialObjects.UploadFileAsync("bench/tp/sequential.bin", file, entry, cancellationToken)).ConfigureAwait(false);
         var minioPut = await MedianAsync(() => objects.PutFilePlainAsync("bench/tp/minio.bin", file, cancellationToken)).ConfigureAwait(false);
 
         // Download: the store (parallel ranged GETs, SHA-256 checked) vs one GET through Minio.
@@ -87,10 +89,11 @@ public sealed class StorageBenchmarks : IBenchmarkSuite
         Console.WriteLine("|---|---|---|---|");
         Row("upload: store (parallel multipart + verify)", store, mb, singlePut);
         Row("upload: plain single PUT (one HTTP request)", singlePut, mb, singlePut);
+        Row("upload: store, one part at a time (same protocol)", sequentialParts, mb, singlePut);
         Row("upload: Minio PutObjectAsync (sequential parts)", minioPut, mb, singlePut);
         Row("download: store (parallel ranged GETs + sha256)", storeGet, mb, singleGet);
         Row("download: plain single GET (Minio GetObjectAsync)", singleGet, mb, singleGet);
-        Console.WriteLine($"ratio upload store/single PUT = {singlePut / store:0.00}x throughput; download store/single GET = {singleGet / storeGet:0.00}x throughput");
+        Console.WriteLine($"ratio upload store/single PUT = {singlePut / store:0.00}x throughput; store parallel/one part at a time = {sequentialParts / store:0.00}x; store/Minio PutObjectAsync = {minioPut / store:0.00}x; download store/single GET = {singleGet / storeGet:0.00}x throughput");
 
         static void Row(string what, double seconds, double mb, double baseline) =>
             Console.WriteLine($"| {what} | {seconds:0.000} | {mb / seconds:0.0} | {baseline / seconds:0.00}x |");

@@ -32,6 +32,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
     private bool latestKnown;
     private string? protectedCheckpoint;
     private long? committedStep;
+    private long newestEnqueuedStep = -1;
     private int stagingSequence;
 
     public S3CheckpointStore(S3StoreOptions options, ILogger<S3CheckpointStore> logger)
@@ -163,25 +164,47 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         ObjectDisposedException.ThrowIf(disposing.IsCancellationRequested, this);
         var source = Path.GetFullPath(localCheckpointDirectory);
         var name = Path.GetFileName(source.TrimEnd(Path.DirectorySeparatorChar));
-        var manifestBytes = File.ReadAllBytes(Path.Combine(source, RemoteCheckpointDocuments.ManifestFileName));
-        var manifest = RemoteCheckpointDocuments.ParseManifest(manifestBytes);
-        if (!RemoteCheckpointDocuments.TryParseDirectoryName(name, out var step) || step != manifest.GlobalStep)
+        string? staging = null;
+        StagedCheckpoint item;
+        try
         {
-            throw new ArgumentException($"{source} is not a checkpoint directory step-<12 digits> matching its manifest (globalStep {manifest.GlobalStep}).", nameof(localCheckpointDirectory));
-        }
+            var manifestBytes = File.ReadAllBytes(Path.Combine(source, RemoteCheckpointDocuments.ManifestFileName));
+            var manifest = RemoteCheckpointDocuments.ParseManifest(manifestBytes);
+            if (!RemoteCheckpointDocuments.TryParseDirectoryName(name, out var step) || step != manifest.GlobalStep)
+            {
+                throw new InvalidDataException($"{source} is not a checkpoint directory step-<12 digits> matching its manifest (globalStep {manifest.GlobalStep}).");
+            }
 
-        // Hard links (or copies) in a private folder: local retention may delete the original as soon as this returns.
-        var staging = Path.Combine(Path.GetDirectoryName(source)!, StagingFolderName, $"{name}-{Environment.ProcessId}-{Interlocked.Increment(ref stagingSequence)}");
-        Directory.CreateDirectory(staging);
-        foreach (var file in manifest.Files)
+            // Hard links (or copies) in a private folder: local retention may delete the original as soon as this returns.
+            staging = Path.Combine(Path.GetDirectoryName(source)!, StagingFolderName, $"{name}-{Environment.ProcessId}-{Interlocked.Increment(ref stagingSequence)}");
+            Directory.CreateDirectory(staging);
+            foreach (var file in manifest.Files)
+            {
+                HardLink.LinkOrCopy(Path.Combine(source, file.Name), Path.Combine(staging, file.Name));
+            }
+            item = new StagedCheckpoint(name, step, staging, manifest, manifestBytes, Stopwatch.GetTimestamp());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException)
         {
-            HardLink.LinkOrCopy(Path.Combine(source, file.Name), Path.Combine(staging, file.Name));
+            // Training goes on; the flush result says the newest checkpoint is not uploaded.
+            LogNotStaged(source, e.Message);
+            if (staging is not null && Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+            lock (gate)
+            {
+                newestEnqueuedStep = Math.Max(newestEnqueuedStep, RemoteCheckpointDocuments.TryParseDirectoryName(name, out var failed) ? failed : long.MaxValue);
+                SignalChangedLocked();
+            }
+            return;
         }
 
         int backlog;
         lock (gate)
         {
-            queue.Add(new StagedCheckpoint(name, step, staging, manifest, manifestBytes, Stopwatch.GetTimestamp()));
+            queue.Add(item);
+            newestEnqueuedStep = Math.Max(newestEnqueuedStep, item.GlobalStep);
             backlog = queue.Count + (inFlight is null ? 0 : 1);
             worker ??= Task.Run(() => RunWorkerAsync(disposing.Token));
             SignalChangedLocked();
@@ -262,8 +285,10 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
 
     private string LatestKey => options.Location.Key(RemoteCheckpointDocuments.LatestFileName);
 
+    // All committed means: nothing queued or in flight, and the newest checkpoint ever handed over is committed (one
+    // that could not be staged or turned out damaged locally counts as not uploaded).
     private RemoteFlushResult ResultLocked() => new(
-        queue.Count == 0 && inFlight is null,
+        queue.Count == 0 && inFlight is null && (committedStep ?? -1) >= newestEnqueuedStep,
         committedStep is { } s ? options.Location.Uri(RemoteCheckpointDocuments.DirectoryName(s)) : null,
         committedStep,
         queue.Count + (inFlight is null ? 0 : 1));
@@ -596,6 +621,9 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Checkpoint {Checkpoint} does not verify ({Reason}); using the one before")]
     private partial void LogCheckpointDoesNotVerify(string checkpoint, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not stage {Checkpoint} for upload: {Reason}; it stays local only")]
+    private partial void LogNotStaged(string checkpoint, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Queued {Checkpoint} for upload to {Location}; backlog {Backlog}")]
     private partial void LogQueued(string checkpoint, string location, int backlog);

@@ -43,6 +43,10 @@ public sealed record S3StoreOptions
 
     public int Parallelism { get; init; } = 4;
 
+    /// <summary>Never prints credentials (a record's generated ToString would).</summary>
+    public override string ToString() =>
+        $"S3StoreOptions {{ Location = {Location}, Endpoint = {EndpointDisplay}, Region = {Region}, Keep = {Keep}, PartSize = {PartSize}, Parallelism = {Parallelism} }}";
+
     /// <summary>Where the endpoint is, for messages: never credentials.</summary>
     public string EndpointDisplay => $"{(UseTls ? "https" : "http")}://{Endpoint}";
 

@@ -200,6 +200,40 @@ public sealed class S3CheckpointStoreTests(S3rverFixture fixture) : IClassFixtur
         }
     }
 
+    [Fact]
+    public async Task FlushAsync_Should_ReportNotUploadedWithoutThrowing_When_NewestLocalCheckpointIsDamagedOrIncomplete()
+    {
+        var prefix = Prefix();
+        var local = Temp();
+        var (store, logs) = CreateStore(fixture.Server, prefix);
+        await using (store)
+        {
+            store.Enqueue(LocalCheckpoints.Write(local, 1, LocalCheckpoints.SmallCheckpoint(1)));
+            Assert.True((await store.FlushAsync(TimeSpan.FromSeconds(30), CancellationToken.None)).AllCommitted);
+
+            // Same size, other bytes: the upload refuses it instead of storing a checkpoint that cannot verify.
+            var damaged = LocalCheckpoints.Write(local, 2, LocalCheckpoints.SmallCheckpoint(2));
+            await File.WriteAllBytesAsync(Path.Combine(damaged, "model.bin"), LocalCheckpoints.RandomBytes(LocalCheckpoints.SmallCheckpoint(2)["model.bin"].Length, 4242));
+            store.Enqueue(damaged);
+            var result = await store.FlushAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
+            Assert.False(result.AllCommitted);
+            Assert.Equal(1, result.NewestCommittedGlobalStep);
+            Assert.Equal(0, result.Backlog);
+            Assert.Contains(logs.Entries, e => e.Level == LogLevel.Error && e.Message.Contains("step-000000000002", StringComparison.Ordinal));
+
+            // A directory without its manifest is not a checkpoint: Enqueue must not throw into the training loop.
+            var incomplete = Path.Combine(local, "step-000000000003");
+            Directory.CreateDirectory(incomplete);
+            store.Enqueue(incomplete);
+            Assert.False((await store.FlushAsync(TimeSpan.FromSeconds(5), CancellationToken.None)).AllCommitted);
+
+            store.Enqueue(LocalCheckpoints.Write(local, 4, LocalCheckpoints.SmallCheckpoint(4)));
+            var recovered = await store.FlushAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
+            Assert.True(recovered.AllCommitted, logs.AllText);
+            Assert.Equal(4, recovered.NewestCommittedGlobalStep);
+        }
+    }
+
     public void Dispose()
     {
         foreach (var dir in temporary)

@@ -39,6 +39,17 @@ public sealed class S3ConfigurationTests(S3rverFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public void Options_Should_NotPrintCredentials_When_Formatted()
+    {
+        var env = fixture.Server.Environment(accessKey: "AKIDSECRETISH", secretKey: Secret);
+        env["AWS_SESSION_TOKEN"] = Secret + "-token";
+        var options = S3StoreOptions.FromEnvironment("s3://k8straining/x", 3, n => env.GetValueOrDefault(n));
+        Assert.DoesNotContain(Secret, options.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("AKIDSECRETISH", options.ToString(), StringComparison.Ordinal);
+        Assert.Contains("s3://k8straining/x", options.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Create_Should_ThrowConfigurationError_When_CredentialsAreMissing()
     {
         var env = fixture.Server.Environment();
