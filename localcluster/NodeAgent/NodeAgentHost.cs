@@ -68,13 +68,11 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
             _stopping = cancellationToken;
             Log.AgentStarted(logger, options.NodeName, server.ToString(), root);
 
-            if (options.RegisterNode)
-            {
-                await RegisterNodeAsync(client, node, cancellationToken).ConfigureAwait(false);
-            }
-
+            // The Node object is for kubectl's eyes only: pods do not wait for it.
+            var registration = options.RegisterNode ? RegisterNodeAsync(client, node, cancellationToken) : Task.CompletedTask;
             await new PodWatcher(client, options.NodeName, options.WatchTimeout, logger, options.TimeProvider)
                 .RunAsync(this, cancellationToken).ConfigureAwait(false);
+            await registration.ConfigureAwait(false);
         }
         finally
         {
@@ -265,7 +263,7 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
             };
             await client.CoreV1.ReplaceNodeStatusAsync(current, options.NodeName, cancellationToken: timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is HttpOperationException or HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException or OperationCanceledException or IOException)
         {
             Log.NodeRegistrationFailed(logger, e, options.NodeName);
         }

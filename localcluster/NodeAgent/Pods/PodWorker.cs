@@ -199,6 +199,13 @@ internal sealed class PodWorker
     private async Task StartAsync(ContainerSlot slot, CancellationToken stop)
     {
         var container = slot.Spec;
+        if (_pod.Spec.InitContainers is { Count: > 0 })
+        {
+            // Running the app containers without their init containers would be worse than not running them.
+            Wait(slot, "CreateContainerConfigError", "init containers are not supported by the local node agent");
+            return;
+        }
+
         slot.Image ??= _context.Images.Resolve(container.Image);
         if (slot.Image is null)
         {

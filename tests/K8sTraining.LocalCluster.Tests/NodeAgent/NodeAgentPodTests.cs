@@ -120,6 +120,19 @@ public sealed class NodeAgentPodTests(NodeAgentFixture cluster) : IClassFixture<
     }
 
     [Fact]
+    public async Task Pod_Should_StayPendingWithoutRunningAnything_When_ItHasInitContainers()
+    {
+        var pod = await cluster.CreateAsync(PodBuilder.Shell("echo main ran").WithInitContainer("setup", "exit 0").Build());
+
+        var waiting = await cluster.WaitForAsync(pod, p => p.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Waiting?.Reason == "CreateContainerConfigError", "CreateContainerConfigError");
+
+        Assert.Equal("Pending", waiting.Status.Phase);
+        Assert.False(File.Exists(cluster.LogFile(waiting)), "the main container ran without its init container");
+        await cluster.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, "default");
+        await WaitGoneAsync(pod);
+    }
+
+    [Fact]
     public async Task Pod_Should_RestartUntilSuccess_When_RestartPolicyIsOnFailure()
     {
         var pod = await cluster.CreateAsync(PodBuilder.Shell("if [ -f \"$SCRATCH/tried\" ]; then exit 0; fi; touch \"$SCRATCH/tried\"; exit 1")

@@ -90,6 +90,13 @@ internal sealed class PodBuilder
         return this;
     }
 
+    public PodBuilder WithInitContainer(string name, string script)
+    {
+        _pod.Spec.InitContainers ??= [];
+        _pod.Spec.InitContainers.Add(new V1Container { Name = name, Image = "busybox", Command = ["/bin/sh", "-c", script] });
+        return this;
+    }
+
     public PodBuilder WithTerminationMessagePolicy(string policy)
     {
         Container.TerminationMessagePolicy = policy;
