@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using K8sTraining.Trainer.Checkpoints;
-using K8sTraining.Trainer.Options;
 using K8sTraining.Trainer.Training;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -25,14 +24,17 @@ public sealed partial class TrainerBenchmark : IBenchmarkSuite
         var c = CultureInfo.InvariantCulture;
         var steps = int.TryParse(Environment.GetEnvironmentVariable("TRAINER_BENCH_STEPS"), out var s) ? s : 3000;
 
-        // 1. Throughput with and without periodic checkpoints, alternated so background load hits both alike.
+        var dll = Path.Combine(context.PublishDirectory, "trainer", "K8sTraining.Trainer.dll");
+
+        // 1. Throughput of the published trainer with and without periodic checkpoints, alternated so background load
+        // hits both alike.
         Console.WriteLine($"steps/s, mlp on synthetic, batch 64, 1 torch thread, {steps} steps per run, 3 runs each, alternated:");
         var plain = new List<double>();
         var checkpointed = new List<double>();
         for (var i = 0; i < 3; i++)
         {
-            plain.Add(await StepsPerSecondAsync(context, steps, checkpointEvery: 0, cancellationToken));
-            checkpointed.Add(await StepsPerSecondAsync(context, steps, checkpointEvery: 50, cancellationToken));
+            plain.Add(await StepsPerSecondAsync(dll, context, steps, checkpointEvery: 0, cancellationToken));
+            checkpointed.Add(await StepsPerSecondAsync(dll, context, steps, checkpointEvery: 50, cancellationToken));
         }
         var (p, k) = (Median(plain), Median(checkpointed));
         Console.WriteLine($"| run | steps/s (median) |");
@@ -50,8 +52,7 @@ public sealed partial class TrainerBenchmark : IBenchmarkSuite
         Console.WriteLine($"ratio checkpoint/plain: {(checkpointMbps / plainMbps).ToString("F3", c)}");
         Console.WriteLine();
 
-        // 3. and 4. need the published trainer, as it runs in a pod.
-        var dll = Path.Combine(context.PublishDirectory, "trainer", "K8sTraining.Trainer.dll");
+        // 3. and 4. SIGTERM and RSS, on the published trainer as it runs in a pod.
         foreach (var model in new[] { "mlp", "cnn" })
         {
             var seconds = new List<double>();
@@ -75,21 +76,41 @@ public sealed partial class TrainerBenchmark : IBenchmarkSuite
         }
     }
 
-    private static async Task<double> StepsPerSecondAsync(BenchmarkContext context, int steps, int checkpointEvery, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the published trainer and derives steps/s from its CSV log (a timestamped row every 10 steps), leaving out
+    /// the first 100 steps (warm-up) and every interval that contains an epoch-end evaluation.
+    /// </summary>
+    private static async Task<double> StepsPerSecondAsync(string dll, BenchmarkContext context, int steps, int checkpointEvery, CancellationToken cancellationToken)
     {
         var dir = Path.Combine(context.ScratchDirectory, $"throughput-{Guid.NewGuid():N}");
         const int samples = 4096;
         const int batch = 64;
-        var options = OptionsParser.Parse(
-            ["--model", "mlp", "--dataset", "synthetic", "--samples", samples.ToString(CultureInfo.InvariantCulture), "--batch-size", batch.ToString(CultureInfo.InvariantCulture),
-             "--epochs", ((steps + (samples / batch) - 1) / (samples / batch)).ToString(CultureInfo.InvariantCulture),
-             "--checkpoint-dir", dir, "--checkpoint-every-steps", checkpointEvery.ToString(CultureInfo.InvariantCulture), "--keep-checkpoints", "2", "--threads", "1", "--log-csv", Path.Combine(dir, "log.csv")],
-            _ => null);
-        var timer = new StepTimer();
-        var loop = new TrainingLoop(options, new RemoteCheckpointSync(null), timer, NullLogger<TrainingLoop>.Instance);
-        await loop.RunAsync(cancellationToken);
+        var csv = Path.Combine(dir, "log.csv");
+        var epochs = (steps + (samples / batch) - 1) / (samples / batch);
+        using var process = StartTrainer(dll, ["--model", "mlp", "--samples", samples.ToString(CultureInfo.InvariantCulture), "--batch-size", batch.ToString(CultureInfo.InvariantCulture),
+            "--epochs", epochs.ToString(CultureInfo.InvariantCulture), "--checkpoint-dir", Path.Combine(dir, "checkpoints"), "--checkpoint-every-steps", checkpointEvery.ToString(CultureInfo.InvariantCulture),
+            "--keep-checkpoints", "2", "--log-every-steps", "10", "--log-csv", csv, "--termination-log", Path.Combine(dir, "termination-log")]);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await process.WaitForExitAsync(cancellationToken);
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"trainer exited {process.ExitCode}");
+        }
+        var rows = File.ReadLines(csv).Skip(1).Select(l => l.Split(',')).ToList();
+        double seconds = 0;
+        long counted = 0;
+        for (var i = 1; i < rows.Count; i++)
+        {
+            if (rows[i][1] != "step" || rows[i - 1][1] != "step" || long.Parse(rows[i - 1][4], CultureInfo.InvariantCulture) < 100)
+            {
+                continue;
+            }
+            seconds += (DateTimeOffset.Parse(rows[i][0], CultureInfo.InvariantCulture) - DateTimeOffset.Parse(rows[i - 1][0], CultureInfo.InvariantCulture)).TotalSeconds;
+            counted += long.Parse(rows[i][4], CultureInfo.InvariantCulture) - long.Parse(rows[i - 1][4], CultureInfo.InvariantCulture);
+        }
         Directory.Delete(dir, recursive: true);
-        return timer.StepsPerSecond;
+        return counted / seconds;
     }
 
     private static (double CheckpointMbps, double PlainMbps, long Bytes) WriteThroughput(BenchmarkContext context)
@@ -232,34 +253,4 @@ public sealed partial class TrainerBenchmark : IBenchmarkSuite
 
     [DllImport("libc", EntryPoint = "kill")]
     private static extern int Kill(int pid, int signal);
-
-    /// <summary>Times the intervals between steps, leaving out those that contain an epoch-end evaluation.</summary>
-    private sealed class StepTimer : ITrainingObserver
-    {
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private TimeSpan _last;
-        private bool _skipNext = true;
-        private long _steps;
-        private TimeSpan _total;
-
-        public double StepsPerSecond => _steps / _total.TotalSeconds;
-
-        public void OnStep(TrainingProgress progress)
-        {
-            var now = _clock.Elapsed;
-            if (!_skipNext && progress.GlobalStep > 20)
-            {
-                _total += now - _last;
-                _steps++;
-            }
-            _skipNext = false;
-            _last = now;
-        }
-
-        public void OnEpochEnd(EpochMetrics metrics, TrainingProgress progress) => _skipNext = true;
-
-        public void OnMessage(string message)
-        {
-        }
-    }
 }
