@@ -262,7 +262,10 @@ public sealed class BuiltinAdmission(string nodeName, TimeProvider time)
 
     private static void DefaultSecret(JsonObject secret)
     {
-        SetIfAbsent(secret, "type", "Opaque");
+        if (string.IsNullOrEmpty((string?)secret["type"]))
+        {
+            secret["type"] = "Opaque";
+        }
         if (secret["stringData"] is JsonObject stringData)
         {
             if (secret["data"] is not JsonObject data)

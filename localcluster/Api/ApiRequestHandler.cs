@@ -522,8 +522,22 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
 
     private static async Task<string> ReadBodyAsync(HttpContext ctx)
     {
-        using var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8);
-        return await reader.ReadToEndAsync(ctx.RequestAborted);
+        var mediaType = (ctx.Request.ContentType ?? "").Split(';')[0].Trim().ToLowerInvariant();
+        using var buffer = new MemoryStream();
+        await ctx.Request.Body.CopyToAsync(buffer, ctx.RequestAborted);
+        if (mediaType.Contains("protobuf", StringComparison.Ordinal))
+        {
+            // kubectl's typed commands (create namespace/configmap/secret) send protobuf and do not fall back on 415.
+            return (ProtobufDecoder.TryDecode(buffer.ToArray())
+                ?? throw ApiException.UnsupportedMediaType(mediaType, ["application/json", "application/yaml"])).ToJsonString();
+        }
+
+        if (mediaType.Contains("cbor", StringComparison.Ordinal))
+        {
+            throw ApiException.UnsupportedMediaType(mediaType, ["application/json", "application/yaml"]);
+        }
+
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
     public static async Task WriteJsonAsync(HttpContext ctx, int code, JsonObject body)

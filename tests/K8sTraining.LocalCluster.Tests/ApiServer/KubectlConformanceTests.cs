@@ -296,6 +296,42 @@ public sealed class KubectlConformanceTests(ControlPlaneFixture fx) : IClassFixt
         (await fx.KubectlAsync("get", "trainingjobs", "-A")).Succeeded();
     }
 
+    [Fact]
+    public async Task Create_Should_AcceptKubectlsProtobufBodies_When_UsingTypedCreateCommands()
+    {
+        var ns = $"made-{Guid.NewGuid().ToString("N")[..6]}";
+
+        (await fx.KubectlAsync("create", "namespace", ns)).Succeeded();
+        (await fx.KubectlAsync("create", "configmap", "settings", "-n", ns, "--from-literal=epochs=3", "--from-literal=model=cnn")).Succeeded();
+        (await fx.KubectlAsync("create", "secret", "generic", "creds", "-n", ns, "--from-literal=AWS_ACCESS_KEY_ID=S3RVER")).Succeeded();
+        (await fx.KubectlAsync("create", "serviceaccount", "trainer", "-n", ns)).Succeeded();
+
+        var cm = await fx.Client.CoreV1.ReadNamespacedConfigMapAsync("settings", ns);
+        var secret = await fx.Client.CoreV1.ReadNamespacedSecretAsync("creds", ns);
+        Assert.Equal("3", cm.Data["epochs"]);
+        Assert.Equal("cnn", cm.Data["model"]);
+        Assert.Equal("S3RVER", System.Text.Encoding.UTF8.GetString(secret.Data["AWS_ACCESS_KEY_ID"]));
+        Assert.Equal("Opaque", secret.Type);
+        await fx.Client.CoreV1.ReadNamespacedServiceAccountAsync("trainer", ns);
+    }
+
+    [Fact]
+    public async Task DeleteNamespace_Should_RemoveItsContentAndThenItself_When_KubectlWaits()
+    {
+        var ns = await fx.NewNamespaceAsync();
+        (await fx.KubectlWithInputAsync(ConfigMap(ns, "inside", "1"), "apply", "-f", "-")).Succeeded();
+        (await fx.KubectlWithInputAsync(TestManifests.Widget(ns, "inside", 1), "apply", "-f", "-")).Succeeded();
+
+        var deleted = (await fx.KubectlAsync("delete", "namespace", ns)).Succeeded();
+        var undeletable = await fx.KubectlAsync("delete", "namespace", "default");
+
+        Assert.Contains($"namespace \"{ns}\" deleted", deleted.Stdout, StringComparison.Ordinal);
+        Assert.NotEqual(0, (await fx.KubectlAsync("get", "namespace", ns)).ExitCode);
+        Assert.Empty((await fx.Client.CustomObjects.ListClusterCustomObjectAsync(TestManifests.Group, "v1", TestManifests.Plural) as System.Text.Json.JsonElement?)?
+            .GetProperty("items").EnumerateArray().Where(i => i.GetProperty("metadata").GetProperty("namespace").GetString() == ns) ?? []);
+        Assert.Contains("Forbidden", undeletable.Stderr, StringComparison.Ordinal);
+    }
+
     private async Task<JsonObject> GetWidgetAsync(string ns, string name)
     {
         var obj = await fx.Client.CustomObjects.GetNamespacedCustomObjectAsync(TestManifests.Group, "v1", ns, TestManifests.Plural, name);
