@@ -260,7 +260,22 @@ internal sealed class PodWorker
         }
 
         File.WriteAllBytes(_directory.TerminationMessageFile(container.Name), []);
-        var process = ProcessGroup.Start(new ProcessSpec(argv, environment, workingDirectory, _directory.LogFile(container.Name, restartCount)));
+        ProcessGroup process;
+        try
+        {
+            process = ProcessGroup.Start(new ProcessSpec(argv, environment, workingDirectory, _directory.LogFile(container.Name, restartCount)));
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or UnauthorizedAccessException)
+        {
+            slot.EverStarted = true;
+            slot.RestartCount = restartCount;
+            slot.StartedAt = startedAt;
+            slot.ContainerId = NewContainerId();
+            _context.Events.Record(_pod, container.Name, EventRecorder.Warning, "Failed", $"Error: {e.Message}");
+            OnExited(slot, 128, "StartError", $"failed to start container \"{container.Name}\": {e.Message}");
+            return;
+        }
+
         File.WriteAllText(_directory.PidFile(container.Name),
             $"{process.Id} {ProcessGroup.ReadStartTime(process.Id)?.ToString(CultureInfo.InvariantCulture) ?? "0"}");
         slot.Process = process;

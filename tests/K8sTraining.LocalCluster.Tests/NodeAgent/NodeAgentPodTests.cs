@@ -120,6 +120,19 @@ public sealed class NodeAgentPodTests(NodeAgentFixture cluster) : IClassFixture<
     }
 
     [Fact]
+    public async Task Pod_Should_FailWithStartError128_When_TheCommandDoesNotExist()
+    {
+        var pod = await cluster.CreateAsync(PodBuilder.Image("busybox", "no-such-command").WithCommand("no-such-command-anywhere").Build());
+
+        var failed = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Failed", "Failed");
+
+        var terminated = MainStatus(failed).State.Terminated;
+        Assert.Equal(128, terminated.ExitCode);
+        Assert.Equal("StartError", terminated.Reason);
+        Assert.Contains("executable file not found in $PATH", terminated.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Pod_Should_StayPendingWithoutRunningAnything_When_ItHasInitContainers()
     {
         var pod = await cluster.CreateAsync(PodBuilder.Shell("echo main ran").WithInitContainer("setup", "exit 0").Build());

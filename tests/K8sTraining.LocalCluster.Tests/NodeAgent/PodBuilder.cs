@@ -41,6 +41,12 @@ internal sealed class PodBuilder
         Env = [],
     });
 
+    public PodBuilder WithCommand(params string[] command)
+    {
+        Container.Command = command;
+        return this;
+    }
+
     public PodBuilder WithRestartPolicy(string policy)
     {
         _pod.Spec.RestartPolicy = policy;

@@ -54,4 +54,21 @@ public sealed class TrainerPodTests(NodeAgentFixture cluster, ITestOutputHelper 
         Assert.True(File.Exists(Path.Combine(checkpoint, "manifest.json")), $"{checkpoint}/manifest.json is missing");
         Assert.Equal(message.RootElement.GetProperty("globalStep").GetInt64(), long.Parse(Path.GetFileName(checkpoint)["step-".Length..]));
     }
+
+    [Fact]
+    public async Task Pod_Should_FailWithExit2AndTheTrainersReport_When_ItsConfigurationIsInvalid()
+    {
+        var pod = await cluster.CreateAsync(PodBuilder.Image("ghcr.io/k8straining/trainer:latest", "trainer-invalid", "train", "--model", "transformer")
+            .WithEnv("TRAINER_TERMINATION_LOG", "/dev/termination-log")
+            .WithTerminationMessagePolicy("FallbackToLogsOnError")
+            .Build());
+
+        var failed = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Failed", "Failed", TimeSpan.FromSeconds(60));
+
+        var terminated = failed.Status.ContainerStatuses[0].State.Terminated;
+        Assert.Equal(2, terminated.ExitCode);
+        Assert.Equal("Error", terminated.Reason);
+        using var message = JsonDocument.Parse(terminated.Message);
+        Assert.Equal("invalid", message.RootElement.GetProperty("status").GetString());
+    }
 }
