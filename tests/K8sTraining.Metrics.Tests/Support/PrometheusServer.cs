@@ -97,6 +97,33 @@ public sealed class PrometheusServer : IAsyncDisposable
             .ToList();
     }
 
+    /// <summary>
+    /// A range query, as Grafana sends for a panel: every series with its non-NaN values from <paramref name="start"/>
+    /// to now at <paramref name="step"/>; throws on a PromQL error.
+    /// </summary>
+    public async Task<IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, IReadOnlyList<double> Values)>> QueryRangeAsync(string promql, DateTimeOffset start, TimeSpan step)
+    {
+        var end = DateTimeOffset.UtcNow;
+        var url = $"{Url}/api/v1/query_range?query={Uri.EscapeDataString(promql)}&start={start.ToUnixTimeSeconds()}&end={end.ToUnixTimeSeconds()}&step={step.TotalSeconds.ToString(CultureInfo.InvariantCulture)}";
+        using var response = await Http.GetAsync(url);
+        var body = await response.Content.ReadAsStringAsync();
+        using var json = JsonDocument.Parse(body);
+        var root = json.RootElement;
+        if (root.GetProperty("status").GetString() != "success")
+        {
+            throw new InvalidOperationException($"Prometheus rejected `{promql}`: {body}");
+        }
+
+        return root.GetProperty("data").GetProperty("result").EnumerateArray()
+            .Select(r => (
+                (IReadOnlyDictionary<string, string>)r.GetProperty("metric").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? ""),
+                (IReadOnlyList<double>)r.GetProperty("values").EnumerateArray()
+                    .Select(v => double.Parse(v[1].GetString()!, CultureInfo.InvariantCulture))
+                    .Where(v => !double.IsNaN(v))
+                    .ToList()))
+            .ToList();
+    }
+
     /// <summary>Every series whose name matches the regex, as label sets (including __name__).</summary>
     public async Task<IReadOnlyList<IReadOnlyDictionary<string, string>>> SeriesAsync(string nameRegex)
     {
