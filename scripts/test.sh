@@ -10,9 +10,11 @@ for proj in tests/*/*.Tests.csproj; do
   log="$(mktemp)"
   dotnet test "$proj" -c "$config" --no-build -nologo --logger "console;verbosity=normal" 2>&1 | tee "$log" | grep -vE '^\s+Passed ' 
   [ "${PIPESTATUS[0]}" -ne 0 ] && rc=1
-  summary="$(grep -E '(Passed|Failed)! +- +Failed:' "$log" | tail -1)"
+  # The console logger ends with "Total tests: N" then "Passed: N", "Failed: N", "Skipped: N" lines (absent when 0).
+  summary="$(sed -n '/^Total tests:/,$p' "$log")"
   if [ -z "$summary" ]; then echo "no test summary for $proj"; rc=1; fi
-  f=$(sed -nE 's/.*Failed: +([0-9]+).*/\1/p' <<<"$summary"); p=$(sed -nE 's/.*Passed: +([0-9]+).*/\1/p' <<<"$summary"); s=$(sed -nE 's/.*Skipped: +([0-9]+).*/\1/p' <<<"$summary")
+  count() { sed -nE "s/^ +$1: +([0-9]+)$/\1/p" <<<"$summary" | tail -1; }
+  p=$(count Passed); f=$(count Failed); s=$(count Skipped)
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
   rm -f "$log"
 done
