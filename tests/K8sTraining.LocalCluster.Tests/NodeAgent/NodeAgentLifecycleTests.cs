@@ -2,6 +2,8 @@ using K8sTraining.LocalCluster.Hosting;
 using K8sTraining.NodeAgent;
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace K8sTraining.LocalCluster.Tests.NodeAgent;
@@ -116,5 +118,22 @@ public sealed class NodeAgentLifecycleTests : IAsyncLifetime
         await stop.CancelAsync();
         await running.WaitAsync(TimeSpan.FromSeconds(30));
         stop.Dispose();
+    }
+
+    [Fact]
+    public async Task AddLocalNodeAgent_Should_RunPodsForTheHostsLifetime_When_RegisteredInAGenericHost()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddLocalNodeAgent(new NodeAgentOptions { KubeconfigPath = _plane.KubeconfigPath, RepositoryRoot = RepositoryRoot.Path, RootDirectory = _root });
+        using var host = builder.Build();
+        await host.StartAsync();
+
+        var pod = await _client.CoreV1.CreateNamespacedPodAsync(PodBuilder.Shell("exec sleep 300").Build(), "default");
+        pod = await WaitForAsync(pod, p => p.Status?.Phase == "Running", "Running");
+        var pid = Pid(pod);
+        await host.StopAsync();
+
+        Assert.False(Alive(pid), $"process {pid} outlived the host");
     }
 }
