@@ -83,7 +83,7 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
     }
 
     private static bool SubresourceExists(ResourceType type, string sub) =>
-        (sub == "status" && type.HasStatus) || (sub == "eviction" && type == BuiltinResources.Pods);
+        (sub == "status" && type.HasStatus) || (sub is "eviction" or "log" && type == BuiltinResources.Pods);
 
     private static string VerbOf(HttpContext ctx, RequestInfo info)
     {
@@ -156,6 +156,9 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
         var dryRun = q["dryRun"].Count > 0;
         switch (verb)
         {
+            case "get" when info.Subresource == "log":
+                await WriteLogAsync(ctx, ops.Get(type, ns, info.Name!));
+                return 200;
             case "get":
             {
                 var obj = ops.Get(type, ns, info.Name!);
@@ -242,6 +245,58 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
             default:
                 throw ApiException.MethodNotAllowed();
         }
+    }
+
+    /// <summary>pods/log from the node agent's log files (no follow: what has been written so far).</summary>
+    private async Task WriteLogAsync(HttpContext ctx, JsonObject pod)
+    {
+        var name = (string)pod["metadata"]!["name"]!;
+        var containers = (pod["spec"]?["containers"] as JsonArray)?.Select(c => (string?)c?["name"] ?? "").ToList() ?? [];
+        var container = ctx.Request.Query["container"].ToString();
+        if (container.Length == 0)
+        {
+            container = containers.Count == 1
+                ? containers[0]
+                : throw ApiException.BadRequest($"a container name must be specified for pod {name}, choose one of: [{string.Join(" ", containers)}]");
+        }
+
+        if (!containers.Contains(container))
+        {
+            throw ApiException.BadRequest($"container {container} is not valid for pod {name}");
+        }
+
+        var status = (pod["status"]?["containerStatuses"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(c => (string?)c["name"] == container);
+        var restarts = (int?)status?["restartCount"] ?? 0;
+        if (ctx.Request.Query["previous"] is ["true"])
+        {
+            restarts--;
+        }
+
+        var file = settings.NodeRoot is null || restarts < 0
+            ? null
+            : Path.Combine(settings.NodeRoot, "pods", $"{(string?)pod["metadata"]?["namespace"]}_{name}_{(string?)pod["metadata"]?["uid"]}", "containers", container, $"{restarts}.log");
+        if (file is null || !File.Exists(file))
+        {
+            throw ApiException.BadRequest($"container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating");
+        }
+
+        string text;
+        await using (var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+        using (var reader = new StreamReader(stream))
+        {
+            text = await reader.ReadToEndAsync(ctx.RequestAborted);
+        }
+
+        if (ctx.Request.Query["tailLines"] is [{ } tail] && int.TryParse(tail, NumberStyles.Integer, CultureInfo.InvariantCulture, out var lines) && lines >= 0)
+        {
+            var all = text.Split('\n');
+            var keep = all.Length > 0 && all[^1].Length == 0 ? all[..^1] : all;
+            text = string.Join('\n', keep.TakeLast(lines)) + (keep.Length > 0 && lines > 0 ? "\n" : "");
+        }
+
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "text/plain";
+        await ctx.Response.WriteAsync(text, ctx.RequestAborted);
     }
 
     private static async Task<DeleteOptions> DeleteOptionsAsync(HttpContext ctx)
@@ -549,4 +604,4 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
 }
 
 /// <summary>Settings of the request handlers that tests tune.</summary>
-public sealed record ApiServerSettings(TimeSpan BookmarkInterval, TimeSpan DefaultWatchTimeout);
+public sealed record ApiServerSettings(TimeSpan BookmarkInterval, TimeSpan DefaultWatchTimeout, string? NodeRoot);

@@ -98,6 +98,7 @@ public static class DiscoveryDocuments
                 eviction["group"] = "policy";
                 eviction["version"] = "v1";
                 resources.Add(eviction);
+                resources.Add(Sub(t, "log", "Pod", ["get"]));
             }
         }
 

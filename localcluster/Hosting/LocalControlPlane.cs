@@ -65,7 +65,7 @@ public sealed class LocalControlPlane : IAsyncDisposable
             ops.Create(BuiltinResources.Namespaces, null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } });
         }
 
-        var handler = new ApiRequestHandler(ops, audit, time, new ApiServerSettings(options.BookmarkInterval, options.DefaultWatchTimeout), loggers.CreateLogger<ApiRequestHandler>());
+        var handler = new ApiRequestHandler(ops, audit, time, new ApiServerSettings(options.BookmarkInterval, options.DefaultWatchTimeout, NodeRoot(options)), loggers.CreateLogger<ApiRequestHandler>());
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(options.LogLevel);
@@ -109,7 +109,7 @@ public sealed class LocalControlPlane : IAsyncDisposable
             KubeconfigPath = KubeconfigPath,
             RepositoryRoot = root,
             NodeName = options.NodeName,
-            RootDirectory = options.StateDirectory is null ? null : Path.Combine(options.StateDirectory, "nodes", options.NodeName),
+            RootDirectory = NodeRoot(options),
             TimeProvider = options.TimeProvider,
         };
         agentOptions = options.ConfigureNodeAgent?.Invoke(agentOptions) ?? agentOptions;
@@ -127,6 +127,11 @@ public sealed class LocalControlPlane : IAsyncDisposable
             }
         });
     }
+
+    /// <summary>The node agent's directory (pods' logs live under it), or null when no node agent runs here.</summary>
+    private static string? NodeRoot(LocalControlPlaneOptions options) =>
+        !options.StartNodeAgent ? null
+        : Path.Combine(options.StateDirectory ?? Path.Combine(options.RepositoryRoot ?? RepositoryRoot.Find(), ".local"), "nodes", options.NodeName);
 
     public async ValueTask DisposeAsync()
     {

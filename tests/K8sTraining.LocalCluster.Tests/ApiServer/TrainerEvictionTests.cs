@@ -66,6 +66,8 @@ public sealed class TrainerEvictionTests(NodeAgentFixture fx) : IClassFixture<No
         });
 
         await Eventually.TrueAsync(() => Task.FromResult(TrainerLog(created).Contains("Starting mlp", StringComparison.Ordinal)), "the trainer starts training", TimeSpan.FromSeconds(60));
+        using var logStream = await fx.Client.CoreV1.ReadNamespacedPodLogAsync("trainer", ns, container: "trainer");
+        var logs = await new StreamReader(logStream).ReadToEndAsync();
         await fx.Client.CoreV1.CreateNamespacedPodEvictionAsync(new V1Eviction { Metadata = new V1ObjectMeta { Name = "trainer", NamespaceProperty = ns } }, "trainer", ns);
         await watching;
 
@@ -76,6 +78,7 @@ public sealed class TrainerEvictionTests(NodeAgentFixture fx) : IClassFixture<No
         }
 
         Assert.Contains(seen, e => e.Pod.Status?.Phase == "Running");
+        Assert.Contains("Starting mlp", logs, StringComparison.Ordinal);
         var last = seen.Last(e => e.Type == WatchEventType.Modified).Pod;
         var terminated = last.Status.ContainerStatuses.Single().State.Terminated;
         Assert.Equal(75, terminated.ExitCode);
