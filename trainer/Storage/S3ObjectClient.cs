@@ -91,7 +91,7 @@ public sealed class S3ObjectClient : IDisposable
                 .WithContentType("application/json")
                 .WithHeaders(new Dictionary<string, string> { [Sha256MetadataKey] = Convert.ToHexStringLower(SHA256.HashData(bytes)) }),
             cancellationToken).ConfigureAwait(false);
-        VerifySinglePartEtag(key, response.Etag, MD5.HashData(bytes));
+        await VerifyPutAsync(key, response.Etag, bytes, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A plain single PUT of a file through Minio's public API (for comparison in the benchmark).</summary>
@@ -140,7 +140,7 @@ public sealed class S3ObjectClient : IDisposable
                     new PutObjectArgs().WithBucket(options.Location.Bucket).WithObject(key)
                         .WithStreamData(stream).WithObjectSize(bytes.Length).WithHeaders(metadata),
                     cancellationToken).ConfigureAwait(false);
-                VerifySinglePartEtag(key, response.Etag, MD5.HashData(bytes));
+                await VerifyPutAsync(key, response.Etag, bytes, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -202,7 +202,13 @@ public sealed class S3ObjectClient : IDisposable
                             throw await ErrorAsync(response, $"PUT {key} part {index + 1}", ct).ConfigureAwait(false);
                         }
                         var etag = (response.Headers.TryGetValues("ETag", out var etagValues) ? etagValues.FirstOrDefault() : null) ?? throw new InvalidDataException($"The server returned no ETag for part {index + 1} of {key}.");
-                        VerifySinglePartEtag($"{key} part {index + 1}", etag, md5);
+                        // With SSE-KMS or SSE-C the ETag is not an MD5; the stat and the reader's SHA-256 still check.
+                        var encryption = response.Headers.TryGetValues("x-amz-server-side-encryption", out var sse) ? sse.FirstOrDefault() : null;
+                        var customerKey = response.Headers.Contains("x-amz-server-side-encryption-customer-algorithm");
+                        if (!customerKey && encryption is null or "AES256" && !EtagMatches(etag, md5))
+                        {
+                            throw new InvalidDataException($"{key} part {index + 1}: the server's ETag {etag} is not the MD5 of the bytes sent ({Convert.ToHexStringLower(md5)}).");
+                        }
                         etags[index] = etag;
                         partMd5s[index] = md5;
                     }
@@ -334,16 +340,29 @@ public sealed class S3ObjectClient : IDisposable
     public Task DeleteAsync(string key, CancellationToken cancellationToken) =>
         client.RemoveObjectAsync(new RemoveObjectArgs().WithBucket(options.Location.Bucket).WithObject(key), cancellationToken);
 
-    private static void VerifySinglePartEtag(string what, string? etag, byte[] md5)
+    /// <summary>
+    /// A plain 32-hex ETag is the MD5 of the bytes the server received, except under SSE-KMS or SSE-C; when it differs
+    /// the object is read back once (small objects only take this path) so such buckets still work.
+    /// </summary>
+    private async Task VerifyPutAsync(string key, string? etag, byte[] sent, CancellationToken cancellationToken)
     {
-        // A plain 32-hex ETag is the MD5 of the bytes the server received (unless SSE-KMS/SSE-C is on, which this store
-        // does not request); anything else (empty, or another scheme) is left to the size and SHA-256 checks.
-        var trimmed = etag?.Trim('"');
-        if (trimmed is { Length: 32 } && trimmed.All(char.IsAsciiHexDigit)
-            && !string.Equals(trimmed, Convert.ToHexStringLower(md5), StringComparison.OrdinalIgnoreCase))
+        if (EtagMatches(etag, MD5.HashData(sent)))
         {
-            throw new InvalidDataException($"{what}: the server's ETag {trimmed} is not the MD5 of the bytes sent ({Convert.ToHexStringLower(md5)}).");
+            return;
         }
+        var stored = await GetBytesAsync(key, cancellationToken).ConfigureAwait(false);
+        if (stored is null || !stored.AsSpan().SequenceEqual(sent))
+        {
+            throw new InvalidDataException($"{key}: the server stored other bytes than were sent (ETag {etag?.Trim('"')}).");
+        }
+    }
+
+    /// <summary>True when the ETag is the MD5 given, or not an MD5-shaped ETag at all (nothing to compare).</summary>
+    private static bool EtagMatches(string? etag, byte[] md5)
+    {
+        var trimmed = etag?.Trim('"');
+        return trimmed is not { Length: 32 } || !trimmed.All(char.IsAsciiHexDigit)
+            || string.Equals(trimmed, Convert.ToHexStringLower(md5), StringComparison.OrdinalIgnoreCase);
     }
 
     public void Dispose()

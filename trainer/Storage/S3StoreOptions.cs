@@ -36,8 +36,11 @@ public sealed record S3StoreOptions
     /// <summary>One request's limit, so a hung connection turns into a retry.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Files at least this large go up as parallel multipart parts and come down as parallel ranged GETs.</summary>
-    public long MultipartThreshold { get; init; } = 16L << 20;
+    /// <summary>
+    /// Files at least this large go up as parallel multipart parts and come down as parallel ranged GETs. 5 MiB: below
+    /// it Minio sends one PUT; above it Minio would switch to its own sequential, slow multipart path.
+    /// </summary>
+    public long MultipartThreshold { get; init; } = 5L << 20;
 
     public long PartSize { get; init; } = 16L << 20;
 
@@ -109,7 +112,6 @@ public sealed record S3StoreOptions
             RetryMaxDelay = Seconds(Get("CHECKPOINT_S3_RETRY_MAX_SECONDS"), "CHECKPOINT_S3_RETRY_MAX_SECONDS") ?? TimeSpan.FromSeconds(5),
             // S3 refuses parts under 5 MiB (except the last).
             PartSize = Math.Max(5, Positive(Get("CHECKPOINT_S3_PART_SIZE_MIB"), "CHECKPOINT_S3_PART_SIZE_MIB") ?? 16) << 20,
-            MultipartThreshold = Math.Max(5, Positive(Get("CHECKPOINT_S3_PART_SIZE_MIB"), "CHECKPOINT_S3_PART_SIZE_MIB") ?? 16) << 20,
             Parallelism = (int)(Positive(Get("CHECKPOINT_S3_PARALLELISM"), "CHECKPOINT_S3_PARALLELISM") ?? 4),
         };
     }
