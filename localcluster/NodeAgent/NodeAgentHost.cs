@@ -21,6 +21,8 @@ namespace K8sTraining.NodeAgent;
 /// var agent = new NodeAgentHost(new NodeAgentOptions { KubeconfigPath = kubeconfig, RepositoryRoot = repo }, logger);
 /// var running = agent.RunAsync(stopping);   // returns after stopping is cancelled and every pod process is killed
 /// </code>
+/// or, in a generic host, <c>services.AddLocalNodeAgent(options)</c>. A kubeconfig whose user has no credentials is
+/// used anonymously (KubernetesClient alone refuses `user: {}`).
 /// It talks to the API server only through KubernetesClient, like a kubelet: watch pods with
 /// fieldSelector spec.nodeName=NodeName, write pods/status, delete a pod (grace 0, uid precondition) once its
 /// containers have stopped. Images map to programs through localcluster/images.yaml (see its header).
