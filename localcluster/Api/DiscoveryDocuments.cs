@@ -135,6 +135,7 @@ public static class DiscoveryDocuments
 
         var prefix = group.Length == 0 ? $"/api/{version}" : $"/apis/{group}/{version}";
         var paths = new JsonObject();
+        var schemas = new JsonObject();
         foreach (var t in types)
         {
             var item = t.Namespaced ? $"{prefix}/namespaces/{{namespace}}/{t.Plural}/{{name}}" : $"{prefix}/{t.Plural}/{{name}}";
@@ -143,6 +144,14 @@ public static class DiscoveryDocuments
             {
                 paths[item + "/status"] = new JsonObject { ["patch"] = PatchOperation(t) };
             }
+
+            if (t.Schema is not null)
+            {
+                // A custom resource's schema, so that `kubectl explain` can describe it.
+                var schema = (JsonObject)t.Schema.DeepClone();
+                schema["x-kubernetes-group-version-kind"] = new JsonArray(new JsonObject { ["group"] = t.Group, ["kind"] = t.Kind, ["version"] = t.Version });
+                schemas[string.Join('.', t.Group.Split('.').Reverse()) + $".{t.Version}.{t.Kind}"] = schema;
+            }
         }
 
         return new JsonObject
@@ -150,7 +159,7 @@ public static class DiscoveryDocuments
             ["openapi"] = "3.0.0",
             ["info"] = new JsonObject { ["title"] = "Kubernetes", ["version"] = "v1.32.0" },
             ["paths"] = paths,
-            ["components"] = new JsonObject { ["schemas"] = new JsonObject() },
+            ["components"] = new JsonObject { ["schemas"] = schemas },
         };
     }
 

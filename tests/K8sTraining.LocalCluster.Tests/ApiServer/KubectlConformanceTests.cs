@@ -332,6 +332,15 @@ public sealed class KubectlConformanceTests(ControlPlaneFixture fx) : IClassFixt
         Assert.Contains("Forbidden", undeletable.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Explain_Should_DescribeCustomResourceFields_When_TheCrdHasASchema()
+    {
+        var output = (await fx.KubectlAsync("explain", "widgets.spec.size")).Succeeded().Stdout;
+
+        Assert.Contains("KIND:       Widget", output, StringComparison.Ordinal);
+        Assert.Contains("FIELD: size <integer>", output, StringComparison.Ordinal);
+    }
+
     private async Task<JsonObject> GetWidgetAsync(string ns, string name)
     {
         var obj = await fx.Client.CustomObjects.GetNamespacedCustomObjectAsync(TestManifests.Group, "v1", ns, TestManifests.Plural, name);
