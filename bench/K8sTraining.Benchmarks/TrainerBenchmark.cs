@@ -165,7 +165,7 @@ public sealed partial class TrainerBenchmark : IBenchmarkSuite
     private static async Task<double> SigtermToExitAsync(string dll, BenchmarkContext context, string model, CancellationToken cancellationToken)
     {
         var dir = Path.Combine(context.ScratchDirectory, $"sigterm-{Guid.NewGuid():N}");
-        using var process = StartTrainer(dll, ["--model", model, "--samples", "8192", "--epochs", "100", "--batch-size", "64", "--checkpoint-dir", dir, "--checkpoint-every-steps", "0", "--log-every-steps", "1", "--termination-log", Path.Combine(dir, "termination-log")]);
+        using var process = StartTrainer(dll, ["--model", model, "--samples", "8192", "--epochs", "100", "--batch-size", "64", "--checkpoint-dir", dir, "--checkpoint-every-steps", "0", "--log-every-steps", "10", "--termination-log", Path.Combine(dir, "termination-log")]);
         var reached = new TaskCompletionSource();
         process.OutputDataReceived += (_, e) =>
         {
@@ -192,7 +192,7 @@ public sealed partial class TrainerBenchmark : IBenchmarkSuite
     private static async Task<List<(long Step, long Kib)>> RssAtStepsAsync(string dll, BenchmarkContext context, long[] marks, CancellationToken cancellationToken)
     {
         var dir = Path.Combine(context.ScratchDirectory, "rss");
-        using var process = StartTrainer(dll, ["--model", "mlp", "--samples", "2048", "--epochs", "100", "--batch-size", "16", "--checkpoint-dir", dir, "--checkpoint-every-steps", "500", "--log-every-steps", "1", "--termination-log", Path.Combine(dir, "termination-log")]);
+        using var process = StartTrainer(dll, ["--model", "mlp", "--samples", "2048", "--epochs", "100", "--batch-size", "16", "--checkpoint-dir", dir, "--checkpoint-every-steps", "500", "--log-every-steps", "100", "--termination-log", Path.Combine(dir, "termination-log")]);
         var results = new List<(long, long)>();
         var done = new TaskCompletionSource();
         var next = 0;
