@@ -5,7 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-apt_packages=(patchelf dataset-fashion-mnist prometheus unzip)
+apt_packages=(patchelf g++ binutils dataset-fashion-mnist prometheus unzip)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
