@@ -40,9 +40,18 @@ public sealed class StorageBenchmarks : IBenchmarkSuite
         Console.WriteLine($"s3rver 3.7.1 on {server.EndpointUrl}; part size {options.PartSize >> 20} MiB, {options.Parallelism} parallel; {Environment.ProcessorCount} cores; synthetic random data");
         Console.WriteLine();
 
-        await ThroughputAsync(context, options, server, throughputMb, cancellationToken).ConfigureAwait(false);
-        Console.WriteLine();
-        await SigtermToCommitAsync(context, env, sizesMb, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ThroughputAsync(context, options, server, throughputMb, cancellationToken).ConfigureAwait(false);
+            Console.WriteLine();
+            await SigtermToCommitAsync(context, env, sizesMb, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Gigabytes of objects and scratch files: keep only the printed figures.
+            await server.DisposeAsync().ConfigureAwait(false);
+            Directory.Delete(context.ScratchDirectory, recursive: true);
+        }
     }
 
     private static async Task ThroughputAsync(BenchmarkContext context, S3StoreOptions options, StorageS3rver server, int sizeMb, CancellationToken cancellationToken)

@@ -9,6 +9,7 @@ namespace K8sTraining.Benchmarks;
 internal sealed class StorageS3rver : IAsyncDisposable
 {
     private readonly Process process;
+    private bool disposed;
 
     private StorageS3rver(Process process, int port, string directory)
     {
@@ -72,6 +73,11 @@ internal sealed class StorageS3rver : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (disposed)
+        {
+            return;
+        }
+        disposed = true;
         if (!process.HasExited)
         {
             process.Kill(entireProcessTree: true);
