@@ -24,9 +24,9 @@ public sealed class OperatorLifecycleTests(ClusterFixture cluster)
         var failed = job.Status.Conditions!.Single(c => c.Type == ConditionTypes.Failed);
         Assert.Equal(ConditionReasons.ConfigurationError, failed.Reason);
         Assert.Contains("--epochs: 0 is not allowed", failed.Message, StringComparison.Ordinal);
-        var pods = await cluster.PodsAsync(ns);
+        // The finalizer goes right after the status that records the end: eventually, never before.
+        var pods = await Eventually.GetAsync(() => cluster.PodsAsync(ns), ps => ps.All(p => p.Metadata.Finalizers is null || !p.Metadata.Finalizers.Contains(WellKnown.TrackingFinalizer)), "the tracking finalizer to be released");
         Assert.Equal(["bad-config-attempt-1"], pods.Select(p => p.Metadata.Name));
-        Assert.True(pods.All(p => p.Metadata.Finalizers is null || !p.Metadata.Finalizers.Contains(WellKnown.TrackingFinalizer)));
         var events = await cluster.EventsAsync(ns);
         Assert.Contains(events, e => e.Reason == EventReasons.Failed && e.Type == "Warning" && e.InvolvedObject.Name == "bad-config");
     }

@@ -72,8 +72,9 @@ public sealed class OperatorResilienceTests(ClusterFixture cluster)
         var leader = lease.Spec.HolderIdentity == "replica-a" ? a : b;
         var follower = leader == a ? b : a;
         await leader.WaitReadyAndLeadingAsync();
-        Assert.False((await follower.LeaderInfoAsync())!.Value.GetProperty("isLeader").GetBoolean());
-        Assert.Equal(System.Net.HttpStatusCode.OK, await follower.GetStatusAsync("/readyz"));
+        var followerInfo = await Eventually.GetAsync(follower.LeaderInfoAsync, i => i is not null, TimeSpan.FromSeconds(30), "the follower's /leader");
+        Assert.False(followerInfo!.Value.GetProperty("isLeader").GetBoolean());
+        await Eventually.GetAsync(() => follower.GetStatusAsync("/readyz"), c => c == System.Net.HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the follower to be ready");
 
         await cluster.CreateJobAsync(ClusterFixture.ScriptJob(ns, "one", "exit 0"));
         await cluster.WaitForJobAsync(ns, "one", j => j.Status?.Phase == JobPhases.Succeeded, "Succeeded under the leader");
