@@ -20,6 +20,7 @@ namespace K8sTraining.Trainer.Training;
 public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpointSync remote, ITrainingObserver observer, ILogger<TrainingLoop> logger)
 {
     private const int EvaluationBatch = 1000;
+    private const long NoGcBudgetBytes = 32L * 1024 * 1024;
 
     /// <summary>Test-only: milliseconds to sleep after each step, so tests can signal a small model mid-run.</summary>
     internal const string StepDelayEnvironmentVariable = "K8STRAINING_TEST_STEP_DELAY_MS";
@@ -198,11 +199,32 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
             ? torch.tensor(pixels, [n, 1, ImageDataset.Height, ImageDataset.Width])
             : torch.tensor(pixels.AsSpan(0, n * ImageDataset.PixelsPerImage).ToArray(), [n, 1, ImageDataset.Height, ImageDataset.Width]);
         var target = n == labels.Length ? torch.tensor(labels) : torch.tensor(labels.AsSpan(0, n).ToArray());
-        optimizer.zero_grad();
-        var loss = nn.functional.cross_entropy(model.forward(input), target);
-        loss.backward();
-        optimizer.step();
-        return loss.item<float>();
+        // TorchSharp 0.107 frees implicitly created Scalars only through finalizers, and a GC during a native call can
+        // finalize one still in use (seen as "Expected false to be true ... toFloat" in AdamW.step). No GC may run
+        // during the step; its managed allocations are small.
+        var noGc = GC.TryStartNoGCRegion(NoGcBudgetBytes);
+        try
+        {
+            optimizer.zero_grad();
+            var loss = nn.functional.cross_entropy(model.forward(input), target);
+            loss.backward();
+            optimizer.step();
+            return loss.item<float>();
+        }
+        finally
+        {
+            if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
+            {
+                try
+                {
+                    GC.EndNoGCRegion();
+                }
+                catch (InvalidOperationException)
+                {
+                    // The budget ran out and a GC happened anyway; nothing to undo.
+                }
+            }
+        }
     }
 
     /// <summary>Test-split accuracy; eval mode and no RNG use, so it never changes what training does next.</summary>

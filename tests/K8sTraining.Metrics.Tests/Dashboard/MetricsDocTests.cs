@@ -2,7 +2,7 @@ using K8sTraining.Metrics.Tests.Support;
 
 namespace K8sTraining.Metrics.Tests.Dashboard;
 
-/// <summary>The metric table in docs/metrics.md (the README's) is well formed; the live checks are in the scrape tests.</summary>
+/// <summary>The metric table in README.md (the README's) is well formed; the live checks are in the scrape tests.</summary>
 public sealed class MetricsDocTests
 {
     [Fact]
@@ -10,7 +10,7 @@ public sealed class MetricsDocTests
     {
         var metrics = MetricsDoc.Metrics();
 
-        Assert.True(metrics.Count >= 20, $"only {metrics.Count} metrics parsed from docs/metrics.md");
+        Assert.True(metrics.Count >= 20, $"only {metrics.Count} metrics parsed from README.md");
         Assert.Equal(metrics.Count, metrics.Select(m => m.Name).Distinct().Count());
         Assert.All(metrics, m =>
         {

@@ -39,7 +39,7 @@ public static class MetricAssertions
             }
         }
 
-        Assert.True(problems.Count == 0, "Exported metrics differ from docs/metrics.md:\n" + string.Join("\n", problems));
+        Assert.True(problems.Count == 0, "Exported metrics differ from README.md:\n" + string.Join("\n", problems));
     }
 
     /// <summary>Fails when Prometheus holds a k8straining_* metric family the table does not document.</summary>
@@ -47,6 +47,6 @@ public static class MetricAssertions
     {
         var known = documented.SelectMany(m => m.CreatedSeriesName is { } created ? m.SeriesNames.Append(created) : m.SeriesNames).ToHashSet(StringComparer.Ordinal);
         var undocumented = series.Select(s => s["__name__"]).Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && !known.Contains(n)).Distinct().Order(StringComparer.Ordinal).ToList();
-        Assert.True(undocumented.Count == 0, "Exported but not in docs/metrics.md: " + string.Join(", ", undocumented));
+        Assert.True(undocumented.Count == 0, "Exported but not in README.md: " + string.Join(", ", undocumented));
     }
 }

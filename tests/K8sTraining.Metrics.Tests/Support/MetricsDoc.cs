@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 
 namespace K8sTraining.Metrics.Tests.Support;
 
-/// <summary>One row of the metric table in docs/metrics.md (the README's table).</summary>
+/// <summary>One row of the metric table in README.md (the README's table).</summary>
 public sealed record DocumentedMetric(string Name, string Type, IReadOnlySet<string> Labels, string Meaning)
 {
     /// <summary>The series names Prometheus stores for this metric (histograms: _bucket, _sum, _count).</summary>
@@ -17,7 +17,7 @@ public sealed record DocumentedMetric(string Name, string Type, IReadOnlySet<str
     };
 }
 
-/// <summary>Parses docs/metrics.md: the metric table and the dashboard panel table.</summary>
+/// <summary>Parses README.md: the metric table and the dashboard panel table.</summary>
 public static partial class MetricsDoc
 {
     public static IReadOnlyList<DocumentedMetric> Metrics(string? path = null) =>

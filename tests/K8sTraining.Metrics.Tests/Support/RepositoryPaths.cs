@@ -7,7 +7,7 @@ public static class RepositoryPaths
 
     public static string Dashboard => Path.Combine(Root, "charts", "k8s-training", "dashboards", "k8s-training.json");
 
-    public static string MetricsDoc => Path.Combine(Root, "docs", "metrics.md");
+    public static string MetricsDoc => Path.Combine(Root, "README.md");
 
     public static string Published(string program, string dll)
     {
