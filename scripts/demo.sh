@@ -94,7 +94,7 @@ resumed() { podlog "$job-attempt-2" | grep -qF "$expected"; }
 wait_for "the replacement to log: $expected" 600 resumed
 echo "pod $job-attempt-2: $(podlog "$job-attempt-2" | grep -F "$expected" | sed -E 's/.*(Resuming)/\1/')"
 
-say "5/6 waiting for Succeeded (the cnn trains ${steps_per_epoch} steps per epoch)"
+say "5/6 waiting for Succeeded (the cnn trains ${steps_per_epoch} steps per epoch, 5 epochs)"
 finished() { p="$(field .status.phase)"; [ "$p" = Succeeded ] || { [ "$p" = Failed ] && fail "the job failed: $(field .status.conditions)"; }; }
 wait_for "Succeeded" "$timeout_s" finished
 
