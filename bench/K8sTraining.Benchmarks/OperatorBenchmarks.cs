@@ -53,7 +53,8 @@ public sealed class OperatorBenchmarks : IBenchmarkSuite
             },
         }, cancellationToken).ConfigureAwait(false);
         using var client = await ConnectAsync(context, plane, cancellationToken).ConfigureAwait(false);
-        using var op = StartOperator(context, plane.KubeconfigPath, "bench-latency");
+        using var running = StartOperator(context, plane.KubeconfigPath, "bench-latency");
+        var op = running.Process;
         await WaitUntilSyncedAsync(op, cancellationToken).ConfigureAwait(false);
         var job = new TrainingJob
         {
@@ -92,7 +93,8 @@ public sealed class OperatorBenchmarks : IBenchmarkSuite
     {
         await using var plane = await LocalControlPlane.StartAsync(new LocalControlPlaneOptions { StartNodeAgent = false, RepositoryRoot = context.RepositoryRoot }, cancellationToken).ConfigureAwait(false);
         using var client = await ConnectAsync(context, plane, cancellationToken).ConfigureAwait(false);
-        using var op = StartOperator(context, plane.KubeconfigPath, "bench-throughput");
+        using var running = StartOperator(context, plane.KubeconfigPath, "bench-throughput");
+        var op = running.Process;
         await WaitUntilSyncedAsync(op, cancellationToken).ConfigureAwait(false);
         var before = ProcessStats.Read(op.Id);
         var clock = Stopwatch.StartNew();
@@ -139,7 +141,7 @@ public sealed class OperatorBenchmarks : IBenchmarkSuite
         return client;
     }
 
-    private static Process StartOperator(BenchmarkContext context, string kubeconfig, string identity)
+    private static KillOnDispose StartOperator(BenchmarkContext context, string kubeconfig, string identity)
     {
         var dll = Path.Combine(context.PublishDirectory, "operator", "K8sTraining.Operator.dll");
         if (!File.Exists(dll))
@@ -164,7 +166,7 @@ public sealed class OperatorBenchmarks : IBenchmarkSuite
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new KillOnDispose(process).Process;
+        return new KillOnDispose(process);
     }
 
     private static readonly Dictionary<int, int> PortsByPid = [];
@@ -214,23 +216,32 @@ public sealed class OperatorBenchmarks : IBenchmarkSuite
     private static double Percentile(List<double> sorted, double p) =>
         sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
 
-    /// <summary>Kills the operator process tree when the process object is disposed or the bench exits.</summary>
-    private sealed class KillOnDispose
+    /// <summary>Kills the operator process tree when disposed (end of a measurement) or when the bench exits.</summary>
+    private sealed class KillOnDispose : IDisposable
     {
         public KillOnDispose(Process process)
         {
             Process = process;
             AppDomain.CurrentDomain.ProcessExit += (_, _) => Kill();
-            process.Disposed += (_, _) => { };
         }
 
         public Process Process { get; }
+
+        public void Dispose()
+        {
+            Kill();
+            Process.Dispose();
+        }
 
         private void Kill()
         {
             try
             {
-                Process.Kill(entireProcessTree: true);
+                if (!Process.HasExited)
+                {
+                    Process.Kill(entireProcessTree: true);
+                    Process.WaitForExit(5000);
+                }
             }
             catch (InvalidOperationException)
             {
