@@ -63,7 +63,10 @@ public sealed partial class TrainerMetricsServer(int port, ILogger<TrainerMetric
         if (_provider is not null && interval * 1.5 <= FinalScrapeLimit.TotalSeconds)
         {
             var seen = TrainerMetrics.Collections;
-            var deadline = Stopwatch.GetTimestamp() + (long)(interval * 1.5 * Stopwatch.Frequency);
+            // The interval is an estimate from collections (a scrape may collect more than once): leave room for a
+            // whole period plus jitter, within the limit.
+            var wait = Math.Min(FinalScrapeLimit.TotalSeconds, (interval * 2.5) + 0.5);
+            var deadline = Stopwatch.GetTimestamp() + (long)(wait * Stopwatch.Frequency);
             while (TrainerMetrics.Collections == seen && Stopwatch.GetTimestamp() < deadline && !cancellationToken.IsCancellationRequested)
             {
                 await Task.Delay(20, CancellationToken.None).ConfigureAwait(false);

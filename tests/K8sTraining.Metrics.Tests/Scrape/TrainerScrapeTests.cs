@@ -78,14 +78,22 @@ public sealed class TrainerScrapeTests
 
     private sealed record Report(string Status, long GlobalStep, int Epoch);
 
+    private sealed record Position(double Step, double Epoch);
+
     private static async Task<Report> RunUntilStoppedAsync(PrometheusServer prometheus, string[] args, IReadOnlyDictionary<string, string> env, string log, string readyQuery, long minimumStep)
     {
+        var started = DateTime.UtcNow;
         await using var trainer = ChildProcess.Start("dotnet", args, env);
         try
         {
+            // The trainer learns the scrape interval from the scrapes it has served and waits for one last scrape on
+            // shutdown only once it knows it: let Prometheus scrape this attempt a few times before stopping it.
             await Eventually.GetAsync(
-                async () => (Step: await LatestOrNullAsync(prometheus, "k8straining_trainer_global_step" + Selector), Ready: await LatestOrNullAsync(prometheus, readyQuery)),
-                r => trainer.Process.HasExited || (r.Step >= minimumStep && r.Ready > 0),
+                async () => (
+                    Step: await LatestOrNullAsync(prometheus, "k8straining_trainer_global_step" + Selector),
+                    Ready: await LatestOrNullAsync(prometheus, readyQuery),
+                    Scrapes: await LatestOrNullAsync(prometheus, $"count_over_time(k8straining_trainer_global_step{Selector}[{Math.Max(1, (int)(DateTime.UtcNow - started).TotalSeconds)}s])")),
+                r => trainer.Process.HasExited || (r.Step >= minimumStep && r.Ready > 0 && r.Scrapes >= 3),
                 TimeSpan.FromSeconds(120),
                 $"Prometheus to see global step {minimumStep} and {readyQuery}");
             Assert.False(trainer.Process.HasExited, $"the trainer exited early:\n{trainer.Output}");
@@ -108,8 +116,15 @@ public sealed class TrainerScrapeTests
     /// <summary>The trainer waits for a last scrape on shutdown: Prometheus's last values are the termination report's.</summary>
     private static async Task AssertPrometheusHoldsFinalPositionAsync(PrometheusServer prometheus, Report report)
     {
-        var step = await LatestAsync(prometheus, "last_over_time(k8straining_trainer_global_step" + Selector + "[5m])");
-        var epoch = await LatestAsync(prometheus, "last_over_time(k8straining_trainer_epoch" + Selector + "[5m])");
+        // Prometheus appends a scraped sample a moment after the response arrives, which can be after the trainer exits:
+        // poll briefly for the final scrape to become queryable.
+        var (step, epoch) = await Eventually.GetAsync(
+            async () => new Position(
+                await LatestAsync(prometheus, "last_over_time(k8straining_trainer_global_step" + Selector + "[5m])"),
+                await LatestAsync(prometheus, "last_over_time(k8straining_trainer_epoch" + Selector + "[5m])")),
+            r => (long)r.Step == report.GlobalStep && (int)r.Epoch == report.Epoch,
+            TimeSpan.FromSeconds(5),
+            $"Prometheus to hold the final position (global step {report.GlobalStep}, epoch {report.Epoch})");
 
         Assert.Equal(report.GlobalStep, (long)step);
         Assert.Equal(report.Epoch, (int)epoch);
