@@ -22,6 +22,12 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
     private const int EvaluationBatch = 1000;
     private const long NoGcBudgetBytes = 32L * 1024 * 1024;
 
+    /// <summary>
+    /// TorchSharp frees the native side of implicitly created Scalars only from finalizers, and the managed heap is too
+    /// small to trigger collections on its own: without a periodic collection the native memory grows with the steps.
+    /// </summary>
+    private const long FinalizeEverySteps = 100;
+
     /// <summary>Test-only: milliseconds to sleep after each step, so tests can signal a small model mid-run.</summary>
     internal const string StepDelayEnvironmentVariable = "K8STRAINING_TEST_STEP_DELAY_MS";
 
@@ -102,6 +108,10 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
                 var loss = TrainStep(model, optimizer, data.Train, batch, pixels, labels);
                 state.StepInEpoch++;
                 state.GlobalStep++;
+                if (state.GlobalStep % FinalizeEverySteps == 0)
+                {
+                    ReleaseFinalizedNativeMemory();
+                }
                 state.EpochLossSum += loss * batch.Length;
                 state.EpochSamples += batch.Length;
                 if (writer is not null && options.CheckpointEverySteps > 0 && state.GlobalStep % options.CheckpointEverySteps == 0)
@@ -189,6 +199,12 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         "sgd" => optim.SGD(model.parameters(), options.LearningRate, momentum: 0.9),
         _ => optim.AdamW(model.parameters(), options.LearningRate),
     };
+
+    private static void ReleaseFinalizedNativeMemory()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+    }
 
     private static double TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, ImageDataset data, ReadOnlySpan<int> batch, float[] pixels, long[] labels)
     {
