@@ -92,6 +92,17 @@ public sealed class ClusterScrapeTests
                         step => step >= from + 70,
                         TimeSpan.FromSeconds(120),
                         $"Prometheus to see attempt {attempt} train past step {from + 70}");
+                    if (attempt > 1)
+                    {
+                        // rate() cannot see a histogram series' first observation: the earlier recovery must be scraped
+                        // before the next one, or both could arrive in the series' first sample.
+                        await Eventually.GetAsync(
+                            () => prometheus.QueryAsync($"k8straining_operator_recovery_seconds_count{{job_namespace=\"{ns}\"}}"),
+                            r => r.Sum(x => x.Value) == attempt - 1,
+                            TimeSpan.FromSeconds(30),
+                            $"Prometheus to hold recovery {attempt - 1} before eviction {attempt}");
+                    }
+
                     var pod = $"{JobName}-attempt-{attempt}";
                     await client.CoreV1.CreateNamespacedPodEvictionAsync(new V1Eviction { Metadata = new V1ObjectMeta { Name = pod, NamespaceProperty = ns } }, pod, ns);
                 }
@@ -123,17 +134,31 @@ public sealed class ClusterScrapeTests
 
                 // Every panel's every query, sent as Grafana sends it (a range query over the test's time range, for this
                 // namespace and job), returns data.
-                var range = DateTimeOffset.UtcNow - started;
-                var rangeText = $"{(int)Math.Ceiling(range.TotalSeconds)}s";
-                var empty = new List<string>();
-                foreach (var query in Support.Dashboard.Load().Queries)
+                // Prometheus evaluates a range query at fixed steps: poll briefly until the newest samples are inside one.
+                async Task<List<string>> PanelsWithoutDataAsync()
                 {
-                    var promql = Support.Dashboard.Render(query.Expression, ns, JobName, "1m", rangeText);
-                    var result = await prometheus.QueryRangeAsync(promql, started, TimeSpan.FromSeconds(2));
-                    if (!result.Any(r => r.Values.Count > 0))
+                    var range = DateTimeOffset.UtcNow - started;
+                    var rangeText = $"{(int)Math.Ceiling(range.TotalSeconds)}s";
+                    var missing = new List<string>();
+                    foreach (var query in Support.Dashboard.Load().Queries)
                     {
-                        empty.Add($"{query.Panel} ({query.RefId}): {promql}");
+                        var promql = Support.Dashboard.Render(query.Expression, ns, JobName, "1m", rangeText);
+                        var result = await prometheus.QueryRangeAsync(promql, started, TimeSpan.FromSeconds(2));
+                        if (!result.Any(r => r.Values.Count > 0))
+                        {
+                            missing.Add($"{query.Panel} ({query.RefId}): {promql}");
+                        }
                     }
+
+                    return missing;
+                }
+
+                var empty = await PanelsWithoutDataAsync();
+                var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(20);
+                while (empty.Count > 0 && DateTimeOffset.UtcNow < deadline)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1));
+                    empty = await PanelsWithoutDataAsync();
                 }
 
                 Assert.True(empty.Count == 0, "Panels without data:\n" + string.Join("\n", empty));
