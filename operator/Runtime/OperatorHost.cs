@@ -1,5 +1,6 @@
 using K8sTraining.Operator.Metrics;
 using k8s;
+using k8s.Autorest;
 using k8s.LeaderElection;
 using k8s.LeaderElection.ResourceLock;
 using Microsoft.Extensions.Hosting;
@@ -20,6 +21,8 @@ public sealed class OperatorState
 /// <summary>
 /// Runs the controller, behind leader election on a coordination.k8s.io/v1 Lease when asked: only the leader
 /// reconciles. Losing the lease stops the process (as controller-runtime does) so a fresh start re-elects cleanly.
+/// A graceful stop releases the lease (client-go's ReleaseOnCancel), so a standby replica takes over at once instead
+/// of waiting out the lease duration.
 /// </summary>
 public sealed partial class OperatorHost(
     IKubernetes client,
@@ -68,6 +71,7 @@ public sealed partial class OperatorHost(
         using var elector = new LeaderElector(config);
         using var leading = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         Task? controller = null;
+        var led = false;
         elector.OnNewLeader += leader =>
         {
             state.Leader = leader;
@@ -76,6 +80,7 @@ public sealed partial class OperatorHost(
         elector.OnStartedLeading += () =>
         {
             state.IsLeader = true;
+            led = true;
             Log.StartedLeading(_logger, options.Identity, options.LeaderElectionNamespace, options.LeaderElectionLeaseName);
             controller = Task.Run(() => RunControllerAsync(leading.Token), CancellationToken.None);
         };
@@ -86,7 +91,15 @@ public sealed partial class OperatorHost(
         };
 
         Log.Campaigning(_logger, options.Identity, options.LeaderElectionNamespace, options.LeaderElectionLeaseName);
-        await elector.RunUntilLeadershipLostAsync(stoppingToken).ConfigureAwait(false);
+        try
+        {
+            await elector.RunUntilLeadershipLostAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // A graceful stop: wind the controller down, then release the lease below.
+        }
+
         await leading.CancelAsync().ConfigureAwait(false);
         if (controller is not null)
         {
@@ -98,6 +111,42 @@ public sealed partial class OperatorHost(
             Log.LostLease(_logger, options.Identity);
             Environment.ExitCode = 1;
             lifetime.StopApplication();
+        }
+        else if (led)
+        {
+            await ReleaseLeaseAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Hands the lease back on a graceful stop, as client-go's ReleaseOnCancel does: holder cleared, duration 1 s,
+    /// transitions kept. Only when this replica still holds it; a failure only means the standby waits the lease out.
+    /// </summary>
+    private async Task ReleaseLeaseAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            var lease = await client.CoordinationV1.ReadNamespacedLeaseAsync(
+                options.LeaderElectionLeaseName, options.LeaderElectionNamespace, cancellationToken: timeout.Token).ConfigureAwait(false);
+            if (lease.Spec?.HolderIdentity != options.Identity)
+            {
+                return;
+            }
+
+            var now = time.GetUtcNow().UtcDateTime;
+            // "", not null: client-go writes "" (a set, empty holder), and an elector that reads null tries to create the Lease.
+            lease.Spec.HolderIdentity = "";
+            lease.Spec.LeaseDurationSeconds = 1;
+            lease.Spec.AcquireTime = now;
+            lease.Spec.RenewTime = now;
+            await client.CoordinationV1.ReplaceNamespacedLeaseAsync(
+                lease, options.LeaderElectionLeaseName, options.LeaderElectionNamespace, cancellationToken: timeout.Token).ConfigureAwait(false);
+            Log.ReleasedLease(_logger, options.Identity, options.LeaderElectionNamespace, options.LeaderElectionLeaseName);
+        }
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException or OperationCanceledException)
+        {
+            Log.ReleaseFailed(_logger, options.Identity, e.Message);
         }
     }
 
@@ -133,6 +182,12 @@ public sealed partial class OperatorHost(
 
         [LoggerMessage(Level = LogLevel.Error, Message = "{Identity} lost its lease; stopping")]
         public static partial void LostLease(ILogger logger, string identity);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "{Identity} released lease {Namespace}/{Lease}")]
+        public static partial void ReleasedLease(ILogger logger, string identity, string @namespace, string lease);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "{Identity} could not release its lease ({Reason}); the standby takes over when it expires")]
+        public static partial void ReleaseFailed(ILogger logger, string identity, string reason);
 
         [LoggerMessage(Level = LogLevel.Critical, Message = "The operator stopped on an unexpected error")]
         public static partial void Crashed(ILogger logger, Exception e);

@@ -88,4 +88,27 @@ public sealed class OperatorResilienceTests(ClusterFixture cluster)
         Assert.Equal(follower.Identity, (await cluster.Client.CoordinationV1.ReadNamespacedLeaseAsync("k8s-training-operator", ns)).Spec.HolderIdentity);
         await a.DisposeAsync();
     }
+    [Fact]
+    public async Task Operator_Should_ReleaseItsLease_When_StoppedGracefully()
+    {
+        // A lease of 60 s: without the release, the standby would wait a minute before it could lead.
+        var ns = await cluster.NewNamespaceAsync("release");
+        string[] election = ["--leader-elect", "true", "--leader-election-namespace", ns, "--lease-duration-seconds", "60", "--renew-deadline-seconds", "40", "--retry-period-seconds", "1"];
+        var a = OperatorProcess.Start(cluster.Plane.KubeconfigPath, ns, "replica-a", election);
+        await a.WaitReadyAndLeadingAsync();
+        await using var b = OperatorProcess.Start(cluster.Plane.KubeconfigPath, ns, "replica-b", election);
+        await Eventually.GetAsync(() => b.GetStatusAsync("/readyz"), c => c == System.Net.HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the standby to be ready");
+        var before = await cluster.Client.CoordinationV1.ReadNamespacedLeaseAsync("k8s-training-operator", ns);
+        Assert.Equal("replica-a", before.Spec.HolderIdentity);
+
+        var stopped = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(0, await a.StopAsync(TimeSpan.FromSeconds(30)));
+        Assert.True(a.Output.Contains("replica-a released lease", StringComparison.Ordinal), a.Output);
+        await b.WaitReadyAndLeadingAsync(TimeSpan.FromSeconds(30));
+        Assert.True(stopped.Elapsed < TimeSpan.FromSeconds(30), $"the standby took {stopped.Elapsed} to lead");
+        var after = await cluster.Client.CoordinationV1.ReadNamespacedLeaseAsync("k8s-training-operator", ns);
+        Assert.Equal("replica-b", after.Spec.HolderIdentity);
+        Assert.Equal((before.Spec.LeaseTransitions ?? 0) + 1, after.Spec.LeaseTransitions ?? 0);
+        await a.DisposeAsync();
+    }
 }
