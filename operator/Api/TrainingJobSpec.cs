@@ -8,6 +8,9 @@ public sealed class TrainingJobSpec
 {
     public const string DefaultImage = "ghcr.io/k8straining/trainer:0.1.0";
 
+    /// <summary>The OpenTelemetry Prometheus exporter's customary port (DCGM's 9400 is left to the GPU exporter).</summary>
+    public const int DefaultMetricsPort = 9464;
+
     /// <summary>Trainer image; its ENTRYPOINT is the trainer.</summary>
     [JsonPropertyName("image")]
     public string? Image { get; set; }
@@ -44,6 +47,10 @@ public sealed class TrainingJobSpec
     [JsonPropertyName("env")]
     public IList<V1EnvVar>? Env { get; set; }
 
+    /// <summary>Port of the trainer's Prometheus /metrics (container port "metrics"); 0 turns the endpoint off.</summary>
+    [JsonPropertyName("metricsPort")]
+    public int? MetricsPort { get; set; }
+
     /// <summary>How many failed attempts are retried; preemptions never count.</summary>
     [JsonPropertyName("maxRestarts")]
     public int? MaxRestarts { get; set; }
@@ -76,6 +83,9 @@ public sealed class TrainingJobSpec
 
     [JsonIgnore]
     public int EffectiveMaxRestarts => MaxRestarts ?? 3;
+
+    [JsonIgnore]
+    public int EffectiveMetricsPort => MetricsPort ?? DefaultMetricsPort;
 
     [JsonIgnore]
     public long EffectiveGracePeriodSeconds => TerminationGracePeriodSeconds ?? 60;

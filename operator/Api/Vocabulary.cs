@@ -95,6 +95,9 @@ public static class WellKnown
     public const string TrackingFinalizer = "k8straining.io/attempt-tracking";
 
     public const string TrainerContainer = "trainer";
+
+    /// <summary>Name of the trainer's /metrics container port; the chart's PodMonitor scrapes it by this name.</summary>
+    public const string MetricsPortName = "metrics";
     public const string DisruptionTarget = "DisruptionTarget";
     public const string CheckpointDirectory = "/var/run/k8straining/checkpoints";
     public const string TerminationLog = "/dev/termination-log";

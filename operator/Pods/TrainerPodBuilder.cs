@@ -62,6 +62,9 @@ public static class TrainerPodBuilder
                         EnvFrom = string.IsNullOrEmpty(spec.Checkpoint?.SecretName)
                             ? null
                             : [new V1EnvFromSource { SecretRef = new V1SecretEnvSource { Name = spec.Checkpoint.SecretName } }],
+                        Ports = spec.EffectiveMetricsPort > 0
+                            ? [new V1ContainerPort { Name = WellKnown.MetricsPortName, ContainerPort = spec.EffectiveMetricsPort, Protocol = "TCP" }]
+                            : null,
                         Resources = spec.Resources,
                         VolumeMounts = [new V1VolumeMount { Name = CheckpointVolume, MountPath = WellKnown.CheckpointDirectory }],
                         TerminationMessagePath = WellKnown.TerminationLog,
@@ -110,6 +113,7 @@ public static class TrainerPodBuilder
         Add("TRAINER_KEEP_CHECKPOINTS", c?.Keep);
         Add("TRAINER_TERMINATION_LOG", WellKnown.TerminationLog);
         Add("TRAINER_ATTEMPT", attempt);
+        Add("TRAINER_METRICS_PORT", job.Spec.EffectiveMetricsPort > 0 ? job.Spec.EffectiveMetricsPort : null);
         // The trainer's metric labels (job_namespace, job_name): bounded, unlike the pod name.
         Add("TRAINER_JOB_NAMESPACE", job.Metadata.NamespaceProperty);
         Add("TRAINER_JOB_NAME", job.Metadata.Name);

@@ -59,6 +59,11 @@ public static class SpecValidator
             CheckAtLeast(errors, "spec.checkpoint.keep", c.Keep, 1);
         }
 
+        if (spec.MetricsPort is { } port && port is < 0 or > 65535)
+        {
+            errors.Add($"spec.metricsPort must be a port number from 1 to 65535, or 0 for no metrics endpoint, not {port}");
+        }
+
         CheckAtLeast(errors, "spec.maxRestarts", spec.MaxRestarts, 0);
         CheckAtLeast(errors, "spec.restartBackoffSeconds", spec.RestartBackoffSeconds, 0);
         CheckAtLeast(errors, "spec.maxRestartBackoffSeconds", spec.MaxRestartBackoffSeconds, 0);

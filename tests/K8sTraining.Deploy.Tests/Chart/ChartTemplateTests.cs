@@ -2,6 +2,8 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
+using K8sTraining.Operator.Api;
+using K8sTraining.Operator.Pods;
 using K8sTraining.Deploy.Tests.Support;
 
 namespace K8sTraining.Deploy.Tests.Chart;
@@ -27,7 +29,7 @@ public sealed partial class ChartTemplateTests
             }
             else
             {
-                Assert.Equal("monitoring.coreos.com/v1/ServiceMonitor", key);
+                Assert.Contains(key, new[] { "monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/PodMonitor" });
             }
 
             Assert.Matches(Dns1123Subdomain(), rendered.Name);
@@ -209,6 +211,48 @@ public sealed partial class ChartTemplateTests
         foreach (var (key, value) in monitor["spec"]!["selector"]!["matchLabels"]!.AsObject())
         {
             Assert.Equal((string?)value, (string?)service["metadata"]!["labels"]![key]);
+        }
+    }
+
+    [Theory]
+    [InlineData(ValueSets.PodMonitorOn)]
+    [InlineData(ValueSets.PodMonitorNamespaced)]
+    public async Task PodMonitor_Should_SelectTheTrainerPodsTheOperatorBuilds_When_Enabled(string valueSet)
+    {
+        var chart = await Renders.OfAsync(valueSet);
+        var monitor = chart.Single("PodMonitor").Json;
+        var job = new TrainingJob
+        {
+            Metadata = new V1ObjectMeta { Name = "mnist", NamespaceProperty = "team-a", Uid = "uid-mnist" },
+            Spec = new TrainingJobSpec { Training = new TrainingSpec { Model = "cnn", Dataset = "synthetic" } },
+        };
+        var pod = TrainerPodBuilder.Build(job, 1);
+
+        var endpoint = Assert.Single(monitor["spec"]!["podMetricsEndpoints"]!.AsArray())!;
+        var port = Assert.Single(pod.Spec.Containers.Single().Ports);
+        Assert.Equal(port.Name, (string?)endpoint["port"]);
+        Assert.Equal("/metrics", (string?)endpoint["path"]);
+        var selector = monitor["spec"]!["selector"]!["matchLabels"]!.AsObject();
+        Assert.NotEmpty(selector);
+        foreach (var (key, value) in selector)
+        {
+            Assert.Equal((string?)value, pod.Metadata.Labels[key]);
+        }
+
+        // Only trainers: the operator's own pods (scraped through the ServiceMonitor) are not selected.
+        var deployment = KubernetesYaml.Deserialize<V1Deployment>(chart.Single("Deployment").Yaml);
+        var operatorLabels = deployment.Spec.Template.Metadata.Labels;
+        Assert.Contains(selector, s => !operatorLabels.TryGetValue(s.Key, out var v) || v != (string?)s.Value);
+        var namespaces = monitor["spec"]!["namespaceSelector"]!;
+        if (valueSet == ValueSets.PodMonitorNamespaced)
+        {
+            Assert.Equal(["team-a", "team-b"], namespaces["matchNames"]!.AsArray().Select(n => (string?)n));
+            Assert.Equal("monitoring", chart.Single("PodMonitor").Namespace);
+        }
+        else
+        {
+            Assert.True((bool?)namespaces["any"]);
+            Assert.Equal("kube-prometheus-stack", (string?)monitor["metadata"]!["labels"]!["release"]);
         }
     }
 

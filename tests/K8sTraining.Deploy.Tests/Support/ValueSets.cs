@@ -7,6 +7,8 @@ public static class ValueSets
     public const string Namespaced = "namespaced";
     public const string ClusterWide = "cluster-wide";
     public const string ServiceMonitorOn = "service-monitor-on";
+    public const string PodMonitorOn = "pod-monitor-on";
+    public const string PodMonitorNamespaced = "pod-monitor-namespaced";
     public const string CustomImages = "custom-images";
     public const string SingleReplicaNoLeaderElection = "single-replica-no-leader-election";
     public const string ExistingServiceAccount = "existing-service-account";
@@ -29,6 +31,21 @@ public static class ValueSets
                 interval: 15s
                 labels:
                   release: kube-prometheus-stack
+            """,
+        [PodMonitorOn] = """
+            metrics:
+              podMonitor:
+                enabled: true
+                interval: 15s
+                labels:
+                  release: kube-prometheus-stack
+            """,
+        [PodMonitorNamespaced] = """
+            watchNamespaces: [team-a, team-b]
+            metrics:
+              podMonitor:
+                enabled: true
+                namespace: monitoring
             """,
         [CustomImages] = """
             operator:

@@ -86,6 +86,7 @@ public sealed class CrdSchemaDriftTests
         Assert.Equal(TrainingJobSpec.DefaultImage, (string?)spec["image"]!["default"]);
         Assert.Equal("3", (string?)spec["maxRestarts"]!["default"]);
         Assert.Equal("60", (string?)spec["terminationGracePeriodSeconds"]!["default"]);
+        Assert.Equal(TrainingJobSpec.DefaultMetricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture), (string?)spec["metricsPort"]!["default"]);
     }
 
     [Fact]

@@ -33,6 +33,39 @@ public sealed class TrainerPodBuilderTests
     }
 
     [Fact]
+    public void Build_Should_ExposeTheTrainerMetricsPort_When_TheSpecLeavesTheDefault()
+    {
+        var pod = TrainerPodBuilder.Build(TrainingJobBuilder.Default().Build(), 1);
+
+        var container = pod.Spec.Containers.Single();
+        var port = Assert.Single(container.Ports);
+        Assert.Equal((WellKnown.MetricsPortName, TrainingJobSpec.DefaultMetricsPort, "TCP"), (port.Name, port.ContainerPort, port.Protocol));
+        Assert.Equal("9464", container.Env.Single(e => e.Name == "TRAINER_METRICS_PORT").Value);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(9100)]
+    public void Build_Should_FollowSpecMetricsPort_When_Set(int metricsPort)
+    {
+        var job = TrainingJobBuilder.Default().Build();
+        job.Spec.MetricsPort = metricsPort;
+
+        var container = TrainerPodBuilder.Build(job, 1).Spec.Containers.Single();
+
+        if (metricsPort == 0)
+        {
+            Assert.Null(container.Ports);
+            Assert.DoesNotContain(container.Env, e => e.Name == "TRAINER_METRICS_PORT");
+        }
+        else
+        {
+            Assert.Equal(metricsPort, Assert.Single(container.Ports).ContainerPort);
+            Assert.Equal("9100", container.Env.Single(e => e.Name == "TRAINER_METRICS_PORT").Value);
+        }
+    }
+
+    [Fact]
     public void Build_Should_MakeAPodTheJobOwnsAndTracks_When_BuildingAnAttempt()
     {
         var job = TrainingJobBuilder.Default().Build();
