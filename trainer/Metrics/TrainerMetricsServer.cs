@@ -22,6 +22,10 @@ public sealed partial class TrainerMetricsServer(int port, ILogger<TrainerMetric
     private long _lastScrapeTicks;
     private double _scrapeIntervalSeconds = double.PositiveInfinity;
 
+    // The last few gaps between scrapes: the shortest is the scraper's interval. One late or timed-out scrape on a
+    // loaded machine must not make the trainer think the scraper is slow and skip the final scrape.
+    private readonly Queue<double> _recentIntervals = new();
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         try
@@ -72,8 +76,9 @@ public sealed partial class TrainerMetricsServer(int port, ILogger<TrainerMetric
                 await Task.Delay(20, CancellationToken.None).ConfigureAwait(false);
             }
 
-            // The collection ran; give the listener a moment to write the response before it closes.
-            await Task.Delay(100, CancellationToken.None).ConfigureAwait(false);
+            // The collection ran; give the listener time to write the response before it closes (a loaded machine
+            // can take a few hundred milliseconds, and a cut response loses the whole scrape).
+            await Task.Delay(400, CancellationToken.None).ConfigureAwait(false);
         }
 
         Dispose();
@@ -89,6 +94,15 @@ public sealed partial class TrainerMetricsServer(int port, ILogger<TrainerMetric
 
     private void SampleScrapeInterval()
     {
+        // Timer callbacks may overlap on a busy thread pool.
+        lock (_recentIntervals)
+        {
+            SampleScrapeIntervalLocked();
+        }
+    }
+
+    private void SampleScrapeIntervalLocked()
+    {
         var collections = TrainerMetrics.Collections;
         if (collections == _lastCollections)
         {
@@ -98,7 +112,13 @@ public sealed partial class TrainerMetricsServer(int port, ILogger<TrainerMetric
         var now = Stopwatch.GetTimestamp();
         if (_lastScrapeTicks != 0)
         {
-            _scrapeIntervalSeconds = (double)(now - _lastScrapeTicks) / Stopwatch.Frequency / (collections - _lastCollections);
+            _recentIntervals.Enqueue((double)(now - _lastScrapeTicks) / Stopwatch.Frequency / (collections - _lastCollections));
+            if (_recentIntervals.Count > 8)
+            {
+                _recentIntervals.Dequeue();
+            }
+
+            _scrapeIntervalSeconds = _recentIntervals.Min();
         }
 
         _lastCollections = collections;

@@ -69,10 +69,11 @@ public sealed class ClusterScrapeTests
                     Training = new TrainingSpec { Model = "mlp", Dataset = "synthetic", Samples = 2048, Epochs = 1000, BatchSize = 32, Seed = 7 },
                     Checkpoint = new CheckpointSpec { Uri = $"s3://{S3rver.Bucket}/jobs/{ns}/{JobName}", SecretName = "s3-credentials", EverySteps = 20, Keep = 3 },
                     TerminationGracePeriodSeconds = 30,
+                    // The port the chart's PodMonitor would scrape by name; free here, since every local pod shares loopback.
+                    MetricsPort = trainerPort,
                     Env =
                     [
                         new V1EnvVar { Name = "TRAINER_THREADS", Value = "1" },
-                        new V1EnvVar { Name = "TRAINER_METRICS_PORT", Value = trainerPort.ToString(CultureInfo.InvariantCulture) },
                         // 64 steps an epoch, slowed so that an epoch takes about two scrapes.
                         new V1EnvVar { Name = "K8STRAINING_TEST_STEP_DELAY_MS", Value = "20" },
                     ],
@@ -108,6 +109,15 @@ public sealed class ClusterScrapeTests
                 }
 
                 await WaitForJobAsync(client, ns, j => j.Status?.Attempt == 3 && j.Status.Phase == JobPhases.Running, "attempt 3 running");
+                // The last attempt must be scraped a few times before it stops: a trainer that lives less than a scrape
+                // interval is never seen (pull-based metrics), and one scraped once cannot know the interval to wait
+                // for a final scrape.
+                var lastFrom = (await GetJobAsync(client, ns)).Status?.ResumeFrom?.GlobalStep ?? 0;
+                await Eventually.GetAsync(
+                    async () => (await prometheus.QueryAsync($"k8straining_trainer_global_step{selector}")).Select(s => s.Value).DefaultIfEmpty(-1).Max(),
+                    step => step >= lastFrom + 70,
+                    TimeSpan.FromSeconds(120),
+                    $"Prometheus to see attempt 3 train past step {lastFrom + 70}");
                 await Eventually.GetAsync(() => prometheus.QueryAsync("k8straining_operator_recovery_seconds_count"), s => s.Sum(x => x.Value) == 2, TimeSpan.FromSeconds(30), "two recoveries in Prometheus");
 
                 // Suspending stops the last attempt for good: its final position is in the status and must be in Prometheus.

@@ -16,11 +16,14 @@ public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<R
     public async Task Train_Should_EndWithIdenticalWeights_When_SigtermedAtThreeRandomPointsAndResumed()
     {
         using var run = new TrainerRun();
-        var targets = Enumerable.Range(0, 3).Select(_ => (long)Random.Shared.Next(5, TrainerRun.TotalSteps - 20)).Order().ToArray();
+        // At least 64 steps of 8 ms before the end: the signal must reach a trainer that is still training even when
+        // this test reads its output late on a loaded machine.
+        var slower = new Dictionary<string, string> { ["K8STRAINING_TEST_STEP_DELAY_MS"] = "8" };
+        var targets = Enumerable.Range(0, 3).Select(_ => (long)Random.Shared.Next(5, TrainerRun.TotalSteps - 64)).Order().ToArray();
         long previousStop = 0;
         foreach (var target in targets)
         {
-            using var trainer = TrainerProcess.Start(run.Args(), SlowSteps);
+            using var trainer = TrainerProcess.Start(run.Args(), slower);
             await trainer.WaitForGlobalStepAsync(Math.Max(target, previousStop + 1), Deadline);
             trainer.SendSigterm();
             if (target == targets[1])

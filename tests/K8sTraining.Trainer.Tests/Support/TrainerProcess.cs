@@ -89,7 +89,9 @@ public sealed partial class TrainerProcess : IDisposable
     {
         if (Kill(_process.Id, SigTerm) != 0)
         {
-            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
+            var errno = Marshal.GetLastPInvokeError();
+            var state = _process.HasExited ? $"it had already exited with {_process.ExitCode}" : "it is still running";
+            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {errno}; {state}\n{Stdout}\n{Stderr}");
         }
     }
 
