@@ -239,14 +239,24 @@ public static class StructuralSchema
         }
     }
 
+    /// <summary>
+    /// A JSON number as a double, whatever backs the node: parsed JSON holds a JsonElement, but an object built in C#
+    /// (in-process callers) holds an int, long or decimal, which GetValue&lt;double&gt; refuses.
+    /// </summary>
+    private static double Number(JsonValue v) =>
+        v.TryGetValue<double>(out var d) ? d : double.Parse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture);
+
+    private static long Count(JsonValue v) =>
+        v.TryGetValue<long>(out var l) ? l : (long)Number(v);
+
     private static void ValidateNumber(JsonValue v, JsonObject schema, string path, List<FieldError> errors)
     {
-        var x = v.GetValue<double>();
+        var x = Number(v);
         var exclusiveMin = schema["exclusiveMinimum"] is JsonValue em && em.GetValueKind() == JsonValueKind.True;
         var exclusiveMax = schema["exclusiveMaximum"] is JsonValue eM && eM.GetValueKind() == JsonValueKind.True;
         if (schema["minimum"] is JsonValue min)
         {
-            var m = min.GetValue<double>();
+            var m = Number(min);
             if (exclusiveMin ? x <= m : x < m)
             {
                 var rel = exclusiveMin ? "greater than" : "greater than or equal to";
@@ -256,7 +266,7 @@ public static class StructuralSchema
 
         if (schema["maximum"] is JsonValue max)
         {
-            var m = max.GetValue<double>();
+            var m = Number(max);
             if (exclusiveMax ? x >= m : x > m)
             {
                 var rel = exclusiveMax ? "less than" : "less than or equal to";
@@ -266,7 +276,7 @@ public static class StructuralSchema
 
         if (schema["multipleOf"] is JsonValue mo)
         {
-            var m = mo.GetValue<double>();
+            var m = Number(mo);
             if (m > 0 && Math.Abs((x / m) - Math.Round(x / m)) > 1e-9)
             {
                 errors.Add(FieldError.Invalid(path, v, $"{path} in body should be a multiple of {Num(m)}"));
@@ -277,14 +287,14 @@ public static class StructuralSchema
     private static void ValidateString(string s, JsonValue v, JsonObject schema, string path, List<FieldError> errors)
     {
         var length = new StringInfoLength(s).Value;
-        if (schema["maxLength"] is JsonValue max && length > max.GetValue<long>())
+        if (schema["maxLength"] is JsonValue max && length > Count(max))
         {
-            errors.Add(FieldError.Invalid(path, v, $"{path} in body should be at most {max.GetValue<long>()} chars long"));
+            errors.Add(FieldError.Invalid(path, v, $"{path} in body should be at most {Count(max)} chars long"));
         }
 
-        if (schema["minLength"] is JsonValue min && length < min.GetValue<long>())
+        if (schema["minLength"] is JsonValue min && length < Count(min))
         {
-            errors.Add(FieldError.Invalid(path, v, $"{path} in body should be at least {min.GetValue<long>()} chars long"));
+            errors.Add(FieldError.Invalid(path, v, $"{path} in body should be at least {Count(min)} chars long"));
         }
 
         if ((string?)schema["pattern"] is { } pattern && !Regex.IsMatch(s, pattern, RegexOptions.None, TimeSpan.FromSeconds(1)))
@@ -295,14 +305,14 @@ public static class StructuralSchema
 
     private static void ValidateArray(JsonArray a, JsonObject schema, string path, List<FieldError> errors)
     {
-        if (schema["maxItems"] is JsonValue max && a.Count > max.GetValue<long>())
+        if (schema["maxItems"] is JsonValue max && a.Count > Count(max))
         {
-            errors.Add(new FieldError("FieldValueTooMany", path, $"Too many: {a.Count}: must have at most {max.GetValue<long>()} items"));
+            errors.Add(new FieldError("FieldValueTooMany", path, $"Too many: {a.Count}: must have at most {Count(max)} items"));
         }
 
-        if (schema["minItems"] is JsonValue min && a.Count < min.GetValue<long>())
+        if (schema["minItems"] is JsonValue min && a.Count < Count(min))
         {
-            errors.Add(FieldError.Invalid(path, a, $"{path} in body should have at least {min.GetValue<long>()} items"));
+            errors.Add(FieldError.Invalid(path, a, $"{path} in body should have at least {Count(min)} items"));
         }
 
         if (schema["uniqueItems"] is JsonValue u && u.GetValueKind() == JsonValueKind.True)
@@ -341,14 +351,14 @@ public static class StructuralSchema
             }
         }
 
-        if (schema["maxProperties"] is JsonValue max && o.Count > max.GetValue<long>())
+        if (schema["maxProperties"] is JsonValue max && o.Count > Count(max))
         {
-            errors.Add(new FieldError("FieldValueTooMany", path, $"Too many: {o.Count}: must have at most {max.GetValue<long>()} items"));
+            errors.Add(new FieldError("FieldValueTooMany", path, $"Too many: {o.Count}: must have at most {Count(max)} items"));
         }
 
-        if (schema["minProperties"] is JsonValue min && o.Count < min.GetValue<long>())
+        if (schema["minProperties"] is JsonValue min && o.Count < Count(min))
         {
-            errors.Add(FieldError.Invalid(path, o, $"{path} in body should have at least {min.GetValue<long>()} properties"));
+            errors.Add(FieldError.Invalid(path, o, $"{path} in body should have at least {Count(min)} properties"));
         }
 
         foreach (var (key, value) in o)
