@@ -16,10 +16,10 @@ public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<R
     public async Task Train_Should_EndWithIdenticalWeights_When_SigtermedAtThreeRandomPointsAndResumed()
     {
         using var run = new TrainerRun();
-        // At least 64 steps of 8 ms before the end: the signal must reach a trainer that is still training even when
-        // this test reads its output late on a loaded machine.
-        var slower = new Dictionary<string, string> { ["K8STRAINING_TEST_STEP_DELAY_MS"] = "8" };
-        var targets = Enumerable.Range(0, 3).Select(_ => (long)Random.Shared.Next(5, TrainerRun.TotalSteps - 64)).Order().ToArray();
+        // At least 128 steps of 10 ms before the end: with other tests' trainers on the same 2 cores this test can read
+        // a trainer's output most of a second late, and the signal must still find it training.
+        var slower = new Dictionary<string, string> { ["K8STRAINING_TEST_STEP_DELAY_MS"] = "10" };
+        var targets = Enumerable.Range(0, 3).Select(_ => (long)Random.Shared.Next(5, TrainerRun.TotalSteps - 128)).Order().ToArray();
         long previousStop = 0;
         foreach (var target in targets)
         {
