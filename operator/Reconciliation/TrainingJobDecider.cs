@@ -13,9 +13,10 @@ namespace K8sTraining.Operator.Reconciliation;
 /// </summary>
 public static class TrainingJobDecider
 {
-    public static Decision Decide(TrainingJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now)
+    /// <param name="report">What the running attempt's trainer said about itself, when the shell could ask it.</param>
+    public static Decision Decide(TrainingJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now, TrainerReport? report = null)
     {
-        var step = new Step(job, Clone(job.Status) ?? new TrainingJobStatus(), now);
+        var step = new Step(job, Clone(job.Status) ?? new TrainingJobStatus(), now, report);
         step.Run(pods);
         return new Decision(step.Status, step.Actions, step.Events, step.RequeueAfter);
     }
@@ -35,7 +36,7 @@ public static class TrainingJobDecider
     public static bool SameStatus(TrainingJobStatus? a, TrainingJobStatus? b) =>
         a is null || b is null ? ReferenceEquals(a, b) : KubernetesJson.Serialize(a) == KubernetesJson.Serialize(b);
 
-    private sealed class Step(TrainingJob job, TrainingJobStatus status, DateTimeOffset now)
+    private sealed class Step(TrainingJob job, TrainingJobStatus status, DateTimeOffset now, TrainerReport? report)
     {
         public TrainingJobStatus Status { get; } = status;
 
@@ -398,6 +399,7 @@ public static class TrainingJobDecider
                     }
 
                     SetPhase(JobPhases.Running, ConditionReasons.PodRunning, $"attempt {Status.Attempt} is running in pod {pod.Metadata.Name}");
+                    ApplyReport(pod);
                     break;
                 case PodState.Terminating:
                     SetPhase(Status.Phase!, ConditionReasons.PodTerminating, $"pod {pod.Metadata.Name} is terminating; the trainer is checkpointing");
@@ -406,6 +408,43 @@ public static class TrainingJobDecider
                     var phase = Status.Phase == JobPhases.Restarting ? JobPhases.Restarting : JobPhases.Pending;
                     SetPhase(phase, ConditionReasons.PodPending, $"pod {pod.Metadata.Name} (attempt {Status.Attempt}) is pending");
                     break;
+            }
+        }
+
+        /// <summary>
+        /// The running trainer's own report: its position becomes the progress, and a newer committed checkpoint
+        /// becomes the last checkpoint (and, with a remote store, where a replacement resumes) before the attempt ends,
+        /// so even a pod that dies without a termination message (node lost) leaves a truthful resume point.
+        /// </summary>
+        private void ApplyReport(V1Pod pod)
+        {
+            if (report is null || report.Pod != pod.Metadata.Name)
+            {
+                return;
+            }
+
+            var p = report.Position;
+            Status.Progress = new TrainingProgress { GlobalStep = p.GlobalStep, Epoch = p.Epoch, StepInEpoch = p.StepInEpoch };
+            if (report.Checkpoint is not { } c || c.GlobalStep <= (Status.LastCheckpoint?.GlobalStep ?? -1))
+            {
+                return;
+            }
+
+            var uri = Spec.Checkpoint?.Uri;
+            var root = string.IsNullOrEmpty(uri) ? WellKnown.CheckpointDirectory : uri.TrimEnd('/');
+            var record = new CheckpointRecord
+            {
+                GlobalStep = c.GlobalStep,
+                Epoch = c.Epoch,
+                StepInEpoch = c.StepInEpoch,
+                Location = $"{root}/step-{c.GlobalStep.ToString("D12", CultureInfo.InvariantCulture)}",
+                Uploaded = true,
+                Time = now.UtcDateTime,
+            };
+            Status.LastCheckpoint = record;
+            if (!string.IsNullOrEmpty(uri))
+            {
+                Status.ResumeFrom = Clone(record);
             }
         }
 

@@ -23,7 +23,9 @@ public sealed partial class TrainingJobReconciler(
     PodExpectations expectations,
     TimeProvider time,
     OperatorMetrics metrics,
-    ILogger<TrainingJobReconciler> logger)
+    ILogger<TrainingJobReconciler> logger,
+    TrainerProgressProbe? progressProbe = null,
+    TimeSpan progressInterval = default)
 {
     public async Task<ReconcileResult> ReconcileAsync(string key, CancellationToken cancellationToken)
     {
@@ -64,8 +66,13 @@ public sealed partial class TrainingJobReconciler(
         var pods = cached.Concat(expectations.Pending(job.Metadata.NamespaceProperty, job.Metadata.Uid)
                 .Where(p => cached.All(c => c.Metadata.Name != p.Metadata.Name)))
             .ToList();
+        // A running attempt is asked where it is (I/O stays here; the decider only reads the answer).
+        var running = progressProbe is null || progressInterval <= TimeSpan.Zero
+            ? null
+            : pods.LastOrDefault(p => p.Metadata.Name == job.Status?.ActivePod && p.Metadata.DeletionTimestamp is null && p.Status?.Phase == "Running");
+        var report = running is null ? null : await progressProbe!.ReadAsync(job, running, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
-        var decision = TrainingJobDecider.Decide(job, pods, now);
+        var decision = TrainingJobDecider.Decide(job, pods, now, report);
         metrics.ObservePods(job, pods, now);
 
         try
@@ -132,6 +139,12 @@ public sealed partial class TrainingJobReconciler(
         {
             Log.Conflict(logger, key, e.Message);
             return ReconcileResult.Retry(e.Message);
+        }
+
+        if (running is not null && decision.Status.Phase == JobPhases.Running)
+        {
+            // Look again while the attempt runs, to keep the progress and the resume point current.
+            return ReconcileResult.After(decision.RequeueAfter is { } sooner && sooner < progressInterval ? sooner : progressInterval);
         }
 
         return decision.RequeueAfter is { } after ? ReconcileResult.After(after) : ReconcileResult.Done;

@@ -36,6 +36,12 @@ public sealed record OperatorOptions
     /// <summary>Every job is reconciled again this often even without events (a safety net, as controller-runtime's SyncPeriod).</summary>
     public TimeSpan ResyncPeriod { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How often the trainer of a running attempt is asked for its position (its /metrics), so the status shows the
+    /// live progress and the newest checkpoint; 0 turns it off (then both move only when an attempt ends).
+    /// </summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(30);
+
     public static OperatorOptions Parse(IReadOnlyList<string> args)
     {
         var options = new OperatorOptions();
@@ -76,6 +82,7 @@ public sealed record OperatorOptions
                 "renew-deadline-seconds" => options with { RenewDeadline = TimeSpan.FromSeconds(ParseInt(name, value, 1, 3600)) },
                 "retry-period-seconds" => options with { RetryPeriod = TimeSpan.FromSeconds(ParseInt(name, value, 1, 3600)) },
                 "resync-period-seconds" => options with { ResyncPeriod = TimeSpan.FromSeconds(ParseInt(name, value, 1, 86400)) },
+                "progress-interval-seconds" => options with { ProgressInterval = TimeSpan.FromSeconds(ParseInt(name, value, 0, 86400)) },
                 _ => throw new ArgumentException($"unknown flag --{name}"),
             };
         }

@@ -20,6 +20,8 @@ public sealed partial class TrainingJobController : IDisposable
     private readonly WorkQueue _queue;
     private readonly PodExpectations _expectations;
     private readonly TrainingJobReconciler _reconciler;
+    // Straight to the pod IP: a cluster-wide HTTP_PROXY must not carry in-cluster requests.
+    private readonly HttpClient _trainerHttp = new(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TrainerProgressProbe.Timeout }) { Timeout = TrainerProgressProbe.Timeout * 2 };
 
     public TrainingJobController(KubernetesApi api, OperatorOptions options, TimeProvider time, OperatorMetrics metrics, ILoggerFactory loggerFactory)
     {
@@ -51,7 +53,9 @@ public sealed partial class TrainingJobController : IDisposable
             _expectations,
             time,
             metrics,
-            loggerFactory.CreateLogger<TrainingJobReconciler>());
+            loggerFactory.CreateLogger<TrainingJobReconciler>(),
+            new TrainerProgressProbe(_trainerHttp, loggerFactory.CreateLogger<TrainerProgressProbe>()),
+            options.ProgressInterval);
     }
 
     /// <summary>Completes when every cache has listed once.</summary>
@@ -86,7 +90,11 @@ public sealed partial class TrainingJobController : IDisposable
         await Task.WhenAll(informers.Concat(workers).Append(resync)).ConfigureAwait(false);
     }
 
-    public void Dispose() => _queue.Dispose();
+    public void Dispose()
+    {
+        _queue.Dispose();
+        _trainerHttp.Dispose();
+    }
 
     private async Task WorkAsync(CancellationToken cancellationToken)
     {

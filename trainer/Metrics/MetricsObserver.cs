@@ -8,7 +8,7 @@ public sealed class MetricsObserver : ITrainingObserver
     public void OnStep(TrainingProgress progress)
     {
         ArgumentNullException.ThrowIfNull(progress);
-        TrainerMetrics.RecordStep(progress.GlobalStep, progress.Epoch, progress.Loss, progress.SamplesPerSecond);
+        TrainerMetrics.RecordStep(progress.GlobalStep, progress.Epoch, progress.StepInEpoch, progress.Loss, progress.SamplesPerSecond);
     }
 
     public void OnEpochEnd(EpochMetrics metrics, TrainingProgress progress)

@@ -29,6 +29,9 @@ public static class TrainerMetrics
     private static readonly Lock Gate = new();
     private static long _globalStep = -1;
     private static int _epoch;
+    private static long _stepInEpoch;
+    private static (long GlobalStep, int Epoch, long StepInEpoch)? _checkpoint;
+    private static readonly Dictionary<long, (int Epoch, long StepInEpoch)> PendingUploads = [];
     private static double? _loss;
     private static double? _accuracy;
     private static double? _samplesPerSecond;
@@ -40,6 +43,10 @@ public static class TrainerMetrics
     {
         Meter.CreateObservableGauge("k8straining_trainer_global_step", () => Observe(_globalStep >= 0 ? _globalStep : (long?)null), description: "Optimizer steps completed since the start of training (across attempts).");
         Meter.CreateObservableGauge("k8straining_trainer_epoch", () => Observe(_globalStep >= 0 ? _epoch : (long?)null), description: "Current epoch, 0-based; equals the number of epochs completed.");
+        Meter.CreateObservableGauge("k8straining_trainer_step_in_epoch", () => Observe(_globalStep >= 0 ? _stepInEpoch : (long?)null), description: "Steps completed in the current epoch.");
+        Meter.CreateObservableGauge("k8straining_trainer_checkpoint_global_step", () => Observe(Checkpoint()?.GlobalStep), description: "Global step of the newest checkpoint a replacement would resume from (committed remotely with --checkpoint-uri, else on local disk).");
+        Meter.CreateObservableGauge("k8straining_trainer_checkpoint_epoch", () => Observe(Checkpoint()?.Epoch), description: "Epoch of that checkpoint.");
+        Meter.CreateObservableGauge("k8straining_trainer_checkpoint_step_in_epoch", () => Observe(Checkpoint()?.StepInEpoch), description: "Step in epoch of that checkpoint.");
         Meter.CreateObservableGauge("k8straining_trainer_loss", () => Observe(_loss), description: "Training loss of the last step (cross-entropy).");
         Meter.CreateObservableGauge("k8straining_trainer_validation_accuracy", () => Observe(_accuracy), description: "Accuracy on the held-out test split after the last completed epoch (0..1).");
         Meter.CreateObservableGauge("k8straining_trainer_samples_per_second", () => Observe(_samplesPerSecond), description: "Training throughput of this attempt, in samples per second.");
@@ -63,12 +70,13 @@ public static class TrainerMetrics
     }
 
     /// <summary>After each step: position, loss of the step and throughput.</summary>
-    public static void RecordStep(long globalStep, int epoch, double loss, double samplesPerSecond)
+    public static void RecordStep(long globalStep, int epoch, long stepInEpoch, double loss, double samplesPerSecond)
     {
         lock (Gate)
         {
             _globalStep = globalStep;
             _epoch = epoch;
+            _stepInEpoch = stepInEpoch;
             _loss = double.IsFinite(loss) ? loss : _loss;
             _samplesPerSecond = samplesPerSecond;
         }
@@ -81,17 +89,19 @@ public static class TrainerMetrics
         {
             _globalStep = globalStep;
             _epoch = completedEpoch + 1;
+            _stepInEpoch = 0;
             _accuracy = accuracy;
         }
     }
 
     /// <summary>Start of a run: from a checkpoint (counts a resume) or from scratch.</summary>
-    public static void RecordStart(long globalStep, int epoch, double? accuracy, bool resumed)
+    public static void RecordStart(long globalStep, int epoch, long stepInEpoch, double? accuracy, bool resumed)
     {
         lock (Gate)
         {
             _globalStep = globalStep;
             _epoch = epoch;
+            _stepInEpoch = stepInEpoch;
             _accuracy = accuracy ?? _accuracy;
         }
 
@@ -115,6 +125,52 @@ public static class TrainerMetrics
 
     /// <summary>A checkpoint committed to the remote store.</summary>
     public static void RecordCheckpointUploaded(TimeSpan elapsed) => CheckpointUpload.Record(elapsed.TotalSeconds, Labels);
+
+    /// <summary>
+    /// A checkpoint committed on local disk at this position. Without a remote store it is where a replacement resumes;
+    /// with one it becomes that only once <see cref="RecordCheckpointCommittedRemotely"/> names its step.
+    /// </summary>
+    public static void RecordCheckpointCommittedLocally(long globalStep, int epoch, long stepInEpoch, bool remoteStore)
+    {
+        lock (Gate)
+        {
+            if (!remoteStore)
+            {
+                _checkpoint = Newer(_checkpoint, (globalStep, epoch, stepInEpoch));
+                return;
+            }
+
+            PendingUploads[globalStep] = (epoch, stepInEpoch);
+        }
+    }
+
+    /// <summary>The remote store committed the checkpoint of this step (its manifest and latest.json are written).</summary>
+    public static void RecordCheckpointCommittedRemotely(long globalStep)
+    {
+        lock (Gate)
+        {
+            if (PendingUploads.Remove(globalStep, out var position))
+            {
+                _checkpoint = Newer(_checkpoint, (globalStep, position.Epoch, position.StepInEpoch));
+            }
+
+            foreach (var older in PendingUploads.Keys.Where(k => k < globalStep).ToList())
+            {
+                PendingUploads.Remove(older);
+            }
+        }
+    }
+
+    private static (long GlobalStep, int Epoch, long StepInEpoch)? Checkpoint()
+    {
+        lock (Gate)
+        {
+            return _checkpoint;
+        }
+    }
+
+    private static (long GlobalStep, int Epoch, long StepInEpoch) Newer((long GlobalStep, int Epoch, long StepInEpoch)? current, (long GlobalStep, int Epoch, long StepInEpoch) candidate) =>
+        current is { } c && c.GlobalStep >= candidate.GlobalStep ? c : candidate;
 
     /// <summary>Where the upload backlog is read at each scrape.</summary>
     public static void ObserveUploadBacklog(Func<int> backlog) => _uploadBacklog = backlog;

@@ -447,6 +447,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         }
         LogCommitted(options.Location.Uri(item.Name), item.Manifest.Files.Sum(f => f.Size), seconds, Stopwatch.GetElapsedTime(item.QueuedAt).TotalSeconds);
         Metrics.TrainerMetrics.RecordCheckpointUploaded(TimeSpan.FromSeconds(seconds));
+        Metrics.TrainerMetrics.RecordCheckpointCommittedRemotely(item.GlobalStep);
 
         foreach (var dropped in all.Except(kept, StringComparer.Ordinal))
         {

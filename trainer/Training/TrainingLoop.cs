@@ -79,7 +79,11 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         }
 
         store?.RemoveIncompleteWrites();
-        var writer = store is null ? null : new CheckpointWriter(store, remote.Enqueue) { LastCommitted = found };
+        var writer = store is null ? null : new CheckpointWriter(store, committed =>
+        {
+            TrainerMetrics.RecordCheckpointCommittedLocally(committed.Manifest.GlobalStep, committed.Manifest.Epoch, committed.Manifest.StepInEpoch, remote.Enabled);
+            remote.Enqueue(committed);
+        }) { LastCommitted = found };
         var stepsPerEpoch = (data.Train.Count + options.BatchSize - 1) / options.BatchSize;
         var totalSteps = (long)stepsPerEpoch * options.Epochs;
         var clock = Stopwatch.StartNew();
@@ -87,7 +91,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         var pixels = new float[options.BatchSize * ImageDataset.PixelsPerImage];
         var labels = new long[options.BatchSize];
         double? lastAccuracy = state.History.Count > 0 ? state.History[^1].TestAccuracy : null;
-        TrainerMetrics.RecordStart(state.GlobalStep, state.Epoch, lastAccuracy, resumed: found is not null);
+        TrainerMetrics.RecordStart(state.GlobalStep, state.Epoch, state.StepInEpoch, lastAccuracy, resumed: found is not null);
 
         while (state.Epoch < options.Epochs)
         {

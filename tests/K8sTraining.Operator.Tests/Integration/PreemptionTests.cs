@@ -70,6 +70,73 @@ public sealed partial class PreemptionTests(ClusterFixture cluster)
         Assert.Contains(EventReasons.Succeeded, events);
     }
 
+    [Fact]
+    public async Task Operator_Should_ShowTheLiveResumePointAndResumeThere_When_APodDiesWithoutATerminationMessage()
+    {
+        var trainer = Path.Combine(RepositoryPaths.Publish("trainer"), "K8sTraining.Trainer.dll");
+        Assert.True(File.Exists(trainer), $"{trainer} is missing: run make publish");
+        var ns = await cluster.NewNamespaceAsync("lost");
+        await cluster.Client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = "s3-credentials", NamespaceProperty = ns },
+            StringData = new Dictionary<string, string>
+            {
+                ["AWS_ACCESS_KEY_ID"] = "S3RVER",
+                ["AWS_SECRET_ACCESS_KEY"] = "S3RVER",
+                ["AWS_REGION"] = "us-east-1",
+                ["AWS_ENDPOINT_URL"] = cluster.S3Endpoint,
+            },
+        }, ns);
+        await using var op = OperatorProcess.Start(cluster.Plane.KubeconfigPath, ns, "op-lost", "--progress-interval-seconds", "1");
+        var prefix = $"jobs/{ns}/mnist";
+        await cluster.CreateJobAsync(new TrainingJob
+        {
+            Metadata = new V1ObjectMeta { Name = "mnist", NamespaceProperty = ns },
+            Spec = new TrainingJobSpec
+            {
+                Training = new TrainingSpec { Model = "mlp", Dataset = "synthetic", Samples = 8192, Epochs = 2, BatchSize = 32, Seed = 7 },
+                // A checkpoint every 150 steps of about 20 ms: seconds apart, so the kill below lands between two.
+                Checkpoint = new CheckpointSpec { Uri = $"s3://k8straining/{prefix}", SecretName = "s3-credentials", EverySteps = 150, Keep = 3 },
+                TerminationGracePeriodSeconds = 30,
+                MetricsPort = OperatorProcess.FreePort(),
+                Env =
+                [
+                    new V1EnvVar { Name = "TRAINER_THREADS", Value = "1" },
+                    new V1EnvVar { Name = "K8STRAINING_TEST_STEP_DELAY_MS", Value = "20" },
+                ],
+            },
+        });
+
+        // While attempt 1 runs, the status follows the trainer: its position, and its first committed checkpoint.
+        var live = await cluster.WaitForJobAsync(
+            ns,
+            "mnist",
+            j => j.Status is { Phase: JobPhases.Running, Attempt: 1, LastTermination: null, LastCheckpoint.GlobalStep: >= 150 },
+            "the first checkpoint in the status of the running attempt",
+            TimeSpan.FromSeconds(90));
+        var checkpoint = live.Status!.LastCheckpoint!;
+        Assert.Equal($"s3://k8straining/{prefix}/step-{checkpoint.GlobalStep:D12}", checkpoint.Location);
+        Assert.Equal(((int)(checkpoint.GlobalStep / 256), checkpoint.GlobalStep % 256), (checkpoint.Epoch!.Value, checkpoint.StepInEpoch!.Value));
+        Assert.True(checkpoint.Uploaded);
+        Assert.Equal(checkpoint.Location, live.Status.ResumeFrom?.Location);
+        Assert.True(live.Status.Progress?.GlobalStep >= checkpoint.GlobalStep, $"progress {live.Status.Progress?.GlobalStep}, checkpoint {checkpoint.GlobalStep}");
+        Assert.Contains(Directory.EnumerateFiles(cluster.S3DataDirectory, "*", SearchOption.AllDirectories), f => f.Contains($"{prefix}/step-{checkpoint.GlobalStep:D12}/manifest.json", StringComparison.Ordinal));
+
+        // The node is lost: the pod dies at once (no grace, so no SIGTERM checkpoint and no termination message).
+        await cluster.Client.CoreV1.DeleteNamespacedPodAsync("mnist-attempt-1", ns, new V1DeleteOptions { GracePeriodSeconds = 0 });
+        var replaced = await cluster.WaitForJobAsync(ns, "mnist", j => j.Status?.Attempt == 2 && j.Status.LastTermination?.Attempt == 1, "the replacement", TimeSpan.FromSeconds(60));
+        var resume = replaced.Status!.ResumeFrom!;
+        Assert.Equal(1, replaced.Status.Preemptions);
+        Assert.Equal(0, replaced.Status.Restarts);
+        Assert.True(resume.GlobalStep >= 150, $"resume point {resume.GlobalStep}");
+
+        var done = await cluster.WaitForJobAsync(ns, "mnist", j => j.Status?.Phase == JobPhases.Succeeded, "Succeeded", TimeSpan.FromSeconds(120));
+        Assert.Equal(512, done.Status!.Progress?.GlobalStep);
+        Assert.Contains($"(global step {resume.GlobalStep}) from", await File.ReadAllTextAsync(FindLog(ns, "mnist-attempt-2")), StringComparison.Ordinal);
+        var created = (await cluster.EventsAsync(ns)).Single(e => e.Reason == EventReasons.AttemptCreated && e.Message.Contains("attempt 2", StringComparison.Ordinal));
+        Assert.Contains($"resumes from {resume.Location}", created.Message, StringComparison.Ordinal);
+    }
+
     private string FindLog(string ns, string pod)
     {
         var root = Path.Combine(Path.GetDirectoryName(cluster.S3DataDirectory)!, "state");

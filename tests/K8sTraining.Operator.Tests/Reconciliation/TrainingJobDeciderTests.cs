@@ -169,6 +169,57 @@ public sealed class TrainingJobDeciderTests
     }
 
     [Fact]
+    public void Decide_Should_ShowTheRunningTrainersPositionAndNewestCheckpoint_When_ItReports()
+    {
+        var job = Job().InPhase(JobPhases.Running).WithStatus(s => s.ActivePod = "mnist-attempt-1").Build();
+        var pod = PodBuilder.For(job, 1).Running().Build();
+        var report = new TrainerReport("mnist-attempt-1", new TrainingPosition(137, 2, 9), new TrainingPosition(120, 1, 120));
+
+        var decision = TrainingJobDecider.Decide(job, [pod], Now, report);
+
+        var status = decision.Status;
+        Assert.Equal((137L, 2, 9L), (status.Progress!.GlobalStep, status.Progress.Epoch, status.Progress.StepInEpoch));
+        Assert.Equal("s3://k8straining/jobs/mnist/step-000000000120", status.LastCheckpoint?.Location);
+        Assert.Equal((120L, (int?)1, (long?)120, true), (status.LastCheckpoint!.GlobalStep, status.LastCheckpoint.Epoch, status.LastCheckpoint.StepInEpoch, status.LastCheckpoint.Uploaded));
+        Assert.Equal(status.LastCheckpoint.Location, status.ResumeFrom?.Location);
+        Assert.Equal(JobPhases.Running, status.Phase);
+        Assert.Empty(decision.Actions);
+        Assert.Empty(decision.Events);
+    }
+
+    [Theory]
+    [InlineData("another pod's report", "mnist-attempt-0", 150)]
+    [InlineData("an older checkpoint than the recorded one", "mnist-attempt-1", 90)]
+    public void Decide_Should_KeepTheRecordedCheckpoint_When_TheReportIsNotNewer(string why, string reportingPod, long checkpointStep)
+    {
+        var recorded = new CheckpointRecord { GlobalStep = 100, Epoch = 0, StepInEpoch = 100, Location = "s3://k8straining/jobs/mnist/step-000000000100", Uploaded = true };
+        var job = Job().InPhase(JobPhases.Running).WithStatus(s => { s.ActivePod = "mnist-attempt-1"; s.LastCheckpoint = recorded; s.ResumeFrom = recorded; }).Build();
+        var report = new TrainerReport(reportingPod, new TrainingPosition(160, 1, 32), new TrainingPosition(checkpointStep, 0, checkpointStep));
+
+        var status = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Running().Build()], Now, report).Status;
+
+        Assert.True(status.LastCheckpoint?.GlobalStep == 100, why);
+        Assert.Equal(100, status.ResumeFrom?.GlobalStep);
+        Assert.Equal(reportingPod == "mnist-attempt-1" ? 160 : null, status.Progress?.GlobalStep);
+    }
+
+    [Fact]
+    public void Decide_Should_ResumeFromTheReportedCheckpoint_When_ThePodVanishesWithoutATerminationMessage()
+    {
+        // The node is lost: the pod ends with no termination message. The checkpoint the trainer reported while it
+        // ran is where the replacement resumes, and the status says so.
+        var job = Job().InPhase(JobPhases.Running).WithStatus(s => s.ActivePod = "mnist-attempt-1").Build();
+        var report = new TrainerReport("mnist-attempt-1", new TrainingPosition(137, 2, 9), new TrainingPosition(120, 1, 120));
+        job.Status = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Running().Build()], Now, report).Status;
+
+        var decision = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Running().Deleting().Exited(137).Build()], Now.AddSeconds(30));
+
+        Assert.Contains(decision.Actions, a => a is CreatePod { Attempt: 2 });
+        Assert.Equal(120, decision.Status.ResumeFrom?.GlobalStep);
+        Assert.Contains(decision.Events, e => e.Message.Contains("resumes from s3://k8straining/jobs/mnist/step-000000000120", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Decide_Should_KeepThePreviousResumePoint_When_TheLastCheckpointWasNotUploaded()
     {
         var job = Job().InPhase(JobPhases.Running).WithStatus(s => s.ResumeFrom = new CheckpointRecord { GlobalStep = 100, Location = "s3://k8straining/jobs/mnist/step-000000000100", Uploaded = true }).Build();

@@ -36,6 +36,15 @@ public sealed class OperatorOptionsTests
         Assert.Throws<ArgumentException>(() => OperatorOptions.Parse([flag, value]));
     }
 
+    [Theory]
+    [InlineData(new string[0], 30)]
+    [InlineData(new[] { "--progress-interval-seconds", "5" }, 5)]
+    [InlineData(new[] { "--progress-interval-seconds=0" }, 0)]
+    public void Parse_Should_ReadTheProgressInterval_When_GivenOrNot(string[] args, int seconds)
+    {
+        Assert.Equal(TimeSpan.FromSeconds(seconds), OperatorOptions.Parse(args).ProgressInterval);
+    }
+
     [Fact]
     public void ApiOperations_Should_ListEveryVerbOnce_When_TheChartDerivesRbac()
     {

@@ -1,0 +1,10 @@
+namespace K8sTraining.Operator.Reconciliation;
+
+/// <summary>A position in training: after <see cref="GlobalStep"/> steps, in epoch <see cref="Epoch"/>.</summary>
+public sealed record TrainingPosition(long GlobalStep, int Epoch, long StepInEpoch);
+
+/// <summary>
+/// What the trainer of a running attempt reported about itself (read from its /metrics by the shell): where it is,
+/// and the newest checkpoint a replacement would resume from, if it has committed one.
+/// </summary>
+public sealed record TrainerReport(string Pod, TrainingPosition Position, TrainingPosition? Checkpoint);

@@ -1,0 +1,78 @@
+using System.Globalization;
+using K8sTraining.Operator.Api;
+using K8sTraining.Operator.Reconciliation;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace K8sTraining.Operator.Runtime;
+
+/// <summary>
+/// Asks the trainer of a running attempt where it is: one GET of its /metrics (the container port named "metrics",
+/// on the pod IP), as KubeRay asks the Ray dashboard. Only samples labelled with this job count, so a port shared
+/// on one host (the local cluster) never mixes two jobs up. Any failure (no IP yet, a NetworkPolicy, a slow trainer)
+/// only means no report this time: the status then moves when the attempt ends, as without the probe.
+/// </summary>
+public sealed partial class TrainerProgressProbe(HttpClient http, ILogger<TrainerProgressProbe> logger)
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
+
+    public async Task<TrainerReport?> ReadAsync(TrainingJob job, V1Pod pod, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(pod);
+        var port = pod.Spec?.Containers?.SelectMany(c => c.Ports ?? []).FirstOrDefault(p => p.Name == WellKnown.MetricsPortName)?.ContainerPort;
+        var ip = pod.Status?.PodIP;
+        if (pod.Status?.Phase != "Running" || port is null || string.IsNullOrEmpty(ip))
+        {
+            return null;
+        }
+
+        var host = ip.Contains(':', StringComparison.Ordinal) ? $"[{ip}]" : ip;
+        var url = $"http://{host}:{port.Value.ToString(CultureInfo.InvariantCulture)}/metrics";
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(Timeout);
+            var text = await http.GetStringAsync(new Uri(url), timeout.Token).ConfigureAwait(false);
+            return Report(job, pod.Metadata.Name, PrometheusText.Parse(text));
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            LogUnreachable(logger, job.Metadata.NamespaceProperty, pod.Metadata.Name, url, e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>The report in a scrape, from the samples labelled with this job; null when the position is missing.</summary>
+    public static TrainerReport? Report(TrainingJob job, string pod, IReadOnlyList<PrometheusSample> samples)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(samples);
+        double? Value(string name) => samples
+            .Where(s => s.Name == name
+                && s.Labels.GetValueOrDefault("job_namespace") == job.Metadata.NamespaceProperty
+                && s.Labels.GetValueOrDefault("job_name") == job.Metadata.Name
+                && double.IsFinite(s.Value) && s.Value >= 0)
+            .Select(s => (double?)s.Value)
+            .FirstOrDefault();
+
+        var step = Value("k8straining_trainer_global_step");
+        var epoch = Value("k8straining_trainer_epoch");
+        var inEpoch = Value("k8straining_trainer_step_in_epoch");
+        if (step is null || epoch is null || inEpoch is null)
+        {
+            return null;
+        }
+
+        var checkpointStep = Value("k8straining_trainer_checkpoint_global_step");
+        var checkpointEpoch = Value("k8straining_trainer_checkpoint_epoch");
+        var checkpointInEpoch = Value("k8straining_trainer_checkpoint_step_in_epoch");
+        var checkpoint = checkpointStep is null || checkpointEpoch is null || checkpointInEpoch is null
+            ? null
+            : new TrainingPosition((long)checkpointStep, (int)checkpointEpoch, (long)checkpointInEpoch);
+        return new TrainerReport(pod, new TrainingPosition((long)step, (int)epoch, (long)inEpoch), checkpoint);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "No progress report from {Namespace}/{Pod} ({Url}): {Reason}")]
+    private static partial void LogUnreachable(ILogger logger, string @namespace, string pod, string url, string reason);
+}
