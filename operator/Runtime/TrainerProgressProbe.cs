@@ -12,9 +12,20 @@ namespace K8sTraining.Operator.Runtime;
 /// on one host (the local cluster) never mixes two jobs up. Any failure (no IP yet, a NetworkPolicy, a slow trainer)
 /// only means no report this time: the status then moves when the attempt ends, as without the probe.
 /// </summary>
-public sealed partial class TrainerProgressProbe(HttpClient http, ILogger<TrainerProgressProbe> logger)
+/// <remarks>
+/// A pod that did not answer in time (or answered with an error) is left alone for a while (doubling from 30 s to
+/// 10 min), so a cluster whose NetworkPolicy drops the operator's packets costs one timeout per pod now and then, not
+/// one every interval. A refused connection (a trainer still starting) is cheap and asked again next time.
+/// </remarks>
+public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider time, ILogger<TrainerProgressProbe> logger)
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
+
+    public static readonly TimeSpan FirstBackoff = TimeSpan.FromSeconds(30);
+
+    public static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(10);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTimeOffset RetryAt, TimeSpan Backoff)> _failing = new();
 
     public async Task<TrainerReport?> ReadAsync(TrainingJob job, V1Pod pod, CancellationToken cancellationToken)
     {
@@ -27,6 +38,12 @@ public sealed partial class TrainerProgressProbe(HttpClient http, ILogger<Traine
             return null;
         }
 
+        var key = pod.Metadata.Uid ?? $"{pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}";
+        if (_failing.TryGetValue(key, out var failing) && time.GetUtcNow() < failing.RetryAt)
+        {
+            return null;
+        }
+
         var host = ip.Contains(':', StringComparison.Ordinal) ? $"[{ip}]" : ip;
         var url = $"http://{host}:{port.Value.ToString(CultureInfo.InvariantCulture)}/metrics";
         try
@@ -34,11 +51,21 @@ public sealed partial class TrainerProgressProbe(HttpClient http, ILogger<Traine
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(Timeout);
             var text = await http.GetStringAsync(new Uri(url), timeout.Token).ConfigureAwait(false);
+            _failing.TryRemove(key, out _);
             return Report(job, pod.Metadata.Name, PrometheusText.Parse(text));
+        }
+        catch (HttpRequestException e) when (e.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused })
+        {
+            // Refused at once: the trainer is still starting (loading data, restoring a checkpoint). Cheap; ask again.
+            LogUnreachable(logger, job.Metadata.NamespaceProperty, pod.Metadata.Name, url, e.Message, 0);
+            return null;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            LogUnreachable(logger, job.Metadata.NamespaceProperty, pod.Metadata.Name, url, e.Message);
+            var backoff = _failing.TryGetValue(key, out var previous) ? TimeSpan.FromTicks(Math.Min(previous.Backoff.Ticks * 2, MaxBackoff.Ticks)) : FirstBackoff;
+            _failing[key] = (time.GetUtcNow() + backoff, backoff);
+            ForgetEndedPods();
+            LogUnreachable(logger, job.Metadata.NamespaceProperty, pod.Metadata.Name, url, e.Message, backoff.TotalSeconds);
             return null;
         }
     }
@@ -73,6 +100,19 @@ public sealed partial class TrainerProgressProbe(HttpClient http, ILogger<Traine
         return new TrainerReport(pod, new TrainingPosition((long)step, (int)epoch, (long)inEpoch), checkpoint);
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "No progress report from {Namespace}/{Pod} ({Url}): {Reason}")]
-    private static partial void LogUnreachable(ILogger logger, string @namespace, string pod, string url, string reason);
+    /// <summary>Keeps the failure table small: entries whose backoff ran out long ago belong to pods long gone.</summary>
+    private void ForgetEndedPods()
+    {
+        var stale = time.GetUtcNow() - (MaxBackoff * 2);
+        foreach (var (key, entry) in _failing)
+        {
+            if (entry.RetryAt < stale)
+            {
+                _failing.TryRemove(key, out _);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "No progress report from {Namespace}/{Pod} ({Url}): {Reason}; next try in {Seconds} s")]
+    private static partial void LogUnreachable(ILogger logger, string @namespace, string pod, string url, string reason, double seconds);
 }

@@ -54,7 +54,7 @@ public sealed partial class TrainingJobController : IDisposable
             time,
             metrics,
             loggerFactory.CreateLogger<TrainingJobReconciler>(),
-            new TrainerProgressProbe(_trainerHttp, loggerFactory.CreateLogger<TrainerProgressProbe>()),
+            new TrainerProgressProbe(_trainerHttp, time, loggerFactory.CreateLogger<TrainerProgressProbe>()),
             options.ProgressInterval);
     }
 

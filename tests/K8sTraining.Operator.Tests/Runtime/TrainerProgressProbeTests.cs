@@ -1,6 +1,11 @@
+using System.Net;
+using System.Text;
 using K8sTraining.Operator.Reconciliation;
 using K8sTraining.Operator.Runtime;
 using K8sTraining.Operator.Tests.Builders;
+using K8sTraining.Operator.Tests.Integration;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace K8sTraining.Operator.Tests.Runtime;
 
@@ -72,5 +77,141 @@ public sealed class TrainerProgressProbeTests
         var job = TrainingJobBuilder.Default("elsewhere").Build();
 
         Assert.Null(TrainerProgressProbe.Report(job, "elsewhere-attempt-1", PrometheusText.Parse(Scrape)));
+    }
+    [Fact]
+    public async Task ReadAsync_Should_AskAgainAtOnce_When_TheTrainerRefusesWhileStarting()
+    {
+        var (job, pod, port) = RunningJob();
+        var clock = new ManualClock(TrainingJobBuilder.T0);
+        using var http = new HttpClient();
+        var probe = new TrainerProgressProbe(http, clock, NullLogger<TrainerProgressProbe>.Instance);
+
+        // Nothing listens yet (the trainer is loading data): refused, no report, no backoff.
+        Assert.Null(await probe.ReadAsync(job, pod, CancellationToken.None));
+        using var server = ScrapeServer.Start(port, answer: true);
+
+        var report = await probe.ReadAsync(job, pod, CancellationToken.None);
+
+        Assert.Equal(1, server.Requests);
+        Assert.Equal(new TrainingPosition(137, 2, 9), report?.Position);
+
+        // Not running: not asked at all.
+        pod.Status.Phase = "Pending";
+        Assert.Null(await probe.ReadAsync(job, pod, CancellationToken.None));
+        Assert.Equal(1, server.Requests);
+    }
+
+    [Fact]
+    public async Task ReadAsync_Should_LeaveThePodAloneForABackoff_When_ItDoesNotAnswerInTime()
+    {
+        var (job, pod, port) = RunningJob();
+        var clock = new ManualClock(TrainingJobBuilder.T0);
+        using var http = new HttpClient();
+        var probe = new TrainerProgressProbe(http, clock, NullLogger<TrainerProgressProbe>.Instance);
+        using (var silent = ScrapeServer.Start(port, answer: false))
+        {
+            // Accepted but never answered, as behind a firewall that drops: one timeout, then a backoff.
+            Assert.Null(await probe.ReadAsync(job, pod, CancellationToken.None));
+            Assert.Equal(1, silent.Connections);
+        }
+
+        using var server = ScrapeServer.Start(port, answer: true);
+        clock.Advance(TrainerProgressProbe.FirstBackoff - TimeSpan.FromSeconds(1));
+        Assert.Null(await probe.ReadAsync(job, pod, CancellationToken.None));
+        Assert.Equal(0, server.Connections);
+
+        clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(new TrainingPosition(137, 2, 9), (await probe.ReadAsync(job, pod, CancellationToken.None))?.Position);
+        Assert.Equal(1, server.Requests);
+    }
+
+    private static (K8sTraining.Operator.Api.TrainingJob Job, V1Pod Pod, int Port) RunningJob()
+    {
+        var job = TrainingJobBuilder.Default().Build();
+        var port = OperatorProcess.FreePort();
+        job.Spec.MetricsPort = port;
+        var pod = PodBuilder.For(job, 1).Running().Build();
+        pod.Status.PodIP = "127.0.0.1";
+        return (job, pod, port);
+    }
+
+    /// <summary>A TCP server on loopback that answers GET /metrics with <see cref="Scrape"/>, or accepts and stays silent.</summary>
+    private sealed class ScrapeServer : IDisposable
+    {
+        private readonly System.Net.Sockets.TcpListener _listener;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly List<System.Net.Sockets.TcpClient> _held = [];
+        private int _connections;
+        private int _requests;
+
+        private ScrapeServer(int port, bool answer)
+        {
+            _listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, port);
+            _listener.Start();
+            _ = Task.Run(() => AcceptAsync(answer));
+        }
+
+        public int Connections => Volatile.Read(ref _connections);
+
+        public int Requests => Volatile.Read(ref _requests);
+
+        public static ScrapeServer Start(int port, bool answer) => new(port, answer);
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _listener.Stop();
+            lock (_held)
+            {
+                _held.ForEach(c => c.Dispose());
+            }
+        }
+
+        private async Task AcceptAsync(bool answer)
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                System.Net.Sockets.TcpClient client;
+                try
+                {
+                    client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                }
+                catch (Exception e) when (e is OperationCanceledException or System.Net.Sockets.SocketException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                Interlocked.Increment(ref _connections);
+                lock (_held)
+                {
+                    _held.Add(client);
+                }
+
+                if (!answer)
+                {
+                    continue;
+                }
+
+                var stream = client.GetStream();
+                var buffer = new byte[4096];
+                var read = await stream.ReadAsync(buffer);
+                var request = Encoding.ASCII.GetString(buffer, 0, read);
+                Interlocked.Increment(ref _requests);
+                var body = Encoding.UTF8.GetBytes(request.StartsWith("GET /metrics ", StringComparison.Ordinal) ? Scrape : "");
+                var head = Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n");
+                await stream.WriteAsync(head);
+                await stream.WriteAsync(body);
+                client.Dispose();
+            }
+        }
+    }
+
+    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
+    {
+        private DateTimeOffset _now = start;
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
     }
 }
