@@ -297,6 +297,29 @@ public sealed class KubectlConformanceTests(ControlPlaneFixture fx) : IClassFixt
     }
 
     [Fact]
+    public async Task Get_Should_ShowWhereATrainingJobWillResume_When_ListedWide()
+    {
+        (await fx.KubectlAsync("apply", "-f", Path.Combine(Hosting.RepositoryRoot.Find(), "crds", "trainingjobs.k8straining.io.yaml"))).Succeeded();
+        var ns = await fx.NewNamespaceAsync();
+        var manifest = $$"""
+            apiVersion: k8straining.io/v1alpha1
+            kind: TrainingJob
+            metadata: {name: mnist, namespace: {{ns}}}
+            spec:
+              training: {model: cnn, dataset: synthetic}
+            """;
+        await Eventually.TrueAsync(async () => (await fx.KubectlWithInputAsync(manifest, "apply", "-f", "-")).ExitCode == 0, "the TrainingJob API to be served", TimeSpan.FromSeconds(10));
+        await fx.Client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+            new V1Patch("""{"status":{"phase":"Running","attempt":2,"preemptions":1,"restarts":0,"activePod":"mnist-attempt-2","progress":{"globalStep":1234,"epoch":2,"stepInEpoch":296},"resumeFrom":{"globalStep":1200,"epoch":2,"stepInEpoch":262,"location":"s3://b/p/step-000000001200","uploaded":true}}}""", V1Patch.PatchType.MergePatch),
+            "k8straining.io", "v1alpha1", ns, "trainingjobs", "mnist");
+
+        var lines = (await fx.KubectlAsync("get", "tj", "mnist", "-n", ns, "-o", "wide")).Succeeded().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.Matches(@"^NAME\s+PHASE\s+EPOCH\s+STEP\s+PREEMPTIONS\s+RESTARTS\s+AGE\s+RESUME STEP\s+ACCURACY\s+POD$", lines[0]);
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(lines[1], @"^mnist\s+Running\s+2\s+1234\s+1\s+0\s+\d+s\s+1200\s+mnist-attempt-2$"), lines[1]);
+    }
+
+    [Fact]
     public async Task Create_Should_AcceptKubectlsProtobufBodies_When_UsingTypedCreateCommands()
     {
         var ns = $"made-{Guid.NewGuid().ToString("N")[..6]}";
