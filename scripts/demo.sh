@@ -94,7 +94,16 @@ resumed() { podlog "$job-attempt-2" | grep -qF "$expected"; }
 wait_for "the replacement to log: $expected" 600 resumed
 echo "pod $job-attempt-2: $(podlog "$job-attempt-2" | grep -F "$expected" | sed -E 's/.*(Resuming)/\1/')"
 
-say "5/6 waiting for Succeeded (the cnn trains ${steps_per_epoch} steps per epoch, 5 epochs)"
+say "5/6 while the replacement trains, the status follows it: live step, and the newest checkpoint in S3 as the resume point"
+live() {
+  [ "$(field .status.phase)" = Succeeded ] && fail "the job finished before the status showed a checkpoint newer than $global"
+  r="$(field .status.resumeFrom.globalStep)"; [ -n "$r" ] && [ "$r" -gt "$global" ]
+}
+wait_for "a resume point past global step $global in the status" 300 live
+k get tj "$job" -o wide
+echo "status.resumeFrom: $(field .status.resumeFrom)"
+
+say "waiting for Succeeded (the cnn trains ${steps_per_epoch} steps per epoch, 5 epochs)"
 finished() { p="$(field .status.phase)"; [ "$p" = Succeeded ] || { [ "$p" = Failed ] && fail "the job failed: $(field .status.conditions)"; }; }
 wait_for "Succeeded" "$timeout_s" finished
 

@@ -6,6 +6,7 @@
 #   LOCAL_CLUSTER_PORT API server port on 127.0.0.1 (default 0: a free port)
 #   LOCAL_S3_PORT      s3rver port on 127.0.0.1 (default: a free port)
 #   LOCAL_NO_OPERATOR  set to 1 to leave the operator out
+#   LOCAL_PROGRESS_INTERVAL_SECONDS  how often the operator reads running trainers into the status (default 5)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -73,7 +74,8 @@ fi
 operator_note="not started (LOCAL_NO_OPERATOR=1 or not published)"
 if [ "${LOCAL_NO_OPERATOR:-0}" != 1 ] && [ -f "$operator_dll" ]; then
   AWS_ENDPOINT_URL="http://127.0.0.1:$s3_port" AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1 \
-    setsid dotnet "$operator_dll" --kubeconfig "$kubeconfig" --http-port 0 >"$logs/operator.log" 2>&1 &
+    setsid dotnet "$operator_dll" --kubeconfig "$kubeconfig" --http-port 0 \
+      --progress-interval-seconds "${LOCAL_PROGRESS_INTERVAL_SECONDS:-5}" >"$logs/operator.log" 2>&1 &
   pids+=("$!")
   sleep 2
   if kill -0 "${pids[-1]}" 2>/dev/null; then
