@@ -25,6 +25,7 @@ public sealed class ChartSchemaTests
         { "malformed digest", "operator: {image: {digest: \"sha256:abc\"}}", "at '/operator/image/digest'" },
         { "privileged http port", "operator: {httpPort: 80}", "at '/operator/httpPort': minimum: got 80" },
         { "bad scrape interval", "metrics: {serviceMonitor: {enabled: true, interval: often}}", "at '/metrics/serviceMonitor/interval'" },
+        { "negative progress interval", "operator: {progressIntervalSeconds: -5}", "at '/operator/progressIntervalSeconds'" },
         { "pod monitor with an unknown field", "metrics: {podMonitor: {enabled: true, port: 9464}}", "additional properties 'port' not allowed" },
         { "bad memory quantity", "operator: {resources: {limits: {memory: lots}}}", "at '/operator/resources/limits/memory'" },
         { "dashboard label not a string", "dashboards: {labels: {grafana_dashboard: 1}}", "at '/dashboards/labels/grafana_dashboard': got number, want string" },

@@ -64,6 +64,7 @@ public sealed partial class ChartTemplateTests
         Assert.Equal("true", ValueAfter(args, "--leader-elect"));
         Assert.Equal(Helm.ReleaseNamespace, ValueAfter(args, "--leader-election-namespace"));
         Assert.Equal("8080", ValueAfter(args, "--http-port"));
+        Assert.Equal("30", ValueAfter(args, "--progress-interval-seconds"));
         Assert.Equal("$(POD_NAME)", ValueAfter(args, "--identity"));
         Assert.DoesNotContain("--namespaces", args);
         Assert.DoesNotContain(args, a => a.StartsWith("--kubeconfig", StringComparison.Ordinal)); // in-cluster config
@@ -79,6 +80,14 @@ public sealed partial class ChartTemplateTests
         Assert.Equal("false", ValueAfter(args, "--leader-elect"));
         Assert.DoesNotContain("--leader-election-namespace", args);
         Assert.Empty((await Renders.OfAsync(ValueSets.SingleReplicaNoLeaderElection)).OfKind("PodDisruptionBudget"));
+    }
+
+    [Fact]
+    public async Task Deployment_Should_TurnTheProgressProbeOff_When_TheIntervalIsZero()
+    {
+        var deployment = await DeploymentOfAsync(ValueSets.CustomImages);
+
+        Assert.Equal("0", ValueAfter(deployment.Spec.Template.Spec.Containers.Single().Args, "--progress-interval-seconds"));
     }
 
     [Fact]

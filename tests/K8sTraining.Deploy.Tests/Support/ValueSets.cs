@@ -53,6 +53,7 @@ public static class ValueSets
                 repository: registry.example.com:5000/ml/k8straining-operator
                 tag: 1.2.3-rc.1
                 pullPolicy: Always
+              progressIntervalSeconds: 0
               imagePullSecrets:
                 - name: registry-credentials
             """,
