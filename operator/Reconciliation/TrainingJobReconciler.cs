@@ -24,8 +24,7 @@ public sealed partial class TrainingJobReconciler(
     TimeProvider time,
     OperatorMetrics metrics,
     ILogger<TrainingJobReconciler> logger,
-    TrainerProgressProbe? progressProbe = null,
-    TimeSpan progressInterval = default)
+    TrainerProgressProbe? progressProbe = null)
 {
     public async Task<ReconcileResult> ReconcileAsync(string key, CancellationToken cancellationToken)
     {
@@ -67,7 +66,7 @@ public sealed partial class TrainingJobReconciler(
                 .Where(p => cached.All(c => c.Metadata.Name != p.Metadata.Name)))
             .ToList();
         // A running attempt is asked where it is (I/O stays here; the decider only reads the answer).
-        var running = progressProbe is null || progressInterval <= TimeSpan.Zero
+        var running = progressProbe is null
             ? null
             : pods.LastOrDefault(p => p.Metadata.Name == job.Status?.ActivePod && p.Metadata.DeletionTimestamp is null && p.Status?.Phase == "Running");
         var report = running is null ? null : await progressProbe!.ReadAsync(job, running, cancellationToken).ConfigureAwait(false);
@@ -143,8 +142,10 @@ public sealed partial class TrainingJobReconciler(
 
         if (running is not null && decision.Status.Phase == JobPhases.Running)
         {
-            // Look again while the attempt runs, to keep the progress and the resume point current.
-            return ReconcileResult.After(decision.RequeueAfter is { } sooner && sooner < progressInterval ? sooner : progressInterval);
+            // Look again when the trainer is next due to be asked, to keep the progress and the resume point current.
+            // (Not yet scheduled: it refused while starting; ask again an interval from now.)
+            var due = progressProbe!.DueIn(running) is { } wait && wait > TimeSpan.Zero ? wait : progressProbe.Interval;
+            return ReconcileResult.After(decision.RequeueAfter is { } sooner && sooner < due ? sooner : due);
         }
 
         return decision.RequeueAfter is { } after ? ReconcileResult.After(after) : ReconcileResult.Done;

@@ -105,9 +105,10 @@ public static class PrometheusText
             return null;
         }
 
+        // The invariant culture reads "NaN" and "Infinity"; Prometheus writes infinities as +Inf and -Inf.
         var number = rest[0] switch { "+Inf" => "Infinity", "-Inf" => "-Infinity", var n => n };
-        return double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || number == "NaN"
-            ? new PrometheusSample(name, labels, number == "NaN" ? double.NaN : v)
+        return double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var v)
+            ? new PrometheusSample(name, labels, v)
             : null;
     }
 }

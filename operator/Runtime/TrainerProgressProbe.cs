@@ -13,11 +13,12 @@ namespace K8sTraining.Operator.Runtime;
 /// only means no report this time: the status then moves when the attempt ends, as without the probe.
 /// </summary>
 /// <remarks>
-/// A pod that did not answer in time (or answered with an error) is left alone for a while (doubling from 30 s to
-/// 10 min), so a cluster whose NetworkPolicy drops the operator's packets costs one timeout per pod now and then, not
-/// one every interval. A refused connection (a trainer still starting) is cheap and asked again next time.
+/// Each pod is asked at most once per <paramref name="interval"/>, however often its job is reconciled (every status
+/// write comes back as a watch event). A pod that did not answer in time (or answered with an error) is left alone
+/// longer (doubling from 30 s to 10 min), so a cluster whose NetworkPolicy drops the operator's packets costs one
+/// timeout per pod now and then. A refused connection (a trainer still starting) is cheap and asked again next time.
 /// </remarks>
-public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider time, ILogger<TrainerProgressProbe> logger)
+public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider time, TimeSpan interval, ILogger<TrainerProgressProbe> logger)
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
 
@@ -25,7 +26,17 @@ public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider t
 
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(10);
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTimeOffset RetryAt, TimeSpan Backoff)> _failing = new();
+    /// <summary>Per pod: when it may be asked again, and the backoff after failures (zero after an answer).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTimeOffset Due, TimeSpan Backoff)> _schedule = new();
+
+    public TimeSpan Interval => interval;
+
+    /// <summary>How long until this pod may be asked again (zero when it may be now).</summary>
+    public TimeSpan DueIn(V1Pod pod)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        return _schedule.TryGetValue(KeyOf(pod), out var entry) && entry.Due > time.GetUtcNow() ? entry.Due - time.GetUtcNow() : TimeSpan.Zero;
+    }
 
     public async Task<TrainerReport?> ReadAsync(TrainingJob job, V1Pod pod, CancellationToken cancellationToken)
     {
@@ -38,8 +49,8 @@ public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider t
             return null;
         }
 
-        var key = pod.Metadata.Uid ?? $"{pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}";
-        if (_failing.TryGetValue(key, out var failing) && time.GetUtcNow() < failing.RetryAt)
+        var key = KeyOf(pod);
+        if (_schedule.TryGetValue(key, out var scheduled) && time.GetUtcNow() < scheduled.Due)
         {
             return null;
         }
@@ -51,7 +62,8 @@ public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider t
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(Timeout);
             var text = await http.GetStringAsync(new Uri(url), timeout.Token).ConfigureAwait(false);
-            _failing.TryRemove(key, out _);
+            _schedule[key] = (time.GetUtcNow() + interval, TimeSpan.Zero);
+            ForgetEndedPods();
             return Report(job, pod.Metadata.Name, PrometheusText.Parse(text));
         }
         catch (HttpRequestException e) when (e.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused })
@@ -62,8 +74,10 @@ public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider t
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            var backoff = _failing.TryGetValue(key, out var previous) ? TimeSpan.FromTicks(Math.Min(previous.Backoff.Ticks * 2, MaxBackoff.Ticks)) : FirstBackoff;
-            _failing[key] = (time.GetUtcNow() + backoff, backoff);
+            var backoff = _schedule.TryGetValue(key, out var previous) && previous.Backoff > TimeSpan.Zero
+                ? TimeSpan.FromTicks(Math.Min(previous.Backoff.Ticks * 2, MaxBackoff.Ticks))
+                : FirstBackoff;
+            _schedule[key] = (time.GetUtcNow() + backoff, backoff);
             ForgetEndedPods();
             LogUnreachable(logger, job.Metadata.NamespaceProperty, pod.Metadata.Name, url, e.Message, backoff.TotalSeconds);
             return null;
@@ -100,15 +114,17 @@ public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider t
         return new TrainerReport(pod, new TrainingPosition((long)step, (int)epoch, (long)inEpoch), checkpoint);
     }
 
-    /// <summary>Keeps the failure table small: entries whose backoff ran out long ago belong to pods long gone.</summary>
+    private static string KeyOf(V1Pod pod) => pod.Metadata.Uid ?? $"{pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}";
+
+    /// <summary>Keeps the schedule small: entries that fell due long ago belong to pods long gone.</summary>
     private void ForgetEndedPods()
     {
         var stale = time.GetUtcNow() - (MaxBackoff * 2);
-        foreach (var (key, entry) in _failing)
+        foreach (var (key, entry) in _schedule)
         {
-            if (entry.RetryAt < stale)
+            if (entry.Due < stale)
             {
-                _failing.TryRemove(key, out _);
+                _schedule.TryRemove(key, out _);
             }
         }
     }

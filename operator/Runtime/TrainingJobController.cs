@@ -54,8 +54,9 @@ public sealed partial class TrainingJobController : IDisposable
             time,
             metrics,
             loggerFactory.CreateLogger<TrainingJobReconciler>(),
-            new TrainerProgressProbe(_trainerHttp, time, loggerFactory.CreateLogger<TrainerProgressProbe>()),
-            options.ProgressInterval);
+            options.ProgressInterval > TimeSpan.Zero
+                ? new TrainerProgressProbe(_trainerHttp, time, options.ProgressInterval, loggerFactory.CreateLogger<TrainerProgressProbe>())
+                : null);
     }
 
     /// <summary>Completes when every cache has listed once.</summary>

@@ -81,6 +81,11 @@ public sealed class ClusterScrapeTests
             }, TrainingJob.KubeGroup, TrainingJob.KubeVersion, ns, TrainingJob.KubePlural);
 
             var selector = $"{{job_namespace=\"{ns}\",job_name=\"{JobName}\"}}";
+            Task TrainedPastAsync(int attempt, long step) => Eventually.GetAsync(
+                async () => (await prometheus.QueryAsync($"k8straining_trainer_global_step{selector}")).Select(s => s.Value).DefaultIfEmpty(-1).Max(),
+                seen => seen >= step,
+                TimeSpan.FromSeconds(120),
+                $"Prometheus to see attempt {attempt} train past step {step}");
             try
             {
                 // Two evictions, each once the attempt has trained past an epoch and uploaded a checkpoint.
@@ -88,11 +93,7 @@ public sealed class ClusterScrapeTests
                 {
                     await WaitForJobAsync(client, ns, j => j.Status?.Attempt == attempt && j.Status.Phase == JobPhases.Running, $"attempt {attempt} running");
                     var from = (await GetJobAsync(client, ns)).Status?.ResumeFrom?.GlobalStep ?? 0;
-                    await Eventually.GetAsync(
-                        async () => (await prometheus.QueryAsync($"k8straining_trainer_global_step{selector}")).Select(s => s.Value).DefaultIfEmpty(-1).Max(),
-                        step => step >= from + 70,
-                        TimeSpan.FromSeconds(120),
-                        $"Prometheus to see attempt {attempt} train past step {from + 70}");
+                    await TrainedPastAsync(attempt, from + 70);
                     if (attempt > 1)
                     {
                         // rate() cannot see a histogram series' first observation: the earlier recovery must be scraped
@@ -113,11 +114,7 @@ public sealed class ClusterScrapeTests
                 // interval is never seen (pull-based metrics), and one scraped once cannot know the interval to wait
                 // for a final scrape.
                 var lastFrom = (await GetJobAsync(client, ns)).Status?.ResumeFrom?.GlobalStep ?? 0;
-                await Eventually.GetAsync(
-                    async () => (await prometheus.QueryAsync($"k8straining_trainer_global_step{selector}")).Select(s => s.Value).DefaultIfEmpty(-1).Max(),
-                    step => step >= lastFrom + 70,
-                    TimeSpan.FromSeconds(120),
-                    $"Prometheus to see attempt 3 train past step {lastFrom + 70}");
+                await TrainedPastAsync(3, lastFrom + 70);
                 await Eventually.GetAsync(() => prometheus.QueryAsync("k8straining_operator_recovery_seconds_count"), s => s.Sum(x => x.Value) == 2, TimeSpan.FromSeconds(30), "two recoveries in Prometheus");
 
                 // Suspending stops the last attempt for good: its final position is in the status and must be in Prometheus.

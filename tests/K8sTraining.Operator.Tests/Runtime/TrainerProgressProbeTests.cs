@@ -84,7 +84,7 @@ public sealed class TrainerProgressProbeTests
         var (job, pod, port) = RunningJob();
         var clock = new ManualClock(TrainingJobBuilder.T0);
         using var http = new HttpClient();
-        var probe = new TrainerProgressProbe(http, clock, NullLogger<TrainerProgressProbe>.Instance);
+        var probe = new TrainerProgressProbe(http, clock, TimeSpan.FromSeconds(30), NullLogger<TrainerProgressProbe>.Instance);
 
         // Nothing listens yet (the trainer is loading data): refused, no report, no backoff.
         Assert.Null(await probe.ReadAsync(job, pod, CancellationToken.None));
@@ -107,7 +107,7 @@ public sealed class TrainerProgressProbeTests
         var (job, pod, port) = RunningJob();
         var clock = new ManualClock(TrainingJobBuilder.T0);
         using var http = new HttpClient();
-        var probe = new TrainerProgressProbe(http, clock, NullLogger<TrainerProgressProbe>.Instance);
+        var probe = new TrainerProgressProbe(http, clock, TimeSpan.FromSeconds(30), NullLogger<TrainerProgressProbe>.Instance);
         using (var silent = ScrapeServer.Start(port, answer: false))
         {
             // Accepted but never answered, as behind a firewall that drops: one timeout, then a backoff.
