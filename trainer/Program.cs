@@ -13,6 +13,12 @@ if (args[0] != "train")
     return InvalidArguments($"command: '{args[0]}' is not allowed; allowed: train", args);
 }
 
+if (OptionsParser.IsHelpRequest(args[1..]))
+{
+    Console.Write(OptionsParser.Usage());
+    return ExitCodes.Completed;
+}
+
 TrainerOptions options;
 try
 {
@@ -35,6 +41,6 @@ static int InvalidArguments(string message, string[] args)
     Console.Error.WriteLine("run with --help for the flags");
     var explicitLog = args.SkipWhile(a => a != "--termination-log").Skip(1).FirstOrDefault()
         ?? Environment.GetEnvironmentVariable(OptionsParser.EnvironmentName("--termination-log"));
-    TerminationLog.Write(TerminationLog.ResolvePath(explicitLog), new TerminationReport(TerminationReport.Invalid, 0, 0, 0, null, true, null, message));
+    TerminationLog.Write(TerminationLog.ResolvePath(explicitLog), new TerminationReport(TerminationReport.Invalid, 0, 0, 0, null, false, null, message, TerminationReasons.InvalidConfiguration));
     return ExitCodes.Invalid;
 }

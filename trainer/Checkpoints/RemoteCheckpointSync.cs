@@ -21,8 +21,6 @@ public sealed class RemoteCheckpointSync : IAsyncDisposable
         }
     }
 
-    private RemoteFlushResult? _lastFlush;
-
     public bool Enabled => store is not null;
 
     public string? Location => store?.Location;
@@ -30,9 +28,10 @@ public sealed class RemoteCheckpointSync : IAsyncDisposable
     public static RemoteCheckpointSync Create(TrainerOptions options, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var owner = options.JobUid is { Length: > 0 } uid ? new CheckpointOwnerClaim(uid, options.JobNamespace, options.JobName, options.CheckpointAdopt) : null;
         return options.CheckpointUri is null
             ? new RemoteCheckpointSync(null)
-            : new RemoteCheckpointSync(RemoteCheckpointStoreFactory.Create(options.CheckpointUri, options.KeepCheckpoints, Environment.GetEnvironmentVariable, loggerFactory));
+            : new RemoteCheckpointSync(RemoteCheckpointStoreFactory.Create(options.CheckpointUri, options.KeepCheckpoints, Environment.GetEnvironmentVariable, loggerFactory, owner));
     }
 
     public Task ValidateAsync(CancellationToken cancellationToken) => store?.ValidateAsync(cancellationToken) ?? Task.CompletedTask;
@@ -46,21 +45,18 @@ public sealed class RemoteCheckpointSync : IAsyncDisposable
         store?.Enqueue(checkpoint.Directory);
     }
 
-    public async Task<RemoteFlushResult?> FlushAsync(TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        if (store is null)
-        {
-            return null;
-        }
-        _lastFlush = await store.FlushAsync(timeout, cancellationToken).ConfigureAwait(false);
-        return _lastFlush;
-    }
+    public async Task<RemoteFlushResult?> FlushAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        store is null ? null : await store.FlushAsync(timeout, cancellationToken).ConfigureAwait(false);
 
-    /// <summary>True when there is no remote store or everything queued is committed remotely.</summary>
-    public bool AllUploaded => store is null || (_lastFlush?.AllCommitted ?? store.Backlog == 0);
+    /// <summary>Checkpoints handed over and not yet committed remotely.</summary>
+    public int Backlog => store?.Backlog ?? 0;
 
-    /// <summary>The remote URI of the newest committed checkpoint, when known.</summary>
-    public string? NewestRemoteUri => _lastFlush?.NewestCommittedUri;
+    /// <summary>The newest checkpoint committed remotely (its step and URI), when there is one.</summary>
+    public (long GlobalStep, string Uri)? NewestCommitted =>
+        store?.NewestCommittedGlobalStep is { } step ? (step, UriOf(step)!) : null;
+
+    /// <summary>The remote URI of the checkpoint at <paramref name="globalStep"/>; null without a remote store.</summary>
+    public string? UriOf(long globalStep) => store is null ? null : $"{store.Location}/{CheckpointManifest.DirectoryName(globalStep)}";
 
     public async ValueTask DisposeAsync()
     {

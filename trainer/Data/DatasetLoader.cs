@@ -21,13 +21,19 @@ public static class DatasetLoader
         };
     }
 
+    /// <summary>The four files of Fashion-MNIST, as published (each may also be stored gunzipped).</summary>
+    public static readonly IReadOnlyList<string> FashionMnistFiles =
+        ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+
+    private const string Fix = "Download the four Fashion-MNIST files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) again into that directory, or point --data (TRAINER_DATA) at a directory that holds them";
+
     private static ImageDataset LoadIdx(string directory, string images, string labels)
     {
-        var pixels = IdxReader.ReadFile(directory, images, out var imageDims);
-        var classes = IdxReader.ReadFile(directory, labels, out var labelDims);
-        if (imageDims.Length != 3 || imageDims[1] != ImageDataset.Height || imageDims[2] != ImageDataset.Width || labelDims[0] != imageDims[0])
+        var pixels = Read(directory, images, out var imageDims);
+        var classes = Read(directory, labels, out var labelDims);
+        if (imageDims.Length != 3 || imageDims[1] != ImageDataset.Height || imageDims[2] != ImageDataset.Width || labelDims.Length != 1 || labelDims[0] != imageDims[0])
         {
-            throw new InvalidDataException($"{images}/{labels} in {directory} do not hold 28x28 images with one label each.");
+            throw new InvalidInputException($"{images} and {labels} in --data {directory} do not hold 28x28 images with one label each (dimensions {string.Join("x", imageDims)} and {string.Join("x", labelDims)}). {Fix}.");
         }
         var floats = new float[pixels.Length];
         for (var i = 0; i < pixels.Length; i++)
@@ -35,5 +41,27 @@ public static class DatasetLoader
             floats[i] = ((pixels[i] / 255f) - Mean) / Std;
         }
         return new ImageDataset(floats, classes.Select(c => (long)c).ToArray());
+    }
+
+    // A missing, truncated or garbled dataset file is the user's to fix (exit 2): say which file, what is wrong, what to do.
+    private static byte[] Read(string directory, string baseName, out int[] dimensions)
+    {
+        try
+        {
+            return IdxReader.ReadFile(directory, baseName, out dimensions);
+        }
+        catch (FileNotFoundException e)
+        {
+            var present = FashionMnistFiles.Where(f => File.Exists(Path.Combine(directory, f)) || File.Exists(Path.Combine(directory, f + ".gz"))).ToList();
+            var missing = FashionMnistFiles.Except(present).Select(f => f + "(.gz)");
+            var context = present.Count == 0
+                ? $"--data {directory} holds none of the Fashion-MNIST files"
+                : $"--data {directory} holds {string.Join(", ", present)} but not {string.Join(", ", missing)}";
+            throw new InvalidInputException($"{e.Message} {context}. {Fix}.", e);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidInputException($"{e.Message.TrimEnd('.')}. {Fix}.", e);
+        }
     }
 }

@@ -30,39 +30,91 @@ public sealed partial class TrainingWorker(
 
     private async Task<TrainingOutcome> RunAsync(CancellationToken stoppingToken)
     {
+        var attempt = new AttemptRecord();
+        RemoteCheckpointSync? remote = null;
         try
         {
-            await using var remote = RemoteCheckpointSync.Create(options, loggerFactory);
+            remote = RemoteCheckpointSync.Create(options, loggerFactory);
             var bar = options.Progress == "bar" || (options.Progress == "auto" && !Console.IsOutputRedirected);
+            var sync = remote;
             if (bar)
             {
-                return await ProgressBarObserver.RunAsync(view => RunLoopAsync(remote, view, stoppingToken)).ConfigureAwait(false);
+                return await ProgressBarObserver.RunAsync(view => RunLoopAsync(sync, attempt, view, stoppingToken)).ConfigureAwait(false);
             }
-            return await RunLoopAsync(remote, new LogObserver(options.LogEverySteps, loggerFactory.CreateLogger<LogObserver>()), stoppingToken).ConfigureAwait(false);
+            return await RunLoopAsync(sync, attempt, new LogObserver(options.LogEverySteps, loggerFactory.CreateLogger<LogObserver>()), stoppingToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is ConfigurationMismatchException or RemoteStoreConfigurationException or OptionsException)
+        catch (Exception e) when (InvalidReason(e) is { } reason)
         {
             LogInvalid(logger, e.Message);
-            return new TrainingOutcome(ExitCodes.Invalid, new TerminationReport(TerminationReport.Invalid, 0, 0, 0, null, true, null, e.Message));
+            return new TrainingOutcome(ExitCodes.Invalid, attempt.Report(TerminationReport.Invalid, e.Message, reason, remote?.NewestCommitted));
+        }
+        catch (RemoteStoreUnavailableException e)
+        {
+            LogStorageUnavailable(logger, e.Message);
+            return new TrainingOutcome(ExitCodes.StorageUnavailable, attempt.Report(TerminationReport.Failed, e.Message, TerminationReasons.StorageUnavailable, remote?.NewestCommitted));
         }
         catch (Exception e)
         {
             LogFailed(logger, e);
-            return new TrainingOutcome(ExitCodes.Failed, new TerminationReport(TerminationReport.Failed, 0, 0, 0, null, false, null, $"{e.GetType().Name}: {e.Message}"));
+            await FlushAfterFailureAsync(remote).ConfigureAwait(false);
+            return new TrainingOutcome(ExitCodes.Failed, attempt.Report(TerminationReport.Failed, $"{e.GetType().Name}: {e.Message}", null, remote?.NewestCommitted));
+        }
+        finally
+        {
+            if (remote is not null)
+            {
+                await remote.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 
-    private async Task<TrainingOutcome> RunLoopAsync(RemoteCheckpointSync remote, ITrainingObserver view, CancellationToken stoppingToken)
+    /// <summary>The termination reason of an error the user must fix (exit 2), or null for any other error.</summary>
+    public static string? InvalidReason(Exception error) => error switch
     {
+        CheckpointPrefixInUseException => TerminationReasons.CheckpointPrefixInUse,
+        ConfigurationMismatchException or RemoteStoreConfigurationException or OptionsException or InvalidInputException => TerminationReasons.InvalidConfiguration,
+        _ => null,
+    };
+
+    // A failed attempt (a full disk, say) still sends the checkpoints it committed before, within the shutdown budget.
+    private async Task FlushAfterFailureAsync(RemoteCheckpointSync? remote)
+    {
+        if (remote is not { Enabled: true, Backlog: > 0 })
+        {
+            return;
+        }
+        try
+        {
+            await remote.FlushAsync(TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogFlushFailed(logger, e.Message);
+        }
+    }
+
+    private async Task<TrainingOutcome> RunLoopAsync(RemoteCheckpointSync remote, AttemptRecord attempt, ITrainingObserver view, CancellationToken stoppingToken)
+    {
+        if (options.CheckpointDirectory is { } directory)
+        {
+            // Before the CSV log is opened there: a checkpoint directory that is a file or read-only is the user's to fix.
+            LocalCheckpointStore.EnsureUsable(directory);
+        }
         var observers = new List<ITrainingObserver> { view, new MetricsObserver() };
         using var csv = options.ResolvedLogCsv is { } path && options.CheckpointDirectory is not null | options.LogCsv is not null ? new CsvObserver(path, options.LogEverySteps) : null;
         if (csv is not null)
         {
             observers.Add(csv);
         }
-        var loop = new TrainingLoop(options, remote, new CompositeObserver(observers), loggerFactory.CreateLogger<TrainingLoop>());
+        var loop = new TrainingLoop(options, remote, attempt, new CompositeObserver(observers), loggerFactory.CreateLogger<TrainingLoop>());
         return await loop.RunAsync(stoppingToken).ConfigureAwait(false);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Checkpoint storage unavailable: {Message}")]
+    private static partial void LogStorageUnavailable(ILogger logger, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not flush checkpoint uploads after the failure: {Message}")]
+    private static partial void LogFlushFailed(ILogger logger, string message);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Invalid configuration: {Message}")]
     private static partial void LogInvalid(ILogger logger, string message);

@@ -31,6 +31,7 @@ public static class TrainerMetrics
     private static int _epoch;
     private static long _stepInEpoch;
     private static (long GlobalStep, int Epoch, long StepInEpoch)? _checkpoint;
+    private static (long GlobalStep, int Epoch, long StepInEpoch)? _resumedFrom;
     private static readonly Dictionary<long, (int Epoch, long StepInEpoch)> PendingUploads = [];
     private static double? _loss;
     private static double? _accuracy;
@@ -47,6 +48,9 @@ public static class TrainerMetrics
         Meter.CreateObservableGauge("k8straining_trainer_checkpoint_global_step", () => Observe(Checkpoint()?.GlobalStep), description: "Global step of the newest checkpoint a replacement would resume from (committed remotely with --checkpoint-uri, else on local disk).");
         Meter.CreateObservableGauge("k8straining_trainer_checkpoint_epoch", () => Observe(Checkpoint()?.Epoch), description: "Epoch of that checkpoint.");
         Meter.CreateObservableGauge("k8straining_trainer_checkpoint_step_in_epoch", () => Observe(Checkpoint()?.StepInEpoch), description: "Step in epoch of that checkpoint.");
+        Meter.CreateObservableGauge("k8straining_trainer_resumed_from_global_step", () => Observe(ResumedFrom()?.GlobalStep), description: "Global step this attempt resumed from (0 when it started fresh); known before the first step.");
+        Meter.CreateObservableGauge("k8straining_trainer_resumed_from_epoch", () => Observe(ResumedFrom()?.Epoch), description: "Epoch this attempt resumed from (0 when it started fresh).");
+        Meter.CreateObservableGauge("k8straining_trainer_resumed_from_step_in_epoch", () => Observe(ResumedFrom()?.StepInEpoch), description: "Step in epoch this attempt resumed from (0 when it started fresh).");
         Meter.CreateObservableGauge("k8straining_trainer_loss", () => Observe(_loss), description: "Training loss of the last step (cross-entropy).");
         Meter.CreateObservableGauge("k8straining_trainer_validation_accuracy", () => Observe(_accuracy), description: "Accuracy on the held-out test split after the last completed epoch (0..1).");
         Meter.CreateObservableGauge("k8straining_trainer_samples_per_second", () => Observe(_samplesPerSecond), description: "Training throughput of this attempt, in samples per second.");
@@ -116,6 +120,15 @@ public static class TrainerMetrics
         }
     }
 
+    /// <summary>Where this attempt resumes (0/0/0 when it starts fresh), as soon as it is known: before data loads.</summary>
+    public static void RecordResumePoint(long globalStep, int epoch, long stepInEpoch)
+    {
+        lock (Gate)
+        {
+            _resumedFrom = (globalStep, epoch, stepInEpoch);
+        }
+    }
+
     /// <summary>A checkpoint committed to local disk.</summary>
     public static void RecordCheckpointSaved(TimeSpan elapsed, long bytes)
     {
@@ -166,6 +179,14 @@ public static class TrainerMetrics
         lock (Gate)
         {
             return _checkpoint;
+        }
+    }
+
+    private static (long GlobalStep, int Epoch, long StepInEpoch)? ResumedFrom()
+    {
+        lock (Gate)
+        {
+            return _resumedFrom;
         }
     }
 

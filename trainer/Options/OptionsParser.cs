@@ -35,9 +35,20 @@ public static class OptionsParser
         ("--log-csv", "FILE", "<checkpoint-dir>/training-log.csv", "CSV training log"),
         ("--log-every-steps", "N", "50", "structured log and CSV row interval"),
         ("--progress", "auto|bar|log", "auto", "progress bar on a terminal, log lines otherwise"),
+        ("--job-namespace", "NAME", "", "the TrainingJob's namespace (set by the operator; metrics labels, owner.json)"),
+        ("--job-name", "NAME", "", "the TrainingJob's name (set by the operator; metrics labels, owner.json)"),
+        ("--job-uid", "UID", "", "the TrainingJob's uid: claims --checkpoint-uri in owner.json and refuses a prefix another job owns"),
+        ("--checkpoint-adopt", "true|false", "false", "take over a --checkpoint-uri prefix that holds another job's checkpoints"),
     ];
 
     public static string EnvironmentName(string flag) => EnvironmentPrefix + flag.TrimStart('-').Replace('-', '_').ToUpperInvariant();
+
+    /// <summary>True when the arguments after the command ask for help (-h or --help anywhere).</summary>
+    public static bool IsHelpRequest(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        return args.Any(a => a is "-h" or "--help");
+    }
 
     public static string Usage()
     {
@@ -91,12 +102,15 @@ public static class OptionsParser
             return string.IsNullOrEmpty(env) ? null : env;
         }
 
+        // Where a bad value came from, as the user set it: the flag, or the environment variable read as that flag.
+        string Source(string flag) => given.ContainsKey(flag) ? flag : $"environment variable {EnvironmentName(flag)}, read as {flag}";
+
         string Choice(string flag, string fallback, params string[] allowed)
         {
             var v = Raw(flag) ?? fallback;
             return allowed.Contains(v, StringComparer.Ordinal)
                 ? v
-                : throw new OptionsException($"{flag}: '{v}' is not allowed; allowed: {string.Join(", ", allowed)}");
+                : throw new OptionsException($"{Source(flag)}: '{v}' is not allowed; allowed: {string.Join(", ", allowed)}");
         }
 
         long Integer(string flag, long fallback, long min, long max)
@@ -108,7 +122,7 @@ public static class OptionsParser
             }
             if (!long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
             {
-                throw new OptionsException($"{flag}: '{raw}' is not allowed; allowed: an integer from {min} to {max}");
+                throw new OptionsException($"{Source(flag)}: '{raw}' is not allowed; allowed: an integer from {min} to {max}");
             }
             return v;
         }
@@ -122,7 +136,7 @@ public static class OptionsParser
             }
             if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v) || v <= minExclusive || v > max)
             {
-                throw new OptionsException($"{flag}: '{raw}' is not allowed; allowed: a number greater than {minExclusive.ToString(CultureInfo.InvariantCulture)} and at most {max.ToString(CultureInfo.InvariantCulture)}");
+                throw new OptionsException($"{Source(flag)}: '{raw}' is not allowed; allowed: a number greater than {minExclusive.ToString(CultureInfo.InvariantCulture)} and at most {max.ToString(CultureInfo.InvariantCulture)}");
             }
             return v;
         }
@@ -134,12 +148,12 @@ public static class OptionsParser
         var uri = Text("--checkpoint-uri");
         if (uri is not null && !uri.StartsWith("s3://", StringComparison.Ordinal))
         {
-            throw new OptionsException($"--checkpoint-uri: '{uri}' is not allowed; allowed: s3://bucket/prefix");
+            throw new OptionsException($"{Source("--checkpoint-uri")}: '{uri}' is not allowed; allowed: s3://bucket/prefix");
         }
         var dataDir = Text("--data") ?? (dataset == "fashion-mnist" ? "/usr/share/datasets/fashion-mnist" : null);
         if (dataset == "fashion-mnist" && !Directory.Exists(dataDir))
         {
-            throw new OptionsException($"--data: '{dataDir}' is not allowed; allowed: an existing directory with the Fashion-MNIST idx files");
+            throw new OptionsException($"{Source("--data")}: '{dataDir}' is not allowed; allowed: an existing directory with the Fashion-MNIST idx files");
         }
         var port = Integer("--metrics-port", -1, 0, 65535);
 
@@ -167,6 +181,10 @@ public static class OptionsParser
             LogCsv = Text("--log-csv"),
             LogEverySteps = (int)Integer("--log-every-steps", 50, 1, int.MaxValue),
             Progress = Choice("--progress", "auto", "auto", "bar", "log"),
+            JobNamespace = Text("--job-namespace"),
+            JobName = Text("--job-name"),
+            JobUid = Text("--job-uid"),
+            CheckpointAdopt = Choice("--checkpoint-adopt", "false", "true", "false") == "true",
         };
     }
 }

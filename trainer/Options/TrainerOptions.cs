@@ -26,6 +26,17 @@ public sealed record TrainerOptions
     public required int LogEverySteps { get; init; }
     public required string Progress { get; init; }
 
+    /// <summary>The TrainingJob this run belongs to (the operator sets them); standalone runs leave them null.</summary>
+    public string? JobNamespace { get; init; }
+
+    public string? JobName { get; init; }
+
+    /// <summary>Set: the --checkpoint-uri prefix is claimed for this uid (owner.json) and refused when another owns it.</summary>
+    public string? JobUid { get; init; }
+
+    /// <summary>Take over a prefix another job (or nobody, by owner.json) holds checkpoints in.</summary>
+    public bool CheckpointAdopt { get; init; }
+
     /// <summary>Where the CSV training log goes: --log-csv, else training-log.csv in the checkpoint directory.</summary>
     public string? ResolvedLogCsv => LogCsv ?? (CheckpointDirectory is null ? null : Path.Combine(CheckpointDirectory, "training-log.csv"));
 }

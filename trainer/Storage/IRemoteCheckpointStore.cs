@@ -14,10 +14,14 @@ public interface IRemoteCheckpointStore : IAsyncDisposable
     /// <summary>Checkpoints committed remotely but not yet uploaded (queued or in flight).</summary>
     int Backlog { get; }
 
+    /// <summary>The newest checkpoint known to be committed remotely (restored from, or uploaded by this process), or null.</summary>
+    long? NewestCommittedGlobalStep { get; }
+
     /// <summary>
-    /// Checks the storage at start-up. Throws <see cref="RemoteStoreConfigurationException"/> for wrong credentials,
-    /// a missing bucket or a malformed URI (exit 2), <see cref="RemoteStoreUnavailableException"/> once storage has
-    /// stayed unreachable past the bounded retry (exit 1).
+    /// Checks the storage at start-up, and the prefix's owner when the store has one (owner.json). Throws
+    /// <see cref="RemoteStoreConfigurationException"/> for wrong credentials, a missing bucket or a malformed URI (exit 2),
+    /// <see cref="CheckpointPrefixInUseException"/> when another job owns the prefix (exit 2),
+    /// <see cref="RemoteStoreUnavailableException"/> once storage has stayed unreachable past the bounded retry (exit 69).
     /// </summary>
     Task ValidateAsync(CancellationToken cancellationToken);
 
@@ -44,5 +48,17 @@ public sealed record RemoteFlushResult(bool AllCommitted, string? NewestCommitte
 /// <summary>Storage is misconfigured (credentials, bucket, URI): the user must fix something. Maps to exit 2.</summary>
 public sealed class RemoteStoreConfigurationException(string message, Exception? inner = null) : Exception(message, inner);
 
-/// <summary>Storage could not be reached within the bounded retry. Maps to exit 1.</summary>
+/// <summary>Storage could not be reached within the bounded start-up retry. Maps to exit 69 (storage unavailable).</summary>
 public sealed class RemoteStoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Storage answered, but what it holds cannot be used (latest.json unreadable, no listed checkpoint verifies): the
+/// trainer will not silently start from scratch. Maps to exit 1.
+/// </summary>
+public sealed class RemoteCheckpointDamagedException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The --checkpoint-uri prefix holds another job's checkpoints (owner.json names another uid, or checkpoints exist
+/// without one). Maps to exit 2 with reason CheckpointPrefixInUse.
+/// </summary>
+public sealed class CheckpointPrefixInUseException(string message) : Exception(message);

@@ -15,11 +15,15 @@ public sealed record CheckpointManifestView(int FormatVersion, long GlobalStep, 
 /// <summary><c>latest.json</c>: the committed newest checkpoint and every one still kept, newest first.</summary>
 public sealed record LatestPointer(string Checkpoint, long GlobalStep, IReadOnlyList<string> Retained);
 
+/// <summary><c>owner.json</c>: the TrainingJob a checkpoint prefix belongs to.</summary>
+public sealed record CheckpointOwner(string Uid, string Namespace, string Name, DateTimeOffset CreatedAt);
+
 /// <summary>Names and (de)serialisation of the remote documents.</summary>
 public static class RemoteCheckpointDocuments
 {
     public const string ManifestFileName = "manifest.json";
     public const string LatestFileName = "latest.json";
+    public const string OwnerFileName = "owner.json";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = false };
 
@@ -50,6 +54,14 @@ public static class RemoteCheckpointDocuments
             }
         }
         return view;
+    }
+
+    public static byte[] SerializeOwner(CheckpointOwner owner) => JsonSerializer.SerializeToUtf8Bytes(owner, Json);
+
+    public static CheckpointOwner ParseOwner(ReadOnlySpan<byte> json)
+    {
+        var owner = JsonSerializer.Deserialize<CheckpointOwner>(json, Json) ?? throw new InvalidDataException("owner.json is empty.");
+        return string.IsNullOrEmpty(owner.Uid) ? throw new InvalidDataException("owner.json names no uid.") : owner;
     }
 
     public static byte[] SerializeLatest(LatestPointer latest) => JsonSerializer.SerializeToUtf8Bytes(latest, Json);

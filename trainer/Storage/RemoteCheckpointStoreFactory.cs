@@ -8,17 +8,18 @@ public static class RemoteCheckpointStoreFactory
     /// <summary>
     /// Creates the store for <paramref name="checkpointUri"/> (<c>s3://bucket/prefix</c>), keeping the newest
     /// <paramref name="keep"/> checkpoints remotely. Throws <see cref="RemoteStoreConfigurationException"/> for a
-    /// malformed URI or missing credentials.
+    /// malformed URI or missing credentials. With <paramref name="owner"/>, start-up checks and claims the prefix.
     /// </summary>
     public static IRemoteCheckpointStore Create(
         string checkpointUri,
         int keep,
         Func<string, string?> environment,
-        ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory,
+        CheckpointOwnerClaim? owner = null)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        var options = S3StoreOptions.FromEnvironment(checkpointUri, keep, environment);
+        var options = S3StoreOptions.FromEnvironment(checkpointUri, keep, environment) with { Owner = owner };
         return new S3CheckpointStore(options, loggerFactory.CreateLogger<S3CheckpointStore>());
     }
 }

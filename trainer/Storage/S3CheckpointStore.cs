@@ -32,6 +32,9 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
     private bool latestKnown;
     private string? protectedCheckpoint;
     private long? committedStep;
+
+    // Remote checkpoints that failed verification at restore: never counted by retention, never named by latest.json.
+    private readonly HashSet<string> invalidRemote = new(StringComparer.Ordinal);
     private long newestEnqueuedStep = -1;
     private int stagingSequence;
 
@@ -59,8 +62,11 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         }
     }
 
-    /// <summary>The newest checkpoint committed by this process, or null.</summary>
-    public long? CommittedGlobalStep
+    /// <summary>
+    /// The newest checkpoint known to be committed remotely: uploaded by this process, restored from the store, or the
+    /// local one resumed from when latest.json lists it; null when none.
+    /// </summary>
+    public long? NewestCommittedGlobalStep
     {
         get
         {
@@ -80,6 +86,56 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
             latestKnown = bytes is null || latest is not null;
         }
         LogValidated(Location, options.EndpointDisplay, bytes is null ? "none" : latest?.Checkpoint ?? "unreadable latest.json");
+        if (options.Owner is { } claim)
+        {
+            await ClaimPrefixAsync(claim, checkpointsExist: bytes is not null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // owner.json records which TrainingJob (by uid) the prefix belongs to, so a new job never silently resumes from (and
+    // reports as its own) the checkpoints of a deleted job that used the same URI. Written before the first upload.
+    private async Task ClaimPrefixAsync(CheckpointOwnerClaim claim, bool checkpointsExist, CancellationToken cancellationToken)
+    {
+        var ownerUri = options.Location.Uri(RemoteCheckpointDocuments.OwnerFileName);
+        var bytes = await WithStartupRetryAsync("reading owner.json", ct => objects.GetBytesAsync(OwnerKey, ct), cancellationToken).ConfigureAwait(false);
+        CheckpointOwner? current = null;
+        if (bytes is not null)
+        {
+            try
+            {
+                current = RemoteCheckpointDocuments.ParseOwner(bytes);
+            }
+            catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException)
+            {
+                LogOwnerUnreadable(ownerUri, e.Message);
+            }
+        }
+        if (current is not null && string.Equals(current.Uid, claim.Uid, StringComparison.Ordinal))
+        {
+            LogPrefixOwned(Location, current.Uid);
+            return;
+        }
+        if (current is not null || bytes is not null || checkpointsExist)
+        {
+            var holder = current is not null
+                ? $"belongs to {current.Namespace}/{current.Name} (uid {current.Uid}, since {current.CreatedAt:O}) according to {ownerUri}"
+                : bytes is not null
+                    ? $"has an unreadable {ownerUri}, so its owner is unknown"
+                    : $"already holds checkpoints (newest {latest?.Checkpoint ?? "unknown: latest.json is unreadable"}) and no {RemoteCheckpointDocuments.OwnerFileName} says whose";
+            if (!claim.Adopt)
+            {
+                throw new CheckpointPrefixInUseException(
+                    $"The checkpoint prefix {Location} {holder}; this job is {claim.Namespace}/{claim.Name} (uid {claim.Uid}). To start from scratch, use a fresh spec.checkpoint.uri (--checkpoint-uri); to resume from those checkpoints, set spec.checkpoint.adopt: true (--checkpoint-adopt true).");
+            }
+            LogAdopting(Location, holder, claim.Uid);
+        }
+        var owner = new CheckpointOwner(claim.Uid, claim.Namespace ?? "", claim.Name ?? "", DateTimeOffset.UtcNow);
+        await WithStartupRetryAsync("writing owner.json", async ct =>
+        {
+            await objects.PutBytesAsync(OwnerKey, RemoteCheckpointDocuments.SerializeOwner(owner), ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        LogPrefixClaimed(Location, claim.Uid);
     }
 
     public async Task<long?> RestoreNewestAsync(string localCheckpointRoot, long localNewestGlobalStep, CancellationToken cancellationToken)
@@ -103,7 +159,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         }
         catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException)
         {
-            throw new RemoteStoreUnavailableException(
+            throw new RemoteCheckpointDamagedException(
                 $"{options.Location.Uri(RemoteCheckpointDocuments.LatestFileName)} is unreadable ({e.Message}); checkpoints may exist, so the trainer will not start from scratch. Repair or delete latest.json.", e);
         }
         lock (gate)
@@ -119,10 +175,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
             .ToList();
         if (candidates.Count == 0)
         {
-            lock (gate)
-            {
-                protectedCheckpoint = localNewestGlobalStep >= 0 ? RemoteCheckpointDocuments.DirectoryName(localNewestGlobalStep) : null;
-            }
+            ProtectLocalNewest(pointer, localNewestGlobalStep);
             LogLocalIsNewest(localNewestGlobalStep, Location);
             return null;
         }
@@ -137,6 +190,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
                 lock (gate)
                 {
                     protectedCheckpoint = name;
+                    committedStep = step;
                 }
                 LogRestored(options.Location.Uri(name), bytesRestored, stopwatch.Elapsed.TotalSeconds);
                 return step;
@@ -144,19 +198,35 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
             catch (InvalidDataException e)
             {
                 LogCheckpointDoesNotVerify(options.Location.Uri(name), e.Message);
+                lock (gate)
+                {
+                    invalidRemote.Add(name);
+                }
             }
         }
 
         if (localNewestGlobalStep >= 0)
         {
-            lock (gate)
-            {
-                protectedCheckpoint = RemoteCheckpointDocuments.DirectoryName(localNewestGlobalStep);
-            }
+            ProtectLocalNewest(pointer, localNewestGlobalStep);
             return null;
         }
-        throw new RemoteStoreUnavailableException(
+        throw new RemoteCheckpointDamagedException(
             $"None of the {candidates.Count} checkpoints listed in {options.Location.Uri(RemoteCheckpointDocuments.LatestFileName)} verifies ({string.Join(", ", candidates.Select(c => c.Name))}); the trainer will not silently start from scratch. Inspect them, or delete latest.json to start over.");
+    }
+
+    // Resuming from the local checkpoint: retention never deletes it remotely, and when latest.json lists it, it is
+    // already durable there (a replacement elsewhere would resume from it too).
+    private void ProtectLocalNewest(LatestPointer pointer, long localNewestGlobalStep)
+    {
+        lock (gate)
+        {
+            protectedCheckpoint = localNewestGlobalStep >= 0 ? RemoteCheckpointDocuments.DirectoryName(localNewestGlobalStep) : null;
+            if (protectedCheckpoint is not null && !invalidRemote.Contains(protectedCheckpoint)
+                && (pointer.Checkpoint == protectedCheckpoint || pointer.Retained.Contains(protectedCheckpoint, StringComparer.Ordinal)))
+            {
+                committedStep = Math.Max(committedStep ?? -1, localNewestGlobalStep);
+            }
+        }
     }
 
     public void Enqueue(string localCheckpointDirectory)
@@ -284,6 +354,8 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
     }
 
     private string LatestKey => options.Location.Key(RemoteCheckpointDocuments.LatestFileName);
+
+    private string OwnerKey => options.Location.Key(RemoteCheckpointDocuments.OwnerFileName);
 
     // All committed means: nothing queued or in flight, and the newest checkpoint ever handed over is committed (one
     // that could not be staged or turned out damaged locally counts as not uploaded).
@@ -413,11 +485,15 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         LatestPointer? previous;
         bool known;
         string? keepAlways;
+        HashSet<string> invalid;
         lock (gate)
         {
             previous = latest;
             known = latestKnown;
             keepAlways = protectedCheckpoint;
+            // This upload replaced whatever broken checkpoint had its name.
+            invalidRemote.Remove(item.Name);
+            invalid = [.. invalidRemote];
         }
         if (!known)
         {
@@ -425,16 +501,24 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
             var bytes = await objects.GetBytesAsync(LatestKey, cancellationToken).ConfigureAwait(false);
             previous = bytes is null ? null : TryParseLatest(bytes);
         }
-        var all = (previous?.Retained ?? []).Append(previous?.Checkpoint).Append(item.Name).OfType<string>()
+        // Retention counts only checkpoints that may verify: ones that failed at restore are dropped, not counted, so
+        // they can never push out the checkpoint just committed or the newest valid one.
+        var listed = (previous?.Retained ?? []).Append(previous?.Checkpoint).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        var all = listed.Where(n => !invalid.Contains(n)).Append(item.Name)
             .Distinct(StringComparer.Ordinal)
             .OrderByDescending(n => n, StringComparer.Ordinal)
             .ToList();
         var kept = options.Keep <= 0 ? all : all.Take(options.Keep).ToList();
+        if (!kept.Contains(item.Name))
+        {
+            kept.Add(item.Name);
+        }
         if (keepAlways is not null && all.Contains(keepAlways) && !kept.Contains(keepAlways))
         {
             kept.Add(keepAlways);
         }
-        var newest = all[0];
+        kept.Sort((a, b) => string.CompareOrdinal(b, a));
+        var newest = kept[0];
         RemoteCheckpointDocuments.TryParseDirectoryName(newest, out var newestStep);
         var pointer = new LatestPointer(newest, newestStep, kept);
         await objects.PutBytesAsync(LatestKey, RemoteCheckpointDocuments.SerializeLatest(pointer), cancellationToken).ConfigureAwait(false);
@@ -452,6 +536,15 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         foreach (var dropped in all.Except(kept, StringComparer.Ordinal))
         {
             await DeleteCheckpointAsync(dropped, cancellationToken).ConfigureAwait(false);
+        }
+        foreach (var broken in listed.Where(invalid.Contains))
+        {
+            LogDroppingInvalid(options.Location.Uri(broken));
+            await DeleteCheckpointAsync(broken, cancellationToken).ConfigureAwait(false);
+            lock (gate)
+            {
+                invalidRemote.Remove(broken);
+            }
         }
     }
 
@@ -640,6 +733,21 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Committed {Checkpoint} ({Bytes} bytes) in {UploadSeconds:0.000} s, {QueuedSeconds:0.000} s after it was queued")]
     private partial void LogCommitted(string checkpoint, long bytes, double uploadSeconds, double queuedSeconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropping {Checkpoint}: it did not verify at restore; retention does not count it and deletes it")]
+    private partial void LogDroppingInvalid(string checkpoint);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Checkpoint prefix {Location} belongs to this job (uid {Uid})")]
+    private partial void LogPrefixOwned(string location, string uid);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Claimed checkpoint prefix {Location} for uid {Uid} (owner.json)")]
+    private partial void LogPrefixClaimed(string location, string uid);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Adopting checkpoint prefix {Location}, which {Holder}, for uid {Uid} (--checkpoint-adopt true)")]
+    private partial void LogAdopting(string location, string holder, string uid);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Owner} is unreadable: {Reason}")]
+    private partial void LogOwnerUnreadable(string owner, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Checkpoint} (retention)")]
     private partial void LogDeleted(string checkpoint);

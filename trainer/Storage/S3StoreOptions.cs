@@ -46,6 +46,9 @@ public sealed record S3StoreOptions
 
     public int Parallelism { get; init; } = 4;
 
+    /// <summary>The job that claims the prefix (owner.json); null for a standalone trainer: no ownership check.</summary>
+    public CheckpointOwnerClaim? Owner { get; init; }
+
     /// <summary>Never prints credentials (a record's generated ToString would).</summary>
     public override string ToString() =>
         $"S3StoreOptions {{ Location = {Location}, Endpoint = {EndpointDisplay}, Region = {Region}, Keep = {Keep}, PartSize = {PartSize}, Parallelism = {Parallelism} }}";
@@ -138,3 +141,9 @@ public sealed record S3StoreOptions
             : throw new RemoteStoreConfigurationException($"{name} '{value}' is not a positive whole number.");
     }
 }
+
+/// <summary>
+/// Who this trainer runs for: the TrainingJob's uid (and namespace/name for messages), and whether it may take over a
+/// prefix that holds another job's checkpoints.
+/// </summary>
+public sealed record CheckpointOwnerClaim(string Uid, string? Namespace, string? Name, bool Adopt);

@@ -17,7 +17,7 @@ namespace K8sTraining.Trainer.Training;
 /// for a stop request between steps, checkpoint periodically in the background, and on a stop finish the step, wait
 /// for the write in flight, checkpoint and report "preempted".
 /// </summary>
-public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpointSync remote, ITrainingObserver observer, ILogger<TrainingLoop> logger)
+public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpointSync remote, AttemptRecord attempt, ITrainingObserver observer, ILogger<TrainingLoop> logger)
 {
     private const int EvaluationBatch = 1000;
     private const long NoGcBudgetBytes = 32L * 1024 * 1024;
@@ -33,6 +33,11 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
 
     private readonly int _stepDelayMs = int.TryParse(Environment.GetEnvironmentVariable(StepDelayEnvironmentVariable), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var ms) ? ms : 0;
 
+    /// <summary>Test-only: milliseconds to wait (ended early by a stop request) before the first step, so tests can stop a trainer before it steps.</summary>
+    internal const string StartDelayEnvironmentVariable = "K8STRAINING_TEST_START_DELAY_MS";
+
+    private readonly int _startDelayMs = int.TryParse(Environment.GetEnvironmentVariable(StartDelayEnvironmentVariable), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var ms) ? ms : 0;
+
     public async Task<TrainingOutcome> RunAsync(CancellationToken stopRequested)
     {
         var configuration = TrainingConfiguration.From(options);
@@ -41,22 +46,42 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
             torch.set_num_threads(options.Threads);
         }
 
-        await remote.ValidateAsync(CancellationToken.None).ConfigureAwait(false);
         var store = options.CheckpointDirectory is null ? null : new LocalCheckpointStore(options.CheckpointDirectory, options.KeepCheckpoints, logger);
+        store?.EnsureUsable();
+        await remote.ValidateAsync(CancellationToken.None).ConfigureAwait(false);
         var found = store?.FindNewestValid();
+        long? restored = null;
         if (store is not null && remote.Enabled)
         {
-            var restored = await remote.RestoreNewestAsync(store.Root, found?.Manifest.GlobalStep ?? -1, CancellationToken.None).ConfigureAwait(false);
+            restored = await remote.RestoreNewestAsync(store.Root, found?.Manifest.GlobalStep ?? -1, CancellationToken.None).ConfigureAwait(false);
             if (restored is not null)
             {
                 found = store.FindNewestValid();
             }
         }
         var savedState = found is null ? null : CheckpointCodec.ReadState(found);
+        if (found is not null && savedState is not null)
+        {
+            // The job's last known position, even if this attempt refuses to resume from it below.
+            attempt.RecordPosition(savedState.GlobalStep, savedState.Epoch, savedState.StepInEpoch);
+            attempt.RecordLocalCheckpoint(found);
+        }
         if (savedState is not null && configuration.FirstDifference(savedState.Configuration) is { } diff)
         {
             throw new ConfigurationMismatchException(
                 $"{diff.Flag}: '{diff.Requested}' differs from '{diff.Saved}' in checkpoint {found!.Directory}; resume with {diff.Flag} {diff.Saved} or use another --checkpoint-dir");
+        }
+        if (found is not null && savedState is not null)
+        {
+            // Known before any data is loaded, so the operator can correct status.resumeFrom from the first scrape.
+            var from = restored == found.Manifest.GlobalStep ? remote.UriOf(found.Manifest.GlobalStep)! : found.Directory;
+            attempt.RecordResume(savedState.GlobalStep, savedState.Epoch, savedState.StepInEpoch, from);
+            attempt.RecordAccuracy(savedState.History.Count > 0 ? savedState.History[^1].TestAccuracy : null);
+            TrainerMetrics.RecordResumePoint(savedState.GlobalStep, savedState.Epoch, savedState.StepInEpoch);
+        }
+        else
+        {
+            TrainerMetrics.RecordResumePoint(0, 0, 0);
         }
 
         var data = DatasetLoader.Load(options);
@@ -81,6 +106,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         store?.RemoveIncompleteWrites();
         var writer = store is null ? null : new CheckpointWriter(store, committed =>
         {
+            attempt.RecordLocalCheckpoint(committed);
             TrainerMetrics.RecordCheckpointCommittedLocally(committed.Manifest.GlobalStep, committed.Manifest.Epoch, committed.Manifest.StepInEpoch, remote.Enabled);
             remote.Enqueue(committed);
         }) { LastCommitted = found };
@@ -92,6 +118,10 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         var labels = new long[options.BatchSize];
         double? lastAccuracy = state.History.Count > 0 ? state.History[^1].TestAccuracy : null;
         TrainerMetrics.RecordStart(state.GlobalStep, state.Epoch, state.StepInEpoch, lastAccuracy, resumed: found is not null);
+        if (_startDelayMs > 0)
+        {
+            stopRequested.WaitHandle.WaitOne(_startDelayMs);
+        }
 
         while (state.Epoch < options.Epochs)
         {
@@ -112,6 +142,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
                 var loss = TrainStep(model, optimizer, data.Train, batch, pixels, labels);
                 state.StepInEpoch++;
                 state.GlobalStep++;
+                attempt.RecordPosition(state.GlobalStep, state.Epoch, state.StepInEpoch);
                 if (state.GlobalStep % FinalizeEverySteps == 0)
                 {
                     ReleaseFinalizedNativeMemory();
@@ -140,6 +171,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
             state.StepInEpoch = 0;
             state.EpochLossSum = 0;
             state.EpochSamples = 0;
+            attempt.RecordPosition(state.GlobalStep, state.Epoch, state.StepInEpoch);
+            attempt.RecordAccuracy(accuracy);
             observer.OnEpochEnd(metrics, progress);
         }
 
@@ -193,10 +226,18 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         }
     }
 
-    private TerminationReport Report(string status, TrainingState state, LocalCheckpoint? checkpoint, double? accuracy, string message) =>
-        new(status, state.GlobalStep, state.Epoch, state.StepInEpoch,
-            remote.AllUploaded && remote.NewestRemoteUri is not null ? remote.NewestRemoteUri : checkpoint?.Directory,
-            remote.AllUploaded, accuracy, message);
+    // The position, accuracy and newest local checkpoint are in the attempt record already; the checkpoint and
+    // accuracy arguments only make each ending say what it relies on.
+    private TerminationReport Report(string status, TrainingState state, LocalCheckpoint? checkpoint, double? accuracy, string message)
+    {
+        attempt.RecordPosition(state.GlobalStep, state.Epoch, state.StepInEpoch);
+        attempt.RecordAccuracy(accuracy);
+        if (checkpoint is not null)
+        {
+            attempt.RecordLocalCheckpoint(checkpoint);
+        }
+        return attempt.Report(status, message, null, remote.NewestCommitted);
+    }
 
     private OptimizerHelper CreateOptimizer(nn.Module model) => options.Optimizer switch
     {
