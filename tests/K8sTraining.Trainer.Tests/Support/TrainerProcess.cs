@@ -39,7 +39,11 @@ public sealed partial class TrainerProcess : IDisposable
     /// <summary>The highest global step the trainer has logged (needs --log-every-steps 1 to be exact).</summary>
     public long LastGlobalStep => Interlocked.Read(ref _lastGlobalStep);
 
-    public static TrainerProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    public static TrainerProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
+        StartCommand(["train", .. args], environment);
+
+    /// <summary>Starts the trainer with exactly these arguments (no implied <c>train</c> command).</summary>
+    public static TrainerProcess StartCommand(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -48,7 +52,6 @@ public sealed partial class TrainerProcess : IDisposable
             UseShellExecute = false,
         };
         info.ArgumentList.Add(TrainerDll);
-        info.ArgumentList.Add("train");
         foreach (var a in args)
         {
             info.ArgumentList.Add(a);

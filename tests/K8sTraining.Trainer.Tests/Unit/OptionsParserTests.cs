@@ -38,4 +38,61 @@ public sealed class OptionsParserTests
         var e = Assert.Throws<OptionsException>(() => OptionsParser.Parse(args, _ => null));
         Assert.StartsWith(expected, e.Message, StringComparison.Ordinal);
     }
+
+    // Flags whose value is free text (paths, names): no value of theirs is invalid on its own.
+    private static readonly HashSet<string> FreeText = ["--checkpoint-dir", "--output", "--termination-log", "--log-csv", "--job-namespace", "--job-name", "--job-uid"];
+
+    public static TheoryData<string> ValidatedFlags() => [.. OptionsParser.Flags.Select(f => f.Flag).Where(f => !FreeText.Contains(f))];
+
+    [Theory]
+    [Trait("Category", "Unit")]
+    [MemberData(nameof(ValidatedFlags))]
+    public void Parse_Should_NameTheEnvironmentVariableAndItsFlag_When_AnEnvironmentValueIsInvalid(string flag)
+    {
+        var variable = OptionsParser.EnvironmentName(flag);
+        var env = new Dictionary<string, string> { [variable] = "abc" };
+        if (flag == "--data")
+        {
+            env["TRAINER_DATASET"] = "fashion-mnist";
+        }
+
+        var e = Assert.Throws<OptionsException>(() => OptionsParser.Parse([], env.GetValueOrDefault));
+
+        Assert.StartsWith($"environment variable {variable}, read as {flag}: 'abc' is not allowed; allowed: ", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Category", "Unit")]
+    public void Parse_Should_NameTheFlagOnly_When_TheBadValueCameFromTheCommandLine()
+    {
+        var env = new Dictionary<string, string> { ["TRAINER_EPOCHS"] = "3" };
+        var e = Assert.Throws<OptionsException>(() => OptionsParser.Parse(["--epochs", "abc"], env.GetValueOrDefault));
+        Assert.StartsWith("--epochs: 'abc' is not allowed", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [Trait("Category", "Unit")]
+    [InlineData("true", true)]
+    [InlineData("false", false)]
+    [InlineData(null, false)]
+    public void Parse_Should_ReadJobIdentityAndAdopt_When_TheOperatorSetsThem(string? adopt, bool expected)
+    {
+        var env = new Dictionary<string, string> { ["TRAINER_JOB_UID"] = "uid-1", ["TRAINER_JOB_NAMESPACE"] = "ns", ["TRAINER_JOB_NAME"] = "job" };
+        if (adopt is not null)
+        {
+            env["TRAINER_CHECKPOINT_ADOPT"] = adopt;
+        }
+        var options = OptionsParser.Parse([], env.GetValueOrDefault);
+        Assert.Equal(("uid-1", "ns", "job", expected), (options.JobUid, options.JobNamespace, options.JobName, options.CheckpointAdopt));
+    }
+
+    [Theory]
+    [Trait("Category", "Unit")]
+    [InlineData(new[] { "--help" }, true)]
+    [InlineData(new[] { "-h" }, true)]
+    [InlineData(new[] { "--epochs", "2", "--help" }, true)]
+    [InlineData(new[] { "--epochs", "2" }, false)]
+    [InlineData(new string[0], false)]
+    public void IsHelpRequest_Should_FindHelp_When_AskedAnywhereAfterTheCommand(string[] args, bool expected) =>
+        Assert.Equal(expected, OptionsParser.IsHelpRequest(args));
 }
