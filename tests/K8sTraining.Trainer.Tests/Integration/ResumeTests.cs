@@ -112,6 +112,51 @@ public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<R
         AssertSameWeightsAsReference(run.Output);
     }
 
+    // The repro: 130/140/150 on disk, 150 corrupted; the run resumes from 140 and is SIGTERMed at ~143. Before
+    // the fix retention (keep 1) kept the corrupt 150 and deleted 143, and the next run started from step 0.
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task Train_Should_KeepTheCheckpointJustWrittenAndResumeFromIt_When_ANewerCheckpointIsCorrupt()
+    {
+        using var run = new TrainerRun();
+        var (first, firstProcess) = await TrainerProcess.RunAsync(run.Args("--checkpoint-every-steps", "10", "--keep-checkpoints", "100"));
+        using (firstProcess)
+        {
+            Assert.True(first == ExitCodes.Completed, $"exit {first}\n{firstProcess.Stdout}\n{firstProcess.Stderr}");
+        }
+        foreach (var step in run.CommittedSteps().Where(s => s is not (130 or 140 or 150)))
+        {
+            Directory.Delete(Path.Combine(run.CheckpointDirectory, $"step-{step:D12}"), recursive: true);
+        }
+        var corrupt = Path.Combine(run.CheckpointDirectory, "step-000000000150", "model.bin");
+        var bytes = await File.ReadAllBytesAsync(corrupt);
+        bytes[bytes.Length / 2] ^= 0xFF;
+        await File.WriteAllBytesAsync(corrupt, bytes);
+
+        // 100 ms a step: the signal lands between 140 and the next periodic checkpoint at 150 even on a loaded machine.
+        long stoppedAt;
+        using (var trainer = TrainerProcess.Start(run.Args("--keep-checkpoints", "1", "--checkpoint-every-steps", "10"), new Dictionary<string, string> { ["K8STRAINING_TEST_STEP_DELAY_MS"] = "100" }))
+        {
+            await trainer.WaitForGlobalStepAsync(142, Deadline);
+            trainer.SendSigterm();
+            var code = await trainer.WaitForExitAsync(Deadline);
+            Assert.True(code == ExitCodes.Resumable, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
+            Assert.Equal(140, TrainerRun.ResumedGlobalStep(trainer.Stdout));
+            stoppedAt = run.ReadTerminationReport().GlobalStep;
+            Assert.True(stoppedAt is > 140 and < 150, $"the signal must land before step 150 for this case; it stopped at {stoppedAt}");
+        }
+        Assert.Equal([stoppedAt], run.CommittedSteps());
+        Assert.Null(Checkpoints.LocalCheckpointStore.Verify(Path.Combine(run.CheckpointDirectory, $"step-{stoppedAt:D12}"), out _));
+
+        var (finalCode, final) = await TrainerProcess.RunAsync(run.Args("--keep-checkpoints", "1"));
+        using (final)
+        {
+            Assert.True(finalCode == ExitCodes.Completed, $"exit {finalCode}\n{final.Stdout}\n{final.Stderr}");
+            Assert.Equal(stoppedAt, TrainerRun.ResumedGlobalStep(final.Stdout));
+        }
+        AssertSameWeightsAsReference(run.Output);
+    }
+
     [Theory]
     [InlineData("--seed", "7")]
     [InlineData("--batch-size", "32")]
