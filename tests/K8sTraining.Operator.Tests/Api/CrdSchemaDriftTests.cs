@@ -165,7 +165,7 @@ public sealed class CrdSchemaDriftTests
         {
             Assert.Matches(pattern, quantity);
             // What the schema lets through, the operator's model decodes.
-            Assert.NotNull(KubernetesJson.Deserialize<V1ResourceRequirements>($$"""{"{{field}}":{"memory":"{{quantity}}"}}"""));
+            Assert.NotNull(KubernetesJson.Deserialize<V1ResourceRequirements>("{\"" + field + "\":{\"memory\":\"" + quantity + "\"}}"));
         }
 
         foreach (var junk in new[] { "lots", "4GB", "1.5 Gi", "", "Gi", "1Kib" })
