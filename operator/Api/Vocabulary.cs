@@ -46,6 +46,9 @@ public static class ConditionReasons
     public const string SuspendedByUser = "SuspendedByUser";
     public const string Resumed = "Resumed";
     public const string NotSuspended = "NotSuspended";
+
+    /// <summary>SpecValid=False: the object cannot be decoded into the operator's model (a value of the wrong type).</summary>
+    public const string Undecodable = "Undecodable";
 }
 
 /// <summary>Reasons of the Events the operator records on a TrainingJob.</summary>
@@ -65,6 +68,7 @@ public static class EventReasons
     public const string DeadlineExceeded = "DeadlineExceeded";
     public const string TtlExpired = "TtlExpired";
     public const string DeletingPod = "DeletingPod";
+    public const string Undecodable = "Undecodable";
 }
 
 /// <summary>Values of status.lastTermination.outcome.</summary>

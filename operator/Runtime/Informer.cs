@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Text.Json;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -10,36 +11,54 @@ namespace K8sTraining.Operator.Runtime;
 /// <summary>
 /// A cache of one resource kind kept current by list-then-watch: watches resume from the last resourceVersion, take
 /// bookmarks, relist on 410 Gone, and are bounded by a server timeout plus a client-side deadline, so a watch that
-/// hangs silently is abandoned and restarted.
+/// hangs silently is abandoned and restarted. Items are decoded one by one: an object that cannot be decoded is kept
+/// aside as <see cref="UndecodableObject"/> and every other object goes on.
 /// </summary>
-public sealed partial class Informer<T, TList>(
+public sealed partial class Informer<T>(
     string description,
-    Func<string? /*resourceVersion*/, bool /*watch*/, int? /*timeoutSeconds*/, CancellationToken, Task<HttpOperationResponse<TList>>> listOrWatch,
+    ListWatch source,
+    Func<JsonElement, T> decode,
     int watchTimeoutSeconds,
-    ILogger logger)
+    ILogger logger,
+    TimeProvider? time = null)
     where T : class, IKubernetesObject<V1ObjectMeta>
-    where TList : class, IKubernetesObject<V1ListMeta>, IItems<T>
 {
     private readonly ConcurrentDictionary<string, T> _store = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, UndecodableObject> _undecodable = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private volatile ListFailure? _listFailure;
 
     /// <summary>Called with (old, new) on add and update, (old, null) on delete, for every change the cache sees.</summary>
     public event Action<T?, T?>? Changed;
+
+    /// <summary>Called with the key and the new undecodable version, or null once the object decodes again or is gone.</summary>
+    public event Action<string, UndecodableObject?>? UndecodableChanged;
+
+    public string Description => description;
 
     public Task Synced => _synced.Task;
 
     /// <summary>How many watches ended and were restarted (server close, timeout, error), for tests and metrics.</summary>
     public int WatchRestarts { get; private set; }
 
+    /// <summary>How many full lists were made after the first.</summary>
     public int Relists { get; private set; }
 
     public DateTimeOffset LastActivity { get; private set; } = DateTimeOffset.UtcNow;
+
+    /// <summary>Why the last list failed, while listing keeps failing; null once a list succeeds.</summary>
+    public ListFailure? ListProblem => _listFailure;
 
     public static string KeyOf(T item) => $"{item.Metadata.NamespaceProperty}/{item.Metadata.Name}";
 
     public T? Get(string key) => _store.TryGetValue(key, out var item) ? item : null;
 
     public IReadOnlyCollection<T> Items => (IReadOnlyCollection<T>)_store.Values;
+
+    public UndecodableObject? GetUndecodable(string key) => _undecodable.TryGetValue(key, out var item) ? item : null;
+
+    public IReadOnlyCollection<UndecodableObject> Undecodable => (IReadOnlyCollection<UndecodableObject>)_undecodable.Values;
 
     /// <summary>Puts a newer object we just wrote into the cache, only if the cache still holds the version we read.</summary>
     public void ReplaceIfUnchanged(T read, T written)
@@ -50,18 +69,23 @@ public sealed partial class Informer<T, TList>(
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var failures = 0;
+        var listed = false;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
+                if (listed)
+                {
+                    Relists++;
+                }
+
                 var resourceVersion = await ListAsync(cancellationToken).ConfigureAwait(false);
+                listed = true;
                 failures = 0;
                 while (resourceVersion is not null)
                 {
                     resourceVersion = await WatchOnceAsync(resourceVersion, cancellationToken).ConfigureAwait(false);
                 }
-
-                Relists++;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -70,6 +94,7 @@ public sealed partial class Informer<T, TList>(
             catch (Exception e)
             {
                 failures++;
+                _listFailure = new ListFailure(_listFailure?.Since ?? _time.GetUtcNow(), e.Message);
                 var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 200 * Math.Pow(2, Math.Min(failures, 10))));
                 Log.ListFailed(logger, description, delay.TotalSeconds, e);
                 try
@@ -86,19 +111,11 @@ public sealed partial class Informer<T, TList>(
 
     private async Task<string> ListAsync(CancellationToken cancellationToken)
     {
-        using var response = await listOrWatch(null, false, null, cancellationToken).ConfigureAwait(false);
-        var list = response.Body;
+        var list = await source.List(cancellationToken).ConfigureAwait(false);
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var item in list.Items)
+        foreach (var raw in list.Items)
         {
-            var key = KeyOf(item);
-            seen.Add(key);
-            _store.TryGetValue(key, out var old);
-            _store[key] = item;
-            if (old?.Metadata.ResourceVersion != item.Metadata.ResourceVersion)
-            {
-                Changed?.Invoke(old, item);
-            }
+            seen.Add(Upsert(raw));
         }
 
         foreach (var key in _store.Keys.Where(k => !seen.Contains(k)).ToList())
@@ -109,10 +126,19 @@ public sealed partial class Informer<T, TList>(
             }
         }
 
+        foreach (var key in _undecodable.Keys.Where(k => !seen.Contains(k)).ToList())
+        {
+            if (_undecodable.TryRemove(key, out _))
+            {
+                UndecodableChanged?.Invoke(key, null);
+            }
+        }
+
         LastActivity = DateTimeOffset.UtcNow;
+        _listFailure = null;
         _synced.TrySetResult();
-        Log.Listed(logger, description, list.Items.Count, list.Metadata.ResourceVersion);
-        return list.Metadata.ResourceVersion;
+        Log.Listed(logger, description, list.Items.Count, _undecodable.Count, list.ResourceVersion);
+        return list.ResourceVersion;
     }
 
     /// <summary>One watch; returns the resourceVersion to continue from, or null to relist.</summary>
@@ -125,26 +151,20 @@ public sealed partial class Informer<T, TList>(
         Exception? error = null;
         try
         {
-            var response = listOrWatch(resourceVersion, true, seconds, deadline.Token);
-#pragma warning disable CS0618 // The replacement (WatchList*Async) is untyped for custom resources; this one keeps T and our ERROR handling.
-            await foreach (var (type, item) in response.WatchAsync<T, TList>(e => error ??= e, deadline.Token).ConfigureAwait(false))
-#pragma warning restore CS0618
+            await foreach (var (type, raw) in source.Watch(resourceVersion, seconds, e => error ??= e, deadline.Token).ConfigureAwait(false))
             {
                 LastActivity = DateTimeOffset.UtcNow;
-                if (item?.Metadata?.ResourceVersion is { } rv)
-                {
-                    resourceVersion = rv;
-                }
-
-                if (item is not null)
-                {
-                    Apply(type, item);
-                }
-
                 if (error is not null)
                 {
                     break;
                 }
+
+                if (UndecodableObject.ResourceVersionOf(raw) is { } rv)
+                {
+                    resourceVersion = rv;
+                }
+
+                Apply(type, raw);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -154,6 +174,11 @@ public sealed partial class Informer<T, TList>(
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Gone)
         {
             error = new KubernetesException(new V1Status { Code = 410, Message = e.Message });
+        }
+        catch (JsonException)
+        {
+            // The client reads the first line before it returns the watch: a watch that timed out before any event
+            // (no bookmark yet) has none, which is an ordinary end, not a reason to relist.
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
@@ -179,33 +204,82 @@ public sealed partial class Informer<T, TList>(
         return resourceVersion;
     }
 
-    private void Apply(WatchEventType type, T item)
+    private void Apply(WatchEventType type, JsonElement raw)
     {
-        var key = KeyOf(item);
         switch (type)
         {
             case WatchEventType.Added or WatchEventType.Modified:
-                _store.TryGetValue(key, out var old);
-                _store[key] = item;
-                Changed?.Invoke(old, item);
+                Upsert(raw);
                 break;
             case WatchEventType.Deleted:
+                var key = UndecodableObject.KeyOf(raw);
                 if (_store.TryRemove(key, out var gone))
                 {
                     Changed?.Invoke(gone, null);
                 }
 
+                if (_undecodable.TryRemove(key, out _))
+                {
+                    UndecodableChanged?.Invoke(key, null);
+                }
+
                 break;
+
+            // A BOOKMARK carries only metadata.resourceVersion (taken above); nothing in the cache changes.
         }
+    }
+
+    /// <summary>Decodes one object into the cache, or keeps it aside when it cannot be decoded; returns its key.</summary>
+    private string Upsert(JsonElement raw)
+    {
+        T item;
+        try
+        {
+            item = decode(raw);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var bad = UndecodableObject.From(raw, e);
+            // The operator must not act on an object it cannot read: it leaves the typed cache (quietly: it is not
+            // deleted, so nothing of it is cleaned up) until it decodes again.
+            _store.TryRemove(bad.Key, out _);
+            _undecodable.TryGetValue(bad.Key, out var previous);
+            _undecodable[bad.Key] = bad;
+            if (previous?.ResourceVersion != bad.ResourceVersion || previous?.Problem != bad.Problem)
+            {
+                Log.Undecodable(logger, description, bad.Key, bad.Problem);
+                UndecodableChanged?.Invoke(bad.Key, bad);
+            }
+
+            return bad.Key;
+        }
+
+        var key = KeyOf(item);
+        if (_undecodable.TryRemove(key, out _))
+        {
+            UndecodableChanged?.Invoke(key, null);
+        }
+
+        _store.TryGetValue(key, out var old);
+        _store[key] = item;
+        if (old?.Metadata.ResourceVersion != item.Metadata.ResourceVersion)
+        {
+            Changed?.Invoke(old, item);
+        }
+
+        return key;
     }
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Information, Message = "Listed {Description}: {Count} objects at resourceVersion {ResourceVersion}")]
-        public static partial void Listed(ILogger logger, string description, int count, string resourceVersion);
+        [LoggerMessage(Level = LogLevel.Information, Message = "Listed {Description}: {Count} objects ({Undecodable} undecodable) at resourceVersion {ResourceVersion}")]
+        public static partial void Listed(ILogger logger, string description, int count, int undecodable, string resourceVersion);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Listing {Description} failed; retrying in {Seconds}s")]
         public static partial void ListFailed(ILogger logger, string description, double seconds, Exception e);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot decode {Key} in {Description}: {Problem}; it is left alone until it is fixed")]
+        public static partial void Undecodable(ILogger logger, string description, string key, string problem);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Watch of {Description} passed its client-side deadline ({Seconds}s); watching again")]
         public static partial void WatchDeadline(ILogger logger, string description, int seconds);
@@ -220,3 +294,6 @@ public sealed partial class Informer<T, TList>(
         public static partial void WatchError(ILogger logger, string description, string reason);
     }
 }
+
+/// <summary>An informer that cannot list: since when, and the last error.</summary>
+public sealed record ListFailure(DateTimeOffset Since, string Message);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Reconciliation;
 using k8s;
@@ -21,18 +22,43 @@ public sealed class KubernetesApi(IKubernetes client, string identity)
 
     public IKubernetes Client => client;
 
-    public Task<HttpOperationResponse<TrainingJobList>> ListOrWatchJobsAsync(string? ns, string? resourceVersion, bool watch, int? timeoutSeconds, CancellationToken cancellationToken) =>
+    /// <summary>TrainingJobs and trainer pods as informers read them: lists and watch events undecoded.</summary>
+    public ListWatch JobsListWatch(string? ns) => new(
+        async ct =>
+        {
+            using var response = await ListOrWatchJobsAsync(ns, null, false, null, ct).ConfigureAwait(false);
+            return RawListOf(response.Body);
+        },
+        (rv, timeout, onError, ct) =>
+#pragma warning disable CS0618 // The replacement (WatchList*Async) is typed; informers decode each event themselves.
+            ListOrWatchJobsAsync(ns, rv, true, timeout, ct).WatchAsync<JsonElement, JsonElement>(onError, ct));
+#pragma warning restore CS0618
+
+    public ListWatch PodsListWatch(string? ns) => new(
+        async ct =>
+        {
+            using var response = await ListOrWatchPodsAsync(ns, null, false, null, ct).ConfigureAwait(false);
+            // The core API client returns pods typed; they go back to JSON so one informer serves both kinds (a relist is rare).
+            var items = response.Body.Items.Select(ToElement).ToList();
+            return new RawList(response.Body.Metadata.ResourceVersion, items);
+        },
+        (rv, timeout, onError, ct) =>
+#pragma warning disable CS0618
+            ListOrWatchPodsAsync(ns, rv, true, timeout, ct).WatchAsync<JsonElement, V1PodList>(onError, ct));
+#pragma warning restore CS0618
+
+    private Task<HttpOperationResponse<JsonElement>> ListOrWatchJobsAsync(string? ns, string? resourceVersion, bool watch, int? timeoutSeconds, CancellationToken cancellationToken) =>
         ns is null
-            ? client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<TrainingJobList>(
+            ? client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<JsonElement>(
                 TrainingJob.KubeGroup, TrainingJob.KubeVersion, TrainingJob.KubePlural,
                 allowWatchBookmarks: watch ? true : null, resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds, watch: watch,
                 cancellationToken: cancellationToken)
-            : client.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync<TrainingJobList>(
+            : client.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync<JsonElement>(
                 TrainingJob.KubeGroup, TrainingJob.KubeVersion, ns, TrainingJob.KubePlural,
                 allowWatchBookmarks: watch ? true : null, resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds, watch: watch,
                 cancellationToken: cancellationToken);
 
-    public Task<HttpOperationResponse<V1PodList>> ListOrWatchPodsAsync(string? ns, string? resourceVersion, bool watch, int? timeoutSeconds, CancellationToken cancellationToken) =>
+    private Task<HttpOperationResponse<V1PodList>> ListOrWatchPodsAsync(string? ns, string? resourceVersion, bool watch, int? timeoutSeconds, CancellationToken cancellationToken) =>
         ns is null
             ? client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(
                 allowWatchBookmarks: watch ? true : null, labelSelector: TrainerPodSelector, resourceVersion: resourceVersion,
@@ -40,6 +66,22 @@ public sealed class KubernetesApi(IKubernetes client, string identity)
             : client.CoreV1.ListNamespacedPodWithHttpMessagesAsync(
                 ns, allowWatchBookmarks: watch ? true : null, labelSelector: TrainerPodSelector, resourceVersion: resourceVersion,
                 timeoutSeconds: timeoutSeconds, watch: watch, cancellationToken: cancellationToken);
+
+    private static JsonElement ToElement(object value)
+    {
+        using var document = JsonDocument.Parse(KubernetesJson.Serialize(value));
+        return document.RootElement.Clone();
+    }
+
+    /// <summary>A list response's resourceVersion and items, each item left undecoded.</summary>
+    public static RawList RawListOf(JsonElement list)
+    {
+        var resourceVersion = list.TryGetProperty("metadata", out var m) && m.TryGetProperty("resourceVersion", out var rv) ? rv.GetString() ?? "" : "";
+        var items = list.TryGetProperty("items", out var i) && i.ValueKind == JsonValueKind.Array
+            ? i.EnumerateArray().Select(e => e.Clone()).ToList()
+            : [];
+        return new RawList(resourceVersion, items);
+    }
 
     /// <summary>Creates the pod; on 409 returns the pod that already has the name (ours after a crash, or an older job's) and false.</summary>
     public async Task<(V1Pod Pod, bool Created)> CreatePodAsync(V1Pod pod, CancellationToken cancellationToken)
@@ -128,17 +170,27 @@ public sealed class KubernetesApi(IKubernetes client, string identity)
         }
     }
 
-    public async Task RecordEventAsync(TrainingJob job, JobEvent e, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the status of a TrainingJob the operator cannot decode: the raw object, its status changed, through the
+    /// /status subresource (the spec in the body is ignored there), guarded by the resourceVersion it carries.
+    /// </summary>
+    public async Task ReplaceRawStatusAsync(string ns, string name, JsonObject raw, CancellationToken cancellationToken)
     {
-        var time = now.UtcDateTime;
-        var ev = new Corev1Event
+        try
         {
-            Metadata = new V1ObjectMeta
-            {
-                Name = $"{job.Metadata.Name}.{Guid.NewGuid():N}"[..Math.Min(job.Metadata.Name.Length + 17, 253)],
-                NamespaceProperty = job.Metadata.NamespaceProperty,
-            },
-            InvolvedObject = new V1ObjectReference
+            await client.CustomObjects.ReplaceNamespacedCustomObjectStatusAsync<JsonElement>(
+                raw, TrainingJob.KubeGroup, TrainingJob.KubeVersion, ns, TrainingJob.KubePlural, name,
+                fieldManager: FieldManager, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+        {
+            throw new ConflictException($"TrainingJob {ns}/{name} changed since it was read");
+        }
+    }
+
+    public Task RecordEventAsync(TrainingJob job, JobEvent e, DateTimeOffset now, CancellationToken cancellationToken) =>
+        RecordEventAsync(
+            new V1ObjectReference
             {
                 ApiVersion = TrainingJob.KubeApiVersion,
                 Kind = TrainingJob.KubeKind,
@@ -147,6 +199,22 @@ public sealed class KubernetesApi(IKubernetes client, string identity)
                 Uid = job.Metadata.Uid,
                 ResourceVersion = job.Metadata.ResourceVersion,
             },
+            e,
+            now,
+            cancellationToken);
+
+    /// <summary>Records an Event on any object; the name is built as client-go builds it (<see cref="EventNames"/>).</summary>
+    public async Task RecordEventAsync(V1ObjectReference involved, JobEvent e, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var time = now.UtcDateTime;
+        var ev = new Corev1Event
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = EventNames.ForNow(involved.Name, now),
+                NamespaceProperty = involved.NamespaceProperty,
+            },
+            InvolvedObject = involved,
             Type = e.Type,
             Reason = e.Reason,
             Message = e.Message,
@@ -157,6 +225,6 @@ public sealed class KubernetesApi(IKubernetes client, string identity)
             ReportingComponent = "k8straining.io/operator",
             ReportingInstance = identity,
         };
-        await client.CoreV1.CreateNamespacedEventAsync(ev, job.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await client.CoreV1.CreateNamespacedEventAsync(ev, involved.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 }

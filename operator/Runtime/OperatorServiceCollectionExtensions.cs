@@ -45,14 +45,16 @@ public static class OperatorServiceCollectionExtensions
         return KubernetesClientConfiguration.BuildConfigFromConfigObject(file);
     }
 
-    /// <summary>/healthz (the process serves), /readyz (a follower, or a leader whose caches are synced), /leader, /metrics.</summary>
+    /// <summary>/healthz (the process serves), /readyz (a follower, or a leader whose caches are synced and can list), /leader, /metrics.</summary>
     public static WebApplication MapOperatorEndpoints(this WebApplication app)
     {
         app.MapOperatorMetrics();
         app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/readyz", (OperatorState state) => !state.IsLeader || state.CachesSynced
-            ? Results.Text("ok")
-            : Results.Text("caches not synced", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapGet("/readyz", (OperatorState state) =>
+        {
+            var (ready, body) = Readiness.Evaluate(state.IsLeader, state.CachesSynced, state.Controller?.ListProblems ?? []);
+            return Results.Text(body, statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        });
         app.MapGet("/leader", (OperatorState state, OperatorOptions options) => Results.Json(new
         {
             identity = options.Identity,
@@ -60,6 +62,9 @@ public static class OperatorServiceCollectionExtensions
             leader = state.Leader,
             cachesSynced = state.CachesSynced,
             watchRestarts = state.Controller?.WatchRestarts,
+            relists = state.Controller?.Relists,
+            undecodableJobs = state.Controller?.UndecodableJobs,
+            listProblems = state.Controller?.ListProblems,
             queueLength = state.Controller?.QueueLength,
         }));
         return app;

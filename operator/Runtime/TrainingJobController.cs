@@ -1,6 +1,7 @@
 using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Metrics;
 using K8sTraining.Operator.Reconciliation;
+using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
@@ -15,8 +16,9 @@ public sealed partial class TrainingJobController : IDisposable
     private readonly OperatorOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<TrainingJobController> _logger;
-    private readonly List<Informer<TrainingJob, TrainingJobList>> _jobInformers = [];
-    private readonly List<Informer<V1Pod, V1PodList>> _podInformers = [];
+    private readonly List<Informer<TrainingJob>> _jobInformers = [];
+    private readonly List<Informer<V1Pod>> _podInformers = [];
+    private readonly KubernetesApi _api;
     private readonly WorkQueue _queue;
     private readonly PodExpectations _expectations;
     private readonly TrainingJobReconciler _reconciler;
@@ -26,6 +28,7 @@ public sealed partial class TrainingJobController : IDisposable
     public TrainingJobController(KubernetesApi api, OperatorOptions options, TimeProvider time, OperatorMetrics metrics, ILoggerFactory loggerFactory)
     {
         _options = options;
+        _api = api;
         _time = time;
         _logger = loggerFactory.CreateLogger<TrainingJobController>();
         _queue = new WorkQueue(time, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(60));
@@ -35,11 +38,13 @@ public sealed partial class TrainingJobController : IDisposable
         foreach (var ns in namespaces)
         {
             var where = ns ?? "all namespaces";
-            var jobs = new Informer<TrainingJob, TrainingJobList>($"trainingjobs in {where}", (rv, watch, timeout, ct) => api.ListOrWatchJobsAsync(ns, rv, watch, timeout, ct), options.WatchTimeoutSeconds, informerLogger);
+            var jobs = new Informer<TrainingJob>($"trainingjobs in {where}", api.JobsListWatch(ns), raw => KubernetesJson.Deserialize<TrainingJob>(raw), options.WatchTimeoutSeconds, informerLogger, time);
             jobs.Changed += (_, current) => OnJobChanged(current);
             jobs.Changed += (old, current) => { if (current is null && old is not null) { _queue.Forget(old.Key); } };
+            // An undecodable job is reported on itself by the worker; once it decodes again (or is gone) the reconciler takes over.
+            jobs.UndecodableChanged += (key, _) => _queue.Add(key);
             _jobInformers.Add(jobs);
-            var pods = new Informer<V1Pod, V1PodList>($"trainer pods in {where}", (rv, watch, timeout, ct) => api.ListOrWatchPodsAsync(ns, rv, watch, timeout, ct), options.WatchTimeoutSeconds, informerLogger);
+            var pods = new Informer<V1Pod>($"trainer pods in {where}", api.PodsListWatch(ns), raw => KubernetesJson.Deserialize<V1Pod>(raw), options.WatchTimeoutSeconds, informerLogger, time);
             pods.Changed += OnPodChanged;
             _podInformers.Add(pods);
         }
@@ -66,6 +71,19 @@ public sealed partial class TrainingJobController : IDisposable
 
     public int WatchRestarts => _jobInformers.Sum(i => i.WatchRestarts) + _podInformers.Sum(i => i.WatchRestarts);
 
+    public int Relists => _jobInformers.Sum(i => i.Relists) + _podInformers.Sum(i => i.Relists);
+
+    /// <summary>TrainingJobs the operator cannot decode, as namespace/name.</summary>
+    public IReadOnlyList<string> UndecodableJobs => _jobInformers.SelectMany(i => i.Undecodable).Select(u => u.Key).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>One line per informer that cannot list now (readiness reports them).</summary>
+    public IReadOnlyList<string> ListProblems =>
+        _jobInformers.Select(i => (i.Description, i.ListProblem))
+            .Concat(_podInformers.Select(i => (i.Description, i.ListProblem)))
+            .Where(p => p.ListProblem is not null)
+            .Select(p => $"{p.Description}: cannot list since {p.ListProblem!.Since.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}: {p.ListProblem.Message}")
+            .ToList();
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var informers = _jobInformers.Select(i => i.RunAsync(cancellationToken))
@@ -80,9 +98,9 @@ public sealed partial class TrainingJobController : IDisposable
             return;
         }
 
-        foreach (var job in _jobInformers.SelectMany(i => i.Items))
+        foreach (var key in AllJobKeys())
         {
-            _queue.Add(job.Key);
+            _queue.Add(key);
         }
 
         Log.Started(_logger, _options.MaxConcurrentReconciles, _options.Namespaces.Count == 0 ? "all namespaces" : string.Join(",", _options.Namespaces));
@@ -113,7 +131,10 @@ public sealed partial class TrainingJobController : IDisposable
 
             try
             {
-                var result = await _reconciler.ReconcileAsync(key, cancellationToken).ConfigureAwait(false);
+                var ns = key[..key.IndexOf('/', StringComparison.Ordinal)];
+                var result = JobInformerFor(ns)?.GetUndecodable(key) is { } undecodable
+                    ? await ReportUndecodableAsync(undecodable, cancellationToken).ConfigureAwait(false)
+                    : await _reconciler.ReconcileAsync(key, cancellationToken).ConfigureAwait(false);
                 switch (result)
                 {
                     case ReconcileResult.RetryResult:
@@ -144,6 +165,49 @@ public sealed partial class TrainingJobController : IDisposable
         }
     }
 
+    private IEnumerable<string> AllJobKeys() =>
+        _jobInformers.SelectMany(i => i.Items.Select(j => j.Key).Concat(i.Undecodable.Select(u => u.Key)));
+
+    /// <summary>
+    /// Reports a job the operator cannot decode on the job itself: SpecValid=False reason Undecodable on its status,
+    /// then one Warning Event; once per generation (a resync finds the condition in place and writes nothing).
+    /// </summary>
+    private async Task<ReconcileResult> ReportUndecodableAsync(UndecodableObject job, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (UndecodableJobStatus.Next(job, now) is not { } updated)
+        {
+            return ReconcileResult.Done;
+        }
+
+        try
+        {
+            await _api.ReplaceRawStatusAsync(job.Namespace, job.Name, updated, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ConflictException)
+        {
+            // A newer version is on its way through the watch; it is reported then.
+            return ReconcileResult.Retry("the job changed while its status was written");
+        }
+        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return ReconcileResult.Done;
+        }
+
+        Log.ReportedUndecodable(_logger, job.Key, job.Generation ?? 0, job.Problem);
+        var involved = new V1ObjectReference
+        {
+            ApiVersion = TrainingJob.KubeApiVersion,
+            Kind = TrainingJob.KubeKind,
+            Name = job.Name,
+            NamespaceProperty = job.Namespace,
+            Uid = job.Uid,
+            ResourceVersion = job.ResourceVersion,
+        };
+        await _api.RecordEventAsync(involved, JobEvent.Warning(EventReasons.Undecodable, UndecodableJobStatus.Message(job)), now, cancellationToken).ConfigureAwait(false);
+        return ReconcileResult.Done;
+    }
+
     private async Task ResyncAsync(CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(_options.ResyncPeriod, _time);
@@ -151,9 +215,9 @@ public sealed partial class TrainingJobController : IDisposable
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                foreach (var job in _jobInformers.SelectMany(i => i.Items))
+                foreach (var key in AllJobKeys())
                 {
-                    _queue.Add(job.Key);
+                    _queue.Add(key);
                 }
             }
         }
@@ -216,7 +280,7 @@ public sealed partial class TrainingJobController : IDisposable
             .ToList() ?? [];
     }
 
-    private Informer<V1Pod, V1PodList>? PodInformerFor(string ns)
+    private Informer<V1Pod>? PodInformerFor(string ns)
     {
         if (_options.Namespaces.Count == 0)
         {
@@ -227,7 +291,7 @@ public sealed partial class TrainingJobController : IDisposable
         return index < 0 ? null : _podInformers[index];
     }
 
-    private Informer<TrainingJob, TrainingJobList>? JobInformerFor(string ns)
+    private Informer<TrainingJob>? JobInformerFor(string ns)
     {
         if (_options.Namespaces.Count == 0)
         {
@@ -242,6 +306,9 @@ public sealed partial class TrainingJobController : IDisposable
     {
         [LoggerMessage(Level = LogLevel.Information, Message = "Caches synced; {Workers} workers reconciling TrainingJobs in {Namespaces}")]
         public static partial void Started(ILogger logger, int workers, string namespaces);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Reported {Key} (generation {Generation}) as undecodable: {Problem}")]
+        public static partial void ReportedUndecodable(ILogger logger, string key, long generation, string problem);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile of {Key} failed; retrying in {Seconds}s")]
         public static partial void ReconcileFailed(ILogger logger, string key, double seconds, Exception e);

@@ -132,6 +132,71 @@ public sealed class CrdSchemaDriftTests
         Assert.Equal("cnn", job.Spec.Training.Model);
     }
 
+    [Fact]
+    public void Schema_Should_BoundEveryInteger_When_TheOperatorOrTheTrainerReadsIt()
+    {
+        // An integer the schema lets through but an int cannot hold makes the object undecodable (issue 11: samples 3000000000).
+        var unbounded = new List<string>();
+        FindIntegers((JsonObject)Schema["properties"]!["spec"]!, "spec", (path, node) =>
+        {
+            if (node["minimum"] is null || node["maximum"] is null)
+            {
+                unbounded.Add(path);
+            }
+            else if ((string?)node["format"] == "int32" && double.Parse((string)node["maximum"]!, System.Globalization.CultureInfo.InvariantCulture) > int.MaxValue)
+            {
+                unbounded.Add($"{path} (maximum beyond int32)");
+            }
+        });
+
+        Assert.Empty(unbounded);
+    }
+
+    [Theory]
+    [InlineData("limits")]
+    [InlineData("requests")]
+    public void Schema_Should_AcceptOnlyKubernetesQuantities_When_ResourcesAreGiven(string field)
+    {
+        var values = (JsonObject)Schema["properties"]!["spec"]!["properties"]!["resources"]!["properties"]![field]!["additionalProperties"]!;
+        var pattern = new System.Text.RegularExpressions.Regex((string)values["pattern"]!);
+
+        Assert.Equal("true", values["x-kubernetes-int-or-string"]!.ToString());
+        foreach (var quantity in new[] { "4Gi", "500m", "1", "0.5", "1.5G", "1e3", "+2", ".5Ki" })
+        {
+            Assert.Matches(pattern, quantity);
+            // What the schema lets through, the operator's model decodes.
+            Assert.NotNull(KubernetesJson.Deserialize<V1ResourceRequirements>("{\"" + field + "\":{\"memory\":\"" + quantity + "\"}}"));
+        }
+
+        foreach (var junk in new[] { "lots", "4GB", "1.5 Gi", "", "Gi", "1Kib" })
+        {
+            Assert.DoesNotMatch(pattern, junk);
+        }
+    }
+
+    private static void FindIntegers(JsonObject schema, string path, Action<string, JsonObject> found)
+    {
+        if ((string?)schema["type"] == "integer")
+        {
+            found(path, schema);
+        }
+
+        foreach (var (name, child) in schema["properties"] as JsonObject ?? [])
+        {
+            FindIntegers((JsonObject)child!, $"{path}.{name}", found);
+        }
+
+        if (schema["items"] is JsonObject items)
+        {
+            FindIntegers(items, path + "[]", found);
+        }
+
+        if (schema["additionalProperties"] is JsonObject values)
+        {
+            FindIntegers(values, path + "[*]", found);
+        }
+    }
+
     private static IEnumerable<string?> Enum(JsonNode? node) => node!["enum"]!.AsArray().Select(n => (string?)n);
 
     private static JsonNode? Walk(JsonNode schema, IEnumerable<string> path)

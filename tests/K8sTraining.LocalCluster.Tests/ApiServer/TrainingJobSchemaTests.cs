@@ -1,0 +1,54 @@
+namespace K8sTraining.LocalCluster.Tests.ApiServer;
+
+/// <summary>
+/// The TrainingJob CRD refuses, with the real kubectl and a 422, what the operator could not decode (issue 11): values
+/// that are not Kubernetes quantities and integers beyond what the trainer reads.
+/// </summary>
+public sealed class TrainingJobSchemaTests(ControlPlaneFixture fx) : IClassFixture<ControlPlaneFixture>
+{
+    [Theory]
+    [InlineData("a memory limit that is not a quantity", "resources: {limits: {memory: lots}}", "spec.resources.limits.memory")]
+    [InlineData("a cpu request with a unit Kubernetes does not know", "resources: {requests: {cpu: 2cores}}", "spec.resources.requests.cpu")]
+    [InlineData("more samples than an int holds", "training: {model: mlp, samples: 3000000000}", "spec.training.samples")]
+    [InlineData("a negative seed", "training: {model: mlp, seed: -1}", "spec.training.seed")]
+    [InlineData("checkpoints more often than an int counts", "checkpoint: {everySteps: 2147483648}", "spec.checkpoint.everySteps")]
+    [InlineData("a ttl beyond an int", "ttlSecondsAfterFinished: 2147483648", "spec.ttlSecondsAfterFinished")]
+    public async Task Apply_Should_RefuseTheJobNamingTheField_When_TheSpecHas(string because, string specFields, string field)
+    {
+        var ns = await InstallAsync();
+
+        var result = await fx.KubectlWithInputAsync(Job(ns, "bad", specFields), "apply", "-f", "-");
+
+        Assert.True(result.ExitCode != 0, $"{because}: {result}");
+        Assert.Contains("is invalid", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains(field, result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Apply_Should_AcceptTheJob_When_ResourcesAreKubernetesQuantities()
+    {
+        var ns = await InstallAsync();
+
+        (await fx.KubectlWithInputAsync(Job(ns, "fine", "resources: {limits: {memory: 4Gi, cpu: 2, nvidia.com/gpu: 1}, requests: {memory: 1.5Gi, cpu: 500m}}"), "apply", "-f", "-")).Succeeded();
+
+        var memory = (await fx.KubectlAsync("get", "tj", "fine", "-n", ns, "-o", "jsonpath={.spec.resources.requests.memory}")).Succeeded().Stdout;
+        Assert.Equal("1.5Gi", memory.Trim());
+    }
+
+    private async Task<string> InstallAsync()
+    {
+        (await fx.KubectlAsync("apply", "-f", Path.Combine(Hosting.RepositoryRoot.Find(), "crds", "trainingjobs.k8straining.io.yaml"))).Succeeded();
+        var ns = await fx.NewNamespaceAsync();
+        await Eventually.TrueAsync(async () => (await fx.KubectlAsync("get", "trainingjobs", "-n", ns)).ExitCode == 0, "the TrainingJob API to be served", TimeSpan.FromSeconds(10));
+        return ns;
+    }
+
+    private static string Job(string ns, string name, string specFields) => $$"""
+        apiVersion: k8straining.io/v1alpha1
+        kind: TrainingJob
+        metadata: {name: {{name}}, namespace: {{ns}}}
+        spec:
+          {{(specFields.StartsWith("training:", StringComparison.Ordinal) ? "" : "training: {model: mlp}")}}
+          {{specFields}}
+        """;
+}
