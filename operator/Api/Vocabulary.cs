@@ -27,6 +27,15 @@ public static class ConditionTypes
     public const string Suspended = "Suspended";
     public const string Succeeded = "Succeeded";
     public const string Failed = "Failed";
+
+    /// <summary>True while the API server refuses to create the trainer pod (admission, quota, validation).</summary>
+    public const string PodCreateFailed = "PodCreateFailed";
+
+    /// <summary>False while the remote checkpoint store cannot be reached by a starting trainer.</summary>
+    public const string StorageAvailable = "StorageAvailable";
+
+    /// <summary>True when the checkpoint prefix belongs to another job (see spec.checkpoint.adopt).</summary>
+    public const string CheckpointPrefixInUse = "CheckpointPrefixInUse";
 }
 
 /// <summary>Condition reasons (PascalCase, as Kubernetes).</summary>
@@ -46,6 +55,13 @@ public static class ConditionReasons
     public const string SuspendedByUser = "SuspendedByUser";
     public const string Resumed = "Resumed";
     public const string NotSuspended = "NotSuspended";
+    public const string PodCreateFailed = "PodCreateFailed";
+    public const string PodCreated = "PodCreated";
+    public const string TrainingChangedWithCheckpoints = "TrainingChangedWithCheckpoints";
+    public const string StorageUnreachable = "StorageUnreachable";
+    public const string StorageReachable = "StorageReachable";
+    public const string CheckpointPrefixInUse = "CheckpointPrefixInUse";
+    public const string SpecChanged = "SpecChanged";
 }
 
 /// <summary>Reasons of the Events the operator records on a TrainingJob.</summary>
@@ -65,6 +81,14 @@ public static class EventReasons
     public const string DeadlineExceeded = "DeadlineExceeded";
     public const string TtlExpired = "TtlExpired";
     public const string DeletingPod = "DeletingPod";
+    public const string PodCreateFailed = "PodCreateFailed";
+    public const string PodCreated = "PodCreated";
+    public const string PodNotStarting = "PodNotStarting";
+    public const string TrainingChangedWithCheckpoints = "TrainingChangedWithCheckpoints";
+    public const string StorageUnavailable = "StorageUnavailable";
+    public const string StorageAvailable = "StorageAvailable";
+    public const string CheckpointPrefixInUse = "CheckpointPrefixInUse";
+    public const string Revived = "Revived";
 }
 
 /// <summary>Values of status.lastTermination.outcome.</summary>
@@ -77,7 +101,10 @@ public static class AttemptOutcomes
     public const string Suspended = "Suspended";
     public const string Stopped = "Stopped";
 
-    public static readonly IReadOnlyList<string> All = [Succeeded, Preempted, Failed, ConfigurationError, Suspended, Stopped];
+    /// <summary>The trainer could not reach the checkpoint store (exit 69): retried with backoff, not counted as a failure.</summary>
+    public const string StorageUnavailable = "StorageUnavailable";
+
+    public static readonly IReadOnlyList<string> All = [Succeeded, Preempted, Failed, ConfigurationError, Suspended, Stopped, StorageUnavailable];
 }
 
 /// <summary>Labels, finalizer and annotations the operator puts on trainer pods.</summary>
@@ -110,4 +137,7 @@ public static class TrainerExitCodes
     public const int Failure = 1;
     public const int InvalidConfiguration = 2;
     public const int Interrupted = 75;
+
+    /// <summary>EX_UNAVAILABLE: the remote checkpoint store could not be reached while starting; retried, never counted as a failure.</summary>
+    public const int StorageUnavailable = 69;
 }
