@@ -82,6 +82,7 @@ public static class PodCreateFailures
         var conditions = status.Conditions ??= [];
         var previous = Conditions.Find(conditions, ConditionTypes.PodCreateFailed);
         var again = previous is { Status: "True" } && previous.ObservedGeneration == generation;
+        var news = !again || previous!.Message?.EndsWith(refusal.Message, StringComparison.Ordinal) != true;
         var failures = (again ? status.PodCreateFailures : 0) + 1;
         var delay = BackoffFor(failures);
         var pod = PodNames.ForAttempt(job.Metadata.Name, create.Attempt);
@@ -96,7 +97,7 @@ public static class PodCreateFailures
         Conditions.Set(conditions, ConditionTypes.Running, false, ConditionReasons.PodCreateFailed, $"{message}; trying again in {Seconds(delay)}s (at once when the spec changes)", generation, now);
 
         var events = decided.Events.Where(e => e.Reason != EventReasons.AttemptCreated).ToList();
-        if (!again || previous!.Message != message)
+        if (news)
         {
             events.Add(JobEvent.Warning(EventReasons.PodCreateFailed, $"Could not create pod {pod}: {refusal.Message} ({refusal.Code} {refusal.Reason}); trying again with backoff, or at once when the spec changes"));
         }

@@ -419,9 +419,9 @@ public static class TrainingJobDecider
             {
                 // Refused at once, with the running attempt (if any) left alone: see TrainingChanges.
                 var message = TrainingChanges.Describe(trainingChange, Spec.Checkpoint?.Uri);
-                var old = Conditions.Find(Status.Conditions, ConditionTypes.SpecValid);
+                var alreadySaid = Conditions.Find(Status.Conditions, ConditionTypes.SpecValid) is { Status: "False" } old && old.Message == message;
                 Conditions.Set(ConditionList, ConditionTypes.SpecValid, false, ConditionReasons.TrainingChangedWithCheckpoints, message, Generation, now);
-                if (old is null || old.Status != "False" || old.Message != message)
+                if (!alreadySaid)
                 {
                     Events.Add(JobEvent.Warning(EventReasons.TrainingChangedWithCheckpoints, message));
                 }
