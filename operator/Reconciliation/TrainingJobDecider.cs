@@ -116,10 +116,16 @@ public static class TrainingJobDecider
             var state = current is null ? PodState.Ended : PodClassifier.StateOf(current);
             if (Status.Phase == JobPhases.Suspended)
             {
-                if (state == PodState.Terminating)
+                if (state != PodState.Ended)
                 {
-                    // Resumed while the pod deleted for the suspend still checkpoints: its end belongs to the suspend
-                    // (not a preemption), so the job stays Suspended until it has stopped.
+                    // Resumed while the pod stopped for the suspend still checkpoints (or before its deletion was even
+                    // seen): its end belongs to the suspend, not a preemption, so the job stays Suspended until it
+                    // has stopped. The delete is repeated (harmless) in case it was never made.
+                    if (state is PodState.Pending or PodState.Running)
+                    {
+                        Actions.Add(new DeletePod(current!.Metadata.Name, "the job was suspended"));
+                    }
+
                     SetPhase(JobPhases.Suspended, ConditionReasons.SuspendedByUser, $"resuming once pod {current!.Metadata.Name} has checkpointed and stopped");
                     return;
                 }

@@ -63,4 +63,16 @@ public sealed class SuspendCyclesTests
         Assert.Empty(decision.Actions);
         Assert.Equal(0, decision.Status.Preemptions);
     }
+
+    [Fact]
+    public void Decide_Should_DeleteAgainAndStaySuspended_When_ResumedBeforeTheDeletionWasSeen()
+    {
+        var job = TrainingJobBuilder.Default().InPhase(JobPhases.Suspended).Build();
+
+        var decision = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Running().Build()], Now);
+
+        Assert.Equal(JobPhases.Suspended, decision.Status.Phase);
+        Assert.Equal([new DeletePod("mnist-attempt-1", "the job was suspended")], decision.Actions);
+        Assert.Empty(decision.Events);
+    }
 }
