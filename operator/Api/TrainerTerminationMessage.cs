@@ -30,6 +30,14 @@ public sealed record TrainerTerminationMessage
     [JsonPropertyName("message")]
     public string? Message { get; init; }
 
+    /// <summary>Why the trainer stopped, PascalCase (<see cref="TerminationReasons"/>); null when it says nothing more than its exit code.</summary>
+    [JsonPropertyName("reason")]
+    public string? Reason { get; init; }
+
+    /// <summary>Where this attempt resumed; null when it started from the beginning.</summary>
+    [JsonPropertyName("resumedFrom")]
+    public ResumedFromRecord? ResumedFrom { get; init; }
+
     /// <summary>Parses the last JSON line of a termination message; null when there is none (e.g. log tail of a crash).</summary>
     public static TrainerTerminationMessage? TryParse(string? text)
     {
@@ -57,4 +65,32 @@ public sealed record TrainerTerminationMessage
 
         return null;
     }
+}
+
+/// <summary>The checkpoint an attempt restored at start-up, as the trainer reports it in its termination message.</summary>
+public sealed record ResumedFromRecord
+{
+    [JsonPropertyName("globalStep")]
+    public long GlobalStep { get; init; }
+
+    [JsonPropertyName("epoch")]
+    public int Epoch { get; init; }
+
+    [JsonPropertyName("stepInEpoch")]
+    public long StepInEpoch { get; init; }
+
+    [JsonPropertyName("checkpoint")]
+    public string? Checkpoint { get; init; }
+}
+
+/// <summary>Values of the termination message's <c>reason</c> (the contract shared with the trainer).</summary>
+public static class TerminationReasons
+{
+    public const string InvalidConfiguration = "InvalidConfiguration";
+
+    /// <summary>The checkpoint prefix holds another job's checkpoints (exit 2).</summary>
+    public const string CheckpointPrefixInUse = "CheckpointPrefixInUse";
+
+    /// <summary>The remote checkpoint store could not be reached at start-up (exit 69).</summary>
+    public const string StorageUnavailable = "StorageUnavailable";
 }

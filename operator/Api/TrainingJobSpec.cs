@@ -43,6 +43,17 @@ public sealed class TrainingJobSpec
     [JsonPropertyName("serviceAccountName")]
     public string? ServiceAccountName { get; set; }
 
+    /// <summary>
+    /// The trainer container's securityContext. Unset, the operator uses one that passes the <c>restricted</c> Pod
+    /// Security profile (non-root, no privilege escalation, all capabilities dropped, seccomp RuntimeDefault).
+    /// </summary>
+    [JsonPropertyName("securityContext")]
+    public V1SecurityContext? SecurityContext { get; set; }
+
+    /// <summary>The trainer pod's securityContext (runAsUser, fsGroup...); unset, runAsNonRoot and seccomp RuntimeDefault.</summary>
+    [JsonPropertyName("podSecurityContext")]
+    public V1PodSecurityContext? PodSecurityContext { get; set; }
+
     /// <summary>Extra environment for the trainer container (after the operator's own TRAINER_* variables).</summary>
     [JsonPropertyName("env")]
     public IList<V1EnvVar>? Env { get; set; }
@@ -146,4 +157,8 @@ public sealed class CheckpointSpec
 
     [JsonPropertyName("keep")]
     public int? Keep { get; set; }
+
+    /// <summary>True lets this job take over checkpoints another job (another uid) left at the uri, and resume from them.</summary>
+    [JsonPropertyName("adopt")]
+    public bool? Adopt { get; set; }
 }

@@ -56,6 +56,31 @@ public sealed class TrainingJobStatus
 
     [JsonPropertyName("completionTime")]
     public DateTime? CompletionTime { get; set; }
+
+    /// <summary>
+    /// The training settings (and checkpoint uri) the job's checkpoints were trained under, recorded when an attempt
+    /// starts from the beginning; a resume refuses other settings, so the operator refuses an edit of them.
+    /// </summary>
+    [JsonPropertyName("checkpointedTraining")]
+    public CheckpointedTraining? CheckpointedTraining { get; set; }
+
+    /// <summary>Pod creations the API server refused in a row (backoff doubles with each; reset by a spec change).</summary>
+    [JsonPropertyName("podCreateFailures")]
+    public int PodCreateFailures { get; set; }
+
+    /// <summary>Attempts in a row that could not reach the checkpoint store (exit 69); not counted against maxRestarts.</summary>
+    [JsonPropertyName("storageRetries")]
+    public int StorageRetries { get; set; }
+}
+
+/// <summary>What the checkpoints at <see cref="Uri"/> were trained with: a copy of spec.training.</summary>
+public sealed class CheckpointedTraining
+{
+    [JsonPropertyName("uri")]
+    public string? Uri { get; set; }
+
+    [JsonPropertyName("training")]
+    public TrainingSpec? Training { get; set; }
 }
 
 /// <summary>A durable checkpoint: position after <see cref="GlobalStep"/> steps and where it is stored.</summary>

@@ -27,6 +27,15 @@ public static class ConditionTypes
     public const string Suspended = "Suspended";
     public const string Succeeded = "Succeeded";
     public const string Failed = "Failed";
+
+    /// <summary>True while the API server refuses to create the trainer pod (admission, quota, validation).</summary>
+    public const string PodCreateFailed = "PodCreateFailed";
+
+    /// <summary>False while the remote checkpoint store cannot be reached by a starting trainer.</summary>
+    public const string StorageAvailable = "StorageAvailable";
+
+    /// <summary>True when the checkpoint prefix belongs to another job (see spec.checkpoint.adopt).</summary>
+    public const string CheckpointPrefixInUse = "CheckpointPrefixInUse";
 }
 
 /// <summary>Condition reasons (PascalCase, as Kubernetes).</summary>
@@ -49,6 +58,13 @@ public static class ConditionReasons
 
     /// <summary>SpecValid=False: the object cannot be decoded into the operator's model (a value of the wrong type).</summary>
     public const string Undecodable = "Undecodable";
+    public const string PodCreateFailed = "PodCreateFailed";
+    public const string PodCreated = "PodCreated";
+    public const string TrainingChangedWithCheckpoints = "TrainingChangedWithCheckpoints";
+    public const string StorageUnreachable = "StorageUnreachable";
+    public const string StorageReachable = "StorageReachable";
+    public const string CheckpointPrefixInUse = "CheckpointPrefixInUse";
+    public const string SpecChanged = "SpecChanged";
 }
 
 /// <summary>Reasons of the Events the operator records on a TrainingJob.</summary>
@@ -69,6 +85,14 @@ public static class EventReasons
     public const string TtlExpired = "TtlExpired";
     public const string DeletingPod = "DeletingPod";
     public const string Undecodable = "Undecodable";
+    public const string PodCreateFailed = "PodCreateFailed";
+    public const string PodCreated = "PodCreated";
+    public const string PodNotStarting = "PodNotStarting";
+    public const string TrainingChangedWithCheckpoints = "TrainingChangedWithCheckpoints";
+    public const string StorageUnavailable = "StorageUnavailable";
+    public const string StorageAvailable = "StorageAvailable";
+    public const string CheckpointPrefixInUse = "CheckpointPrefixInUse";
+    public const string Revived = "Revived";
 }
 
 /// <summary>Values of status.lastTermination.outcome.</summary>
@@ -81,7 +105,10 @@ public static class AttemptOutcomes
     public const string Suspended = "Suspended";
     public const string Stopped = "Stopped";
 
-    public static readonly IReadOnlyList<string> All = [Succeeded, Preempted, Failed, ConfigurationError, Suspended, Stopped];
+    /// <summary>The trainer could not reach the checkpoint store (exit 69): retried with backoff, not counted as a failure.</summary>
+    public const string StorageUnavailable = "StorageUnavailable";
+
+    public static readonly IReadOnlyList<string> All = [Succeeded, Preempted, Failed, ConfigurationError, Suspended, Stopped, StorageUnavailable];
 }
 
 /// <summary>Labels, finalizer and annotations the operator puts on trainer pods.</summary>
@@ -114,4 +141,7 @@ public static class TrainerExitCodes
     public const int Failure = 1;
     public const int InvalidConfiguration = 2;
     public const int Interrupted = 75;
+
+    /// <summary>EX_UNAVAILABLE: the remote checkpoint store could not be reached while starting; retried, never counted as a failure.</summary>
+    public const int StorageUnavailable = 69;
 }

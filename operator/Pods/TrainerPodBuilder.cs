@@ -49,6 +49,7 @@ public static class TrainerPodBuilder
                 Affinity = spec.Affinity,
                 PriorityClassName = string.IsNullOrEmpty(spec.PriorityClassName) ? null : spec.PriorityClassName,
                 ServiceAccountName = string.IsNullOrEmpty(spec.ServiceAccountName) ? null : spec.ServiceAccountName,
+                SecurityContext = spec.PodSecurityContext ?? DefaultPodSecurityContext(),
                 Volumes = [new V1Volume { Name = CheckpointVolume, EmptyDir = new V1EmptyDirVolumeSource() }],
                 Containers =
                 [
@@ -66,6 +67,7 @@ public static class TrainerPodBuilder
                             ? [new V1ContainerPort { Name = WellKnown.MetricsPortName, ContainerPort = spec.EffectiveMetricsPort, Protocol = "TCP" }]
                             : null,
                         Resources = spec.Resources,
+                        SecurityContext = spec.SecurityContext ?? DefaultContainerSecurityContext(),
                         VolumeMounts = [new V1VolumeMount { Name = CheckpointVolume, MountPath = WellKnown.CheckpointDirectory }],
                         TerminationMessagePath = WellKnown.TerminationLog,
                         TerminationMessagePolicy = "FallbackToLogsOnError",
@@ -74,6 +76,25 @@ public static class TrainerPodBuilder
             },
         };
     }
+
+    /// <summary>
+    /// What the <c>restricted</c> Pod Security profile asks of a pod: no root, seccomp RuntimeDefault. The trainer
+    /// image runs as a numeric non-root USER, so runAsNonRoot holds without choosing a uid here.
+    /// </summary>
+    public static V1PodSecurityContext DefaultPodSecurityContext() => new()
+    {
+        RunAsNonRoot = true,
+        SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+    };
+
+    /// <summary>What the <c>restricted</c> profile asks of each container: no privilege escalation, no capabilities.</summary>
+    public static V1SecurityContext DefaultContainerSecurityContext() => new()
+    {
+        AllowPrivilegeEscalation = false,
+        Capabilities = new V1Capabilities { Drop = ["ALL"] },
+        RunAsNonRoot = true,
+        SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+    };
 
     public static Dictionary<string, string> Labels(TrainingJob job, int attempt) => new()
     {
@@ -117,6 +138,9 @@ public static class TrainerPodBuilder
         // The trainer's metric labels (job_namespace, job_name): bounded, unlike the pod name.
         Add("TRAINER_JOB_NAMESPACE", job.Metadata.NamespaceProperty);
         Add("TRAINER_JOB_NAME", job.Metadata.Name);
+        // Who owns the checkpoint prefix: the trainer refuses another job's checkpoints unless adopt is set.
+        Add("TRAINER_JOB_UID", string.IsNullOrEmpty(job.Metadata.Uid) ? null : job.Metadata.Uid);
+        Add("TRAINER_CHECKPOINT_ADOPT", c?.Adopt == true ? "true" : null);
         Add("TRAINER_SHUTDOWN_TIMEOUT_SECONDS", Math.Max(1, grace - ShutdownMarginSeconds));
         if (job.Spec.Env is { } extra)
         {

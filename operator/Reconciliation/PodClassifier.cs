@@ -82,6 +82,19 @@ public static class PodClassifier
             return new PodOutcome(AttemptOutcomes.Preempted, pod.Status.Reason, exitCode, $"pod {name} was stopped by the node ({pod.Status.Reason}){ExitText(exitCode)}", termination);
         }
 
+        if (exitCode == TrainerExitCodes.StorageUnavailable)
+        {
+            var detail = termination?.Message ?? terminated?.Message ?? "the checkpoint store could not be reached";
+            return new PodOutcome(AttemptOutcomes.StorageUnavailable, TerminationReasons.StorageUnavailable, exitCode, $"trainer in pod {name} could not reach the checkpoint store (exit 69): {Trim(detail)}", termination);
+        }
+
+        if (exitCode == TrainerExitCodes.InvalidConfiguration && termination?.Reason == TerminationReasons.CheckpointPrefixInUse)
+        {
+            // Kept whole: it names the prefix, its owner and how to go on.
+            var detail = termination.Message ?? "the checkpoint prefix belongs to another job";
+            return new PodOutcome(AttemptOutcomes.ConfigurationError, ConditionReasons.CheckpointPrefixInUse, exitCode, detail.Trim(), termination);
+        }
+
         if (exitCode == TrainerExitCodes.InvalidConfiguration)
         {
             var detail = termination?.Message ?? terminated?.Message ?? "invalid arguments or configuration";

@@ -1,10 +1,19 @@
+using System.Text.RegularExpressions;
 using K8sTraining.Operator.Api;
+using k8s.Models;
 
 namespace K8sTraining.Operator.Reconciliation;
 
-/// <summary>Checks the spec beyond what the CRD schema can say (and again in case a server did not apply the schema).</summary>
-public static class SpecValidator
+/// <summary>
+/// Checks the spec beyond what the CRD schema can say (and again in case a server did not apply the schema). The
+/// fields passed through to the pod are checked as the API server checks a pod, so a mistake shows up as SpecValid
+/// False at once instead of as a refused pod create.
+/// </summary>
+public static partial class SpecValidator
 {
+    private static readonly IReadOnlySet<string> TolerationOperators = new HashSet<string>(StringComparer.Ordinal) { "", "Exists", "Equal" };
+    private static readonly IReadOnlySet<string> TaintEffects = new HashSet<string>(StringComparer.Ordinal) { "", "NoSchedule", "PreferNoSchedule", "NoExecute" };
+
     public static IReadOnlyList<string> Validate(TrainingJobSpec? spec)
     {
         var errors = new List<string>();
@@ -70,8 +79,158 @@ public static class SpecValidator
         CheckAtLeast(errors, "spec.terminationGracePeriodSeconds", spec.TerminationGracePeriodSeconds, 1);
         CheckAtLeast(errors, "spec.activeDeadlineSeconds", spec.ActiveDeadlineSeconds, 1);
         CheckAtLeast(errors, "spec.ttlSecondsAfterFinished", spec.TtlSecondsAfterFinished, 0);
+        CheckPodFields(errors, spec);
         return errors;
     }
+
+    private static void CheckPodFields(List<string> errors, TrainingJobSpec spec)
+    {
+        for (var i = 0; i < (spec.Env?.Count ?? 0); i++)
+        {
+            var name = spec.Env![i]?.Name;
+            if (string.IsNullOrEmpty(name))
+            {
+                errors.Add($"spec.env[{i}].name is required");
+            }
+            else if (!EnvVarName().IsMatch(name))
+            {
+                errors.Add($"spec.env[{i}].name '{name}' is not a valid environment variable name (letters, digits, '_', '-' and '.', not starting with a digit)");
+            }
+        }
+
+        for (var i = 0; i < (spec.Tolerations?.Count ?? 0); i++)
+        {
+            var t = spec.Tolerations![i];
+            var field = $"spec.tolerations[{i}]";
+            if (t is null)
+            {
+                errors.Add($"{field} must not be null");
+                continue;
+            }
+
+            if (!TolerationOperators.Contains(t.OperatorProperty ?? ""))
+            {
+                errors.Add($"{field}.operator must be Exists or Equal, not '{t.OperatorProperty}'");
+            }
+
+            if (!TaintEffects.Contains(t.Effect ?? ""))
+            {
+                errors.Add($"{field}.effect must be NoSchedule, PreferNoSchedule or NoExecute, not '{t.Effect}'");
+            }
+
+            if (!string.IsNullOrEmpty(t.Key) && QualifiedNameProblem(t.Key) is { } keyProblem)
+            {
+                errors.Add($"{field}.key '{t.Key}' {keyProblem}");
+            }
+
+            if (string.IsNullOrEmpty(t.Key) && t.OperatorProperty != "Exists")
+            {
+                errors.Add($"{field}.operator must be Exists when the key is empty");
+            }
+
+            if (t.OperatorProperty == "Exists" && !string.IsNullOrEmpty(t.Value))
+            {
+                errors.Add($"{field}.value must be empty when the operator is Exists");
+            }
+
+            if (t.TolerationSeconds is not null && t.Effect != "NoExecute")
+            {
+                errors.Add($"{field}.effect must be NoExecute when tolerationSeconds is set");
+            }
+        }
+
+        foreach (var (key, value) in spec.NodeSelector ?? new Dictionary<string, string>())
+        {
+            if (QualifiedNameProblem(key) is { } keyProblem)
+            {
+                errors.Add($"spec.nodeSelector key '{key}' {keyProblem}");
+            }
+
+            if (!IsLabelValue(value ?? ""))
+            {
+                errors.Add($"spec.nodeSelector['{key}'] value '{value}' is not a valid label value (at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit)");
+            }
+        }
+
+        CheckDnsSubdomain(errors, "spec.priorityClassName", spec.PriorityClassName);
+        CheckDnsSubdomain(errors, "spec.serviceAccountName", spec.ServiceAccountName);
+        CheckResources(errors, spec.Resources);
+    }
+
+    private static void CheckResources(List<string> errors, V1ResourceRequirements? resources)
+    {
+        foreach (var (kind, quantities) in new[] { ("limits", resources?.Limits), ("requests", resources?.Requests) })
+        {
+            foreach (var (name, quantity) in quantities ?? new Dictionary<string, ResourceQuantity>())
+            {
+                if (QualifiedNameProblem(name) is { } problem)
+                {
+                    errors.Add($"spec.resources.{kind} key '{name}' {problem}");
+                }
+
+                if (Amount(quantity) is { } amount && amount < 0)
+                {
+                    errors.Add($"spec.resources.{kind}.{name} must not be negative, not {quantity}");
+                }
+            }
+        }
+
+        foreach (var (name, request) in resources?.Requests ?? new Dictionary<string, ResourceQuantity>())
+        {
+            if (resources?.Limits?.TryGetValue(name, out var limit) == true && Amount(request) is { } r && Amount(limit) is { } l && r > l)
+            {
+                errors.Add($"spec.resources.requests.{name} ({request}) must be less than or equal to spec.resources.limits.{name} ({limit})");
+            }
+        }
+    }
+
+    private static decimal? Amount(ResourceQuantity? quantity)
+    {
+        try
+        {
+            return quantity?.ToDecimal();
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    private static void CheckDnsSubdomain(List<string> errors, string field, string? value)
+    {
+        if (!string.IsNullOrEmpty(value) && !IsDnsSubdomain(value))
+        {
+            errors.Add($"{field} '{value}' is not a valid name (lower case letters, digits, '-' and '.', at most 253 characters, starting and ending with a letter or digit)");
+        }
+    }
+
+    /// <summary>Why a label (or resource) key is not a Kubernetes qualified name ([prefix/]name), or null when it is.</summary>
+    private static string? QualifiedNameProblem(string key)
+    {
+        var slash = key.LastIndexOf('/');
+        var name = slash < 0 ? key : key[(slash + 1)..];
+        if (slash >= 0 && !IsDnsSubdomain(key[..slash]))
+        {
+            return "has an invalid prefix (it must be a DNS subdomain such as example.com)";
+        }
+
+        return name.Length is > 0 and <= 63 && QualifiedNamePart().IsMatch(name)
+            ? null
+            : "is not a valid key (at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit, with an optional DNS prefix and '/')";
+    }
+
+    private static bool IsDnsSubdomain(string value) => value.Length <= 253 && DnsSubdomain().IsMatch(value);
+
+    private static bool IsLabelValue(string value) => value.Length == 0 || (value.Length <= 63 && QualifiedNamePart().IsMatch(value));
+
+    [GeneratedRegex("^[-._a-zA-Z][-._a-zA-Z0-9]*$")]
+    private static partial Regex EnvVarName();
+
+    [GeneratedRegex("^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")]
+    private static partial Regex QualifiedNamePart();
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
+    private static partial Regex DnsSubdomain();
 
     private static bool IsS3Uri(string uri) =>
         Uri.TryCreate(uri, UriKind.Absolute, out var parsed) && parsed.Scheme == "s3" && parsed.Host.Length >= 3;

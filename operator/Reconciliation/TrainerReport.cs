@@ -5,6 +5,7 @@ public sealed record TrainingPosition(long GlobalStep, int Epoch, long StepInEpo
 
 /// <summary>
 /// What the trainer of a running attempt reported about itself (read from its /metrics by the shell): where it is,
-/// and the newest checkpoint a replacement would resume from, if it has committed one.
+/// the newest checkpoint a replacement would resume from, if it has committed one, and where this attempt resumed
+/// (<see cref="TrainingPosition"/> 0/0/0 when it started from the beginning; null when the trainer does not say).
 /// </summary>
-public sealed record TrainerReport(string Pod, TrainingPosition Position, TrainingPosition? Checkpoint);
+public sealed record TrainerReport(string Pod, TrainingPosition Position, TrainingPosition? Checkpoint, TrainingPosition? ResumedFrom = null);

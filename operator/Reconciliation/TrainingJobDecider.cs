@@ -86,13 +86,18 @@ public static class TrainingJobDecider
             var current = pods.FirstOrDefault(p => PodClassifier.AttemptOf(p) == Status.Attempt);
             AccountForEndOfAttempt(current);
 
+            if (Revival.Why(job, Status) is { } why)
+            {
+                Revive(why);
+            }
+
             if (JobPhases.IsTerminal(Status.Phase))
             {
                 Finish(pods);
                 return;
             }
 
-            if (!CheckSpec())
+            if (!CheckSpec(pods.Any(p => PodClassifier.StateOf(p) != PodState.Ended), out var trainingChange))
             {
                 return;
             }
@@ -108,12 +113,26 @@ public static class TrainingJobDecider
                 return;
             }
 
+            var state = current is null ? PodState.Ended : PodClassifier.StateOf(current);
             if (Status.Phase == JobPhases.Suspended)
             {
+                if (state != PodState.Ended)
+                {
+                    // Resumed while the pod stopped for the suspend still checkpoints (or before its deletion was even
+                    // seen): its end belongs to the suspend, not a preemption, so the job stays Suspended until it
+                    // has stopped. The delete is repeated (harmless) in case it was never made.
+                    if (state is PodState.Pending or PodState.Running)
+                    {
+                        Actions.Add(new DeletePod(current!.Metadata.Name, "the job was suspended"));
+                    }
+
+                    SetPhase(JobPhases.Suspended, ConditionReasons.SuspendedByUser, $"resuming once pod {current!.Metadata.Name} has checkpointed and stopped");
+                    return;
+                }
+
                 Resume();
             }
 
-            var state = current is null ? PodState.Ended : PodClassifier.StateOf(current);
             if (state != PodState.Ended)
             {
                 Observe(current!, state);
@@ -126,7 +145,28 @@ public static class TrainingJobDecider
                 return;
             }
 
+            if (trainingChange is not null)
+            {
+                // The edit is refused: no attempt starts from it (SpecValid says why).
+                SetPhase(Status.Attempt == 0 ? JobPhases.Pending : JobPhases.Restarting, ConditionReasons.TrainingChangedWithCheckpoints, $"no new attempt: {TrainingChanges.Describe(trainingChange, Spec.Checkpoint?.Uri)}");
+                return;
+            }
+
             StartNextAttempt();
+        }
+
+        private void Revive(string why)
+        {
+            Status.Phase = JobPhases.Restarting;
+            Status.CompletionTime = null;
+            Status.NextAttemptTime = null;
+            Conditions.Set(ConditionList, ConditionTypes.Failed, false, ConditionReasons.SpecChanged, $"running again: {why}", Generation, now);
+            if (Conditions.IsTrue(Status.Conditions, ConditionTypes.CheckpointPrefixInUse))
+            {
+                Conditions.Set(ConditionList, ConditionTypes.CheckpointPrefixInUse, false, ConditionReasons.SpecChanged, "the spec changed; the next attempt checks the prefix again", Generation, now);
+            }
+
+            Events.Add(JobEvent.Normal(EventReasons.Revived, $"The job runs again: {why}"));
         }
 
         private void ReleaseEnded(List<V1Pod> pods, int belowOrAtAttempt)
@@ -179,7 +219,7 @@ public static class TrainingJobDecider
             {
                 result = result == AttemptOutcomes.Succeeded ? result : AttemptOutcomes.Stopped;
             }
-            else if (Spec.IsSuspended && outcome.IsPreemption)
+            else if ((Spec.IsSuspended || Status.Phase == JobPhases.Suspended) && outcome.IsPreemption)
             {
                 result = AttemptOutcomes.Suspended;
             }
@@ -196,6 +236,10 @@ public static class TrainingJobDecider
             };
             Status.ActivePod = null;
             ApplyTermination(outcome.Termination);
+            if (result is AttemptOutcomes.Succeeded or AttemptOutcomes.Preempted or AttemptOutcomes.Failed && outcome.Termination is not null)
+            {
+                StorageReachable("an attempt ran past its start-up");
+            }
 
             if (JobPhases.IsTerminal(Status.Phase))
             {
@@ -216,8 +260,21 @@ public static class TrainingJobDecider
                     SetPhase(JobPhases.Restarting, ConditionReasons.Preempted, $"{outcome.Message}; replacing it");
                     Events.Add(JobEvent.Warning(EventReasons.Preempted, $"Attempt {Status.Attempt}: {outcome.Message}; {ResumeText()} (preemptions: {Status.Preemptions}, not counted against maxRestarts)"));
                     break;
+                case AttemptOutcomes.ConfigurationError when outcome.Reason == ConditionReasons.CheckpointPrefixInUse:
+                    Conditions.Set(ConditionList, ConditionTypes.CheckpointPrefixInUse, true, ConditionReasons.CheckpointPrefixInUse, outcome.Message, Generation, now);
+                    Fail(ConditionReasons.CheckpointPrefixInUse, outcome.Message, EventReasons.CheckpointPrefixInUse);
+                    break;
                 case AttemptOutcomes.ConfigurationError:
                     Fail(ConditionReasons.ConfigurationError, $"{outcome.Message}; not retried");
+                    break;
+                case AttemptOutcomes.StorageUnavailable:
+                    // Infrastructure trouble, not the job's failure: retried with backoff, never against maxRestarts.
+                    Status.StorageRetries++;
+                    var wait = BackoffFor(Spec, Status.StorageRetries);
+                    Status.NextAttemptTime = (now + wait).UtcDateTime;
+                    Conditions.Set(ConditionList, ConditionTypes.StorageAvailable, false, ConditionReasons.StorageUnreachable, outcome.Message, Generation, now);
+                    SetPhase(JobPhases.Restarting, ConditionReasons.StorageUnreachable, $"{outcome.Message}; retrying in {wait.TotalSeconds:0}s (not counted against maxRestarts)");
+                    Events.Add(JobEvent.Warning(EventReasons.StorageUnavailable, $"Attempt {Status.Attempt}: {outcome.Message}; retrying in {wait.TotalSeconds:0}s, not counted against maxRestarts"));
                     break;
                 default:
                     if (Status.Restarts + 1 > Spec.EffectiveMaxRestarts)
@@ -242,7 +299,9 @@ public static class TrainingJobDecider
                 return;
             }
 
-            if (t.GlobalStep is { } globalStep)
+            // A trainer that stopped before its first step (or an older one, failing) reports 0: the last known
+            // position stays.
+            if (t.GlobalStep is { } globalStep && (globalStep > 0 || Status.Progress is null))
             {
                 Status.Progress = new TrainingProgress { GlobalStep = globalStep, Epoch = t.Epoch ?? 0, StepInEpoch = t.StepInEpoch ?? 0 };
             }
@@ -252,27 +311,58 @@ public static class TrainingJobDecider
                 Status.TestAccuracy = accuracy;
             }
 
-            if (string.IsNullOrEmpty(t.Checkpoint))
+            var uri = Spec.Checkpoint?.Uri;
+            CheckpointRecord? record = null;
+            if (!string.IsNullOrEmpty(t.Checkpoint))
+            {
+                var checkpointStep = ParseStep(t.Checkpoint) ?? t.GlobalStep ?? 0;
+                var samePosition = checkpointStep == t.GlobalStep;
+                record = new CheckpointRecord
+                {
+                    GlobalStep = checkpointStep,
+                    Epoch = samePosition ? t.Epoch : null,
+                    StepInEpoch = samePosition ? t.StepInEpoch : null,
+                    Location = t.Checkpoint,
+                    // With a remote store only a remote location is durable: the pod's own directory dies with it.
+                    Uploaded = (t.CheckpointUploaded ?? true) && Durable(t.Checkpoint),
+                    Time = now.UtcDateTime,
+                };
+            }
+
+            // Where the attempt really resumed: durable, and what a replacement finds unless a newer one was committed.
+            if (t.ResumedFrom is { Checkpoint.Length: > 0 } r && Durable(r.Checkpoint) && !string.IsNullOrEmpty(uri)
+                && (record is null || !record.Uploaded || record.GlobalStep < r.GlobalStep))
+            {
+                var resumed = new CheckpointRecord { GlobalStep = r.GlobalStep, Epoch = r.Epoch, StepInEpoch = r.StepInEpoch, Location = r.Checkpoint, Uploaded = true, Time = now.UtcDateTime };
+                Status.ResumeFrom = Clone(resumed);
+                record ??= resumed;
+            }
+
+            if (record is null)
             {
                 return;
             }
 
-            var checkpointStep = ParseStep(t.Checkpoint) ?? t.GlobalStep ?? 0;
-            var samePosition = checkpointStep == t.GlobalStep;
-            var record = new CheckpointRecord
-            {
-                GlobalStep = checkpointStep,
-                Epoch = samePosition ? t.Epoch : null,
-                StepInEpoch = samePosition ? t.StepInEpoch : null,
-                Location = t.Checkpoint,
-                Uploaded = t.CheckpointUploaded ?? true,
-                Time = now.UtcDateTime,
-            };
             Status.LastCheckpoint = record;
-            if (record.Uploaded && !string.IsNullOrEmpty(Spec.Checkpoint?.Uri))
+            if (record.Uploaded && !string.IsNullOrEmpty(uri))
             {
                 Status.ResumeFrom = Clone(record);
             }
+        }
+
+        /// <summary>A checkpoint location a replacement can use: any, without a remote store; with one, only a remote URI.</summary>
+        private bool Durable(string? location) =>
+            string.IsNullOrEmpty(Spec.Checkpoint?.Uri) || location?.StartsWith("s3://", StringComparison.Ordinal) == true;
+
+        private void StorageReachable(string why)
+        {
+            if (Conditions.Find(Status.Conditions, ConditionTypes.StorageAvailable) is { Status: "False" })
+            {
+                Conditions.Set(ConditionList, ConditionTypes.StorageAvailable, true, ConditionReasons.StorageReachable, why, Generation, now);
+                Events.Add(JobEvent.Normal(EventReasons.StorageAvailable, $"The checkpoint store is reachable again: {why}"));
+            }
+
+            Status.StorageRetries = 0;
         }
 
         private static CheckpointRecord Clone(CheckpointRecord r) =>
@@ -312,8 +402,9 @@ public static class TrainingJobDecider
             }
         }
 
-        private bool CheckSpec()
+        private bool CheckSpec(bool attemptAlive, out TrainingChange? trainingChange)
         {
+            trainingChange = null;
             var errors = SpecValidator.Validate(Spec);
             if (errors.Count > 0)
             {
@@ -329,6 +420,21 @@ public static class TrainingJobDecider
             }
 
             var wasInvalidBefore = Conditions.Find(Status.Conditions, ConditionTypes.SpecValid)?.Status == "False";
+            trainingChange = TrainingChanges.Refused(Spec, Status, attemptAlive);
+            if (trainingChange is not null)
+            {
+                // Refused at once, with the running attempt (if any) left alone: see TrainingChanges.
+                var message = TrainingChanges.Describe(trainingChange, Spec.Checkpoint?.Uri);
+                var alreadySaid = Conditions.Find(Status.Conditions, ConditionTypes.SpecValid) is { Status: "False" } old && old.Message == message;
+                Conditions.Set(ConditionList, ConditionTypes.SpecValid, false, ConditionReasons.TrainingChangedWithCheckpoints, message, Generation, now);
+                if (!alreadySaid)
+                {
+                    Events.Add(JobEvent.Warning(EventReasons.TrainingChangedWithCheckpoints, message));
+                }
+
+                return true;
+            }
+
             Conditions.Set(ConditionList, ConditionTypes.SpecValid, true, ConditionReasons.Valid, "the spec is valid", Generation, now);
             if (wasInvalidBefore)
             {
@@ -390,6 +496,7 @@ public static class TrainingJobDecider
         private void Observe(V1Pod pod, PodState state)
         {
             Status.ActivePod = pod.Metadata.Name;
+            PodCreateFailures.Clear(Status, Generation, pod.Metadata.Name, now);
             switch (state)
             {
                 case PodState.Running:
@@ -406,6 +513,19 @@ public static class TrainingJobDecider
                     break;
                 default:
                     var phase = Status.Phase == JobPhases.Restarting ? JobPhases.Restarting : JobPhases.Pending;
+                    if (PodStartProblems.Of(pod) is { } problem)
+                    {
+                        // What `kubectl describe pod` would say, on the job; one Event per problem, not per reconcile.
+                        var before = Conditions.Find(Status.Conditions, ConditionTypes.Running)?.Reason;
+                        SetPhase(phase, problem.Reason, $"pod {pod.Metadata.Name} (attempt {Status.Attempt}) cannot start: {problem.Message}");
+                        if (PodStartProblem.FamilyOf(before) != problem.Family)
+                        {
+                            Events.Add(JobEvent.Warning(EventReasons.PodNotStarting, $"Pod {pod.Metadata.Name} cannot start ({problem.Reason}): {problem.Message}"));
+                        }
+
+                        break;
+                    }
+
                     SetPhase(phase, ConditionReasons.PodPending, $"pod {pod.Metadata.Name} (attempt {Status.Attempt}) is pending");
                     break;
             }
@@ -425,14 +545,9 @@ public static class TrainingJobDecider
 
             var p = report.Position;
             Status.Progress = new TrainingProgress { GlobalStep = p.GlobalStep, Epoch = p.Epoch, StepInEpoch = p.StepInEpoch };
-            if (report.Checkpoint is not { } c || c.GlobalStep <= (Status.LastCheckpoint?.GlobalStep ?? -1))
-            {
-                return;
-            }
-
             var uri = Spec.Checkpoint?.Uri;
             var root = string.IsNullOrEmpty(uri) ? WellKnown.CheckpointDirectory : uri.TrimEnd('/');
-            var record = new CheckpointRecord
+            CheckpointRecord At(TrainingPosition c) => new()
             {
                 GlobalStep = c.GlobalStep,
                 Epoch = c.Epoch,
@@ -441,6 +556,36 @@ public static class TrainingJobDecider
                 Uploaded = true,
                 Time = now.UtcDateTime,
             };
+
+            if (report.ResumedFrom is not null || p.GlobalStep > 0)
+            {
+                StorageReachable($"attempt {Status.Attempt} got past its start-up");
+            }
+
+            // Where this attempt really resumed corrects the resume point taken from the previous attempt's last
+            // report (which may lag a checkpoint behind, or name one the trainer found unusable).
+            if (report.ResumedFrom is { } r && !string.IsNullOrEmpty(uri) && (report.Checkpoint is null || report.Checkpoint.GlobalStep <= r.GlobalStep))
+            {
+                if (r.GlobalStep == 0)
+                {
+                    Status.ResumeFrom = null;
+                }
+                else if (Status.ResumeFrom?.GlobalStep != r.GlobalStep)
+                {
+                    Status.ResumeFrom = At(r);
+                    if ((Status.LastCheckpoint?.GlobalStep ?? -1) < r.GlobalStep)
+                    {
+                        Status.LastCheckpoint = At(r);
+                    }
+                }
+            }
+
+            if (report.Checkpoint is not { } c || c.GlobalStep <= (Status.LastCheckpoint?.GlobalStep ?? -1))
+            {
+                return;
+            }
+
+            var record = At(c);
             Status.LastCheckpoint = record;
             if (!string.IsNullOrEmpty(uri))
             {
@@ -450,12 +595,20 @@ public static class TrainingJobDecider
 
         private void StartNextAttempt()
         {
-            if (Status.NextAttemptTime is { } next && new DateTimeOffset(DateTime.SpecifyKind(next, DateTimeKind.Utc)) is var at && at > now)
+            // A refused pod create waits out its backoff, unless the spec changed since (then the new spec is tried now).
+            var specChanged = PodCreateFailures.SpecChangedSinceRefusal(Status, Generation);
+            if (!specChanged && Status.NextAttemptTime is { } next && new DateTimeOffset(DateTime.SpecifyKind(next, DateTimeKind.Utc)) is var at && at > now)
             {
                 Requeue(at - now);
-                SetPhase(JobPhases.Restarting, ConditionReasons.BackingOff, $"waiting until {at:O} before attempt {Status.Attempt + 1}");
+                if (!PodCreateFailures.Active(Status, Generation))
+                {
+                    SetPhase(JobPhases.Restarting, ConditionReasons.BackingOff, $"waiting until {at:O} before attempt {Status.Attempt + 1}");
+                }
+
                 return;
             }
+
+            TrainingChanges.RecordOnFreshStart(Spec, Status);
 
             Status.Attempt++;
             var pod = PodNames.ForAttempt(Name, Status.Attempt);
@@ -468,12 +621,12 @@ public static class TrainingJobDecider
             Events.Add(JobEvent.Normal(EventReasons.AttemptCreated, $"Created pod {pod} for attempt {Status.Attempt}; {ResumeText()}"));
         }
 
-        private void Fail(string reason, string message)
+        private void Fail(string reason, string message, string eventReason = EventReasons.Failed)
         {
             Status.CompletionTime = now.UtcDateTime;
             Status.NextAttemptTime = null;
             SetPhase(JobPhases.Failed, reason, message);
-            Events.Add(JobEvent.Warning(EventReasons.Failed, $"Job failed ({reason}): {message}"));
+            Events.Add(JobEvent.Warning(eventReason, $"Job failed ({reason}): {message}"));
         }
 
         private void SetPhase(string phase, string reason, string message)

@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using System.Net;
 using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Metrics;
 using K8sTraining.Operator.Pods;
 using K8sTraining.Operator.Runtime;
+using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
@@ -79,7 +81,21 @@ public sealed partial class TrainingJobReconciler(
             foreach (var create in decision.Actions.OfType<CreatePod>())
             {
                 var pod = TrainerPodBuilder.Build(job, create.Attempt);
-                var (existing, created) = await api.CreatePodAsync(pod, cancellationToken).ConfigureAwait(false);
+                V1Pod existing;
+                bool created;
+                try
+                {
+                    (existing, created) = await api.CreatePodAsync(pod, cancellationToken).ConfigureAwait(false);
+                }
+                catch (HttpOperationException e) when (e.Response.StatusCode != HttpStatusCode.Conflict)
+                {
+                    // Refused (admission, quota, validation): say so on the job and back off, instead of retrying blind.
+                    var refusal = PodCreateRefusal.From((int)e.Response.StatusCode, e.Response.Content, e.Message);
+                    Log.CreateRefused(logger, job.Metadata.NamespaceProperty, pod.Metadata.Name, refusal.Code, refusal.Message);
+                    decision = PodCreateFailures.Refused(job, decision, create, refusal, now);
+                    break;
+                }
+
                 if (!IsOwnedBy(existing, job))
                 {
                     // The name is still held by a pod of an earlier TrainingJob with this name: wait until it is gone.
@@ -185,6 +201,9 @@ public sealed partial class TrainingJobReconciler(
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Deleting pod {Namespace}/{Pod}: {Why}")]
         public static partial void DeletingPod(ILogger logger, string @namespace, string pod, string why);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "The API server refused to create pod {Namespace}/{Pod} ({Code}): {Message}")]
+        public static partial void CreateRefused(ILogger logger, string @namespace, string pod, int code, string message);
 
         [LoggerMessage(Level = LogLevel.Debug, Message = "Conflict reconciling {Key}: {Message}; retrying")]
         public static partial void Conflict(ILogger logger, string key, string message);

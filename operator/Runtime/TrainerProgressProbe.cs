@@ -111,7 +111,14 @@ public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider t
         var checkpoint = checkpointStep is null || checkpointEpoch is null || checkpointInEpoch is null
             ? null
             : new TrainingPosition((long)checkpointStep, (int)checkpointEpoch, (long)checkpointInEpoch);
-        return new TrainerReport(pod, new TrainingPosition((long)step, (int)epoch, (long)inEpoch), checkpoint);
+        // Where the attempt resumed (0/0/0: from the beginning); exported once the trainer has restored, before its first step.
+        var resumedStep = Value("k8straining_trainer_resumed_from_global_step");
+        var resumedEpoch = Value("k8straining_trainer_resumed_from_epoch");
+        var resumedInEpoch = Value("k8straining_trainer_resumed_from_step_in_epoch");
+        var resumed = resumedStep is null || resumedEpoch is null || resumedInEpoch is null
+            ? null
+            : new TrainingPosition((long)resumedStep, (int)resumedEpoch, (long)resumedInEpoch);
+        return new TrainerReport(pod, new TrainingPosition((long)step, (int)epoch, (long)inEpoch), checkpoint, resumed);
     }
 
     private static string KeyOf(V1Pod pod) => pod.Metadata.Uid ?? $"{pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}";

@@ -46,6 +46,22 @@ public sealed class PodBuilder
     public PodBuilder Checkpointed(long step, int epoch, long stepInEpoch, bool uploaded = true) =>
         Exited(75, TerminationJson("preempted", step, epoch, stepInEpoch, $"s3://k8straining/jobs/mnist/step-{step:D12}", uploaded));
 
+    /// <summary>The trainer container waits, as the kubelet reports it (CreateContainerConfigError, ImagePullBackOff...).</summary>
+    public PodBuilder Waiting(string reason, string? message = null)
+    {
+        _pod.Status.Phase = "Pending";
+        _pod.Status.ContainerStatuses = [new V1ContainerStatus { Name = WellKnown.TrainerContainer, State = new V1ContainerState { Waiting = new V1ContainerStateWaiting { Reason = reason, Message = message } } }];
+        return this;
+    }
+
+    /// <summary>The scheduler found no node: PodScheduled False, reason Unschedulable.</summary>
+    public PodBuilder Unschedulable(string message)
+    {
+        _pod.Status.Conditions ??= [];
+        _pod.Status.Conditions.Add(new V1PodCondition { Type = "PodScheduled", Status = "False", Reason = "Unschedulable", Message = message });
+        return this;
+    }
+
     public PodBuilder Disrupted(string reason)
     {
         _pod.Status.Conditions ??= [];
@@ -68,7 +84,7 @@ public sealed class PodBuilder
 
     public V1Pod Build() => _pod;
 
-    public static string TerminationJson(string status, long step, int epoch, long stepInEpoch, string? checkpoint, bool uploaded = true, double? accuracy = null, string message = "") =>
+    public static string TerminationJson(string status, long step, int epoch, long stepInEpoch, string? checkpoint, bool uploaded = true, double? accuracy = null, string message = "", string? reason = null, object? resumedFrom = null) =>
         System.Text.Json.JsonSerializer.Serialize(new
         {
             status,
@@ -79,5 +95,7 @@ public sealed class PodBuilder
             checkpointUploaded = uploaded,
             testAccuracy = accuracy,
             message,
+            reason,
+            resumedFrom,
         });
 }

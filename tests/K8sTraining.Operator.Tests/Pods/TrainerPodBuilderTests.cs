@@ -114,6 +114,52 @@ public sealed class TrainerPodBuilderTests
         Assert.Equal("trainer", pod.Spec.ServiceAccountName);
     }
 
+    [Fact]
+    public void Build_Should_PassTheRestrictedPodSecurityProfile_When_TheSpecSaysNothing()
+    {
+        var pod = TrainerPodBuilder.Build(TrainingJobBuilder.Default().Build(), 1);
+
+        var container = pod.Spec.Containers.Single().SecurityContext;
+        Assert.False(container.AllowPrivilegeEscalation);
+        Assert.Equal(["ALL"], container.Capabilities.Drop);
+        Assert.True(container.RunAsNonRoot);
+        Assert.Equal("RuntimeDefault", container.SeccompProfile.Type);
+        Assert.Null(container.Privileged);
+        Assert.True(pod.Spec.SecurityContext.RunAsNonRoot);
+        Assert.Equal("RuntimeDefault", pod.Spec.SecurityContext.SeccompProfile.Type);
+    }
+
+    [Fact]
+    public void Build_Should_UseTheUsersSecurityContexts_When_TheSpecSetsThem()
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(s =>
+        {
+            s.SecurityContext = new k8s.Models.V1SecurityContext { RunAsUser = 2000, ReadOnlyRootFilesystem = true };
+            s.PodSecurityContext = new k8s.Models.V1PodSecurityContext { FsGroup = 3000 };
+        }).Build();
+
+        var pod = TrainerPodBuilder.Build(job, 1);
+
+        Assert.Equal(2000, pod.Spec.Containers.Single().SecurityContext.RunAsUser);
+        Assert.True(pod.Spec.Containers.Single().SecurityContext.ReadOnlyRootFilesystem);
+        Assert.Equal(3000, pod.Spec.SecurityContext.FsGroup);
+        Assert.Null(pod.Spec.SecurityContext.RunAsNonRoot);
+    }
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData(false, null)]
+    [InlineData(true, "true")]
+    public void Build_Should_TellTheTrainerItsUidAndWhetherToAdopt_When_BuildingAnAttempt(bool? adopt, string? expected)
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(s => s.Checkpoint!.Adopt = adopt).Build();
+
+        var env = TrainerPodBuilder.Build(job, 1).Spec.Containers.Single().Env.ToDictionary(e => e.Name, e => e.Value);
+
+        Assert.Equal("uid-mnist", env["TRAINER_JOB_UID"]);
+        Assert.Equal(expected, env.GetValueOrDefault("TRAINER_CHECKPOINT_ADOPT"));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(12345)]

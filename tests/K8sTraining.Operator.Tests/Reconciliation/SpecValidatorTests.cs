@@ -1,5 +1,7 @@
+using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Reconciliation;
 using K8sTraining.Operator.Tests.Builders;
+using k8s.Models;
 
 namespace K8sTraining.Operator.Tests.Reconciliation;
 
@@ -31,6 +33,57 @@ public sealed class SpecValidatorTests
         else
         {
             Assert.Equal(expected, Assert.Single(errors));
+        }
+    }
+
+    /// <summary>One row: a pod field the API server would refuse (or accept), and the error the operator gives first.</summary>
+    public sealed record PodFieldCase(string Name, Action<TrainingJobSpec> Change, string? Error)
+    {
+        public override string ToString() => Name;
+    }
+
+    public static TheoryData<PodFieldCase> PodFieldCases() => new()
+    {
+        new("env name with a space", s => s.Env = [new V1EnvVar { Name = "MY VAR", Value = "1" }], "spec.env[0].name 'MY VAR' is not a valid environment variable name"),
+        new("env name starting with a digit", s => s.Env = [new V1EnvVar { Name = "1X", Value = "1" }], "spec.env[0].name '1X' is not a valid environment variable name"),
+        new("env item without a name", s => s.Env = [new V1EnvVar()], "spec.env[0].name is required"),
+        new("env names with dots and dashes", s => s.Env = [new V1EnvVar { Name = "my.var-1", Value = "1" }, new V1EnvVar { Name = "_X", Value = "" }], null),
+        new("toleration operator", s => s.Tolerations = [new V1Toleration { Key = "gpu", OperatorProperty = "Maybe" }], "spec.tolerations[0].operator must be Exists or Equal, not 'Maybe'"),
+        new("toleration effect", s => s.Tolerations = [new V1Toleration { Key = "gpu", OperatorProperty = "Exists", Effect = "NoWay" }], "spec.tolerations[0].effect must be NoSchedule, PreferNoSchedule or NoExecute, not 'NoWay'"),
+        new("toleration Exists with a value", s => s.Tolerations = [new V1Toleration { Key = "gpu", OperatorProperty = "Exists", Value = "1" }], "spec.tolerations[0].value must be empty when the operator is Exists"),
+        new("toleration seconds without NoExecute", s => s.Tolerations = [new V1Toleration { Key = "gpu", OperatorProperty = "Exists", Effect = "NoSchedule", TolerationSeconds = 30 }], "spec.tolerations[0].effect must be NoExecute when tolerationSeconds is set"),
+        new("toleration with an empty key and Equal", s => s.Tolerations = [new V1Toleration { OperatorProperty = "Equal", Value = "x" }], "spec.tolerations[0].operator must be Exists when the key is empty"),
+        new("toleration key not a qualified name", s => s.Tolerations = [new V1Toleration { Key = "bad key", OperatorProperty = "Exists" }], "spec.tolerations[0].key 'bad key' is not a valid key"),
+        new("valid tolerations", s => s.Tolerations = [new V1Toleration { Key = "nvidia.com/gpu", OperatorProperty = "Exists", Effect = "NoSchedule" }, new V1Toleration { OperatorProperty = "Exists" }, new V1Toleration { Key = "spot", OperatorProperty = "Equal", Value = "true", Effect = "NoExecute", TolerationSeconds = 60 }], null),
+        new("node selector key", s => s.NodeSelector = new Dictionary<string, string> { ["bad key"] = "x" }, "spec.nodeSelector key 'bad key' is not a valid key"),
+        new("node selector key prefix", s => s.NodeSelector = new Dictionary<string, string> { ["Example.COM/gpu"] = "x" }, "spec.nodeSelector key 'Example.COM/gpu' has an invalid prefix"),
+        new("node selector value", s => s.NodeSelector = new Dictionary<string, string> { ["gpu"] = "a b" }, "spec.nodeSelector['gpu'] value 'a b' is not a valid label value"),
+        new("node selector value too long", s => s.NodeSelector = new Dictionary<string, string> { ["gpu"] = new string('a', 64) }, "spec.nodeSelector['gpu'] value"),
+        new("valid node selector", s => s.NodeSelector = new Dictionary<string, string> { ["cloud.google.com/gke-spot"] = "true", ["empty"] = "" }, null),
+        new("priority class not a DNS name", s => s.PriorityClassName = "High_Priority", "spec.priorityClassName 'High_Priority' is not a valid name"),
+        new("service account not a DNS name", s => s.ServiceAccountName = "Trainer", "spec.serviceAccountName 'Trainer' is not a valid name"),
+        new("valid names", s => { s.PriorityClassName = "training-low"; s.ServiceAccountName = "trainer.sa"; }, null),
+        new("negative quantity", s => s.Resources = new V1ResourceRequirements { Limits = new Dictionary<string, ResourceQuantity> { ["memory"] = new("-1Gi") } }, "spec.resources.limits.memory must not be negative"),
+        new("request above limit", s => s.Resources = new V1ResourceRequirements { Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("1") }, Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("1500m") } }, "spec.resources.requests.cpu (1500m) must be less than or equal to spec.resources.limits.cpu (1)"),
+        new("resource name not a qualified name", s => s.Resources = new V1ResourceRequirements { Limits = new Dictionary<string, ResourceQuantity> { ["my gpu"] = new("1") } }, "spec.resources.limits key 'my gpu' is not a valid key"),
+        new("valid resources", s => s.Resources = new V1ResourceRequirements { Limits = new Dictionary<string, ResourceQuantity> { ["nvidia.com/gpu"] = new("1"), ["memory"] = new("4Gi") }, Requests = new Dictionary<string, ResourceQuantity> { ["memory"] = new("2Gi") } }, null),
+    };
+
+    [Theory]
+    [MemberData(nameof(PodFieldCases))]
+    public void Validate_Should_RefuseWhatTheApiServerWouldRefuse_When_PodFieldsAreInvalid(PodFieldCase c)
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(c.Change).Build();
+
+        var errors = SpecValidator.Validate(job.Spec);
+
+        if (c.Error is null)
+        {
+            Assert.Empty(errors);
+        }
+        else
+        {
+            Assert.StartsWith(c.Error, Assert.Single(errors), StringComparison.Ordinal);
         }
     }
 }

@@ -1,0 +1,112 @@
+using System.Globalization;
+using K8sTraining.Operator.Api;
+
+namespace K8sTraining.Operator.Reconciliation;
+
+/// <summary>A training setting that differs from the one the job's checkpoints were trained with.</summary>
+public sealed record TrainingChange(string Field, string Old, string New);
+
+/// <summary>
+/// The trainer resumes a checkpoint only under the settings it was trained with (it exits 2 otherwise), so an edit of
+/// them on a job that has checkpoints would turn the next preemption into a failure. This piece records what the
+/// checkpoints belong to and finds an edit of it, so the operator can refuse the edit at once instead.
+/// </summary>
+public static class TrainingChanges
+{
+    /// <summary>The settings the trainer compares with a checkpoint's (epochs and dataPath may change).</summary>
+    public static TrainingChange? Find(TrainingSpec? recorded, TrainingSpec? now)
+    {
+        if (recorded is null || now is null)
+        {
+            return null;
+        }
+
+        (string Field, object? Old, object? New)[] fields =
+        [
+            ("spec.training.model", recorded.Model, now.Model),
+            ("spec.training.dataset", recorded.Dataset, now.Dataset),
+            ("spec.training.samples", Samples(recorded), Samples(now)),
+            ("spec.training.seed", recorded.Seed, now.Seed),
+            ("spec.training.batchSize", recorded.BatchSize, now.BatchSize),
+            ("spec.training.optimizer", recorded.Optimizer, now.Optimizer),
+            ("spec.training.learningRate", recorded.LearningRate, now.LearningRate),
+        ];
+        foreach (var (field, old, value) in fields)
+        {
+            if (!Equals(old, value))
+            {
+                return new TrainingChange(field, Text(old), Text(value));
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The edit to refuse now, if any: the spec's training differs from what the checkpoints at the same uri were
+    /// trained with, and those checkpoints exist (or a running attempt is writing them).
+    /// </summary>
+    public static TrainingChange? Refused(TrainingJobSpec spec, TrainingJobStatus status, bool attemptAlive)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(status);
+        var uri = spec.Checkpoint?.Uri;
+        if (string.IsNullOrEmpty(uri) || status.CheckpointedTraining is not { } recorded || recorded.Uri != uri)
+        {
+            return null;
+        }
+
+        return HasCheckpoints(status, uri) || attemptAlive ? Find(recorded.Training, spec.Training) : null;
+    }
+
+    /// <summary>What a fresh start records: the checkpoints it writes belong to this spec's training.</summary>
+    public static void RecordOnFreshStart(TrainingJobSpec spec, TrainingJobStatus status)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(status);
+        var uri = spec.Checkpoint?.Uri;
+        if (string.IsNullOrEmpty(uri))
+        {
+            status.CheckpointedTraining = null;
+            return;
+        }
+
+        if (status.CheckpointedTraining is { } recorded && recorded.Uri == uri && HasCheckpoints(status, uri))
+        {
+            return;
+        }
+
+        status.CheckpointedTraining = new CheckpointedTraining { Uri = uri, Training = Copy(spec.Training) };
+    }
+
+    public static string Describe(TrainingChange change, string? uri) =>
+        $"{change.Field} changed from {change.Old} to {change.New}, but the checkpoints at {uri} were trained with {change.Old}, " +
+        "and a resume refuses changed training settings: no new attempt starts from this spec (a running attempt goes on unchanged). " +
+        $"Revert {change.Field} to {change.Old}, or create a new job with a fresh spec.checkpoint.uri";
+
+    private static bool HasCheckpoints(TrainingJobStatus status, string uri) =>
+        status.ResumeFrom is not null || (status.LastCheckpoint is { Uploaded: true } c && c.Location?.StartsWith(uri, StringComparison.Ordinal) == true);
+
+    private static object? Samples(TrainingSpec t) => t.Dataset == "fashion-mnist" ? null : t.Samples;
+
+    private static string Text(object? value) => value switch
+    {
+        null => "(unset)",
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+
+    private static TrainingSpec Copy(TrainingSpec t) => new()
+    {
+        Model = t.Model,
+        Dataset = t.Dataset,
+        DataPath = t.DataPath,
+        Samples = t.Samples,
+        Epochs = t.Epochs,
+        BatchSize = t.BatchSize,
+        LearningRate = t.LearningRate,
+        Optimizer = t.Optimizer,
+        Seed = t.Seed,
+    };
+}

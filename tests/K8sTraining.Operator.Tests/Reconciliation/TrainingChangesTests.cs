@@ -1,0 +1,176 @@
+using K8sTraining.Operator.Api;
+using K8sTraining.Operator.Reconciliation;
+using K8sTraining.Operator.Tests.Builders;
+using k8s.Models;
+
+namespace K8sTraining.Operator.Tests.Reconciliation;
+
+/// <summary>An edit of the training settings of a job with checkpoints is refused at once, not at the next preemption.</summary>
+public sealed class TrainingChangesTests
+{
+    private static readonly DateTimeOffset Now = TrainingJobBuilder.T0.AddMinutes(5);
+
+    private static readonly CheckpointRecord Checkpoint = new() { GlobalStep = 120, Epoch = 0, StepInEpoch = 120, Location = "s3://k8straining/jobs/mnist/step-000000000120", Uploaded = true };
+
+    public sealed record FieldCase(string Name, Action<TrainingSpec> Edit, string? Field, string? Old = null, string? New = null)
+    {
+        public override string ToString() => Name;
+    }
+
+    public static TheoryData<FieldCase> FieldCases() => new()
+    {
+        new("learning rate", t => t.LearningRate = 0.05, "spec.training.learningRate", "(unset)", "0.05"),
+        new("model", t => t.Model = "cnn", "spec.training.model", "mlp", "cnn"),
+        new("batch size", t => t.BatchSize = 64, "spec.training.batchSize", "32", "64"),
+        new("seed", t => t.Seed = 8, "spec.training.seed", "7", "8"),
+        new("samples of the synthetic set", t => t.Samples = 1024, "spec.training.samples", "512", "1024"),
+        new("optimizer", t => t.Optimizer = "adamw", "spec.training.optimizer", "(unset)", "adamw"),
+        new("more epochs are fine", t => t.Epochs = 5, null),
+        new("another data path is fine", t => t.DataPath = "/data/elsewhere", null),
+        new("nothing changed", _ => { }, null),
+    };
+
+    [Theory]
+    [MemberData(nameof(FieldCases))]
+    public void Decide_Should_RefuseTheEditAtOnceAndLeaveTheRunningAttempt_When_TrainingChangesOnAJobWithCheckpoints(FieldCase c)
+    {
+        var job = RunningWithCheckpoint();
+        c.Edit(job.Spec.Training);
+        job.Metadata.Generation = 2;
+
+        var d = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Running().Build()], Now);
+
+        var specValid = Conditions.Find(d.Status.Conditions, ConditionTypes.SpecValid)!;
+        Assert.Equal(JobPhases.Running, d.Status.Phase);
+        Assert.Empty(d.Actions);
+        if (c.Field is null)
+        {
+            Assert.Equal("True", specValid.Status);
+            Assert.Empty(d.Events);
+            return;
+        }
+
+        Assert.Equal(("False", ConditionReasons.TrainingChangedWithCheckpoints), (specValid.Status, specValid.Reason));
+        Assert.StartsWith($"{c.Field} changed from {c.Old} to {c.New}", specValid.Message, StringComparison.Ordinal);
+        Assert.Contains("fresh spec.checkpoint.uri", specValid.Message, StringComparison.Ordinal);
+        var e = Assert.Single(d.Events);
+        Assert.Equal(("Warning", EventReasons.TrainingChangedWithCheckpoints), (e.Type, e.Reason));
+        Assert.Contains(c.Field, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decide_Should_CreateNoReplacementFromTheEditedSpec_When_TheAttemptIsPreempted()
+    {
+        var job = RunningWithCheckpoint();
+        job.Spec.Training.LearningRate = 0.05;
+        job.Metadata.Generation = 2;
+        job.Status = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Running().Build()], Now).Status;
+
+        var d = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Disrupted("EvictionByEvictionAPI").Checkpointed(150, 0, 150).Deleting().Build()], Now.AddMinutes(1));
+
+        Assert.DoesNotContain(d.Actions, a => a is CreatePod);
+        Assert.Equal((JobPhases.Restarting, 1), (d.Status.Phase, d.Status.Preemptions));
+        Assert.Equal(ConditionReasons.TrainingChangedWithCheckpoints, Conditions.Find(d.Status.Conditions, ConditionTypes.Running)?.Reason);
+        Assert.Equal([EventReasons.Preempted], d.Events.Select(e => e.Reason).ToArray());
+
+        // The revert clears the condition and the replacement starts from the checkpoint.
+        job.Status = d.Status;
+        job.Spec.Training.LearningRate = null;
+        job.Metadata.Generation = 3;
+        var reverted = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Checkpointed(150, 0, 150).WithoutFinalizer().Build()], Now.AddMinutes(2));
+
+        Assert.Equal("True", Conditions.Find(reverted.Status.Conditions, ConditionTypes.SpecValid)?.Status);
+        Assert.Contains(reverted.Actions, a => a is CreatePod { Attempt: 2 });
+        Assert.Equal([EventReasons.SpecValid, EventReasons.AttemptCreated], reverted.Events.Select(e => e.Reason).ToArray());
+    }
+
+    [Fact]
+    public void Decide_Should_AcceptTheEdit_When_TheCheckpointUriChangesToo()
+    {
+        var job = RunningWithCheckpoint();
+        job.Spec.Training.LearningRate = 0.05;
+        job.Spec.Checkpoint!.Uri = "s3://k8straining/jobs/mnist-v2";
+
+        var d = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Running().Build()], Now);
+
+        Assert.Equal("True", Conditions.Find(d.Status.Conditions, ConditionTypes.SpecValid)?.Status);
+    }
+
+    [Fact]
+    public void Decide_Should_RecordTheTrainingOfTheCheckpoints_When_AnAttemptStartsFromTheBeginning()
+    {
+        var job = TrainingJobBuilder.Default().WithTraining(t => t.LearningRate = 0.01).Build();
+
+        var d = TrainingJobDecider.Decide(job, [], Now);
+
+        Assert.Equal("s3://k8straining/jobs/mnist", d.Status.CheckpointedTraining?.Uri);
+        Assert.Equal(0.01, d.Status.CheckpointedTraining?.Training?.LearningRate);
+        Assert.Equal(7, d.Status.CheckpointedTraining?.Training?.Seed);
+    }
+
+    /// <summary>One row: how the job failed and what changed since; whether it runs again.</summary>
+    public sealed record RevivalCase(string Name, string FailedReason, string LastMessage, Action<TrainingJob> Change, bool Revives)
+    {
+        public override string ToString() => Name;
+    }
+
+    private const string Differs = "trainer rejected its configuration (exit 2): --lr: '0.05' differs from '0.01' in checkpoint /var/run/k8straining/checkpoints/step-000000000120; resume with --lr 0.01 or use another --checkpoint-dir";
+
+    public static TheoryData<RevivalCase> RevivalCases() => new()
+    {
+        new("training reverted after a differs failure", ConditionReasons.ConfigurationError, Differs, j => { j.Spec.Training.LearningRate = 0.01; j.Metadata.Generation = 3; }, true),
+        new("new uri after a differs failure", ConditionReasons.ConfigurationError, Differs, j => { j.Spec.Checkpoint!.Uri = "s3://k8straining/jobs/fresh"; j.Metadata.Generation = 3; }, true),
+        new("still different after a differs failure", ConditionReasons.ConfigurationError, Differs, j => { j.Spec.Training.LearningRate = 0.07; j.Metadata.Generation = 3; }, false),
+        new("no spec change after a differs failure", ConditionReasons.ConfigurationError, Differs, _ => { }, false),
+        new("other configuration errors stay failed", ConditionReasons.ConfigurationError, "trainer rejected its configuration (exit 2): --epochs must be >= 1", j => j.Metadata.Generation = 3, false),
+        new("adopt set after the prefix was in use", ConditionReasons.CheckpointPrefixInUse, "in use", j => { j.Spec.Training.LearningRate = 0.01; j.Spec.Checkpoint!.Adopt = true; j.Metadata.Generation = 3; }, true),
+        new("no spec change after the prefix was in use", ConditionReasons.CheckpointPrefixInUse, "in use", _ => { }, false),
+        new("max restarts stays failed", ConditionReasons.MaxRestartsExceeded, "exit 1", j => j.Metadata.Generation = 3, false),
+    };
+
+    [Theory]
+    [MemberData(nameof(RevivalCases))]
+    public void Decide_Should_RunAFailedJobAgain_When_TheSpecChangeCuresWhatFailedIt(RevivalCase c)
+    {
+        var job = TrainingJobBuilder.Default().WithTraining(t => t.LearningRate = 0.05).Build();
+        job.Metadata.Generation = 2;
+        job.Status = new TrainingJobStatus
+        {
+            Phase = JobPhases.Failed,
+            Attempt = 2,
+            ResumeFrom = Checkpoint,
+            CompletionTime = Now.AddMinutes(-1).UtcDateTime,
+            CheckpointedTraining = new CheckpointedTraining { Uri = "s3://k8straining/jobs/mnist", Training = new TrainingSpec { Model = "mlp", Dataset = "synthetic", Samples = 512, Epochs = 2, BatchSize = 32, Seed = 7, LearningRate = 0.01 } },
+            LastTermination = new TerminationRecord { Attempt = 2, Outcome = AttemptOutcomes.ConfigurationError, Message = c.LastMessage, ExitCode = 2 },
+            Conditions = [],
+        };
+        Conditions.Set(job.Status.Conditions, ConditionTypes.Failed, true, c.FailedReason, c.LastMessage, 2, Now.AddMinutes(-1));
+        c.Change(job);
+
+        var d = TrainingJobDecider.Decide(job, [], Now);
+
+        Assert.Equal(c.Revives, d.Actions.Any(a => a is CreatePod { Attempt: 3 }));
+        Assert.Equal(c.Revives ? JobPhases.Restarting : JobPhases.Failed, d.Status.Phase);
+        Assert.Equal(c.Revives ? "False" : "True", Conditions.Find(d.Status.Conditions, ConditionTypes.Failed)?.Status);
+        Assert.Equal(c.Revives, d.Events.Any(e => e.Reason == EventReasons.Revived));
+        if (c.Revives)
+        {
+            Assert.Null(d.Status.CompletionTime);
+        }
+    }
+
+    private static TrainingJob RunningWithCheckpoint()
+    {
+        var job = TrainingJobBuilder.Default().InPhase(JobPhases.Running).WithStatus(s =>
+        {
+            s.ActivePod = "mnist-attempt-1";
+            s.LastCheckpoint = Checkpoint;
+            s.ResumeFrom = Checkpoint;
+        }).Build();
+        job.Status!.CheckpointedTraining = new CheckpointedTraining { Uri = job.Spec.Checkpoint!.Uri, Training = Copy(job.Spec.Training) };
+        job.Status.Conditions = [new V1Condition { Type = ConditionTypes.SpecValid, Status = "True", Reason = ConditionReasons.Valid, Message = "the spec is valid", LastTransitionTime = TrainingJobBuilder.T0.UtcDateTime }];
+        return job;
+    }
+
+    private static TrainingSpec Copy(TrainingSpec t) => new() { Model = t.Model, Dataset = t.Dataset, Samples = t.Samples, Epochs = t.Epochs, BatchSize = t.BatchSize, Seed = t.Seed, LearningRate = t.LearningRate, Optimizer = t.Optimizer };
+}
