@@ -203,7 +203,7 @@ public static class PodSecurity
         if (!IsTrue(podValue))
         {
             var unset = containers.Where(c => c.Security("runAsNonRoot") is null).Select(c => c.Name).ToList();
-            if (unset.Count > 0 && !IsFalse(podValue))
+            if (unset.Count > 0)
             {
                 details.Add($"{Pluralize("pod or container", "pod or containers", unset.Count)} {JoinQuote(unset)} must set securityContext.runAsNonRoot=true");
             }
@@ -267,7 +267,7 @@ public static class PodSecurity
         if (!Allowed(podType))
         {
             var unset = containers.Where(c => SeccompType(c.Spec["securityContext"]) is null).Select(c => c.Name).ToList();
-            if (unset.Count > 0 && podType is null)
+            if (unset.Count > 0)
             {
                 details.Add($"{Pluralize("pod or container", "pod or containers", unset.Count)} {JoinQuote(unset)} must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"");
             }
