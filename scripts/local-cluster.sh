@@ -4,7 +4,10 @@
 #
 #   LOCAL_KUBECONFIG   where the kubeconfig is written (default .local/kubeconfig)
 #   LOCAL_CLUSTER_PORT API server port on 127.0.0.1 (default 0: a free port)
-#   LOCAL_S3_PORT      s3rver port on 127.0.0.1 (default: a free port)
+#   LOCAL_S3_PORT      s3rver port on 127.0.0.1 (default 4568, where examples/s3-credentials.yaml points; a free
+#                      port if 4568 is taken, and then the banner prints a Secret that matches)
+#   LOCAL_S3_KEEP      set to 1 to keep .local/s3 (by default it is emptied at start, as the cluster's objects are gone)
+#   LOCAL_NO_ADMISSION set to 1 to turn off the ServiceAccount, PriorityClass and Pod Security admission checks
 #   LOCAL_NO_OPERATOR  set to 1 to leave the operator out
 #   LOCAL_PROGRESS_INTERVAL_SECONDS  how often the operator reads running trainers into the status (default 5)
 set -euo pipefail
@@ -24,7 +27,11 @@ stopping=0
 stop() {
   [ "$stopping" = 1 ] && return
   stopping=1
-  echo; echo "stopping the local cluster"
+  # Nothing may cut the stop short: a second SIGTERM (make forwards one to its child, on top of the one sent to the
+  # group) used to end the script before its SIGKILL step, and a closed stdout (the reader of a pipe stopped with us)
+  # used to kill it with SIGPIPE at the first echo. Either way the operator and s3rver were left running.
+  trap '' INT TERM PIPE HUP
+  { echo; echo "stopping the local cluster"; } 2>/dev/null || true
   # Each component runs in its own process group (setsid): signal the whole group, give it time, then SIGKILL.
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
   for _ in $(seq 100); do
@@ -39,12 +46,15 @@ stop() {
 trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
 trap 'stop' EXIT
+trap 'stop; exit 129' HUP
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 # 1. The API server double and the node agent.
+admission=()
+[ "${LOCAL_NO_ADMISSION:-0}" = 1 ] && admission=(--no-admission)
 setsid dotnet "$apiserver_dll" serve --port "${LOCAL_CLUSTER_PORT:-0}" --kubeconfig "$kubeconfig" \
-  --audit-log "$logs/audit.jsonl" --state-dir "$root/.local" >"$logs/control-plane.log" 2>&1 &
+  --audit-log "$logs/audit.jsonl" --state-dir "$root/.local" "${admission[@]}" >"$logs/control-plane.log" 2>&1 &
 pids+=("$!")
 server=""
 for _ in $(seq 300); do
@@ -56,7 +66,31 @@ done
 [ -n "$server" ] || { echo "the control plane did not start; see $logs/control-plane.log" >&2; exit 1; }
 
 # 2. S3 (s3rver) on loopback with the bucket the examples use.
-s3_port="${LOCAL_S3_PORT:-$(free_port)}"
+port_free() { python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",int(sys.argv[1]))); s.close()' "$1" 2>/dev/null; }
+example_s3_port=4568 # examples/s3-credentials.yaml: AWS_ENDPOINT_URL http://127.0.0.1:4568
+s3_note=""
+if [ -n "${LOCAL_S3_PORT:-}" ]; then
+  s3_port="$LOCAL_S3_PORT"
+elif port_free "$example_s3_port"; then
+  s3_port="$example_s3_port"
+else
+  s3_port="$(free_port)"
+  s3_note="port $example_s3_port (where examples/s3-credentials.yaml points) is taken; S3 listens on $s3_port instead"
+  echo "warning: $s3_note" >&2
+fi
+# The cluster's objects live in memory and are gone: so are the jobs that owned the checkpoints in .local/s3, and a
+# re-created job of the same name must not find another job's checkpoints at its prefix.
+if [ "${LOCAL_S3_KEEP:-0}" != 1 ]; then
+  rm -rf "$root/.local/s3"
+  mkdir -p "$root/.local/s3"
+fi
+# The Secret the examples need, pointing where S3 listens here: examples/s3-credentials.yaml itself on the example's port.
+if [ "$s3_port" = "$example_s3_port" ]; then
+  s3_secret=examples/s3-credentials.yaml
+else
+  s3_secret=.local/s3-credentials.yaml
+  sed "s#AWS_ENDPOINT_URL: .*#AWS_ENDPOINT_URL: http://127.0.0.1:$s3_port#" examples/s3-credentials.yaml >"$root/$s3_secret"
+fi
 if [ -x "$s3rver" ]; then
   setsid "$s3rver" -d "$root/.local/s3" -a 127.0.0.1 -p "$s3_port" --configure-bucket k8straining --silent \
     >"$logs/s3rver.log" 2>&1 &
@@ -90,13 +124,14 @@ cat <<INFO
 
 K8sTraining local cluster
   API server   $server  (node agent: local-node; log: $logs/control-plane.log; audit: $logs/audit.jsonl)
-  S3           http://127.0.0.1:$s3_port  bucket k8straining, access key S3RVER, secret S3RVER (data: .local/s3)
+  S3           http://127.0.0.1:$s3_port  bucket k8straining, access key S3RVER, secret S3RVER (data: .local/s3)${s3_note:+
+               $s3_note: $s3_secret is the example Secret pointing there}
   operator     $operator_note
 
-Use it:
+Use it (from $root):
   export KUBECONFIG=$kubeconfig
   kubectl get nodes
-  kubectl apply -f examples/s3-credentials.yaml -f examples/fashion-mnist-s3.yaml
+  kubectl apply -f $s3_secret -f examples/fashion-mnist-s3.yaml
   kubectl get trainingjobs -w
   export AWS_ENDPOINT_URL=http://127.0.0.1:$s3_port AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
 

@@ -9,8 +9,11 @@ namespace K8sTraining.LocalCluster.Admission;
 /// What the real server's registry strategies do for the built-in kinds served here: defaults, create-time status,
 /// the trivial scheduler, and the validation clients are known to trip over.
 /// </summary>
-public sealed class BuiltinAdmission(string nodeName, TimeProvider time)
+public sealed class BuiltinAdmission(string nodeName, TimeProvider time, bool enforcePodAdmission = true)
 {
+    /// <summary>Run the ServiceAccount, Priority and PodSecurity admission plugins on pod creates (<see cref="PodAdmission"/>).</summary>
+    public bool EnforcePodAdmission => enforcePodAdmission;
+
     private int _nextClusterIp = 10;
 
     /// <summary>Defaults and status on create. <paramref name="obj"/> is changed in place.</summary>
@@ -154,39 +157,7 @@ public sealed class BuiltinAdmission(string nodeName, TimeProvider time)
 
     private static void ValidatePod(JsonObject pod)
     {
-        var errors = new List<FieldError>();
-        if (pod["spec"]?["containers"] is not JsonArray { Count: > 0 } containers)
-        {
-            errors.Add(FieldError.Required("spec.containers"));
-        }
-        else
-        {
-            var names = new HashSet<string>(StringComparer.Ordinal);
-            for (var i = 0; i < containers.Count; i++)
-            {
-                var name = (string?)containers[i]?["name"];
-                if (string.IsNullOrEmpty(name))
-                {
-                    errors.Add(FieldError.Required($"spec.containers[{i}].name"));
-                }
-                else if (!names.Add(name))
-                {
-                    errors.Add(new FieldError("FieldValueDuplicate", $"spec.containers[{i}].name", $"Duplicate value: \"{name}\""));
-                }
-
-                if (string.IsNullOrEmpty((string?)containers[i]?["image"]))
-                {
-                    errors.Add(FieldError.Required($"spec.containers[{i}].image"));
-                }
-            }
-        }
-
-        var restart = (string?)pod["spec"]?["restartPolicy"];
-        if (restart is not (null or "Always" or "OnFailure" or "Never"))
-        {
-            errors.Add(FieldError.NotSupported("spec.restartPolicy", restart, ["Always", "OnFailure", "Never"]));
-        }
-
+        var errors = PodValidation.Validate(pod["spec"] as JsonObject ?? new JsonObject());
         if (errors.Count > 0)
         {
             throw ApiException.Invalid("Pod", Name(pod), "", "Pod", errors);

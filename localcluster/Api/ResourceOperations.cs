@@ -47,13 +47,15 @@ public sealed partial class ResourceOperations(ObjectStore store, ResourceRegist
         {
             do
             {
-                name = generateName + new string(Enumerable.Range(0, 5).Select(_ => NameChars[Random.Shared.Next(NameChars.Length)]).ToArray());
+                // As the real SimpleNameGenerator: the prefix is cut so that the generated name stays a valid label.
+                var prefix = generateName!.Length > 58 ? generateName[..58] : generateName;
+                name = prefix + new string(Enumerable.Range(0, 5).Select(_ => NameChars[Random.Shared.Next(NameChars.Length)]).ToArray());
             }
             while (store.Get(type.StorageKey, ns, name) is not null);
             meta["name"] = name;
         }
 
-        ValidateName(type, name);
+        ValidateMeta(type, meta, checkName: true);
         meta["uid"] = Guid.NewGuid().ToString();
         meta["creationTimestamp"] = Now();
         meta.Remove("resourceVersion");
@@ -85,6 +87,10 @@ public sealed partial class ResourceOperations(ObjectStore store, ResourceRegist
         if (!type.IsCustom && type.Group.Length == 0)
         {
             admission.OnCreate(type.Kind, obj);
+            if (type.Kind == "Pod" && admission.EnforcePodAdmission)
+            {
+                PodAdmission.Admit(ns!, obj, (t, n, objName) => store.Get(t.StorageKey, n, objName));
+            }
         }
 
         AdmitCustom(type, obj, strict);
@@ -107,6 +113,13 @@ public sealed partial class ResourceOperations(ObjectStore store, ResourceRegist
         store.Atomically(() =>
         {
             var current = store.Get(type.StorageKey, ns, name) ?? throw NotFound(type, name);
+            if (type.IsCustom && string.IsNullOrEmpty((string?)body["metadata"]?["resourceVersion"]))
+            {
+                // Custom resources do not allow unconditional updates (customResourceStrategy.AllowUnconditionalUpdate).
+                throw ApiException.Invalid(type.QualifiedKind, name, type.Group, type.Kind,
+                    [FieldError.InvalidText("metadata.resourceVersion", "0x0", "must be specified for an update")]);
+            }
+
             return UpdateFrom(type, ns, name, current, body, statusOnly, strict, dryRun);
         });
 
@@ -436,6 +449,7 @@ public sealed partial class ResourceOperations(ObjectStore store, ResourceRegist
                 }
             }
 
+            ValidateMeta(type, meta, checkName: false);
             if (curMeta["deletionTimestamp"] is not null && meta["finalizers"] is JsonArray newFinalizers)
             {
                 var old = (curMeta["finalizers"] as JsonArray)?.Select(f => (string?)f).ToHashSet() ?? [];
@@ -625,31 +639,21 @@ public sealed partial class ResourceOperations(ObjectStore store, ResourceRegist
         obj["kind"] = type.Kind;
     }
 
-    private static void ValidateName(ResourceType type, string name)
+    /// <summary>ValidateObjectMeta as the kind's strategy runs it: the name (on create) and the labels and annotations.</summary>
+    private static void ValidateMeta(ResourceType type, JsonObject meta, bool checkName)
     {
-        string? problem = null;
-        if (type.IsCustom)
-        {
-            if (name is "." or ".." || name.Contains('/', StringComparison.Ordinal) || name.Contains('%', StringComparison.Ordinal))
+        var rule = type.Group.Length == 0 && !type.IsCustom
+            ? type.Kind switch
             {
-                problem = $"may not be '.' or '..' and may not contain '/' or '%'";
+                "Namespace" => ObjectMetaValidation.NameRule.Label,
+                "Service" => ObjectMetaValidation.NameRule.Dns1035Label,
+                _ => ObjectMetaValidation.NameRule.Subdomain,
             }
-        }
-        else if (type.Kind == "Namespace" && type.Group.Length == 0)
+            : ObjectMetaValidation.NameRule.Subdomain;
+        var errors = ObjectMetaValidation.Validate(meta, rule, checkName && type.Kind != "CustomResourceDefinition");
+        if (errors.Count > 0)
         {
-            if (name.Length > 63 || !DnsLabel().IsMatch(name))
-            {
-                problem = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
-            }
-        }
-        else if (name.Length > 253 || !DnsSubdomain().IsMatch(name))
-        {
-            problem = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-        }
-
-        if (problem is not null)
-        {
-            throw ApiException.Invalid(type.QualifiedKind, name, type.Group, type.Kind, [FieldError.Invalid("metadata.name", name, problem)]);
+            throw ApiException.Invalid(type.QualifiedKind, (string?)meta["name"] ?? "", type.Group, type.Kind, errors);
         }
     }
 
@@ -674,10 +678,4 @@ public sealed partial class ResourceOperations(ObjectStore store, ResourceRegist
 
     private static ApiException NotFound(ResourceType type, string name) =>
         ApiException.NotFound(type.GroupResource, name, type.Group, type.Plural);
-
-    [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
-    private static partial Regex DnsSubdomain();
-
-    [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
-    private static partial Regex DnsLabel();
 }

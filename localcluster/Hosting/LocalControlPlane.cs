@@ -58,11 +58,28 @@ public sealed class LocalControlPlane : IAsyncDisposable
         var time = options.TimeProvider;
         var store = new ObjectStore(options.WatchHistorySize);
         var registry = new ResourceRegistry();
-        var ops = new ResourceOperations(store, registry, new BuiltinAdmission(options.NodeName, time), time);
+        var ops = new ResourceOperations(store, registry, new BuiltinAdmission(options.NodeName, time, options.EnforcePodAdmission), time);
         var audit = new AuditLog(options.AuditLogPath);
         foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })
         {
             ops.Create(BuiltinResources.Namespaces, null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } });
+        }
+
+        // The two classes every cluster has (the scheduling API's bootstrap), so that priorityClassName can name them.
+        foreach (var (name, value, description) in new[]
+        {
+            ("system-cluster-critical", 2000000000, "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary."),
+            ("system-node-critical", 2000001000, "Used for system critical pods that must not be moved from their current node."),
+        })
+        {
+            ops.Create(BuiltinResources.PriorityClasses, null, new JsonObject
+            {
+                ["metadata"] = new JsonObject { ["name"] = name },
+                ["value"] = value,
+                ["globalDefault"] = false,
+                ["description"] = description,
+                ["preemptionPolicy"] = "PreemptLowerPriority",
+            });
         }
 
         var handler = new ApiRequestHandler(ops, audit, time, new ApiServerSettings(options.BookmarkInterval, options.DefaultWatchTimeout, NodeRoot(options)), loggers.CreateLogger<ApiRequestHandler>());

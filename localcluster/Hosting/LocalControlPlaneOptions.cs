@@ -36,6 +36,12 @@ public sealed record LocalControlPlaneOptions
     /// <summary>How many changes watches can resume across; older resourceVersions get 410 Gone.</summary>
     public int WatchHistorySize { get; init; } = 100_000;
 
+    /// <summary>
+    /// Run the admission a real cluster runs on pod creates: the ServiceAccount and PriorityClass must exist, and the
+    /// namespace's Pod Security level (<c>pod-security.kubernetes.io/enforce</c>) is enforced.
+    /// </summary>
+    public bool EnforcePodAdmission { get; init; } = true;
+
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     public LogLevel LogLevel { get; init; } = LogLevel.Warning;

@@ -4,13 +4,13 @@ using System.Runtime.InteropServices;
 namespace K8sTraining.LocalCluster.Hosting;
 
 /// <summary>
-/// <c>serve --port N --kubeconfig PATH [--audit-log FILE] [--state-dir DIR] [--no-node-agent] [--bookmark-interval SECONDS]</c>:
+/// <c>serve --port N --kubeconfig PATH [--audit-log FILE] [--state-dir DIR] [--no-node-agent] [--no-admission] [--bookmark-interval SECONDS]</c>:
 /// runs the local control plane in the foreground until SIGINT or SIGTERM.
 /// </summary>
 public static class ServeCommand
 {
     private const string Usage =
-        "usage: K8sTraining.LocalCluster serve --port N (0 = free port) --kubeconfig PATH [--audit-log FILE] [--state-dir DIR] [--no-node-agent] [--bookmark-interval SECONDS]";
+        "usage: K8sTraining.LocalCluster serve --port N (0 = free port) --kubeconfig PATH [--audit-log FILE] [--state-dir DIR] [--no-node-agent] [--no-admission] [--bookmark-interval SECONDS]";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -33,6 +33,7 @@ public static class ServeCommand
                     "--audit-log" => options with { AuditLogPath = Next() },
                     "--state-dir" => options with { StateDirectory = Path.GetFullPath(Next()) },
                     "--no-node-agent" => options with { StartNodeAgent = false },
+                    "--no-admission" => options with { EnforcePodAdmission = false },
                     "--bookmark-interval" => options with { BookmarkInterval = TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture)) },
                     _ => throw new ArgumentException($"unknown flag {args[i]}"),
                 };

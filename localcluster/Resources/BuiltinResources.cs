@@ -46,6 +46,11 @@ public static class BuiltinResources
         ShortNames = ["crd", "crds"], Categories = ["api-extensions"], HasStatus = true, TracksGeneration = true,
     };
 
+    public static readonly ResourceType PriorityClasses = new("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", false)
+    {
+        ShortNames = ["pc"],
+    };
+
     public static IReadOnlyList<ResourceType> All { get; } =
-        [Pods, Namespaces, Events, Secrets, ConfigMaps, Services, ServiceAccounts, Nodes, Crds, Leases, EventsV1, PodDisruptionBudgets];
+        [Pods, Namespaces, Events, Secrets, ConfigMaps, Services, ServiceAccounts, Nodes, Crds, Leases, EventsV1, PodDisruptionBudgets, PriorityClasses];
 }

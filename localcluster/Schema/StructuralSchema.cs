@@ -11,9 +11,10 @@ namespace K8sTraining.LocalCluster.Schema;
 /// prune unknown fields (or report them under fieldValidation=Strict), drop nulls where not nullable, apply defaults,
 /// then validate (type, required, enum, minimum/maximum, exclusive bounds, multipleOf, minLength/maxLength, pattern,
 /// minItems/maxItems, uniqueItems, minProperties/maxProperties, items, properties, additionalProperties,
-/// x-kubernetes-preserve-unknown-fields, x-kubernetes-int-or-string, nullable).
+/// x-kubernetes-preserve-unknown-fields, x-kubernetes-int-or-string, nullable, format date-time/date,
+/// x-kubernetes-list-type map/set).
 /// </summary>
-public static class StructuralSchema
+public static partial class StructuralSchema
 {
     /// <summary>Prunes, defaults and validates <paramref name="obj"/> in place; returns the errors found.</summary>
     public static List<FieldError> Admit(JsonObject obj, JsonObject schema, bool strictUnknownFields)
@@ -229,9 +230,11 @@ public static class StructuralSchema
                 break;
             case JsonValue v when v.GetValueKind() == JsonValueKind.String:
                 ValidateString(v.GetValue<string>(), v, schema, path, errors);
+                ValidateFormat(v.GetValue<string>(), schema, path, errors);
                 break;
             case JsonArray a:
                 ValidateArray(a, schema, path, errors);
+                ValidateListType(a, schema, path, errors);
                 break;
             case JsonObject o:
                 ValidateObject(o, schema, path, errors);
@@ -337,6 +340,100 @@ public static class StructuralSchema
             }
         }
     }
+
+    /// <summary>
+    /// The string formats the API server checks (kube-openapi's strfmt): date-time (RFC 3339) and date, reported as
+    /// "must be of type date-time" with the value, as a real server reports them.
+    /// </summary>
+    private static void ValidateFormat(string s, JsonObject schema, string path, List<FieldError> errors)
+    {
+        var format = (string?)schema["format"];
+        var valid = format switch
+        {
+            "date-time" => IsDateTime(s),
+            "date" => DateOnly.TryParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _),
+            _ => true,
+        };
+        if (!valid)
+        {
+            errors.Add(FieldError.InvalidText(path, $"\"{s}\"", $"{path} in body must be of type {format}: \"{s}\""));
+        }
+    }
+
+    private static bool IsDateTime(string s)
+    {
+        var m = DateTimePattern().Match(s);
+        if (!m.Success)
+        {
+            return false;
+        }
+
+        // The pattern fixes the shape; parsing checks the calendar (no February 30th, no hour 25).
+        return DateTime.TryParseExact(m.Groups["date"].Value + "T" + m.Groups["time"].Value, "yyyy-MM-ddTHH:mm:ss",
+            CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
+    }
+
+    /// <summary>
+    /// x-kubernetes-list-type: map lists have unique x-kubernetes-list-map-keys (each item must carry them); set lists
+    /// have unique items. Duplicates are reported as the real server's listtype validation reports them.
+    /// </summary>
+    private static void ValidateListType(JsonArray a, JsonObject schema, string path, List<FieldError> errors)
+    {
+        switch ((string?)schema["x-kubernetes-list-type"])
+        {
+            case "map" when schema["x-kubernetes-list-map-keys"] is JsonArray keyNodes:
+                var keys = keyNodes.Select(k => (string)k!).ToList();
+                var seen = new List<JsonObject>();
+                for (var i = 0; i < a.Count; i++)
+                {
+                    if (a[i] is not JsonObject item)
+                    {
+                        continue;
+                    }
+
+                    var missing = keys.Where(k => !item.ContainsKey(k)).ToList();
+                    if (missing.Count > 0)
+                    {
+                        errors.AddRange(missing.Select(k => FieldError.Required($"{path}[{i}].{k}")));
+                        continue;
+                    }
+
+                    var key = new JsonObject();
+                    foreach (var k in keys)
+                    {
+                        key[k] = item[k]?.DeepClone();
+                    }
+
+                    if (seen.Any(s => JsonNode.DeepEquals(s, key)))
+                    {
+                        errors.Add(new FieldError("FieldValueDuplicate", $"{path}[{i}]", $"Duplicate value: {GoMap(key)}"));
+                    }
+                    else
+                    {
+                        seen.Add(key);
+                    }
+                }
+
+                break;
+            case "set":
+                for (var i = 0; i < a.Count; i++)
+                {
+                    if (Enumerable.Range(0, i).Any(j => JsonNode.DeepEquals(a[j], a[i])))
+                    {
+                        errors.Add(new FieldError("FieldValueDuplicate", $"{path}[{i}]", $"Duplicate value: {FieldError.Render(a[i])}"));
+                    }
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>Go's %#v of a map[string]interface{} of scalars: map[string]interface {}{"name":"a"}.</summary>
+    private static string GoMap(JsonObject o) =>
+        "map[string]interface {}{" + string.Join(", ", o.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"\"{p.Key}\":{FieldError.Render(p.Value)}")) + "}";
+
+    [GeneratedRegex(@"^(?<date>\d{4}-\d{2}-\d{2})[Tt ](?<time>\d{2}:\d{2}:\d{2})(?<fraction>\.\d+)?([Zz]|[+-]\d{2}:?\d{2})?\z")]
+    private static partial Regex DateTimePattern();
 
     private static void ValidateObject(JsonObject o, JsonObject schema, string path, List<FieldError> errors)
     {

@@ -241,6 +241,13 @@ internal sealed class PodWorker
             Wait(slot, "CreateContainerConfigError", e.Message);
             return;
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A spec the node cannot turn into a process (one a real API server would have refused) must not kill the
+            // worker: the pod would stay Pending forever and, once deleted, Terminating until force-deleted.
+            Wait(slot, "CreateContainerConfigError", e.Message);
+            return;
+        }
 
         var startedAt = Now;
         var restartCount = slot.EverStarted ? slot.RestartCount + 1 : slot.RestartCount;

@@ -13,6 +13,9 @@ public sealed class NodeAgentFixture : IAsyncLifetime
 
     public IKubernetes Client { get; private set; } = null!;
 
+    /// <summary>The control plane itself, for objects its API would refuse (what an older or laxer server let in).</summary>
+    public LocalControlPlane Plane => _plane!;
+
     public async Task InitializeAsync()
     {
         _plane = await LocalControlPlane.StartAsync(new LocalControlPlaneOptions
