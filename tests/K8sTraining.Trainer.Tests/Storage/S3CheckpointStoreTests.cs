@@ -200,6 +200,90 @@ public sealed class S3CheckpointStoreTests(S3rverFixture fixture) : IClassFixtur
         }
     }
 
+    // The local retention bug's remote twin: checkpoints that fail verification at restore must not be counted, or with
+    // keep 1 the checkpoint just committed is deleted and latest.json names a corrupt one.
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task Commit_Should_KeepJustCommittedAndDropCheckpointsThatFailedRestore_When_NewerRemoteCheckpointsAreCorrupt()
+    {
+        var prefix = Prefix();
+        var local = Temp();
+        var (writer, _) = CreateStore(fixture.Server, prefix, keep: 10);
+        await using (writer)
+        {
+            foreach (var step in new long[] { 10, 20, 30, 40 })
+            {
+                writer.Enqueue(LocalCheckpoints.Write(local, step, LocalCheckpoints.SmallCheckpoint(step)));
+                Assert.True((await writer.FlushAsync(TimeSpan.FromSeconds(30), CancellationToken.None)).AllCommitted);
+            }
+        }
+        using var raw = new S3ObjectClient(S3StoreOptions.FromEnvironment($"s3://k8straining/{prefix}", 1, n => fixture.Server.Environment().GetValueOrDefault(n)));
+        foreach (var step in new long[] { 30, 40 })
+        {
+            var garbage = Path.Combine(Temp(), "garbage");
+            await File.WriteAllBytesAsync(garbage, LocalCheckpoints.RandomBytes(LocalCheckpoints.SmallCheckpoint(step)["model.bin"].Length, 4711));
+            await raw.PutFilePlainAsync($"{prefix}/step-{step:D12}/model.bin", garbage, CancellationToken.None);
+        }
+
+        var resumedRoot = Temp();
+        var (store, logs) = CreateStore(fixture.Server, prefix, keep: 1);
+        await using (store)
+        {
+            Assert.Equal(20, await store.RestoreNewestAsync(resumedRoot, -1, CancellationToken.None));
+            store.Enqueue(LocalCheckpoints.Write(resumedRoot, 23, LocalCheckpoints.SmallCheckpoint(23)));
+            var result = await store.FlushAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
+            Assert.True(result.AllCommitted, logs.AllText);
+            Assert.Equal(23, store.NewestCommittedGlobalStep);
+        }
+
+        var latest = RemoteCheckpointDocuments.ParseLatest(await raw.GetBytesAsync($"{prefix}/latest.json", CancellationToken.None));
+        Assert.Equal("step-000000000023", latest.Checkpoint);
+        Assert.Equal(["step-000000000023", "step-000000000020"], latest.Retained);
+        Assert.NotNull(await raw.GetBytesAsync($"{prefix}/step-000000000023/model.bin", CancellationToken.None));
+        foreach (var gone in new[] { 10, 30, 40 })
+        {
+            Assert.Null(await raw.GetBytesAsync($"{prefix}/step-{gone:D12}/manifest.json", CancellationToken.None));
+        }
+        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("step-000000000040", StringComparison.Ordinal) && e.Message.Contains("did not verify", StringComparison.Ordinal));
+
+        var (reader, _) = CreateStore(fixture.Server, prefix);
+        await using (reader)
+        {
+            Assert.Equal(23, await reader.RestoreNewestAsync(Temp(), -1, CancellationToken.None));
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task NewestCommittedGlobalStep_Should_BeTheRestoredCheckpoint_When_NothingWasUploadedYet()
+    {
+        var prefix = Prefix();
+        var (writer, _) = CreateStore(fixture.Server, prefix);
+        await using (writer)
+        {
+            writer.Enqueue(LocalCheckpoints.Write(Temp(), 7, LocalCheckpoints.SmallCheckpoint(7)));
+            Assert.True((await writer.FlushAsync(TimeSpan.FromSeconds(30), CancellationToken.None)).AllCommitted);
+        }
+
+        var (fresh, _) = CreateStore(fixture.Server, prefix);
+        await using (fresh)
+        {
+            Assert.Null(fresh.NewestCommittedGlobalStep);
+            Assert.Equal(7, await fresh.RestoreNewestAsync(Temp(), -1, CancellationToken.None));
+            Assert.Equal(7, fresh.NewestCommittedGlobalStep);
+        }
+
+        // Same node: the local copy is as new as the remote one, and latest.json lists it, so it is durable remotely.
+        var sameNode = Temp();
+        LocalCheckpoints.Write(sameNode, 7, LocalCheckpoints.SmallCheckpoint(7));
+        var (replacement, _) = CreateStore(fixture.Server, prefix);
+        await using (replacement)
+        {
+            Assert.Null(await replacement.RestoreNewestAsync(sameNode, 7, CancellationToken.None));
+            Assert.Equal(7, replacement.NewestCommittedGlobalStep);
+        }
+    }
+
     [Fact]
     public async Task FlushAsync_Should_ReportNotUploadedWithoutThrowing_When_NewestLocalCheckpointIsDamagedOrIncomplete()
     {

@@ -125,23 +125,152 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
         }
         var report = run.ReadTerminationReport();
         Assert.Equal(TerminationReport.Invalid, report.Status);
+        Assert.Equal(TerminationReasons.InvalidConfiguration, report.Reason);
         Assert.Contains(expected, report.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Train_Should_ExitFailedAfterBoundedRetry_When_StorageIsUnreachableAtStart()
+    [Theory]
+    [Trait("Category", "Integration")]
+    [InlineData("closed port")]
+    [InlineData("stopped s3rver")]
+    public async Task Train_Should_ExitStorageUnavailableAfterTheStartupBudget_When_StorageIsUnreachableAtStart(string outage)
     {
         using var run = new TrainerRun();
-        var env = Environment(s3.Server);
-        env["AWS_ENDPOINT_URL"] = $"http://127.0.0.1:{S3rverServer.FreePort()}";
+        await using var own = await S3rverServer.StartAsync();
+        var env = Environment(own);
+        if (outage == "closed port")
+        {
+            env["AWS_ENDPOINT_URL"] = $"http://127.0.0.1:{S3rverServer.FreePort()}";
+        }
+        else
+        {
+            await own.StopAsync();
+        }
         env["CHECKPOINT_S3_STARTUP_TIMEOUT_SECONDS"] = "2";
+        var started = DateTime.UtcNow;
         var (code, process) = await TrainerProcess.RunAsync(run.Args("--checkpoint-uri", "s3://k8straining/x"), env);
+        var waited = DateTime.UtcNow - started;
         using (process)
         {
-            Assert.True(code == ExitCodes.Failed, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
+            Assert.True(code == ExitCodes.StorageUnavailable, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
             Assert.Contains("unreachable", process.Stdout + process.Stderr, StringComparison.Ordinal);
         }
-        Assert.Equal(TerminationReport.Failed, run.ReadTerminationReport().Status);
+        Assert.True(waited >= TimeSpan.FromSeconds(2), $"gave up after {waited.TotalSeconds:0.0} s, before the 2 s start-up budget");
+        var report = run.ReadTerminationReport();
+        Assert.Equal((TerminationReport.Failed, TerminationReasons.StorageUnavailable), (report.Status, report.Reason));
+        Assert.Contains("CHECKPOINT_S3_STARTUP_TIMEOUT_SECONDS", report.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(run.CheckpointDirectory, "step-000000000025")), "training did not start from scratch");
+    }
+
+    // The dead pod's path: a replacement that restored step N from S3 and was stopped before its first step reported
+    // its own emptyDir path as the checkpoint, "uploaded". It must name the remote checkpoint it resumed from.
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task Train_Should_ReportTheRemoteCheckpointAndWhereItResumed_When_StoppedBeforeItsFirstStep()
+    {
+        using var run = new TrainerRun();
+        var uri = $"s3://{S3rverServer.Bucket}/early/{Guid.NewGuid():N}";
+        var env = Environment(s3.Server);
+        var port = S3rverServer.FreePort();
+        long stoppedAt;
+        using (var first = TrainerProcess.Start(run.Args("--checkpoint-uri", uri, "--metrics-port", $"{port}"), env))
+        {
+            await first.WaitForGlobalStepAsync(30, Deadline);
+            Assert.Equal((0, 0, 0), await ResumedFromGaugesAsync(port));
+            first.SendSigterm();
+            Assert.Equal(ExitCodes.Resumable, await first.WaitForExitAsync(Deadline));
+            var report = run.ReadTerminationReport();
+            Assert.Null(report.ResumedFrom);
+            stoppedAt = report.GlobalStep;
+        }
+        Directory.Delete(run.CheckpointDirectory, recursive: true);
+
+        var waitBeforeFirstStep = new Dictionary<string, string>(env) { ["K8STRAINING_TEST_START_DELAY_MS"] = "60000" };
+        using (var replacement = TrainerProcess.Start(run.Args("--checkpoint-uri", uri, "--metrics-port", $"{port}"), waitBeforeFirstStep))
+        {
+            await Eventually.TrueAsync(() => TrainerRun.ResumedGlobalStep(replacement.Stdout) is not null, Deadline, "the replacement resumes");
+            var (step, epoch, stepInEpoch) = await ResumedFromGaugesAsync(port);
+            Assert.Equal(stoppedAt, step);
+            replacement.SendSigterm();
+            var code = await replacement.WaitForExitAsync(Deadline);
+            Assert.True(code == ExitCodes.Resumable, $"exit {code}\n{replacement.Stdout}\n{replacement.Stderr}");
+
+            var report = run.ReadTerminationReport();
+            var remote = $"{uri}/step-{stoppedAt:D12}";
+            Assert.Equal((stoppedAt, remote, true), (report.GlobalStep, report.Checkpoint, report.CheckpointUploaded));
+            Assert.Equal(new ResumePoint(stoppedAt, (int)epoch, (int)stepInEpoch, remote), report.ResumedFrom);
+            Assert.Equal((report.Epoch, report.StepInEpoch), ((int)epoch, (int)stepInEpoch));
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task Train_Should_ExitInvalidNamingTheOwner_When_AnotherJobsCheckpointsAreAtThePrefixUnlessAdopted()
+    {
+        var uri = $"s3://{S3rverServer.Bucket}/owned/{Guid.NewGuid():N}";
+        var env = Environment(s3.Server);
+        env.Remove("K8STRAINING_TEST_STEP_DELAY_MS");
+        using (var previous = new TrainerRun())
+        {
+            var first = new Dictionary<string, string>(env) { ["TRAINER_JOB_UID"] = "uid-deleted-job", ["TRAINER_JOB_NAMESPACE"] = "ml", ["TRAINER_JOB_NAME"] = "fashion" };
+            var (code, process) = await TrainerProcess.RunAsync(previous.Args("--checkpoint-uri", uri, "--epochs", "1"), first);
+            using (process)
+            {
+                Assert.True(code == ExitCodes.Completed, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
+            }
+        }
+
+        using var run = new TrainerRun();
+        var second = new Dictionary<string, string>(env) { ["TRAINER_JOB_UID"] = "uid-new-job", ["TRAINER_JOB_NAMESPACE"] = "ml", ["TRAINER_JOB_NAME"] = "fashion" };
+        var (refused, refusedProcess) = await TrainerProcess.RunAsync(run.Args("--checkpoint-uri", uri, "--epochs", "1"), second);
+        using (refusedProcess)
+        {
+            Assert.True(refused == ExitCodes.Invalid, $"exit {refused}\n{refusedProcess.Stdout}\n{refusedProcess.Stderr}");
+            Assert.Null(TrainerRun.ResumedGlobalStep(refusedProcess.Stdout));
+        }
+        var report = run.ReadTerminationReport();
+        Assert.Equal((TerminationReport.Invalid, TerminationReasons.CheckpointPrefixInUse), (report.Status, report.Reason));
+        Assert.Contains(uri, report.Message, StringComparison.Ordinal);
+        Assert.Contains("ml/fashion (uid uid-deleted-job", report.Message, StringComparison.Ordinal);
+        Assert.Contains("spec.checkpoint.adopt: true", report.Message, StringComparison.Ordinal);
+        Assert.Equal(0, report.GlobalStep);
+        Assert.False(File.Exists(run.Output), "it did not train");
+
+        second["TRAINER_CHECKPOINT_ADOPT"] = "true";
+        var (adopted, adoptedProcess) = await TrainerProcess.RunAsync(run.Args("--checkpoint-uri", uri, "--epochs", "1"), second);
+        using (adoptedProcess)
+        {
+            Assert.True(adopted == ExitCodes.Completed, $"exit {adopted}\n{adoptedProcess.Stdout}\n{adoptedProcess.Stderr}");
+            Assert.Equal(TrainerRun.TotalSteps / 2, TrainerRun.ResumedGlobalStep(adoptedProcess.Stdout));
+        }
+    }
+
+    private static async Task<(long GlobalStep, long Epoch, long StepInEpoch)> ResumedFromGaugesAsync(int port)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        (long, long, long)? found = null;
+        string text = "";
+        await Eventually.TrueAsync(() =>
+        {
+            try
+            {
+                text = http.GetStringAsync($"http://127.0.0.1:{port}/metrics").GetAwaiter().GetResult();
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+            long? Gauge(string name)
+            {
+                var m = System.Text.RegularExpressions.Regex.Match(text, $@"^{name}\{{[^}}]*\}} (\S+)", System.Text.RegularExpressions.RegexOptions.Multiline);
+                return m.Success ? (long)double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : null;
+            }
+            if (Gauge("k8straining_trainer_resumed_from_global_step") is { } g && Gauge("k8straining_trainer_resumed_from_epoch") is { } e && Gauge("k8straining_trainer_resumed_from_step_in_epoch") is { } s)
+            {
+                found = (g, e, s);
+            }
+            return found is not null;
+        }, Deadline, "the resumed_from gauges on /metrics");
+        return found!.Value;
     }
 }
