@@ -17,6 +17,11 @@ public static partial class DecodeProblem
             return reason;
         }
 
+        if (!reason.StartsWith("is ", StringComparison.Ordinal))
+        {
+            reason = $"is not valid ({reason})";
+        }
+
         var field = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
         return Find(raw, path) is { } value
             ? $"{field}: {Render(value)} {reason}"

@@ -11,7 +11,7 @@ public sealed class DecodeProblemTests
     {
         { "a string where core/v1 wants a number", "'tolerations':[{'key':'spot','operator':'Exists','tolerationSeconds':'soon'}]", "spec.tolerations[0].tolerationSeconds: \"soon\" is not a 64-bit integer" },
         { "a number too big for an int", "'training':{'model':'mlp','samples':3000000000}", "spec.training.samples: 3000000000 is not a 32-bit integer" },
-        { "not a Kubernetes quantity", "'resources':{'limits':{'memory':'lots'}}", "spec.resources.limits.memory: \"lots\"" },
+        { "not a Kubernetes quantity", "'resources':{'limits':{'memory':'lots'}}", "spec.resources.limits.memory: \"lots\" is not valid (The string 'lots' cannot be converted" },
         { "an object where a list belongs", "'env':{'name':'A','value':'1'}", "spec.env: object is not a list" },
         { "a number where core/v1 wants a string", "'env':[{'name':5,'value':'1'}]", "spec.env[0].name: 5 is not a string" },
     };
