@@ -78,7 +78,10 @@ public sealed class JobConditionsTests(ClusterFixture cluster)
     {
         var ns = await cluster.NewNamespaceAsync("edit");
         await using var op = OperatorProcess.Start(cluster.Plane.KubeconfigPath, ns, "op-edit");
-        await cluster.CreateJobAsync(ClusterFixture.ScriptJob(ns, "edited", CheckpointsOnTerm, s =>
+        // It checkpoints to the remote store on SIGTERM, as the real trainer does.
+        var script = CheckpointsOnTerm.Replace("""\"checkpoint\":null""", """\"checkpoint\":\"s3://k8straining/jobs/edited/step-000000000005\",\"checkpointUploaded\":true""", StringComparison.Ordinal);
+        Assert.Contains("step-000000000005", script, StringComparison.Ordinal);
+        await cluster.CreateJobAsync(ClusterFixture.ScriptJob(ns, "edited", script, s =>
         {
             s.Checkpoint = new CheckpointSpec { Uri = "s3://k8straining/jobs/edited" };
             s.Training.LearningRate = 0.01;
@@ -98,8 +101,11 @@ public sealed class JobConditionsTests(ClusterFixture cluster)
 
         // Preempted now: no replacement from the edited spec.
         await cluster.Client.CoreV1.CreateNamespacedPodEvictionAsync(new V1Eviction { Metadata = new V1ObjectMeta { Name = "edited-attempt-1", NamespaceProperty = ns } }, "edited-attempt-1", ns);
-        await cluster.WaitForJobAsync(ns, "edited", j => j.Status?.Preemptions == 1, "the preemption recorded", TimeSpan.FromSeconds(30));
-        Assert.Equal(["edited-attempt-1"], (await cluster.PodsAsync(ns)).Select(p => p.Metadata.Name));
+        var preempted = await cluster.WaitForJobAsync(ns, "edited", j => j.Status?.Preemptions == 1, "the preemption recorded", TimeSpan.FromSeconds(30));
+        Assert.Equal(5, preempted.Status!.ResumeFrom?.GlobalStep);
+        Assert.Equal(1, preempted.Status.Attempt);
+        Assert.DoesNotContain(await cluster.PodsAsync(ns), p => p.Metadata.Name == "edited-attempt-2");
+        Assert.Equal(ConditionReasons.TrainingChangedWithCheckpoints, Conditions.Find(preempted.Status.Conditions, ConditionTypes.Running)?.Reason);
 
         // The revert clears the condition, and the replacement starts.
         await PatchAsync(ns, "edited", """{"spec":{"training":{"learningRate":0.01}}}""");
