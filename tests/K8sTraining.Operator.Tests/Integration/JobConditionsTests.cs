@@ -78,7 +78,10 @@ public sealed class JobConditionsTests(ClusterFixture cluster)
     {
         var ns = await cluster.NewNamespaceAsync("edit");
         await using var op = OperatorProcess.Start(cluster.Plane.KubeconfigPath, ns, "op-edit");
-        await cluster.CreateJobAsync(ClusterFixture.ScriptJob(ns, "edited", CheckpointsOnTerm, s =>
+        // It checkpoints to the remote store on SIGTERM, as the real trainer does.
+        var script = CheckpointsOnTerm.Replace("""\"checkpoint\":null""", """\"checkpoint\":\"s3://k8straining/jobs/edited/step-000000000005\",\"checkpointUploaded\":true""", StringComparison.Ordinal);
+        Assert.Contains("step-000000000005", script, StringComparison.Ordinal);
+        await cluster.CreateJobAsync(ClusterFixture.ScriptJob(ns, "edited", script, s =>
         {
             s.Checkpoint = new CheckpointSpec { Uri = "s3://k8straining/jobs/edited" };
             s.Training.LearningRate = 0.01;
@@ -98,8 +101,11 @@ public sealed class JobConditionsTests(ClusterFixture cluster)
 
         // Preempted now: no replacement from the edited spec.
         await cluster.Client.CoreV1.CreateNamespacedPodEvictionAsync(new V1Eviction { Metadata = new V1ObjectMeta { Name = "edited-attempt-1", NamespaceProperty = ns } }, "edited-attempt-1", ns);
-        await cluster.WaitForJobAsync(ns, "edited", j => j.Status?.Preemptions == 1, "the preemption recorded", TimeSpan.FromSeconds(30));
-        Assert.Equal(["edited-attempt-1"], (await cluster.PodsAsync(ns)).Select(p => p.Metadata.Name));
+        var preempted = await cluster.WaitForJobAsync(ns, "edited", j => j.Status?.Preemptions == 1, "the preemption recorded", TimeSpan.FromSeconds(30));
+        Assert.Equal(5, preempted.Status!.ResumeFrom?.GlobalStep);
+        Assert.Equal(1, preempted.Status.Attempt);
+        Assert.DoesNotContain(await cluster.PodsAsync(ns), p => p.Metadata.Name == "edited-attempt-2");
+        Assert.Equal(ConditionReasons.TrainingChangedWithCheckpoints, Conditions.Find(preempted.Status.Conditions, ConditionTypes.Running)?.Reason);
 
         // The revert clears the condition, and the replacement starts.
         await PatchAsync(ns, "edited", """{"spec":{"training":{"learningRate":0.01}}}""");
@@ -158,6 +164,43 @@ public sealed class JobConditionsTests(ClusterFixture cluster)
         var done = await cluster.WaitForJobAsync(ns, "newcomer", j => j.Status?.Phase == JobPhases.Succeeded, "Succeeded after adopt");
         Assert.Equal(2, done.Status!.Attempt);
         Assert.Equal("False", Conditions.Find(done.Status.Conditions, ConditionTypes.CheckpointPrefixInUse)?.Status);
+    }
+
+    [Fact]
+    public async Task Operator_Should_ShowTheRefusalOnceAndRetryAtOnceAfterASpecChange_When_TheApiServerRefusesThePod()
+    {
+        var ns = await cluster.NewNamespaceAsync("refused");
+        const string why = "violates PodSecurity \"restricted:latest\": runAsNonRoot != true (pod or container \"trainer\" must set securityContext.runAsNonRoot=true)";
+        var refuse = true;
+        await using var proxy = new RefusingApiProxy(cluster.Plane.BaseUri, r =>
+            refuse && r.HttpMethod == "POST" && r.Url!.AbsolutePath == $"/api/v1/namespaces/{ns}/pods"
+                ? (403, System.Text.Json.JsonSerializer.Serialize(new { kind = "Status", apiVersion = "v1", status = "Failure", message = $"pods \"refused-attempt-1\" is forbidden: {why}", reason = "Forbidden", code = 403 }))
+                : null);
+        var kubeconfig = Path.Combine(Path.GetTempPath(), $"kubeconfig-refusing-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(kubeconfig, (await File.ReadAllTextAsync(cluster.Plane.KubeconfigPath)).Replace($"127.0.0.1:{cluster.Plane.BaseUri.Port}", $"127.0.0.1:{proxy.Port}", StringComparison.Ordinal));
+        await using var op = OperatorProcess.Start(kubeconfig, ns, "op-refused");
+        await cluster.CreateJobAsync(ClusterFixture.ScriptJob(ns, "refused", "exit 0"));
+
+        // Refused twice (10 s apart): the condition carries the server's message; one Warning Event, not one per try.
+        var job = await cluster.WaitForJobAsync(ns, "refused", j => j.Status?.PodCreateFailures >= 2, "two refused creates", TimeSpan.FromSeconds(60));
+        var condition = Conditions.Find(job.Status!.Conditions, ConditionTypes.PodCreateFailed)!;
+        Assert.Equal(("True", "Forbidden"), (condition.Status, condition.Reason));
+        Assert.Contains(why, condition.Message, StringComparison.Ordinal);
+        Assert.Equal((JobPhases.Pending, 0), (job.Status.Phase, job.Status.Attempt));
+        Assert.Equal(ConditionReasons.PodCreateFailed, Conditions.Find(job.Status.Conditions, ConditionTypes.Running)?.Reason);
+        var warning = Assert.Single(await cluster.EventsAsync(ns), e => e.Reason == EventReasons.PodCreateFailed);
+        Assert.Equal("Warning", warning.Type);
+        Assert.Contains(why, warning.Message, StringComparison.Ordinal);
+        Assert.True(proxy.Refused >= 2, $"{proxy.Refused} refusals");
+
+        // The user fixes the spec: the next try is at once, not after the 20 s backoff.
+        refuse = false;
+        await PatchAsync(ns, "refused", """{"spec":{"env":[{"name":"FIXED","value":"1"}]}}""");
+        var done = await cluster.WaitForJobAsync(ns, "refused", j => j.Status?.Attempt == 1, "the pod created after the spec change", TimeSpan.FromSeconds(15));
+        await cluster.WaitForJobAsync(ns, "refused", j => j.Status?.Phase == JobPhases.Succeeded, "Succeeded");
+        done = await cluster.GetJobAsync(ns, "refused");
+        Assert.Equal(("False", ConditionReasons.PodCreated), (Conditions.Find(done.Status!.Conditions, ConditionTypes.PodCreateFailed)?.Status, Conditions.Find(done.Status.Conditions, ConditionTypes.PodCreateFailed)?.Reason));
+        Assert.Equal(0, done.Status.PodCreateFailures);
     }
 
     private Task PatchAsync(string ns, string name, string json) =>
