@@ -135,7 +135,7 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
             var worker = new PodWorker(pod, _context);
             var task = Task.Run(() => worker.RunAsync(_stopping), CancellationToken.None);
             _workers[uid] = (worker, task);
-            task.ContinueWith(_ => Finish(uid), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            task.ContinueWith(t => Finish(uid, t.IsFaulted), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         }
     }
 
@@ -170,12 +170,19 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
         }
     }
 
-    private void Finish(string uid)
+    private void Finish(string uid, bool faulted)
     {
         lock (_gate)
         {
             _workers.Remove(uid);
-            _finished.Add(uid);
+            if (!faulted)
+            {
+                _finished.Add(uid);
+            }
+
+            // A worker that failed has stopped its containers; the pod's next event (or resync) starts a new worker for
+            // it, as the kubelet retries a pod sync, so that a deleted pod is still finalized instead of staying
+            // Terminating until it is force-deleted.
         }
     }
 

@@ -80,6 +80,37 @@ public sealed class LocalClusterScriptTests
         Assert.Contains(finalPhase.Trim(), new[] { "Running", "Succeeded" });
     }
 
+    [Fact]
+    public async Task Banner_Should_PrintASecretForTheActualS3Port_When_TheExamplePortIsTaken()
+    {
+        using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 4568);
+        try
+        {
+            squatter.Start();
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            // Taken already, which is what this test needs.
+        }
+
+        await using var script = LocalClusterScript.Start();
+        var banner = await script.WaitForBannerAsync(BannerTimeout);
+        var endpoint = System.Text.RegularExpressions.Regex.Match(banner, @"S3\s+(http://127\.0\.0\.1:\d+)").Groups[1].Value;
+        var lines = banner[banner.IndexOf("Use it", StringComparison.Ordinal)..].Split('\n').Select(l => l.Trim()).ToList();
+        var kubeconfig = lines.Single(l => l.StartsWith("export KUBECONFIG=", StringComparison.Ordinal))["export KUBECONFIG=".Length..];
+        var apply = lines.Single(l => l.StartsWith("kubectl apply -f ", StringComparison.Ordinal));
+
+        // Apply the Secret the banner names (the job is left out: this test is about where the Secret points).
+        var (exit, output) = await ShellAsync(apply.Replace(" -f examples/fashion-mnist-s3.yaml", "", StringComparison.Ordinal), kubeconfig, TimeSpan.FromSeconds(60));
+        var (_, encoded) = await ShellAsync("kubectl get secret s3-credentials -o jsonpath={.data.AWS_ENDPOINT_URL}", kubeconfig, TimeSpan.FromSeconds(30));
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("4568 (where examples/s3-credentials.yaml points) is taken", banner, StringComparison.Ordinal);
+        Assert.DoesNotContain("examples/s3-credentials.yaml -f", apply, StringComparison.Ordinal);
+        Assert.NotEqual("http://127.0.0.1:4568", endpoint);
+        Assert.Equal(endpoint, System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(encoded.Trim())));
+    }
+
     /// <summary>Runs one printed line through bash, verbatim, from the repository root with the printed KUBECONFIG.</summary>
     private static async Task<(int Exit, string Output)> ShellAsync(string command, string kubeconfig, TimeSpan timeout)
     {
