@@ -537,14 +537,11 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         {
             await DeleteCheckpointAsync(dropped, cancellationToken).ConfigureAwait(false);
         }
+        // Unlisted, not deleted: a download that failed verification may have been a bad transfer, so the objects stay
+        // for inspection (an upload of the same step later overwrites them); no reader ever looks past latest.json.
         foreach (var broken in listed.Where(invalid.Contains))
         {
             LogDroppingInvalid(options.Location.Uri(broken));
-            await DeleteCheckpointAsync(broken, cancellationToken).ConfigureAwait(false);
-            lock (gate)
-            {
-                invalidRemote.Remove(broken);
-            }
         }
     }
 
@@ -734,7 +731,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
     [LoggerMessage(Level = LogLevel.Information, Message = "Committed {Checkpoint} ({Bytes} bytes) in {UploadSeconds:0.000} s, {QueuedSeconds:0.000} s after it was queued")]
     private partial void LogCommitted(string checkpoint, long bytes, double uploadSeconds, double queuedSeconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropping {Checkpoint}: it did not verify at restore; retention does not count it and deletes it")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped {Checkpoint} from latest.json: it did not verify at restore, so retention does not count it; its objects are left for inspection")]
     private partial void LogDroppingInvalid(string checkpoint);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Checkpoint prefix {Location} belongs to this job (uid {Uid})")]

@@ -50,10 +50,9 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         store?.EnsureUsable();
         await remote.ValidateAsync(CancellationToken.None).ConfigureAwait(false);
         var found = store?.FindNewestValid();
-        long? restored = null;
         if (store is not null && remote.Enabled)
         {
-            restored = await remote.RestoreNewestAsync(store.Root, found?.Manifest.GlobalStep ?? -1, CancellationToken.None).ConfigureAwait(false);
+            var restored = await remote.RestoreNewestAsync(store.Root, found?.Manifest.GlobalStep ?? -1, CancellationToken.None).ConfigureAwait(false);
             if (restored is not null)
             {
                 found = store.FindNewestValid();
@@ -73,8 +72,9 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         }
         if (found is not null && savedState is not null)
         {
-            // Known before any data is loaded, so the operator can correct status.resumeFrom from the first scrape.
-            var from = restored == found.Manifest.GlobalStep ? remote.UriOf(found.Manifest.GlobalStep)! : found.Directory;
+            // Known before any data is loaded, so the operator can correct status.resumeFrom from the first scrape. Named
+            // by its remote URI when the store holds it (restored, or listed in latest.json), else by its local path.
+            var from = remote.NewestCommitted is { } durable && durable.GlobalStep == found.Manifest.GlobalStep ? durable.Uri : found.Directory;
             attempt.RecordResume(savedState.GlobalStep, savedState.Epoch, savedState.StepInEpoch, from);
             attempt.RecordAccuracy(savedState.History.Count > 0 ? savedState.History[^1].TestAccuracy : null);
             TrainerMetrics.RecordResumePoint(savedState.GlobalStep, savedState.Epoch, savedState.StepInEpoch);

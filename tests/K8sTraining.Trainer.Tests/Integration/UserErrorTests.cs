@@ -97,7 +97,7 @@ public sealed class UserErrorTests
         Assert.Contains($"--checkpoint-dir {file} is a file", report.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [ReadOnlyDirectoryFact]
     [Trait("Category", "Integration")]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task Train_Should_ExitInvalidNamingTheDirectory_When_CheckpointDirectoryIsReadOnly()

@@ -240,10 +240,7 @@ public sealed class S3CheckpointStoreTests(S3rverFixture fixture) : IClassFixtur
         Assert.Equal("step-000000000023", latest.Checkpoint);
         Assert.Equal(["step-000000000023", "step-000000000020"], latest.Retained);
         Assert.NotNull(await raw.GetBytesAsync($"{prefix}/step-000000000023/model.bin", CancellationToken.None));
-        foreach (var gone in new[] { 10, 30, 40 })
-        {
-            Assert.Null(await raw.GetBytesAsync($"{prefix}/step-{gone:D12}/manifest.json", CancellationToken.None));
-        }
+        Assert.Null(await raw.GetBytesAsync($"{prefix}/step-000000000010/manifest.json", CancellationToken.None));
         Assert.Contains(logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("step-000000000040", StringComparison.Ordinal) && e.Message.Contains("did not verify", StringComparison.Ordinal));
 
         var (reader, _) = CreateStore(fixture.Server, prefix);

@@ -98,6 +98,9 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
             Assert.True(finalCode == ExitCodes.Completed, $"exit {finalCode}\n{final.Stdout}\n{final.Stderr}");
             Assert.Equal(report.GlobalStep, TrainerRun.ResumedGlobalStep(final.Stdout));
         }
+        var completed = run.ReadTerminationReport();
+        Assert.Equal(new ResumePoint(report.GlobalStep, report.Epoch, report.StepInEpoch, local), completed.ResumedFrom);
+        Assert.Equal(($"{uri}/step-{TrainerRun.TotalSteps:D12}", true), (completed.Checkpoint, completed.CheckpointUploaded));
         var weights = await File.ReadAllBytesAsync(run.Output);
         Assert.True(reference.FinalWeights.SequenceEqual(weights), "final weights differ from the uninterrupted run");
     }

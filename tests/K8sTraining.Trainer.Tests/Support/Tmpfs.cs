@@ -106,6 +106,10 @@ public sealed class ReadOnlyDirectory : IDisposable
 
     public string Path { get; }
 
+    /// <summary>Null when one can be made here; otherwise why not (root without the right to mount).</summary>
+    public static string? UnavailableReason =>
+        Environment.UserName == "root" && Tmpfs.UnavailableReason is { } reason ? $"as root only a read-only tmpfs is read-only: {reason}" : null;
+
     public static ReadOnlyDirectory Create()
     {
         if (Environment.UserName == "root")
@@ -132,5 +136,21 @@ public sealed class ReadOnlyDirectory : IDisposable
         }
         File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Directory.Delete(Path, recursive: true);
+    }
+}
+
+/// <summary>A fact that needs a directory this process cannot write; skipped with the reason where none can be made.</summary>
+public sealed class ReadOnlyDirectoryFactAttribute : FactAttribute
+{
+    public ReadOnlyDirectoryFactAttribute()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Skip = "needs Unix file modes or mount(8)";
+        }
+        else if (ReadOnlyDirectory.UnavailableReason is { } reason)
+        {
+            Skip = $"needs a read-only directory: {reason}";
+        }
     }
 }

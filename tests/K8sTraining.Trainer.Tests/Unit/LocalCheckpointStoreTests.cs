@@ -173,7 +173,7 @@ public sealed class LocalCheckpointStoreTests : IDisposable
         Assert.Contains("writable directory", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [ReadOnlyDirectoryFact]
     [Trait("Category", "Unit")]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void EnsureUsable_Should_ThrowInvalidInputNamingTheFix_When_CheckpointDirectoryIsReadOnly()
