@@ -84,6 +84,12 @@ public static class TrainingJobDecider
             }
 
             var current = pods.FirstOrDefault(p => PodClassifier.AttemptOf(p) == Status.Attempt);
+            if (current is not null)
+            {
+                // The pod exists (even if it already ended): any refused create before it is over.
+                PodCreateFailures.Clear(Status, Generation, current.Metadata.Name, now);
+            }
+
             AccountForEndOfAttempt(current);
 
             if (Revival.Why(job, Status) is { } why)
@@ -496,7 +502,6 @@ public static class TrainingJobDecider
         private void Observe(V1Pod pod, PodState state)
         {
             Status.ActivePod = pod.Metadata.Name;
-            PodCreateFailures.Clear(Status, Generation, pod.Metadata.Name, now);
             switch (state)
             {
                 case PodState.Running:

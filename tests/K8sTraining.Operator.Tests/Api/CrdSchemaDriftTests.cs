@@ -90,6 +90,21 @@ public sealed class CrdSchemaDriftTests
     }
 
     [Fact]
+    public void Schema_Should_LetUsersOverrideSecurityAndOptIntoAdoption_When_Loaded()
+    {
+        var spec = Schema["properties"]!["spec"]!["properties"]!;
+        var status = Schema["properties"]!["status"]!["properties"]!;
+
+        Assert.True((bool?)spec["securityContext"]!["x-kubernetes-preserve-unknown-fields"]);
+        Assert.True((bool?)spec["podSecurityContext"]!["x-kubernetes-preserve-unknown-fields"]);
+        Assert.Equal("boolean", (string?)spec["checkpoint"]!["properties"]!["adopt"]!["type"]);
+        Assert.Equal("false", spec["checkpoint"]!["properties"]!["adopt"]!["default"]!.ToString());
+        Assert.NotNull(status["checkpointedTraining"]!["properties"]!["training"]!["properties"]!["learningRate"]);
+        Assert.Equal("int32", (string?)status["podCreateFailures"]!["format"]);
+        Assert.Equal("int32", (string?)status["storageRetries"]!["format"]);
+    }
+
+    [Fact]
     public void Drift_Should_BeDetected_When_AFieldExistsOnlyInCSharp()
     {
         // Guards the guard: a schema without "seed" must be reported.

@@ -38,7 +38,11 @@ public sealed class JobConditionsTests(ClusterFixture cluster)
         Assert.Equal(0, job.Status!.Preemptions);
         Assert.Equal(0, job.Status.Restarts);
         Assert.Equal(AttemptOutcomes.Suspended, job.Status.LastTermination?.Outcome);
-        var events = (await cluster.EventsAsync(ns)).Where(e => e.InvolvedObject.Name == "cycles").ToList();
+        var events = await Eventually.GetAsync(
+            async () => (await cluster.EventsAsync(ns)).Where(e => e.InvolvedObject.Name == "cycles").ToList(),
+            es => es.Count(e => e.Reason == EventReasons.AttemptRunning) == 6,
+            TimeSpan.FromSeconds(30),
+            "the Event of attempt 6 running");
         Assert.DoesNotContain(events, e => e.Reason == EventReasons.Preempted);
         Assert.Equal(5, events.Count(e => e.Reason == EventReasons.Suspended));
     }
@@ -96,7 +100,11 @@ public sealed class JobConditionsTests(ClusterFixture cluster)
         Assert.StartsWith("spec.training.learningRate changed from 0.01 to 0.02", specValid.Message, StringComparison.Ordinal);
         Assert.Equal(JobPhases.Running, refused.Status.Phase);
         Assert.Equal("edited-attempt-1", refused.Status.ActivePod);
-        var warning = Assert.Single(await cluster.EventsAsync(ns), e => e.Reason == EventReasons.TrainingChangedWithCheckpoints);
+        var warning = Assert.Single(await Eventually.GetAsync(
+            async () => (await cluster.EventsAsync(ns)).Where(e => e.Reason == EventReasons.TrainingChangedWithCheckpoints).ToList(),
+            es => es.Count > 0,
+            TimeSpan.FromSeconds(30),
+            "the TrainingChangedWithCheckpoints Event"));
         Assert.Contains("0.01", warning.Message, StringComparison.Ordinal);
 
         // Preempted now: no replacement from the edited spec.
@@ -134,7 +142,7 @@ public sealed class JobConditionsTests(ClusterFixture cluster)
         Assert.Equal(0, done.Status.Restarts);
         Assert.Equal(0, done.Status.StorageRetries);
         Assert.Equal(("True", ConditionReasons.StorageReachable), (Conditions.Find(done.Status.Conditions, ConditionTypes.StorageAvailable)?.Status, Conditions.Find(done.Status.Conditions, ConditionTypes.StorageAvailable)?.Reason));
-        Assert.Equal(3, (await cluster.EventsAsync(ns)).Count(e => e.Reason == EventReasons.StorageUnavailable));
+        await Eventually.GetAsync(async () => (await cluster.EventsAsync(ns)).Count(e => e.Reason == EventReasons.StorageUnavailable), n => n == 3, TimeSpan.FromSeconds(30), "three StorageUnavailable Events");
     }
 
     [Fact]
@@ -155,7 +163,13 @@ public sealed class JobConditionsTests(ClusterFixture cluster)
         Assert.Equal(("True", ConditionReasons.CheckpointPrefixInUse), (inUse.Status, inUse.Reason));
         Assert.Contains($"not {created.Metadata.Uid}", inUse.Message, StringComparison.Ordinal);
         Assert.Equal(ConditionReasons.CheckpointPrefixInUse, Conditions.Find(failed.Status.Conditions, ConditionTypes.Failed)?.Reason);
-        var warning = Assert.Single(await cluster.EventsAsync(ns), e => e.InvolvedObject.Name == "newcomer" && e.Type == "Warning");
+        // Events follow the status write that records the end.
+        var warnings = await Eventually.GetAsync(
+            async () => (await cluster.EventsAsync(ns)).Where(e => e.InvolvedObject.Name == "newcomer" && e.Type == "Warning").ToList(),
+            es => es.Count > 0,
+            TimeSpan.FromSeconds(30),
+            "the CheckpointPrefixInUse Event");
+        var warning = Assert.Single(warnings);
         Assert.Equal(EventReasons.CheckpointPrefixInUse, warning.Reason);
         Assert.Contains("spec.checkpoint.adopt: true", warning.Message, StringComparison.Ordinal);
 
@@ -188,7 +202,11 @@ public sealed class JobConditionsTests(ClusterFixture cluster)
         Assert.Contains(why, condition.Message, StringComparison.Ordinal);
         Assert.Equal((JobPhases.Pending, 0), (job.Status.Phase, job.Status.Attempt));
         Assert.Equal(ConditionReasons.PodCreateFailed, Conditions.Find(job.Status.Conditions, ConditionTypes.Running)?.Reason);
-        var warning = Assert.Single(await cluster.EventsAsync(ns), e => e.Reason == EventReasons.PodCreateFailed);
+        var warning = Assert.Single(await Eventually.GetAsync(
+            async () => (await cluster.EventsAsync(ns)).Where(e => e.Reason == EventReasons.PodCreateFailed).ToList(),
+            es => es.Count > 0,
+            TimeSpan.FromSeconds(30),
+            "the PodCreateFailed Event"));
         Assert.Equal("Warning", warning.Type);
         Assert.Contains(why, warning.Message, StringComparison.Ordinal);
         Assert.True(proxy.Refused >= 2, $"{proxy.Refused} refusals");

@@ -21,6 +21,9 @@ public sealed class PodClassifierTests
         { "kubelet termination", PodBuilder.For(Job, 1).Disrupted("TerminationByKubelet").Exited(137).Build(), AttemptOutcomes.Preempted, "TerminationByKubelet" },
         { "deleted while running", PodBuilder.For(Job, 1).Exited(137).Deleting().Build(), AttemptOutcomes.Preempted, "PodDeleted" },
         { "exit 2", PodBuilder.For(Job, 1).Exited(2).Build(), AttemptOutcomes.ConfigurationError, ConditionReasons.ConfigurationError },
+        { "exit 2, prefix owned by another job", PodBuilder.For(Job, 1).Exited(2, PodBuilder.TerminationJson("invalid", 0, 0, 0, null, message: "owned by default/old", reason: TerminationReasons.CheckpointPrefixInUse)).Build(), AttemptOutcomes.ConfigurationError, ConditionReasons.CheckpointPrefixInUse },
+        { "exit 69, storage unreachable", PodBuilder.For(Job, 1).Exited(69).Build(), AttemptOutcomes.StorageUnavailable, TerminationReasons.StorageUnavailable },
+        { "exit 69 while evicted is a preemption", PodBuilder.For(Job, 1).Disrupted("EvictionByEvictionAPI").Exited(69).Build(), AttemptOutcomes.Preempted, "EvictionByEvictionAPI" },
         { "exit 1", PodBuilder.For(Job, 1).Exited(1).Build(), AttemptOutcomes.Failed, "Error" },
         { "OOMKilled", PodBuilder.For(Job, 1).Exited(137, reason: "OOMKilled").Build(), AttemptOutcomes.Failed, "OOMKilled" },
         { "SIGKILL without deletion", PodBuilder.For(Job, 1).Exited(137).Build(), AttemptOutcomes.Failed, "Error" },
@@ -63,5 +66,17 @@ public sealed class PodClassifierTests
         Assert.Equal(42, message?.GlobalStep);
         Assert.Equal("s3://b/p/step-000000000042", message?.Checkpoint);
         Assert.Null(TrainerTerminationMessage.TryParse("Traceback: boom"));
+    }
+
+    [Fact]
+    public void TryParse_Should_ReadReasonAndResumedFrom_When_TheTrainerWritesThem()
+    {
+        const string text = """{"status":"failed","globalStep":150,"epoch":0,"stepInEpoch":150,"checkpoint":"s3://b/p/step-000000000150","checkpointUploaded":true,"message":"boom","reason":"StorageUnavailable","resumedFrom":{"globalStep":150,"epoch":0,"stepInEpoch":150,"checkpoint":"s3://b/p/step-000000000150"}}""";
+
+        var message = TrainerTerminationMessage.TryParse(text);
+
+        Assert.Equal(TerminationReasons.StorageUnavailable, message?.Reason);
+        Assert.Equal(new ResumedFromRecord { GlobalStep = 150, Epoch = 0, StepInEpoch = 150, Checkpoint = "s3://b/p/step-000000000150" }, message?.ResumedFrom);
+        Assert.Null(TrainerTerminationMessage.TryParse("""{"status":"completed","globalStep":1,"resumedFrom":null}""")?.ResumedFrom);
     }
 }

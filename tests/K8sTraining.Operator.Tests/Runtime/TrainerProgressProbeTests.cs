@@ -71,6 +71,26 @@ public sealed class TrainerProgressProbeTests
         Assert.Null(report.Checkpoint);
     }
 
+    [Theory]
+    [InlineData("resumed from a checkpoint", 100, 1, 36)]
+    [InlineData("started from the beginning", 0, 0, 0)]
+    public void Report_Should_SayWhereTheAttemptResumed_When_TheTrainerExportsIt(string why, long step, int epoch, long inEpoch)
+    {
+        var job = TrainingJobBuilder.Default().Build();
+        var text = Scrape.Replace("# EOF", $$"""
+            k8straining_trainer_resumed_from_global_step{job_namespace="default",job_name="mnist"} {{step}}
+            k8straining_trainer_resumed_from_epoch{job_namespace="default",job_name="mnist"} {{epoch}}
+            k8straining_trainer_resumed_from_step_in_epoch{job_namespace="default",job_name="mnist"} {{inEpoch}}
+            k8straining_trainer_resumed_from_global_step{job_namespace="default",job_name="other"} 999
+            # EOF
+            """, StringComparison.Ordinal);
+
+        var report = TrainerProgressProbe.Report(job, "mnist-attempt-2", PrometheusText.Parse(text));
+
+        Assert.True(new TrainingPosition(step, epoch, inEpoch) == report?.ResumedFrom, why);
+        Assert.Null(TrainerProgressProbe.Report(job, "mnist-attempt-2", PrometheusText.Parse(Scrape))?.ResumedFrom);
+    }
+
     [Fact]
     public void Report_Should_BeNull_When_TheScrapeHasNoPositionForThisJob()
     {
