@@ -6,7 +6,8 @@
 #   LOCAL_CLUSTER_PORT API server port on 127.0.0.1 (default 0: a free port)
 #   LOCAL_S3_PORT      s3rver port on 127.0.0.1 (default 4568, where examples/s3-credentials.yaml points; a free
 #                      port if 4568 is taken, and then the banner prints a Secret that matches)
-#   LOCAL_S3_KEEP      set to 1 to keep .local/s3 (by default it is emptied at start, as the cluster's objects are gone)
+#   LOCAL_S3_DIR       s3rver's data directory (default .local/s3)
+#   LOCAL_S3_KEEP      set to 1 to keep its data (by default it is emptied at start, as the cluster's objects are gone)
 #   LOCAL_NO_ADMISSION set to 1 to turn off the ServiceAccount, PriorityClass and Pod Security admission checks
 #   LOCAL_NO_OPERATOR  set to 1 to leave the operator out
 #   LOCAL_PROGRESS_INTERVAL_SECONDS  how often the operator reads running trainers into the status (default 5)
@@ -16,7 +17,8 @@ cd "$root"
 kubeconfig="${LOCAL_KUBECONFIG:-.local/kubeconfig}"
 case "$kubeconfig" in /*) ;; *) kubeconfig="$root/$kubeconfig" ;; esac
 logs="$root/.local/logs"
-mkdir -p "$logs" "$root/.local/s3" "$(dirname "$kubeconfig")"
+s3_dir="${LOCAL_S3_DIR:-$root/.local/s3}"
+mkdir -p "$logs" "$s3_dir" "$(dirname "$kubeconfig")"
 apiserver_dll="$root/.local/publish/localcluster/K8sTraining.LocalCluster.dll"
 operator_dll="$root/.local/publish/operator/K8sTraining.Operator.dll"
 s3rver="$root/tools/node_modules/.bin/s3rver"
@@ -78,11 +80,11 @@ else
   s3_note="port $example_s3_port (where examples/s3-credentials.yaml points) is taken; S3 listens on $s3_port instead"
   echo "warning: $s3_note" >&2
 fi
-# The cluster's objects live in memory and are gone: so are the jobs that owned the checkpoints in .local/s3, and a
+# The cluster's objects live in memory and are gone: so are the jobs that owned the checkpoints in S3, and a
 # re-created job of the same name must not find another job's checkpoints at its prefix.
 if [ "${LOCAL_S3_KEEP:-0}" != 1 ]; then
-  rm -rf "$root/.local/s3"
-  mkdir -p "$root/.local/s3"
+  rm -rf "$s3_dir"
+  mkdir -p "$s3_dir"
 fi
 # The Secret the examples need, pointing where S3 listens here: examples/s3-credentials.yaml itself on the example's port.
 if [ "$s3_port" = "$example_s3_port" ]; then
@@ -92,7 +94,7 @@ else
   sed "s#AWS_ENDPOINT_URL: .*#AWS_ENDPOINT_URL: http://127.0.0.1:$s3_port#" examples/s3-credentials.yaml >"$root/$s3_secret"
 fi
 if [ -x "$s3rver" ]; then
-  setsid "$s3rver" -d "$root/.local/s3" -a 127.0.0.1 -p "$s3_port" --configure-bucket k8straining --silent \
+  setsid "$s3rver" -d "$s3_dir" -a 127.0.0.1 -p "$s3_port" --configure-bucket k8straining --silent \
     >"$logs/s3rver.log" 2>&1 &
   pids+=("$!")
 else
@@ -124,7 +126,7 @@ cat <<INFO
 
 K8sTraining local cluster
   API server   $server  (node agent: local-node; log: $logs/control-plane.log; audit: $logs/audit.jsonl)
-  S3           http://127.0.0.1:$s3_port  bucket k8straining, access key S3RVER, secret S3RVER (data: .local/s3)${s3_note:+
+  S3           http://127.0.0.1:$s3_port  bucket k8straining, access key S3RVER, secret S3RVER (data: ${s3_dir#"$root"/})${s3_note:+
                $s3_note: $s3_secret is the example Secret pointing there}
   operator     $operator_note
 

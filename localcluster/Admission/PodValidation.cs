@@ -236,7 +236,7 @@ public static partial class PodValidation
             return;
         }
 
-        var n = (long?)(value as JsonValue)?.GetValue<double>() ?? 0;
+        var n = value is JsonValue v && v.TryGetValue<double>(out var d) ? (long)d : -1;
         if (n is < 1 or > 65535 && !(n == 0 && !required))
         {
             errors.Add(FieldError.Invalid(path, value, "must be between 1 and 65535, inclusive"));
@@ -299,7 +299,14 @@ public static partial class PodValidation
             _ when suffix[0] is 'e' or 'E' && int.TryParse(suffix[1..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var exp) && exp is > -28 and < 28 => Math.Pow(10, exp),
             _ => throw ApiException.BadRequest("Pod in version \"v1\" cannot be handled as a Pod: unable to parse quantity's suffix"),
         };
-        return number * (decimal)factor;
+        try
+        {
+            return number * (decimal)factor;
+        }
+        catch (OverflowException)
+        {
+            return number < 0 ? decimal.MinValue : decimal.MaxValue;
+        }
     }
 
     private static void Mounts(JsonArray? mounts, string listPath, HashSet<string> volumes, List<FieldError> errors)

@@ -27,6 +27,9 @@ internal sealed class LocalClusterScript : IAsyncDisposable
 
     public string Kubeconfig => Path.Combine(Directory, "kubeconfig");
 
+    /// <summary>s3rver's data directory (LOCAL_S3_DIR), so that the tests leave the checkout's .local/s3 alone.</summary>
+    public string S3Directory => Path.Combine(Directory, "s3");
+
     /// <summary>The process group (and session) id: the pid of the `bash -c` that leads it.</summary>
     public int GroupId => _group.Id;
 
@@ -47,6 +50,7 @@ internal sealed class LocalClusterScript : IAsyncDisposable
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add($"scripts/local-cluster.sh 2>&1 | cat > '{Path.Combine(directory, "local-cluster.out")}'");
         psi.Environment["LOCAL_KUBECONFIG"] = Path.Combine(directory, "kubeconfig");
+        psi.Environment["LOCAL_S3_DIR"] = Path.Combine(directory, "s3");
         psi.Environment["PATH"] = $"{Path.Combine(Root, ".local", "bin")}:{Environment.GetEnvironmentVariable("PATH")}";
         var process = Process.Start(psi)!;
         process.StandardInput.Close();

@@ -4,8 +4,8 @@ namespace K8sTraining.LocalCluster.Tests.Scripts;
 
 /// <summary>
 /// `make local-cluster` (scripts/local-cluster.sh) as a user runs it: what its banner prints works verbatim, and SIGTERM
-/// to its process group leaves nothing running. One class, so that its tests never run at once (both use .local/s3
-/// and the example's S3 port).
+/// to its process group leaves nothing running. One class, so that its tests never run at once (they all want the
+/// example's S3 port).
 /// </summary>
 public sealed class LocalClusterScriptTests
 {
@@ -65,7 +65,7 @@ public sealed class LocalClusterScriptTests
         }
 
         // The trainer reaches S3: its first checkpoint (everySteps 200) lands in s3rver's data directory.
-        var prefix = Path.Combine(LocalClusterScript.Root, ".local", "s3", "k8straining", "jobs", "fashion-mnist");
+        var prefix = Path.Combine(script.S3Directory, "k8straining", "jobs", "fashion-mnist");
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(8);
         while (!(Directory.Exists(prefix) && Directory.EnumerateFiles(prefix, "*", SearchOption.AllDirectories).Any(f => f.Contains("step-", StringComparison.Ordinal))))
         {
