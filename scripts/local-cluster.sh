@@ -55,6 +55,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # 1. The API server double and the node agent.
 admission=()
 [ "${LOCAL_NO_ADMISSION:-0}" = 1 ] && admission=(--no-admission)
+# Empty the log here, not in the child's redirection: the loop below must never read an earlier run's "serving at".
+: >"$logs/control-plane.log"
 setsid dotnet "$apiserver_dll" serve --port "${LOCAL_CLUSTER_PORT:-0}" --kubeconfig "$kubeconfig" \
   --audit-log "$logs/audit.jsonl" --state-dir "$root/.local" "${admission[@]}" >"$logs/control-plane.log" 2>&1 &
 pids+=("$!")

@@ -41,6 +41,21 @@ public sealed class LocalClusterScriptTests
     }
 
     [Fact]
+    public async Task Banner_Should_NameTheServerJustStarted_When_AnEarlierRunLeftItsLog()
+    {
+        // An earlier run's log says where that run served; the script must wait for this run's line, not read that one.
+        var log = Path.Combine(LocalClusterScript.Root, ".local", "logs", "control-plane.log");
+        Directory.CreateDirectory(Path.GetDirectoryName(log)!);
+        await File.WriteAllTextAsync(log, "local control plane serving at http://127.0.0.1:1\n");
+
+        await using var script = LocalClusterScript.Start();
+        var banner = await script.WaitForBannerAsync(BannerTimeout);
+        Assert.DoesNotContain("http://127.0.0.1:1 ", banner, StringComparison.Ordinal);
+        var (exit, output) = await ShellAsync("kubectl get nodes", script.Kubeconfig, TimeSpan.FromSeconds(60));
+        Assert.True(exit == 0, output);
+    }
+
+    [Fact]
     public async Task Banner_Should_PrintCommandsThatWorkVerbatim_When_AUserRunsThemInOrder()
     {
         await using var script = LocalClusterScript.Start();
