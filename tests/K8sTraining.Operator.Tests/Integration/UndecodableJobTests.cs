@@ -54,7 +54,7 @@ public sealed class UndecodableJobTests(ClusterFixture cluster)
         await Eventually.GetAsync(() => UndecodableEventsAsync(ns, "bad-watched"), e => e.Count == 2, TimeSpan.FromSeconds(30), "a second Undecodable Event");
 
         // Fixed: the operator takes the job back and runs it.
-        await ReplaceTolerationsAsync(ns, "bad-listed", """[{"key":"spot","operator":"Exists","tolerationSeconds":30}]""");
+        await ReplaceTolerationsAsync(ns, "bad-listed", """[{"key":"spot","operator":"Exists","effect":"NoExecute","tolerationSeconds":30}]""");
         var fixedJob = await cluster.WaitForJobAsync(ns, "bad-listed", j => j.Status?.Phase == JobPhases.Succeeded, "Succeeded once fixed", TimeSpan.FromSeconds(90));
         var specValid = fixedJob.Status!.Conditions!.Single(c => c.Type == ConditionTypes.SpecValid);
         Assert.Equal(("True", ConditionReasons.Valid), (specValid.Status, specValid.Reason));
