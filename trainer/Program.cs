@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Trainer.Hosting;
 using K8sTraining.Trainer.Options;
 using Microsoft.Extensions.DependencyInjection;
@@ -6,7 +7,7 @@ using Microsoft.Extensions.Hosting;
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
 {
     Console.Write(OptionsParser.Usage());
-    return args.Length == 0 ? ExitCodes.Invalid : ExitCodes.Completed;
+    return args.Length == 0 ? TrainerExitCodes.InvalidConfiguration : TrainerExitCodes.Completed;
 }
 if (args[0] != "train")
 {
@@ -16,7 +17,7 @@ if (args[0] != "train")
 if (OptionsParser.IsHelpRequest(args[1..]))
 {
     Console.Write(OptionsParser.Usage());
-    return ExitCodes.Completed;
+    return TrainerExitCodes.Completed;
 }
 
 TrainerOptions options;
@@ -33,14 +34,24 @@ OpenMpThreads.PreferPassiveWaiting();
 using var host = TrainerHost.Build(options);
 var holder = host.Services.GetRequiredService<TrainingOutcomeHolder>();
 await host.RunAsync();
-return holder.Outcome?.ExitCode ?? ExitCodes.Failed;
+return holder.Outcome?.ExitCode ?? TrainerExitCodes.Failed;
 
 static int InvalidArguments(string message, string[] args)
 {
     Console.Error.WriteLine($"error: {message}");
     Console.Error.WriteLine("run with --help for the flags");
     var explicitLog = args.SkipWhile(a => a != "--termination-log").Skip(1).FirstOrDefault()
-        ?? Environment.GetEnvironmentVariable(OptionsParser.EnvironmentName("--termination-log"));
-    TerminationLog.Write(TerminationLog.ResolvePath(explicitLog), new TerminationReport(TerminationReport.Invalid, 0, 0, 0, null, false, null, message, TerminationReasons.InvalidConfiguration));
-    return ExitCodes.Invalid;
+        ?? Environment.GetEnvironmentVariable(TrainerEnvironment.TerminationLog);
+    var report = new TerminationMessage
+    {
+        Status = TerminationStatuses.Invalid,
+        GlobalStep = 0,
+        Epoch = 0,
+        StepInEpoch = 0,
+        CheckpointUploaded = false,
+        Message = message,
+        Reason = TerminationReasons.InvalidConfiguration,
+    };
+    TerminationLog.Write(TerminationLog.ResolvePath(explicitLog), report);
+    return TrainerExitCodes.InvalidConfiguration;
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
+using K8sTraining.Contract;
 using K8sTraining.Trainer.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 using Minio;
@@ -121,7 +122,7 @@ public sealed class StorageBenchmarks : IBenchmarkSuite
 
             // "SIGTERM" here: the trainer finishes its step and writes the checkpoint (model 90%, optimizer 10%).
             var sigterm = Stopwatch.StartNew();
-            var dir = Path.Combine(root, RemoteCheckpointDocuments.DirectoryName(sizeMb));
+            var dir = Path.Combine(root, CheckpointLayout.DirectoryName(sizeMb));
             Directory.CreateDirectory(dir);
             var total = (long)sizeMb * 1_000_000;
             var files = new[]
@@ -130,7 +131,7 @@ public sealed class StorageBenchmarks : IBenchmarkSuite
                 WriteRandomFile(Path.Combine(dir, "optimizer.bin"), total - (total * 9 / 10)),
             };
             var manifest = new { formatVersion = 1, globalStep = sizeMb, epoch = 0, stepInEpoch = sizeMb, createdAt = DateTimeOffset.UtcNow.ToString("O"), files = files.Select(f => new { name = f.Name, size = f.Size, sha256 = f.Sha256 }) };
-            await File.WriteAllTextAsync(Path.Combine(dir, RemoteCheckpointDocuments.ManifestFileName), JsonSerializer.Serialize(manifest), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(Path.Combine(dir, CheckpointLayout.ManifestFileName), JsonSerializer.Serialize(manifest), cancellationToken).ConfigureAwait(false);
             var written = sigterm.Elapsed.TotalSeconds;
             store.Enqueue(dir);
             var result = await store.FlushAsync(TimeSpan.FromMinutes(10), cancellationToken).ConfigureAwait(false);

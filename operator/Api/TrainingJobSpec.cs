@@ -108,10 +108,6 @@ public sealed class TrainingJobSpec
 /// <summary>The training configuration; maps 1:1 to the trainer's flags.</summary>
 public sealed class TrainingSpec
 {
-    public static readonly IReadOnlyList<string> Models = ["mlp", "cnn"];
-    public static readonly IReadOnlyList<string> Datasets = ["synthetic", "fashion-mnist"];
-    public static readonly IReadOnlyList<string> Optimizers = ["sgd", "adamw"];
-
     [JsonPropertyName("model")]
     public string? Model { get; set; }
 

@@ -133,15 +133,3 @@ public static class WellKnown
     public const string CheckpointDirectory = "/var/run/k8straining/checkpoints";
     public const string TerminationLog = "/dev/termination-log";
 }
-
-/// <summary>The trainer's exit codes (the contract in the README).</summary>
-public static class TrainerExitCodes
-{
-    public const int Completed = 0;
-    public const int Failure = 1;
-    public const int InvalidConfiguration = 2;
-    public const int Interrupted = 75;
-
-    /// <summary>EX_UNAVAILABLE: the remote checkpoint store could not be reached while starting; retried, never counted as a failure.</summary>
-    public const int StorageUnavailable = 69;
-}

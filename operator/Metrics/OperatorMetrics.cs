@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Reconciliation;
 using K8sTraining.Operator.Runtime;
@@ -93,12 +94,12 @@ public sealed class OperatorMetrics : IDisposable
         AttemptsEnded.Add(1, new KeyValuePair<string, object?>("outcome", ended.Outcome));
         if (ended.Outcome == AttemptOutcomes.Preempted)
         {
-            _preemptions.Add(1, new("job_namespace", ns), new("job_name", name), new("reason", PreemptionReason(ended.Reason)));
+            _preemptions.Add(1, new(JobMetricLabels.Namespace, ns), new(JobMetricLabels.Name, name), new("reason", PreemptionReason(ended.Reason)));
         }
 
         if (written.Restarts > (before?.Restarts ?? 0))
         {
-            _restarts.Add(written.Restarts - (before?.Restarts ?? 0), new("job_namespace", ns), new("job_name", name));
+            _restarts.Add(written.Restarts - (before?.Restarts ?? 0), new(JobMetricLabels.Namespace, ns), new(JobMetricLabels.Name, name));
         }
     }
 
@@ -121,7 +122,7 @@ public sealed class OperatorMetrics : IDisposable
         {
             if (pods.Any(p => PodClassifier.AttemptOf(p) > disrupted.Attempt && PodClassifier.StateOf(p) == PodState.Running))
             {
-                _recovery.Record((now - disrupted.Seen).TotalSeconds, new KeyValuePair<string, object?>("job_namespace", job.Metadata.NamespaceProperty));
+                _recovery.Record((now - disrupted.Seen).TotalSeconds, new KeyValuePair<string, object?>(JobMetricLabels.Namespace, job.Metadata.NamespaceProperty));
                 _disrupted.TryRemove(key, out _);
             }
 
@@ -156,10 +157,10 @@ public sealed class OperatorMetrics : IDisposable
     {
         foreach (var reason in PreemptionReasonLabels)
         {
-            _preemptions.Add(0, new("job_namespace", ns), new("job_name", name), new("reason", reason));
+            _preemptions.Add(0, new(JobMetricLabels.Namespace, ns), new(JobMetricLabels.Name, name), new("reason", reason));
         }
 
-        _restarts.Add(0, new("job_namespace", ns), new("job_name", name));
+        _restarts.Add(0, new(JobMetricLabels.Namespace, ns), new(JobMetricLabels.Name, name));
     }
 
     private static bool IsDisrupted(V1Pod pod)
@@ -190,7 +191,7 @@ public sealed class OperatorMetrics : IDisposable
             .GroupBy(j => j.Namespace, StringComparer.Ordinal)
             .SelectMany(g => JobPhases.All.Select(phase => new Measurement<long>(
                 g.Count(j => j.Phase == phase),
-                new KeyValuePair<string, object?>("job_namespace", g.Key),
+                new KeyValuePair<string, object?>(JobMetricLabels.Namespace, g.Key),
                 new KeyValuePair<string, object?>("phase", phase))))
             .ToList();
     }

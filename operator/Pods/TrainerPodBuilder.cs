@@ -1,4 +1,5 @@
 using System.Globalization;
+using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
 using k8s.Models;
 
@@ -119,29 +120,29 @@ public static class TrainerPodBuilder
             }
         }
 
-        Add("TRAINER_MODEL", t.Model);
-        Add("TRAINER_DATASET", t.Dataset);
-        Add("TRAINER_DATA", t.DataPath);
-        Add("TRAINER_SAMPLES", t.Samples);
-        Add("TRAINER_EPOCHS", t.Epochs);
-        Add("TRAINER_BATCH_SIZE", t.BatchSize);
-        Add("TRAINER_LR", t.LearningRate?.ToString("R", CultureInfo.InvariantCulture));
-        Add("TRAINER_OPTIMIZER", t.Optimizer);
-        Add("TRAINER_SEED", t.Seed);
-        Add("TRAINER_CHECKPOINT_DIR", WellKnown.CheckpointDirectory);
-        Add("TRAINER_CHECKPOINT_URI", string.IsNullOrEmpty(c?.Uri) ? null : c.Uri);
-        Add("TRAINER_CHECKPOINT_EVERY_STEPS", c?.EverySteps);
-        Add("TRAINER_KEEP_CHECKPOINTS", c?.Keep);
-        Add("TRAINER_TERMINATION_LOG", WellKnown.TerminationLog);
-        Add("TRAINER_ATTEMPT", attempt);
-        Add("TRAINER_METRICS_PORT", job.Spec.EffectiveMetricsPort > 0 ? job.Spec.EffectiveMetricsPort : null);
+        Add(TrainerEnvironment.Model, t.Model);
+        Add(TrainerEnvironment.Dataset, t.Dataset);
+        Add(TrainerEnvironment.Data, t.DataPath);
+        Add(TrainerEnvironment.Samples, t.Samples);
+        Add(TrainerEnvironment.Epochs, t.Epochs);
+        Add(TrainerEnvironment.BatchSize, t.BatchSize);
+        Add(TrainerEnvironment.LearningRate, t.LearningRate?.ToString("R", CultureInfo.InvariantCulture));
+        Add(TrainerEnvironment.Optimizer, t.Optimizer);
+        Add(TrainerEnvironment.Seed, t.Seed);
+        Add(TrainerEnvironment.CheckpointDirectory, WellKnown.CheckpointDirectory);
+        Add(TrainerEnvironment.CheckpointUri, string.IsNullOrEmpty(c?.Uri) ? null : c.Uri);
+        Add(TrainerEnvironment.CheckpointEverySteps, c?.EverySteps);
+        Add(TrainerEnvironment.KeepCheckpoints, c?.Keep);
+        Add(TrainerEnvironment.TerminationLog, WellKnown.TerminationLog);
+        Add(TrainerEnvironment.Attempt, attempt);
+        Add(TrainerEnvironment.MetricsPort, job.Spec.EffectiveMetricsPort > 0 ? job.Spec.EffectiveMetricsPort : null);
         // The trainer's metric labels (job_namespace, job_name): bounded, unlike the pod name.
-        Add("TRAINER_JOB_NAMESPACE", job.Metadata.NamespaceProperty);
-        Add("TRAINER_JOB_NAME", job.Metadata.Name);
+        Add(TrainerEnvironment.JobNamespace, job.Metadata.NamespaceProperty);
+        Add(TrainerEnvironment.JobName, job.Metadata.Name);
         // Who owns the checkpoint prefix: the trainer refuses another job's checkpoints unless adopt is set.
-        Add("TRAINER_JOB_UID", string.IsNullOrEmpty(job.Metadata.Uid) ? null : job.Metadata.Uid);
-        Add("TRAINER_CHECKPOINT_ADOPT", c?.Adopt == true ? "true" : null);
-        Add("TRAINER_SHUTDOWN_TIMEOUT_SECONDS", Math.Max(1, grace - ShutdownMarginSeconds));
+        Add(TrainerEnvironment.JobUid, string.IsNullOrEmpty(job.Metadata.Uid) ? null : job.Metadata.Uid);
+        Add(TrainerEnvironment.CheckpointAdopt, c?.Adopt == true ? "true" : null);
+        Add(TrainerEnvironment.ShutdownTimeoutSeconds, Math.Max(1, grace - ShutdownMarginSeconds));
         if (job.Spec.Env is { } extra)
         {
             env.AddRange(extra);

@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
 using k8s.Models;
 
@@ -52,7 +53,7 @@ public static class PodClassifier
     {
         var terminated = TrainerStatus(pod)?.State?.Terminated;
         var exitCode = terminated?.ExitCode;
-        var termination = TrainerTerminationMessage.TryParse(terminated?.Message);
+        var termination = TerminationMessage.TryParse(terminated?.Message);
         var disruption = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == WellKnown.DisruptionTarget && c.Status == "True");
         var name = pod.Metadata?.Name ?? "?";
 
@@ -69,7 +70,7 @@ public static class PodClassifier
 
         if (exitCode == TrainerExitCodes.Interrupted)
         {
-            return new PodOutcome(AttemptOutcomes.Preempted, "ExitCode75", exitCode, $"trainer in pod {name} was interrupted and checkpointed (exit 75)", termination);
+            return new PodOutcome(AttemptOutcomes.Preempted, "ExitCode75", exitCode, $"trainer in pod {name} was interrupted and checkpointed (exit {TrainerExitCodes.Interrupted})", termination);
         }
 
         if (pod.Metadata?.DeletionTimestamp is not null)
@@ -85,7 +86,7 @@ public static class PodClassifier
         if (exitCode == TrainerExitCodes.StorageUnavailable)
         {
             var detail = termination?.Message ?? terminated?.Message ?? "the checkpoint store could not be reached";
-            return new PodOutcome(AttemptOutcomes.StorageUnavailable, TerminationReasons.StorageUnavailable, exitCode, $"trainer in pod {name} could not reach the checkpoint store (exit 69): {Trim(detail)}", termination);
+            return new PodOutcome(AttemptOutcomes.StorageUnavailable, TerminationReasons.StorageUnavailable, exitCode, $"trainer in pod {name} could not reach the checkpoint store (exit {TrainerExitCodes.StorageUnavailable}): {Trim(detail)}", termination);
         }
 
         if (exitCode == TrainerExitCodes.InvalidConfiguration && termination?.Reason == TerminationReasons.CheckpointPrefixInUse)
@@ -98,7 +99,7 @@ public static class PodClassifier
         if (exitCode == TrainerExitCodes.InvalidConfiguration)
         {
             var detail = termination?.Message ?? terminated?.Message ?? "invalid arguments or configuration";
-            return new PodOutcome(AttemptOutcomes.ConfigurationError, ConditionReasons.ConfigurationError, exitCode, $"trainer rejected its configuration (exit 2): {Trim(detail)}", termination);
+            return new PodOutcome(AttemptOutcomes.ConfigurationError, ConditionReasons.ConfigurationError, exitCode, $"trainer rejected its configuration (exit {TrainerExitCodes.InvalidConfiguration}): {Trim(detail)}", termination);
         }
 
         var why = terminated?.Reason is { Length: > 0 } r ? r : "Error";

@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
 
 namespace K8sTraining.Operator.Reconciliation;
@@ -17,7 +18,7 @@ public enum PodState
 }
 
 /// <summary>How an ended attempt is classified: drives preemption vs failure accounting.</summary>
-public sealed record PodOutcome(string Outcome, string Reason, int? ExitCode, string Message, TrainerTerminationMessage? Termination)
+public sealed record PodOutcome(string Outcome, string Reason, int? ExitCode, string Message, TerminationMessage? Termination)
 {
     public bool IsPreemption => Outcome == AttemptOutcomes.Preempted;
 }

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
 using k8s.Models;
 
@@ -30,12 +31,12 @@ public static partial class SpecValidator
         }
         else
         {
-            CheckOneOf(errors, "spec.training.model", t.Model, TrainingSpec.Models);
-            CheckOneOf(errors, "spec.training.dataset", t.Dataset, TrainingSpec.Datasets);
-            CheckOneOf(errors, "spec.training.optimizer", t.Optimizer, TrainingSpec.Optimizers);
-            if (t.Dataset == "fashion-mnist" && string.IsNullOrWhiteSpace(t.DataPath))
+            CheckOneOf(errors, "spec.training.model", t.Model, ModelNames.All);
+            CheckOneOf(errors, "spec.training.dataset", t.Dataset, DatasetNames.All);
+            CheckOneOf(errors, "spec.training.optimizer", t.Optimizer, OptimizerNames.All);
+            if (t.Dataset == DatasetNames.FashionMnist && string.IsNullOrWhiteSpace(t.DataPath))
             {
-                errors.Add("spec.training.dataPath is required when spec.training.dataset is fashion-mnist");
+                errors.Add($"spec.training.dataPath is required when spec.training.dataset is {DatasetNames.FashionMnist}");
             }
 
             CheckAtLeast(errors, "spec.training.samples", t.Samples, 1);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
 
 namespace K8sTraining.Operator.Reconciliation;
@@ -87,7 +88,7 @@ public static class TrainingChanges
     private static bool HasCheckpoints(TrainingJobStatus status, string uri) =>
         status.ResumeFrom is not null || (status.LastCheckpoint is { Uploaded: true } c && c.Location?.StartsWith(uri, StringComparison.Ordinal) == true);
 
-    private static object? Samples(TrainingSpec t) => t.Dataset == "fashion-mnist" ? null : t.Samples;
+    private static object? Samples(TrainingSpec t) => t.Dataset == DatasetNames.FashionMnist ? null : t.Samples;
 
     private static string Text(object? value) => value switch
     {

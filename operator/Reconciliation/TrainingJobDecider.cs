@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Pods;
 using k8s;
@@ -298,7 +299,7 @@ public static class TrainingJobDecider
             }
         }
 
-        private void ApplyTermination(TrainerTerminationMessage? t)
+        private void ApplyTermination(TerminationMessage? t)
         {
             if (t is null)
             {
@@ -321,7 +322,7 @@ public static class TrainingJobDecider
             CheckpointRecord? record = null;
             if (!string.IsNullOrEmpty(t.Checkpoint))
             {
-                var checkpointStep = ParseStep(t.Checkpoint) ?? t.GlobalStep ?? 0;
+                var checkpointStep = CheckpointLayout.TryParseLocation(t.Checkpoint, out var step) ? step : t.GlobalStep ?? 0;
                 var samePosition = checkpointStep == t.GlobalStep;
                 record = new CheckpointRecord
                 {
@@ -358,7 +359,7 @@ public static class TrainingJobDecider
 
         /// <summary>A checkpoint location a replacement can use: any, without a remote store; with one, only a remote URI.</summary>
         private bool Durable(string? location) =>
-            string.IsNullOrEmpty(Spec.Checkpoint?.Uri) || location?.StartsWith("s3://", StringComparison.Ordinal) == true;
+            string.IsNullOrEmpty(Spec.Checkpoint?.Uri) || CheckpointLayout.IsRemote(location);
 
         private void StorageReachable(string why)
         {
@@ -373,18 +374,6 @@ public static class TrainingJobDecider
 
         private static CheckpointRecord Clone(CheckpointRecord r) =>
             new() { GlobalStep = r.GlobalStep, Epoch = r.Epoch, StepInEpoch = r.StepInEpoch, Location = r.Location, Uploaded = r.Uploaded, Time = r.Time };
-
-        private static long? ParseStep(string location)
-        {
-            var index = location.LastIndexOf("step-", StringComparison.Ordinal);
-            if (index < 0)
-            {
-                return null;
-            }
-
-            var digits = new string(location[(index + 5)..].TakeWhile(char.IsAsciiDigit).ToArray());
-            return long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var step) ? step : null;
-        }
 
         private void Finish(List<V1Pod> pods)
         {
@@ -551,13 +540,13 @@ public static class TrainingJobDecider
             var p = report.Position;
             Status.Progress = new TrainingProgress { GlobalStep = p.GlobalStep, Epoch = p.Epoch, StepInEpoch = p.StepInEpoch };
             var uri = Spec.Checkpoint?.Uri;
-            var root = string.IsNullOrEmpty(uri) ? WellKnown.CheckpointDirectory : uri.TrimEnd('/');
+            var root = string.IsNullOrEmpty(uri) ? WellKnown.CheckpointDirectory : uri;
             CheckpointRecord At(TrainingPosition c) => new()
             {
                 GlobalStep = c.GlobalStep,
                 Epoch = c.Epoch,
                 StepInEpoch = c.StepInEpoch,
-                Location = $"{root}/step-{c.GlobalStep.ToString("D12", CultureInfo.InvariantCulture)}",
+                Location = CheckpointLayout.Location(root, c.GlobalStep),
                 Uploaded = true,
                 Time = now.UtcDateTime,
             };

@@ -1,4 +1,5 @@
 using System.Globalization;
+using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Reconciliation;
 using k8s.Models;
@@ -91,30 +92,30 @@ public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider t
         ArgumentNullException.ThrowIfNull(samples);
         double? Value(string name) => samples
             .Where(s => s.Name == name
-                && s.Labels.GetValueOrDefault("job_namespace") == job.Metadata.NamespaceProperty
-                && s.Labels.GetValueOrDefault("job_name") == job.Metadata.Name
+                && s.Labels.GetValueOrDefault(JobMetricLabels.Namespace) == job.Metadata.NamespaceProperty
+                && s.Labels.GetValueOrDefault(JobMetricLabels.Name) == job.Metadata.Name
                 && double.IsFinite(s.Value) && s.Value >= 0)
             .Select(s => (double?)s.Value)
             .FirstOrDefault();
 
-        var step = Value("k8straining_trainer_global_step");
-        var epoch = Value("k8straining_trainer_epoch");
-        var inEpoch = Value("k8straining_trainer_step_in_epoch");
+        var step = Value(TrainerMetricNames.GlobalStep);
+        var epoch = Value(TrainerMetricNames.Epoch);
+        var inEpoch = Value(TrainerMetricNames.StepInEpoch);
         if (step is null || epoch is null || inEpoch is null)
         {
             return null;
         }
 
-        var checkpointStep = Value("k8straining_trainer_checkpoint_global_step");
-        var checkpointEpoch = Value("k8straining_trainer_checkpoint_epoch");
-        var checkpointInEpoch = Value("k8straining_trainer_checkpoint_step_in_epoch");
+        var checkpointStep = Value(TrainerMetricNames.CheckpointGlobalStep);
+        var checkpointEpoch = Value(TrainerMetricNames.CheckpointEpoch);
+        var checkpointInEpoch = Value(TrainerMetricNames.CheckpointStepInEpoch);
         var checkpoint = checkpointStep is null || checkpointEpoch is null || checkpointInEpoch is null
             ? null
             : new TrainingPosition((long)checkpointStep, (int)checkpointEpoch, (long)checkpointInEpoch);
         // Where the attempt resumed (0/0/0: from the beginning); exported once the trainer has restored, before its first step.
-        var resumedStep = Value("k8straining_trainer_resumed_from_global_step");
-        var resumedEpoch = Value("k8straining_trainer_resumed_from_epoch");
-        var resumedInEpoch = Value("k8straining_trainer_resumed_from_step_in_epoch");
+        var resumedStep = Value(TrainerMetricNames.ResumedFromGlobalStep);
+        var resumedEpoch = Value(TrainerMetricNames.ResumedFromEpoch);
+        var resumedInEpoch = Value(TrainerMetricNames.ResumedFromStepInEpoch);
         var resumed = resumedStep is null || resumedEpoch is null || resumedInEpoch is null
             ? null
             : new TrainingPosition((long)resumedStep, (int)resumedEpoch, (long)resumedInEpoch);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using K8sTraining.Contract;
 
 namespace K8sTraining.Trainer.Checkpoints;
 
@@ -16,7 +17,6 @@ public sealed record CheckpointManifest(
     IReadOnlyList<CheckpointFileEntry> Files)
 {
     public const int CurrentFormatVersion = 1;
-    public const string FileName = "manifest.json";
 
     internal static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -27,9 +27,6 @@ public sealed record CheckpointManifest(
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
     public static CheckpointManifest? Parse(string json) => JsonSerializer.Deserialize<CheckpointManifest>(json, JsonOptions);
-
-    /// <summary>The directory name of the checkpoint at <paramref name="globalStep"/>.</summary>
-    public static string DirectoryName(long globalStep) => $"step-{globalStep:D12}";
 }
 
 /// <summary>One file of a checkpoint: its name, byte size and lowercase hex sha256.</summary>

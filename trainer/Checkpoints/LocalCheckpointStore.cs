@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using K8sTraining.Contract;
 using K8sTraining.Trainer.Options;
 using Microsoft.Extensions.Logging;
 
@@ -15,7 +16,6 @@ namespace K8sTraining.Trainer.Checkpoints;
 /// </summary>
 public sealed partial class LocalCheckpointStore(string root, int keep, ILogger logger)
 {
-    private const string StepPrefix = "step-";
     private const string TempMarker = ".tmp-";
 
     /// <summary>Where retention moves step directories that do not verify: kept for inspection, never counted.</summary>
@@ -42,7 +42,7 @@ public sealed partial class LocalCheckpointStore(string root, int keep, ILogger 
     public static void EnsureUsable(string directory)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        const string Fix = "give --checkpoint-dir (TRAINER_CHECKPOINT_DIR) a writable directory; in Kubernetes, mount a writable volume (an emptyDir) there";
+        const string Fix = $"give --checkpoint-dir ({TrainerEnvironment.CheckpointDirectory}) a writable directory; in Kubernetes, mount a writable volume (an emptyDir) there";
         if (File.Exists(directory))
         {
             throw new InvalidInputException($"--checkpoint-dir {directory} is a file, not a directory: remove or move the file, or {Fix}.");
@@ -73,7 +73,7 @@ public sealed partial class LocalCheckpointStore(string root, int keep, ILogger 
         {
             return;
         }
-        foreach (var dir in Directory.EnumerateDirectories(Root, StepPrefix + "*" + TempMarker + "*"))
+        foreach (var dir in Directory.EnumerateDirectories(Root, CheckpointLayout.DirectorySearchPattern + TempMarker + "*"))
         {
             LogRemovingIncomplete(logger, dir);
             Directory.Delete(dir, recursive: true);
@@ -85,7 +85,7 @@ public sealed partial class LocalCheckpointStore(string root, int keep, ILogger 
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         Directory.CreateDirectory(Root);
-        var name = CheckpointManifest.DirectoryName(snapshot.GlobalStep);
+        var name = CheckpointLayout.DirectoryName(snapshot.GlobalStep);
         var final = Path.Combine(Root, name);
         var temp = Path.Combine(Root, name + TempMarker + Guid.NewGuid().ToString("N")[..8]);
         CheckpointManifest manifest;
@@ -103,7 +103,7 @@ public sealed partial class LocalCheckpointStore(string root, int keep, ILogger 
                 }
             }
             manifest = new CheckpointManifest(CheckpointManifest.CurrentFormatVersion, snapshot.GlobalStep, snapshot.Epoch, snapshot.StepInEpoch, DateTimeOffset.UtcNow, entries);
-            WriteDurably(Path.Combine(temp, CheckpointManifest.FileName), Encoding.UTF8.GetBytes(manifest.ToJson()));
+            WriteDurably(Path.Combine(temp, CheckpointLayout.ManifestFileName), Encoding.UTF8.GetBytes(manifest.ToJson()));
             FsyncDirectory(temp);
             if (Directory.Exists(final))
             {
@@ -145,7 +145,7 @@ public sealed partial class LocalCheckpointStore(string root, int keep, ILogger 
     public static string? Verify(string dir, out CheckpointManifest? manifest)
     {
         manifest = null;
-        var manifestPath = Path.Combine(dir, CheckpointManifest.FileName);
+        var manifestPath = Path.Combine(dir, CheckpointLayout.ManifestFileName);
         if (!File.Exists(manifestPath))
         {
             return "manifest.json is missing (the write did not finish)";
@@ -162,7 +162,7 @@ public sealed partial class LocalCheckpointStore(string root, int keep, ILogger 
         {
             return "manifest.json has an unknown format";
         }
-        if (Path.GetFileName(dir) != CheckpointManifest.DirectoryName(manifest.GlobalStep))
+        if (Path.GetFileName(dir) != CheckpointLayout.DirectoryName(manifest.GlobalStep))
         {
             return $"manifest.json names global step {manifest.GlobalStep}, not this directory";
         }
@@ -192,8 +192,8 @@ public sealed partial class LocalCheckpointStore(string root, int keep, ILogger 
         {
             return [];
         }
-        return Directory.EnumerateDirectories(Root, StepPrefix + "*")
-            .Where(d => Path.GetFileName(d).Length == StepPrefix.Length + 12 && long.TryParse(Path.GetFileName(d).AsSpan(StepPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out _))
+        return Directory.EnumerateDirectories(Root, CheckpointLayout.DirectorySearchPattern)
+            .Where(d => CheckpointLayout.TryParseDirectoryName(Path.GetFileName(d), out _))
             .OrderByDescending(d => Path.GetFileName(d), StringComparer.Ordinal);
     }
 

@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Trainer.Options;
 using K8sTraining.Trainer.Storage;
 using Microsoft.Extensions.Logging;
@@ -56,7 +57,7 @@ public sealed class RemoteCheckpointSync : IAsyncDisposable
         store?.NewestCommittedGlobalStep is { } step ? (step, UriOf(step)!) : null;
 
     /// <summary>The remote URI of the checkpoint at <paramref name="globalStep"/>; null without a remote store.</summary>
-    public string? UriOf(long globalStep) => store is null ? null : $"{store.Location}/{CheckpointManifest.DirectoryName(globalStep)}";
+    public string? UriOf(long globalStep) => store is null ? null : CheckpointLayout.Location(store.Location, globalStep);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Trainer.Options;
 
 namespace K8sTraining.Trainer.Data;
@@ -14,7 +15,7 @@ public static class DatasetLoader
         ArgumentNullException.ThrowIfNull(options);
         return options.Dataset switch
         {
-            "fashion-mnist" => new DatasetSplits(
+            DatasetNames.FashionMnist => new DatasetSplits(
                 LoadIdx(options.DataDirectory!, "train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                 LoadIdx(options.DataDirectory!, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")),
             _ => SyntheticDataset.Create(options.Samples),
@@ -25,7 +26,7 @@ public static class DatasetLoader
     public static readonly IReadOnlyList<string> FashionMnistFiles =
         ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
 
-    private const string Fix = "Download the four Fashion-MNIST files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) again into that directory, or point --data (TRAINER_DATA) at a directory that holds them";
+    private const string Fix = $"Download the four Fashion-MNIST files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) again into that directory, or point --data ({TrainerEnvironment.Data}) at a directory that holds them";
 
     private static ImageDataset LoadIdx(string directory, string images, string labels)
     {

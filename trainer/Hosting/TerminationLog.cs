@@ -1,3 +1,5 @@
+using K8sTraining.Contract;
+
 namespace K8sTraining.Trainer.Hosting;
 
 /// <summary>Writes the termination report where Kubernetes reads it (terminationMessagePath).</summary>
@@ -24,7 +26,7 @@ public static class TerminationLog
     }
 
     /// <summary>Writes the report as one line, replacing what was there; failures are reported but never thrown.</summary>
-    public static void Write(string? path, TerminationReport report)
+    public static void Write(string? path, TerminationMessage report)
     {
         if (path is null)
         {

@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Trainer.Checkpoints;
 using K8sTraining.Trainer.Metrics;
 using K8sTraining.Trainer.Options;
@@ -46,18 +47,18 @@ public sealed partial class TrainingWorker(
         catch (Exception e) when (InvalidReason(e) is { } reason)
         {
             LogInvalid(logger, e.Message);
-            return new TrainingOutcome(ExitCodes.Invalid, attempt.Report(TerminationReport.Invalid, e.Message, reason, remote?.NewestCommitted));
+            return new TrainingOutcome(TrainerExitCodes.InvalidConfiguration, attempt.Report(TerminationStatuses.Invalid, e.Message, reason, remote?.NewestCommitted));
         }
         catch (RemoteStoreUnavailableException e)
         {
             LogStorageUnavailable(logger, e.Message);
-            return new TrainingOutcome(ExitCodes.StorageUnavailable, attempt.Report(TerminationReport.Failed, e.Message, TerminationReasons.StorageUnavailable, remote?.NewestCommitted));
+            return new TrainingOutcome(TrainerExitCodes.StorageUnavailable, attempt.Report(TerminationStatuses.Failed, e.Message, TerminationReasons.StorageUnavailable, remote?.NewestCommitted));
         }
         catch (Exception e)
         {
             LogFailed(logger, e);
             await FlushAfterFailureAsync(remote).ConfigureAwait(false);
-            return new TrainingOutcome(ExitCodes.Failed, attempt.Report(TerminationReport.Failed, $"{e.GetType().Name}: {e.Message}", null, remote?.NewestCommitted));
+            return new TrainingOutcome(TrainerExitCodes.Failed, attempt.Report(TerminationStatuses.Failed, $"{e.GetType().Name}: {e.Message}", null, remote?.NewestCommitted));
         }
         finally
         {

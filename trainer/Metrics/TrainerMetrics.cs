@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using K8sTraining.Contract;
 
 namespace K8sTraining.Trainer.Metrics;
 
@@ -14,8 +15,6 @@ namespace K8sTraining.Trainer.Metrics;
 public static class TrainerMetrics
 {
     public const string MeterName = "K8sTraining.Trainer";
-    public const string JobNamespaceEnvironmentVariable = "TRAINER_JOB_NAMESPACE";
-    public const string JobNameEnvironmentVariable = "TRAINER_JOB_NAME";
 
     /// <summary>Checkpoint save and upload durations: from tens of milliseconds (small models) to minutes (large ones).</summary>
     public static readonly IReadOnlyList<double> DurationBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -42,15 +41,15 @@ public static class TrainerMetrics
 
     static TrainerMetrics()
     {
-        Meter.CreateObservableGauge("k8straining_trainer_global_step", () => Observe(_globalStep >= 0 ? _globalStep : (long?)null), description: "Optimizer steps completed since the start of training (across attempts).");
-        Meter.CreateObservableGauge("k8straining_trainer_epoch", () => Observe(_globalStep >= 0 ? _epoch : (long?)null), description: "Current epoch, 0-based; equals the number of epochs completed.");
-        Meter.CreateObservableGauge("k8straining_trainer_step_in_epoch", () => Observe(_globalStep >= 0 ? _stepInEpoch : (long?)null), description: "Steps completed in the current epoch.");
-        Meter.CreateObservableGauge("k8straining_trainer_checkpoint_global_step", () => Observe(Checkpoint()?.GlobalStep), description: "Global step of the newest checkpoint a replacement would resume from (committed remotely with --checkpoint-uri, else on local disk).");
-        Meter.CreateObservableGauge("k8straining_trainer_checkpoint_epoch", () => Observe(Checkpoint()?.Epoch), description: "Epoch of that checkpoint.");
-        Meter.CreateObservableGauge("k8straining_trainer_checkpoint_step_in_epoch", () => Observe(Checkpoint()?.StepInEpoch), description: "Step in epoch of that checkpoint.");
-        Meter.CreateObservableGauge("k8straining_trainer_resumed_from_global_step", () => Observe(ResumedFrom()?.GlobalStep), description: "Global step this attempt resumed from (0 when it started fresh); known before the first step.");
-        Meter.CreateObservableGauge("k8straining_trainer_resumed_from_epoch", () => Observe(ResumedFrom()?.Epoch), description: "Epoch this attempt resumed from (0 when it started fresh).");
-        Meter.CreateObservableGauge("k8straining_trainer_resumed_from_step_in_epoch", () => Observe(ResumedFrom()?.StepInEpoch), description: "Step in epoch this attempt resumed from (0 when it started fresh).");
+        Meter.CreateObservableGauge(TrainerMetricNames.GlobalStep, () => Observe(_globalStep >= 0 ? _globalStep : (long?)null), description: "Optimizer steps completed since the start of training (across attempts).");
+        Meter.CreateObservableGauge(TrainerMetricNames.Epoch, () => Observe(_globalStep >= 0 ? _epoch : (long?)null), description: "Current epoch, 0-based; equals the number of epochs completed.");
+        Meter.CreateObservableGauge(TrainerMetricNames.StepInEpoch, () => Observe(_globalStep >= 0 ? _stepInEpoch : (long?)null), description: "Steps completed in the current epoch.");
+        Meter.CreateObservableGauge(TrainerMetricNames.CheckpointGlobalStep, () => Observe(Checkpoint()?.GlobalStep), description: "Global step of the newest checkpoint a replacement would resume from (committed remotely with --checkpoint-uri, else on local disk).");
+        Meter.CreateObservableGauge(TrainerMetricNames.CheckpointEpoch, () => Observe(Checkpoint()?.Epoch), description: "Epoch of that checkpoint.");
+        Meter.CreateObservableGauge(TrainerMetricNames.CheckpointStepInEpoch, () => Observe(Checkpoint()?.StepInEpoch), description: "Step in epoch of that checkpoint.");
+        Meter.CreateObservableGauge(TrainerMetricNames.ResumedFromGlobalStep, () => Observe(ResumedFrom()?.GlobalStep), description: "Global step this attempt resumed from (0 when it started fresh); known before the first step.");
+        Meter.CreateObservableGauge(TrainerMetricNames.ResumedFromEpoch, () => Observe(ResumedFrom()?.Epoch), description: "Epoch this attempt resumed from (0 when it started fresh).");
+        Meter.CreateObservableGauge(TrainerMetricNames.ResumedFromStepInEpoch, () => Observe(ResumedFrom()?.StepInEpoch), description: "Step in epoch this attempt resumed from (0 when it started fresh).");
         Meter.CreateObservableGauge("k8straining_trainer_loss", () => Observe(_loss), description: "Training loss of the last step (cross-entropy).");
         Meter.CreateObservableGauge("k8straining_trainer_validation_accuracy", () => Observe(_accuracy), description: "Accuracy on the held-out test split after the last completed epoch (0..1).");
         Meter.CreateObservableGauge("k8straining_trainer_samples_per_second", () => Observe(_samplesPerSecond), description: "Training throughput of this attempt, in samples per second.");
@@ -68,8 +67,8 @@ public static class TrainerMetrics
         ArgumentNullException.ThrowIfNull(environment);
         return
         [
-            new("job_namespace", environment(JobNamespaceEnvironmentVariable) ?? ""),
-            new("job_name", environment(JobNameEnvironmentVariable) ?? ""),
+            new(JobMetricLabels.Namespace, environment(TrainerEnvironment.JobNamespace) ?? ""),
+            new(JobMetricLabels.Name, environment(TrainerEnvironment.JobName) ?? ""),
         ];
     }
 

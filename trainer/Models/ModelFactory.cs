@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using static TorchSharp.torch;
 
 namespace K8sTraining.Trainer.Models;
@@ -7,8 +8,8 @@ public static class ModelFactory
 {
     public static nn.Module<Tensor, Tensor> Create(string name) => name switch
     {
-        "mlp" => new Mlp(),
-        "cnn" => new Cnn(),
+        ModelNames.Mlp => new Mlp(),
+        ModelNames.Cnn => new Cnn(),
         _ => throw new ArgumentException($"Unknown model '{name}'.", nameof(name)),
     };
 }

@@ -1,27 +1,27 @@
 using System.Globalization;
+using K8sTraining.Contract;
 
 namespace K8sTraining.Trainer.Options;
 
 /// <summary>
 /// Parses <c>train --flag value ...</c>. Every flag may also come from the environment as TRAINER_ plus the flag name in
-/// upper snake case (<c>--checkpoint-every-steps</c> is <c>TRAINER_CHECKPOINT_EVERY_STEPS</c>); the command line wins.
+/// upper snake case (<see cref="TrainerEnvironment.ForFlag"/>: <c>--checkpoint-every-steps</c> is
+/// <c>TRAINER_CHECKPOINT_EVERY_STEPS</c>); the command line wins.
 /// </summary>
 public static class OptionsParser
 {
-    public const string EnvironmentPrefix = "TRAINER_";
-
     /// <summary>Flag, what it takes, default, one line of help.</summary>
     public static readonly IReadOnlyList<(string Flag, string Value, string Default, string Help)> Flags =
     [
-        ("--model", "mlp|cnn", "mlp", "network to train"),
-        ("--dataset", "synthetic|fashion-mnist", "synthetic", "training data"),
+        ("--model", string.Join('|', ModelNames.All), ModelNames.Mlp, "network to train"),
+        ("--dataset", string.Join('|', DatasetNames.All), DatasetNames.Synthetic, "training data"),
         ("--data", "DIR", "/usr/share/datasets/fashion-mnist", "directory with the idx files (gzipped or not)"),
         ("--samples", "N", "2048", "size of the synthetic training set"),
         ("--epochs", "N", "1", "epochs to train"),
         ("--batch-size", "N", "64", "samples per step"),
-        ("--lr", "X", "0.001 (adamw) / 0.05 (sgd)", "learning rate"),
+        ("--lr", "X", $"0.001 ({OptimizerNames.AdamW}) / 0.05 ({OptimizerNames.Sgd})", "learning rate"),
         ("--lr-gamma", "X", "1", "learning rate factor applied after every epoch (exponential schedule)"),
-        ("--optimizer", "sgd|adamw", "adamw", "optimizer (sgd uses momentum 0.9)"),
+        ("--optimizer", string.Join('|', OptimizerNames.All), OptimizerNames.AdamW, $"optimizer ({OptimizerNames.Sgd} uses momentum 0.9)"),
         ("--seed", "N", "42", "seed for initialisation, data order and every random number"),
         ("--threads", "N", "0", "torch intra-op threads (0 = torch default)"),
         ("--checkpoint-dir", "DIR", "", "local checkpoints; resumes from the newest valid one found there"),
@@ -41,8 +41,6 @@ public static class OptionsParser
         ("--checkpoint-adopt", "true|false", "false", "take over a --checkpoint-uri prefix that holds another job's checkpoints"),
     ];
 
-    public static string EnvironmentName(string flag) => EnvironmentPrefix + flag.TrimStart('-').Replace('-', '_').ToUpperInvariant();
-
     /// <summary>True when the arguments after the command ask for help (-h or --help anywhere).</summary>
     public static bool IsHelpRequest(IReadOnlyList<string> args)
     {
@@ -52,7 +50,7 @@ public static class OptionsParser
 
     public static string Usage()
     {
-        var lines = Flags.Select(f => $"  {f.Flag + " " + f.Value,-42} {f.Help} (default {(f.Default.Length == 0 ? "none" : f.Default)}; env {EnvironmentName(f.Flag)})");
+        var lines = Flags.Select(f => $"  {f.Flag + " " + f.Value,-42} {f.Help} (default {(f.Default.Length == 0 ? "none" : f.Default)}; env {TrainerEnvironment.ForFlag(f.Flag)})");
         return "usage: K8sTraining.Trainer train [flags]\n" + string.Join('\n', lines) + "\n";
     }
 
@@ -98,14 +96,14 @@ public static class OptionsParser
             {
                 return v;
             }
-            var env = environment(EnvironmentName(flag));
+            var env = environment(TrainerEnvironment.ForFlag(flag));
             return string.IsNullOrEmpty(env) ? null : env;
         }
 
         // Where a bad value came from, as the user set it: the flag, or the environment variable read as that flag.
-        string Source(string flag) => given.ContainsKey(flag) ? flag : $"environment variable {EnvironmentName(flag)}, read as {flag}";
+        string Source(string flag) => given.ContainsKey(flag) ? flag : $"environment variable {TrainerEnvironment.ForFlag(flag)}, read as {flag}";
 
-        string Choice(string flag, string fallback, params string[] allowed)
+        string Choice(string flag, string fallback, params IReadOnlyList<string> allowed)
         {
             var v = Raw(flag) ?? fallback;
             return allowed.Contains(v, StringComparer.Ordinal)
@@ -143,15 +141,15 @@ public static class OptionsParser
 
         string? Text(string flag) => Raw(flag);
 
-        var optimizer = Choice("--optimizer", "adamw", "sgd", "adamw");
-        var dataset = Choice("--dataset", "synthetic", "synthetic", "fashion-mnist");
+        var optimizer = Choice("--optimizer", OptimizerNames.AdamW, OptimizerNames.All);
+        var dataset = Choice("--dataset", DatasetNames.Synthetic, DatasetNames.All);
         var uri = Text("--checkpoint-uri");
-        if (uri is not null && !uri.StartsWith("s3://", StringComparison.Ordinal))
+        if (uri is not null && !uri.StartsWith(CheckpointLayout.RemoteScheme, StringComparison.Ordinal))
         {
             throw new OptionsException($"{Source("--checkpoint-uri")}: '{uri}' is not allowed; allowed: s3://bucket/prefix");
         }
-        var dataDir = Text("--data") ?? (dataset == "fashion-mnist" ? "/usr/share/datasets/fashion-mnist" : null);
-        if (dataset == "fashion-mnist" && !Directory.Exists(dataDir))
+        var dataDir = Text("--data") ?? (dataset == DatasetNames.FashionMnist ? "/usr/share/datasets/fashion-mnist" : null);
+        if (dataset == DatasetNames.FashionMnist && !Directory.Exists(dataDir))
         {
             throw new OptionsException($"{Source("--data")}: '{dataDir}' is not allowed; allowed: an existing directory with the Fashion-MNIST idx files");
         }
@@ -159,13 +157,13 @@ public static class OptionsParser
 
         return new TrainerOptions
         {
-            Model = Choice("--model", "mlp", "mlp", "cnn"),
+            Model = Choice("--model", ModelNames.Mlp, ModelNames.All),
             Dataset = dataset,
             DataDirectory = dataDir,
             Samples = (int)Integer("--samples", 2048, 1, 10_000_000),
             Epochs = (int)Integer("--epochs", 1, 1, 100_000),
             BatchSize = (int)Integer("--batch-size", 64, 1, 1_000_000),
-            LearningRate = Real("--lr", optimizer == "sgd" ? 0.05 : 0.001, 0, 10),
+            LearningRate = Real("--lr", optimizer == OptimizerNames.Sgd ? 0.05 : 0.001, 0, 10),
             LearningRateGamma = Real("--lr-gamma", 1, 0, 1),
             Optimizer = optimizer,
             Seed = Integer("--seed", 42, 0, long.MaxValue),

@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Text.Json;
+using K8sTraining.Contract;
 
 namespace K8sTraining.Trainer.Storage;
 
@@ -18,23 +18,10 @@ public sealed record LatestPointer(string Checkpoint, long GlobalStep, IReadOnly
 /// <summary><c>owner.json</c>: the TrainingJob a checkpoint prefix belongs to.</summary>
 public sealed record CheckpointOwner(string Uid, string Namespace, string Name, DateTimeOffset CreatedAt);
 
-/// <summary>Names and (de)serialisation of the remote documents.</summary>
+/// <summary>(De)serialisation of the remote documents (their names are in <see cref="CheckpointLayout"/>).</summary>
 public static class RemoteCheckpointDocuments
 {
-    public const string ManifestFileName = "manifest.json";
-    public const string LatestFileName = "latest.json";
-    public const string OwnerFileName = "owner.json";
-
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = false };
-
-    public static string DirectoryName(long globalStep) => "step-" + globalStep.ToString("D12", CultureInfo.InvariantCulture);
-
-    public static bool TryParseDirectoryName(string name, out long globalStep)
-    {
-        globalStep = -1;
-        return name.StartsWith("step-", StringComparison.Ordinal) && name.Length == 17
-            && long.TryParse(name.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out globalStep);
-    }
 
     /// <summary>Parses a manifest and checks it names only plain files with a size and a lowercase sha256.</summary>
     public static CheckpointManifestView ParseManifest(ReadOnlySpan<byte> json)
@@ -47,7 +34,7 @@ public static class RemoteCheckpointDocuments
         }
         foreach (var f in view.Files)
         {
-            if (string.IsNullOrEmpty(f.Name) || f.Name != Path.GetFileName(f.Name) || f.Name is "." or ".." or ManifestFileName
+            if (string.IsNullOrEmpty(f.Name) || f.Name != Path.GetFileName(f.Name) || f.Name is "." or ".." or CheckpointLayout.ManifestFileName
                 || f.Size < 0 || f.Sha256 is not { Length: 64 } || !f.Sha256.All(char.IsAsciiHexDigitLower))
             {
                 throw new InvalidDataException($"manifest.json has an invalid file entry '{f.Name}'.");
@@ -69,10 +56,10 @@ public static class RemoteCheckpointDocuments
     public static LatestPointer ParseLatest(ReadOnlySpan<byte> json)
     {
         var latest = JsonSerializer.Deserialize<LatestPointer>(json, Json) ?? throw new InvalidDataException("latest.json is empty.");
-        if (!TryParseDirectoryName(latest.Checkpoint ?? "", out _) || latest.Retained is null
-            || latest.Retained.Any(r => !TryParseDirectoryName(r ?? "", out _)))
+        if (!CheckpointLayout.TryParseDirectoryName(latest.Checkpoint, out _) || latest.Retained is null
+            || latest.Retained.Any(r => !CheckpointLayout.TryParseDirectoryName(r, out _)))
         {
-            throw new InvalidDataException("latest.json names a checkpoint that is not step-<12 digits>.");
+            throw new InvalidDataException($"latest.json names a checkpoint that is not {CheckpointLayout.DirectoryPrefix}<{CheckpointLayout.StepDigits} digits>.");
         }
         return latest;
     }

@@ -1,3 +1,5 @@
+using K8sTraining.Contract;
+
 namespace K8sTraining.Trainer.Storage;
 
 /// <summary>Where checkpoints live remotely: a bucket and a key prefix parsed from <c>s3://bucket/prefix</c>.</summary>
@@ -14,16 +16,16 @@ public sealed record S3CheckpointLocation(string Bucket, string Prefix)
     /// <summary>Parses <c>s3://bucket[/prefix]</c>; throws <see cref="RemoteStoreConfigurationException"/> saying what is wrong.</summary>
     public static S3CheckpointLocation Parse(string? value)
     {
-        const string Fix = "Give --checkpoint-uri (or TRAINER_CHECKPOINT_URI) as s3://bucket/prefix, e.g. s3://k8straining/jobs/mnist.";
+        const string Fix = $"Give --checkpoint-uri (or {TrainerEnvironment.CheckpointUri}) as s3://bucket/prefix, e.g. s3://k8straining/jobs/mnist.";
         if (string.IsNullOrWhiteSpace(value))
         {
             throw new RemoteStoreConfigurationException($"--checkpoint-uri is empty. {Fix}");
         }
-        if (!value.StartsWith("s3://", StringComparison.Ordinal))
+        if (!value.StartsWith(CheckpointLayout.RemoteScheme, StringComparison.Ordinal))
         {
             throw new RemoteStoreConfigurationException($"--checkpoint-uri '{value}' is malformed: it must start with s3://. {Fix}");
         }
-        var rest = value["s3://".Length..];
+        var rest = value[CheckpointLayout.RemoteScheme.Length..];
         var slash = rest.IndexOf('/', StringComparison.Ordinal);
         var bucket = slash < 0 ? rest : rest[..slash];
         var prefix = slash < 0 ? "" : rest[(slash + 1)..].Trim('/');

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using K8sTraining.Contract;
 using Microsoft.Extensions.Logging;
 
 namespace K8sTraining.Trainer.Storage;
@@ -96,7 +97,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
     // reports as its own) the checkpoints of a deleted job that used the same URI. Written before the first upload.
     private async Task ClaimPrefixAsync(CheckpointOwnerClaim claim, bool checkpointsExist, CancellationToken cancellationToken)
     {
-        var ownerUri = options.Location.Uri(RemoteCheckpointDocuments.OwnerFileName);
+        var ownerUri = options.Location.Uri(CheckpointLayout.OwnerFileName);
         var bytes = await WithStartupRetryAsync("reading owner.json", ct => objects.GetBytesAsync(OwnerKey, ct), cancellationToken).ConfigureAwait(false);
         CheckpointOwner? current = null;
         if (bytes is not null)
@@ -121,7 +122,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
                 ? $"belongs to {current.Namespace}/{current.Name} (uid {current.Uid}, since {current.CreatedAt:O}) according to {ownerUri}"
                 : bytes is not null
                     ? $"has an unreadable {ownerUri}, so its owner is unknown"
-                    : $"already holds checkpoints (newest {latest?.Checkpoint ?? "unknown: latest.json is unreadable"}) and no {RemoteCheckpointDocuments.OwnerFileName} says whose";
+                    : $"already holds checkpoints (newest {latest?.Checkpoint ?? "unknown: latest.json is unreadable"}) and no {CheckpointLayout.OwnerFileName} says whose";
             if (!claim.Adopt)
             {
                 throw new CheckpointPrefixInUseException(
@@ -147,7 +148,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
             {
                 latest = null;
                 latestKnown = true;
-                protectedCheckpoint = localNewestGlobalStep >= 0 ? RemoteCheckpointDocuments.DirectoryName(localNewestGlobalStep) : null;
+                protectedCheckpoint = localNewestGlobalStep >= 0 ? CheckpointLayout.DirectoryName(localNewestGlobalStep) : null;
             }
             LogNothingToRestore(Location);
             return null;
@@ -160,7 +161,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException)
         {
             throw new RemoteCheckpointDamagedException(
-                $"{options.Location.Uri(RemoteCheckpointDocuments.LatestFileName)} is unreadable ({e.Message}); checkpoints may exist, so the trainer will not start from scratch. Repair or delete latest.json.", e);
+                $"{options.Location.Uri(CheckpointLayout.LatestFileName)} is unreadable ({e.Message}); checkpoints may exist, so the trainer will not start from scratch. Repair or delete latest.json.", e);
         }
         lock (gate)
         {
@@ -169,7 +170,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         }
 
         var candidates = pointer.Retained.Append(pointer.Checkpoint).Distinct(StringComparer.Ordinal)
-            .Select(name => (Name: name, Step: RemoteCheckpointDocuments.TryParseDirectoryName(name, out var s) ? s : -1))
+            .Select(name => (Name: name, Step: CheckpointLayout.TryParseDirectoryName(name, out var s) ? s : -1))
             .Where(c => c.Step > localNewestGlobalStep)
             .OrderByDescending(c => c.Step)
             .ToList();
@@ -211,7 +212,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
             return null;
         }
         throw new RemoteCheckpointDamagedException(
-            $"None of the {candidates.Count} checkpoints listed in {options.Location.Uri(RemoteCheckpointDocuments.LatestFileName)} verifies ({string.Join(", ", candidates.Select(c => c.Name))}); the trainer will not silently start from scratch. Inspect them, or delete latest.json to start over.");
+            $"None of the {candidates.Count} checkpoints listed in {options.Location.Uri(CheckpointLayout.LatestFileName)} verifies ({string.Join(", ", candidates.Select(c => c.Name))}); the trainer will not silently start from scratch. Inspect them, or delete latest.json to start over.");
     }
 
     // Resuming from the local checkpoint: retention never deletes it remotely, and when latest.json lists it, it is
@@ -220,7 +221,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
     {
         lock (gate)
         {
-            protectedCheckpoint = localNewestGlobalStep >= 0 ? RemoteCheckpointDocuments.DirectoryName(localNewestGlobalStep) : null;
+            protectedCheckpoint = localNewestGlobalStep >= 0 ? CheckpointLayout.DirectoryName(localNewestGlobalStep) : null;
             if (protectedCheckpoint is not null && !invalidRemote.Contains(protectedCheckpoint)
                 && (pointer.Checkpoint == protectedCheckpoint || pointer.Retained.Contains(protectedCheckpoint, StringComparer.Ordinal)))
             {
@@ -238,11 +239,11 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         StagedCheckpoint item;
         try
         {
-            var manifestBytes = File.ReadAllBytes(Path.Combine(source, RemoteCheckpointDocuments.ManifestFileName));
+            var manifestBytes = File.ReadAllBytes(Path.Combine(source, CheckpointLayout.ManifestFileName));
             var manifest = RemoteCheckpointDocuments.ParseManifest(manifestBytes);
-            if (!RemoteCheckpointDocuments.TryParseDirectoryName(name, out var step) || step != manifest.GlobalStep)
+            if (!CheckpointLayout.TryParseDirectoryName(name, out var step) || step != manifest.GlobalStep)
             {
-                throw new InvalidDataException($"{source} is not a checkpoint directory step-<12 digits> matching its manifest (globalStep {manifest.GlobalStep}).");
+                throw new InvalidDataException($"{source} is not a checkpoint directory {CheckpointLayout.DirectoryPrefix}<{CheckpointLayout.StepDigits} digits> matching its manifest (globalStep {manifest.GlobalStep}).");
             }
 
             // Hard links (or copies) in a private folder: local retention may delete the original as soon as this returns.
@@ -264,7 +265,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
             }
             lock (gate)
             {
-                newestEnqueuedStep = Math.Max(newestEnqueuedStep, RemoteCheckpointDocuments.TryParseDirectoryName(name, out var failed) ? failed : long.MaxValue);
+                newestEnqueuedStep = Math.Max(newestEnqueuedStep, CheckpointLayout.TryParseDirectoryName(name, out var failed) ? failed : long.MaxValue);
                 SignalChangedLocked();
             }
             return;
@@ -353,15 +354,15 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         retryWait.Dispose();
     }
 
-    private string LatestKey => options.Location.Key(RemoteCheckpointDocuments.LatestFileName);
+    private string LatestKey => options.Location.Key(CheckpointLayout.LatestFileName);
 
-    private string OwnerKey => options.Location.Key(RemoteCheckpointDocuments.OwnerFileName);
+    private string OwnerKey => options.Location.Key(CheckpointLayout.OwnerFileName);
 
     // All committed means: nothing queued or in flight, and the newest checkpoint ever handed over is committed (one
     // that could not be staged or turned out damaged locally counts as not uploaded).
     private RemoteFlushResult ResultLocked() => new(
         queue.Count == 0 && inFlight is null && (committedStep ?? -1) >= newestEnqueuedStep,
-        committedStep is { } s ? options.Location.Uri(RemoteCheckpointDocuments.DirectoryName(s)) : null,
+        committedStep is { } s ? options.Location.Uri(CheckpointLayout.DirectoryName(s)) : null,
         committedStep,
         queue.Count + (inFlight is null ? 0 : 1));
 
@@ -480,7 +481,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
             await objects.UploadFileAsync(options.Location.Key($"{item.Name}/{file.Name}"), Path.Combine(item.StagingDirectory, file.Name), file, cancellationToken).ConfigureAwait(false);
         }
         // The manifest goes last: a checkpoint exists remotely only once all its files are there and verified.
-        await objects.PutBytesAsync(options.Location.Key($"{item.Name}/{RemoteCheckpointDocuments.ManifestFileName}"), item.ManifestBytes, cancellationToken).ConfigureAwait(false);
+        await objects.PutBytesAsync(options.Location.Key($"{item.Name}/{CheckpointLayout.ManifestFileName}"), item.ManifestBytes, cancellationToken).ConfigureAwait(false);
 
         LatestPointer? previous;
         bool known;
@@ -519,7 +520,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         }
         kept.Sort((a, b) => string.CompareOrdinal(b, a));
         var newest = kept[0];
-        RemoteCheckpointDocuments.TryParseDirectoryName(newest, out var newestStep);
+        CheckpointLayout.TryParseDirectoryName(newest, out var newestStep);
         var pointer = new LatestPointer(newest, newestStep, kept);
         await objects.PutBytesAsync(LatestKey, RemoteCheckpointDocuments.SerializeLatest(pointer), cancellationToken).ConfigureAwait(false);
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
@@ -549,7 +550,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
     {
         try
         {
-            var manifestKey = options.Location.Key($"{name}/{RemoteCheckpointDocuments.ManifestFileName}");
+            var manifestKey = options.Location.Key($"{name}/{CheckpointLayout.ManifestFileName}");
             var bytes = await objects.GetBytesAsync(manifestKey, cancellationToken).ConfigureAwait(false);
             // Manifest first: from that moment the checkpoint no longer exists for any reader.
             await objects.DeleteAsync(manifestKey, cancellationToken).ConfigureAwait(false);
@@ -570,7 +571,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
 
     private async Task<long> DownloadCheckpointAsync(string root, string name, CancellationToken cancellationToken)
     {
-        var manifestBytes = await objects.GetBytesAsync(options.Location.Key($"{name}/{RemoteCheckpointDocuments.ManifestFileName}"), cancellationToken).ConfigureAwait(false)
+        var manifestBytes = await objects.GetBytesAsync(options.Location.Key($"{name}/{CheckpointLayout.ManifestFileName}"), cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidDataException("its manifest.json is missing");
         CheckpointManifestView manifest;
         try
@@ -581,7 +582,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         {
             throw new InvalidDataException($"its manifest.json is not valid JSON ({e.Message})", e);
         }
-        if (RemoteCheckpointDocuments.DirectoryName(manifest.GlobalStep) != name)
+        if (CheckpointLayout.DirectoryName(manifest.GlobalStep) != name)
         {
             throw new InvalidDataException($"its manifest.json says globalStep {manifest.GlobalStep}");
         }
@@ -598,7 +599,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
                 await objects.DownloadFileAsync(options.Location.Key($"{name}/{file.Name}"), Path.Combine(temporary, file.Name), file, cancellationToken).ConfigureAwait(false);
             }
             // Written last, as the training loop does: a local checkpoint without its manifest does not exist.
-            await File.WriteAllBytesAsync(Path.Combine(temporary, RemoteCheckpointDocuments.ManifestFileName), manifestBytes, cancellationToken).ConfigureAwait(false);
+            await File.WriteAllBytesAsync(Path.Combine(temporary, CheckpointLayout.ManifestFileName), manifestBytes, cancellationToken).ConfigureAwait(false);
             var target = Path.Combine(root, name);
             if (Directory.Exists(target))
             {
@@ -668,7 +669,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         }
         catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException)
         {
-            LogLatestUnreadable(options.Location.Uri(RemoteCheckpointDocuments.LatestFileName), e.Message);
+            LogLatestUnreadable(options.Location.Uri(CheckpointLayout.LatestFileName), e.Message);
             return null;
         }
     }

@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Trainer.Checkpoints;
 using K8sTraining.Trainer.Hosting;
 
@@ -70,13 +71,25 @@ public sealed class AttemptRecord
     }
 
     /// <summary>The report for an ending with this status, given the newest checkpoint committed remotely (if any).</summary>
-    public TerminationReport Report(string status, string message, string? reason, (long GlobalStep, string Uri)? newestRemote)
+    public TerminationMessage Report(string status, string message, string? reason, (long GlobalStep, string Uri)? newestRemote)
     {
         lock (gate)
         {
             var local = newestLocal is null ? ((long, string)?)null : (newestLocal.Manifest.GlobalStep, newestLocal.Directory);
             var (checkpoint, uploaded) = NewestDurable(local, newestRemote);
-            return new TerminationReport(status, globalStep, epoch, stepInEpoch, checkpoint, uploaded, testAccuracy, message, reason, resumedFrom);
+            return new TerminationMessage
+            {
+                Status = status,
+                GlobalStep = globalStep,
+                Epoch = epoch,
+                StepInEpoch = stepInEpoch,
+                Checkpoint = checkpoint,
+                CheckpointUploaded = uploaded,
+                TestAccuracy = testAccuracy,
+                Message = message,
+                Reason = reason,
+                ResumedFrom = resumedFrom,
+            };
         }
     }
 

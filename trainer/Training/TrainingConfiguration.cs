@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Trainer.Options;
 
 namespace K8sTraining.Trainer.Training;
@@ -19,7 +20,7 @@ public sealed record TrainingConfiguration(
         return new TrainingConfiguration(
             options.Model,
             options.Dataset,
-            options.Dataset == "synthetic" ? options.Samples : 0,
+            options.Dataset == DatasetNames.Synthetic ? options.Samples : 0,
             options.Seed,
             options.BatchSize,
             options.Optimizer,

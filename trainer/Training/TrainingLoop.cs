@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using K8sTraining.Contract;
 using K8sTraining.Trainer.Checkpoints;
 using K8sTraining.Trainer.Data;
 using K8sTraining.Trainer.Hosting;
@@ -191,7 +192,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         await FlushRemoteAsync().ConfigureAwait(false);
         var message = $"Completed {options.Epochs} epoch(s) at global step {state.GlobalStep}; test accuracy {lastAccuracy:F4}";
         observer.OnMessage(message);
-        return new TrainingOutcome(ExitCodes.Completed, Report(TerminationReport.Completed, state, final, lastAccuracy, message));
+        return new TrainingOutcome(TrainerExitCodes.Completed, Report(TerminationStatuses.Completed, state, final, lastAccuracy, message));
     }
 
     private async Task<TrainingOutcome> StopAsync(nn.Module model, OptimizerHelper optimizer, TrainingState state, CheckpointWriter? writer, double? accuracy)
@@ -201,7 +202,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         {
             var lost = $"Stopped at global step {state.GlobalStep} without --checkpoint-dir: progress is lost";
             observer.OnMessage(lost);
-            return new TrainingOutcome(ExitCodes.Failed, Report(TerminationReport.Failed, state, null, accuracy, lost));
+            return new TrainingOutcome(TrainerExitCodes.Failed, Report(TerminationStatuses.Failed, state, null, accuracy, lost));
         }
         writer.WaitForInFlight();
         var checkpoint = writer.LastCommitted?.Manifest.GlobalStep == state.GlobalStep && writer.LastCommitted.Manifest.Epoch == state.Epoch
@@ -210,7 +211,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         await FlushRemoteAsync().ConfigureAwait(false);
         var message = $"Stopped by signal after global step {state.GlobalStep} (epoch {state.Epoch}, step {state.StepInEpoch} of epoch); checkpoint {checkpoint!.Directory} written in {clock.Elapsed.TotalSeconds:F2} s";
         observer.OnMessage(message);
-        return new TrainingOutcome(ExitCodes.Resumable, Report(TerminationReport.Preempted, state, checkpoint, accuracy, message));
+        return new TrainingOutcome(TrainerExitCodes.Interrupted, Report(TerminationStatuses.Preempted, state, checkpoint, accuracy, message));
     }
 
     private async Task FlushRemoteAsync()
@@ -228,7 +229,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
 
     // The position, accuracy and newest local checkpoint are in the attempt record already; the checkpoint and
     // accuracy arguments only make each ending say what it relies on.
-    private TerminationReport Report(string status, TrainingState state, LocalCheckpoint? checkpoint, double? accuracy, string message)
+    private TerminationMessage Report(string status, TrainingState state, LocalCheckpoint? checkpoint, double? accuracy, string message)
     {
         attempt.RecordPosition(state.GlobalStep, state.Epoch, state.StepInEpoch);
         attempt.RecordAccuracy(accuracy);
@@ -241,7 +242,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
 
     private OptimizerHelper CreateOptimizer(nn.Module model) => options.Optimizer switch
     {
-        "sgd" => optim.SGD(model.parameters(), options.LearningRate, momentum: 0.9),
+        OptimizerNames.Sgd => optim.SGD(model.parameters(), options.LearningRate, momentum: 0.9),
         _ => optim.AdamW(model.parameters(), options.LearningRate),
     };
 

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Reconciliation;
 using k8s;
@@ -78,9 +79,9 @@ public sealed class CrdSchemaDriftTests
     {
         var spec = Schema["properties"]!["spec"]!["properties"]!;
         var training = spec["training"]!["properties"]!;
-        Assert.Equal(TrainingSpec.Models, Enum(training["model"]));
-        Assert.Equal(TrainingSpec.Datasets, Enum(training["dataset"]));
-        Assert.Equal(TrainingSpec.Optimizers, Enum(training["optimizer"]));
+        Assert.Equal(ModelNames.All, Enum(training["model"]));
+        Assert.Equal(DatasetNames.All, Enum(training["dataset"]));
+        Assert.Equal(OptimizerNames.All, Enum(training["optimizer"]));
         Assert.Equal(JobPhases.All, Enum(Schema["properties"]!["status"]!["properties"]!["phase"]));
         Assert.Equal(AttemptOutcomes.All, Enum(Schema["properties"]!["status"]!["properties"]!["lastTermination"]!["properties"]!["outcome"]));
         Assert.Equal(TrainingJobSpec.DefaultImage, (string?)spec["image"]!["default"]);

@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Pods;
 using K8sTraining.Operator.Tests.Builders;
@@ -158,6 +159,18 @@ public sealed class TrainerPodBuilderTests
 
         Assert.Equal("uid-mnist", env["TRAINER_JOB_UID"]);
         Assert.Equal(expected, env.GetValueOrDefault("TRAINER_CHECKPOINT_ADOPT"));
+    }
+
+    [Fact]
+    [Trait("Category", "Unit")]
+    public void Build_Should_SetOnlyVariablesTheContractNames_When_BuildingAnAttempt()
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(s => s.Checkpoint!.Adopt = true).WithTraining(t => t.LearningRate = 0.01).Build();
+
+        var names = TrainerPodBuilder.Build(job, 1).Spec.Containers.Single().Env.Select(e => e.Name).ToList();
+
+        Assert.All(names, n => Assert.Contains(n, TrainerEnvironment.All));
+        Assert.Equal(names.Count, names.Distinct(StringComparer.Ordinal).Count());
     }
 
     [Theory]

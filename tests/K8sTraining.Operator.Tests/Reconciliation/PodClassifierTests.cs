@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Reconciliation;
 using K8sTraining.Operator.Tests.Builders;
@@ -61,11 +62,11 @@ public sealed class PodClassifierTests
     {
         var text = "some log line\n" + PodBuilder.TerminationJson("preempted", 42, 1, 2, "s3://b/p/step-000000000042") + "\n";
 
-        var message = TrainerTerminationMessage.TryParse(text);
+        var message = TerminationMessage.TryParse(text);
 
         Assert.Equal(42, message?.GlobalStep);
         Assert.Equal("s3://b/p/step-000000000042", message?.Checkpoint);
-        Assert.Null(TrainerTerminationMessage.TryParse("Traceback: boom"));
+        Assert.Null(TerminationMessage.TryParse("Traceback: boom"));
     }
 
     [Fact]
@@ -73,10 +74,10 @@ public sealed class PodClassifierTests
     {
         const string text = """{"status":"failed","globalStep":150,"epoch":0,"stepInEpoch":150,"checkpoint":"s3://b/p/step-000000000150","checkpointUploaded":true,"message":"boom","reason":"StorageUnavailable","resumedFrom":{"globalStep":150,"epoch":0,"stepInEpoch":150,"checkpoint":"s3://b/p/step-000000000150"}}""";
 
-        var message = TrainerTerminationMessage.TryParse(text);
+        var message = TerminationMessage.TryParse(text);
 
         Assert.Equal(TerminationReasons.StorageUnavailable, message?.Reason);
-        Assert.Equal(new ResumedFromRecord { GlobalStep = 150, Epoch = 0, StepInEpoch = 150, Checkpoint = "s3://b/p/step-000000000150" }, message?.ResumedFrom);
-        Assert.Null(TrainerTerminationMessage.TryParse("""{"status":"completed","globalStep":1,"resumedFrom":null}""")?.ResumedFrom);
+        Assert.Equal(new ResumePoint(150, 0, 150, "s3://b/p/step-000000000150"), message?.ResumedFrom);
+        Assert.Null(TerminationMessage.TryParse("""{"status":"completed","globalStep":1,"resumedFrom":null}""")?.ResumedFrom);
     }
 }

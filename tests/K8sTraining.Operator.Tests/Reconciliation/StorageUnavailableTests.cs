@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Reconciliation;
 using K8sTraining.Operator.Tests.Builders;

@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Trainer.Hosting;
 using K8sTraining.Trainer.Tests.Support;
 
@@ -21,11 +22,11 @@ public sealed class InvalidArgumentsTests
         var (code, process) = await TrainerProcess.RunAsync(run.Args(flag, value));
         using (process)
         {
-            Assert.Equal(ExitCodes.Invalid, code);
+            Assert.Equal(TrainerExitCodes.InvalidConfiguration, code);
             Assert.Contains($"{flag}: '{value}' is not allowed; {allowed}", process.Stderr, StringComparison.Ordinal);
         }
         AssertNothingWritten(run);
-        Assert.Equal(TerminationReport.Invalid, run.ReadTerminationReport().Status);
+        Assert.Equal(TerminationStatuses.Invalid, run.ReadTerminationReport().Status);
     }
 
     [Fact]
@@ -35,7 +36,7 @@ public sealed class InvalidArgumentsTests
         var (code, process) = await TrainerProcess.RunAsync([.. run.Args(), "--learning-rate", "0.1"]);
         using (process)
         {
-            Assert.Equal(ExitCodes.Invalid, code);
+            Assert.Equal(TrainerExitCodes.InvalidConfiguration, code);
             Assert.Contains("unknown argument '--learning-rate'", process.Stderr, StringComparison.Ordinal);
         }
         AssertNothingWritten(run);
@@ -51,7 +52,7 @@ public sealed class InvalidArgumentsTests
         var (code, process) = await TrainerProcess.RunAsync(args, new Dictionary<string, string> { ["TRAINER_BATCH_SIZE"] = "lots" });
         using (process)
         {
-            Assert.Equal(ExitCodes.Invalid, code);
+            Assert.Equal(TrainerExitCodes.InvalidConfiguration, code);
             Assert.Contains("--batch-size: 'lots' is not allowed", process.Stderr, StringComparison.Ordinal);
         }
         AssertNothingWritten(run);

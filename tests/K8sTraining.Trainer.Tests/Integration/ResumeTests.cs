@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Trainer.Hosting;
 using K8sTraining.Trainer.Tests.Support;
 
@@ -32,25 +33,25 @@ public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<R
             }
             var code = await trainer.WaitForExitAsync(Deadline);
 
-            Assert.True(code == ExitCodes.Resumable, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
+            Assert.True(code == TrainerExitCodes.Interrupted, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
             var report = run.ReadTerminationReport();
-            Assert.Equal(TerminationReport.Preempted, report.Status);
+            Assert.Equal(TerminationStatuses.Preempted, report.Status);
             Assert.True(report.GlobalStep > previousStop, $"stopped at {report.GlobalStep}, previous stop {previousStop}");
             Assert.Equal(Path.Combine(run.CheckpointDirectory, $"step-{report.GlobalStep:D12}"), report.Checkpoint);
             if (previousStop > 0)
             {
                 Assert.Equal(previousStop, TrainerRun.ResumedGlobalStep(trainer.Stdout));
             }
-            previousStop = report.GlobalStep;
+            previousStop = report.GlobalStep!.Value;
         }
 
         var (finalCode, final) = await TrainerProcess.RunAsync(run.Args());
         using (final)
         {
-            Assert.True(finalCode == ExitCodes.Completed, $"exit {finalCode}\n{final.Stdout}\n{final.Stderr}");
+            Assert.True(finalCode == TrainerExitCodes.Completed, $"exit {finalCode}\n{final.Stdout}\n{final.Stderr}");
             Assert.Equal(previousStop, TrainerRun.ResumedGlobalStep(final.Stdout));
         }
-        Assert.Equal(TerminationReport.Completed, run.ReadTerminationReport().Status);
+        Assert.Equal(TerminationStatuses.Completed, run.ReadTerminationReport().Status);
         Assert.Equal(TrainerRun.TotalSteps, run.ReadTerminationReport().GlobalStep);
         AssertSameWeightsAsReference(run.Output);
     }
@@ -78,7 +79,7 @@ public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<R
         var (code, resumed) = await TrainerProcess.RunAsync(run.Args());
         using (resumed)
         {
-            Assert.True(code == ExitCodes.Completed, $"exit {code}\n{resumed.Stdout}\n{resumed.Stderr}");
+            Assert.True(code == TrainerExitCodes.Completed, $"exit {code}\n{resumed.Stdout}\n{resumed.Stderr}");
             Assert.Equal(committedBeforeKill, TrainerRun.ResumedGlobalStep(resumed.Stdout));
         }
         Assert.Empty(Directory.GetDirectories(run.CheckpointDirectory, "step-*.tmp-*"));
@@ -93,7 +94,7 @@ public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<R
         {
             await trainer.WaitForGlobalStepAsync(2 * TrainerRun.CheckpointEvery + 5, Deadline);
             trainer.SendSigterm();
-            Assert.Equal(ExitCodes.Resumable, await trainer.WaitForExitAsync(Deadline));
+            Assert.Equal(TrainerExitCodes.Interrupted, await trainer.WaitForExitAsync(Deadline));
         }
         var steps = run.CommittedSteps();
         Assert.True(steps.Count >= 2, $"expected two checkpoints, found {string.Join(",", steps)}");
@@ -105,7 +106,7 @@ public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<R
         var (code, resumed) = await TrainerProcess.RunAsync(run.Args());
         using (resumed)
         {
-            Assert.True(code == ExitCodes.Completed, $"exit {code}\n{resumed.Stdout}\n{resumed.Stderr}");
+            Assert.True(code == TrainerExitCodes.Completed, $"exit {code}\n{resumed.Stdout}\n{resumed.Stderr}");
             Assert.Contains($"step-{steps[^1]:D12} is not usable (model.bin does not match its sha256)", resumed.Stdout, StringComparison.Ordinal);
             Assert.Equal(steps[^2], TrainerRun.ResumedGlobalStep(resumed.Stdout));
         }
@@ -122,7 +123,7 @@ public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<R
         var (first, firstProcess) = await TrainerProcess.RunAsync(run.Args("--checkpoint-every-steps", "10", "--keep-checkpoints", "100"));
         using (firstProcess)
         {
-            Assert.True(first == ExitCodes.Completed, $"exit {first}\n{firstProcess.Stdout}\n{firstProcess.Stderr}");
+            Assert.True(first == TrainerExitCodes.Completed, $"exit {first}\n{firstProcess.Stdout}\n{firstProcess.Stderr}");
         }
         foreach (var step in run.CommittedSteps().Where(s => s is not (130 or 140 or 150)))
         {
@@ -140,9 +141,9 @@ public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<R
             await trainer.WaitForGlobalStepAsync(142, Deadline);
             trainer.SendSigterm();
             var code = await trainer.WaitForExitAsync(Deadline);
-            Assert.True(code == ExitCodes.Resumable, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
+            Assert.True(code == TrainerExitCodes.Interrupted, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
             Assert.Equal(140, TrainerRun.ResumedGlobalStep(trainer.Stdout));
-            stoppedAt = run.ReadTerminationReport().GlobalStep;
+            stoppedAt = run.ReadTerminationReport().GlobalStep!.Value;
             Assert.True(stoppedAt is > 140 and < 150, $"the signal must land before step 150 for this case; it stopped at {stoppedAt}");
         }
         Assert.Equal([stoppedAt], run.CommittedSteps());
@@ -151,7 +152,7 @@ public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<R
         var (finalCode, final) = await TrainerProcess.RunAsync(run.Args("--keep-checkpoints", "1"));
         using (final)
         {
-            Assert.True(finalCode == ExitCodes.Completed, $"exit {finalCode}\n{final.Stdout}\n{final.Stderr}");
+            Assert.True(finalCode == TrainerExitCodes.Completed, $"exit {finalCode}\n{final.Stdout}\n{final.Stderr}");
             Assert.Equal(stoppedAt, TrainerRun.ResumedGlobalStep(final.Stdout));
         }
         AssertSameWeightsAsReference(run.Output);
@@ -167,17 +168,17 @@ public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<R
         using var run = new TrainerRun();
         var (first, firstProcess) = await TrainerProcess.RunAsync(run.Args("--epochs", "1", "--samples", "256"));
         firstProcess.Dispose();
-        Assert.Equal(ExitCodes.Completed, first);
+        Assert.Equal(TrainerExitCodes.Completed, first);
         var before = Snapshot(run.CheckpointDirectory);
 
         var (code, process) = await TrainerProcess.RunAsync(run.Args("--epochs", "1", "--samples", "256", flag, value));
         using (process)
         {
-            Assert.Equal(ExitCodes.Invalid, code);
+            Assert.Equal(TrainerExitCodes.InvalidConfiguration, code);
             Assert.Contains($"{flag}: '{value}' differs from", process.Stdout + process.Stderr, StringComparison.Ordinal);
         }
         var report = run.ReadTerminationReport();
-        Assert.Equal(TerminationReport.Invalid, report.Status);
+        Assert.Equal(TerminationStatuses.Invalid, report.Status);
         Assert.Contains(flag, report.Message, StringComparison.Ordinal);
         Assert.Equal(before, Snapshot(run.CheckpointDirectory));
     }

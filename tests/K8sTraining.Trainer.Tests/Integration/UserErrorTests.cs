@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Trainer.Hosting;
 using K8sTraining.Trainer.Tests.Support;
 
@@ -24,7 +25,7 @@ public sealed class UserErrorTests
         _ = name;
         using var trainer = TrainerProcess.StartCommand(args);
         var code = await trainer.WaitForExitAsync(Deadline);
-        Assert.True(code == ExitCodes.Completed, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
+        Assert.True(code == TrainerExitCodes.Completed, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
         Assert.Contains("usage: K8sTraining.Trainer train [flags]", trainer.Stdout, StringComparison.Ordinal);
         Assert.Contains("TRAINER_EPOCHS", trainer.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("error", trainer.Stderr, StringComparison.OrdinalIgnoreCase);
@@ -39,11 +40,11 @@ public sealed class UserErrorTests
         var (code, process) = await TrainerProcess.RunAsync(args, new Dictionary<string, string> { ["TRAINER_EPOCHS"] = "abc" });
         using (process)
         {
-            Assert.True(code == ExitCodes.Invalid, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
+            Assert.True(code == TrainerExitCodes.InvalidConfiguration, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
             Assert.Contains("environment variable TRAINER_EPOCHS, read as --epochs: 'abc' is not allowed", process.Stderr, StringComparison.Ordinal);
         }
         var report = run.ReadTerminationReport();
-        Assert.Equal((TerminationReport.Invalid, TerminationReasons.InvalidConfiguration), (report.Status, report.Reason));
+        Assert.Equal((TerminationStatuses.Invalid, TerminationReasons.InvalidConfiguration), (report.Status, report.Reason));
         Assert.Contains("TRAINER_EPOCHS", report.Message, StringComparison.Ordinal);
     }
 
@@ -70,11 +71,11 @@ public sealed class UserErrorTests
         var (code, process) = await TrainerProcess.RunAsync(run.Args("--dataset", "fashion-mnist", "--data", data));
         using (process)
         {
-            Assert.True(code == ExitCodes.Invalid, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
+            Assert.True(code == TrainerExitCodes.InvalidConfiguration, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
             Assert.DoesNotContain("   at ", process.Stdout + process.Stderr, StringComparison.Ordinal);
         }
         var report = run.ReadTerminationReport();
-        Assert.Equal((TerminationReport.Invalid, TerminationReasons.InvalidConfiguration), (report.Status, report.Reason));
+        Assert.Equal((TerminationStatuses.Invalid, TerminationReasons.InvalidConfiguration), (report.Status, report.Reason));
         Assert.Contains(Path.Combine(data, file), report.Message, StringComparison.Ordinal);
         Assert.Contains(expected, report.Message, StringComparison.Ordinal);
         Assert.Contains("Download the four Fashion-MNIST files", report.Message, StringComparison.Ordinal);
@@ -90,7 +91,7 @@ public sealed class UserErrorTests
         var (code, process) = await TrainerProcess.RunAsync(run.Args("--checkpoint-dir", file));
         using (process)
         {
-            Assert.True(code == ExitCodes.Invalid, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
+            Assert.True(code == TrainerExitCodes.InvalidConfiguration, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
         }
         var report = run.ReadTerminationReport();
         Assert.Equal(TerminationReasons.InvalidConfiguration, report.Reason);
@@ -107,7 +108,7 @@ public sealed class UserErrorTests
         var (code, process) = await TrainerProcess.RunAsync(run.Args("--checkpoint-dir", readOnly.Path));
         using (process)
         {
-            Assert.True(code == ExitCodes.Invalid, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
+            Assert.True(code == TrainerExitCodes.InvalidConfiguration, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
         }
         var report = run.ReadTerminationReport();
         Assert.Equal(TerminationReasons.InvalidConfiguration, report.Reason);
@@ -126,13 +127,13 @@ public sealed class UserErrorTests
         using var trainer = TrainerProcess.Start(run.Args("--checkpoint-dir", checkpoints, "--keep-checkpoints", "5", "--log-csv", Path.Combine(run.Directory, "log.csv")));
         var code = await trainer.WaitForExitAsync(Deadline);
 
-        Assert.True(code == ExitCodes.Failed, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
+        Assert.True(code == TrainerExitCodes.Failed, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
         Assert.Contains("No space left on device", trainer.Stdout + trainer.Stderr, StringComparison.Ordinal);
         var kept = Directory.GetDirectories(checkpoints, "step-*").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
         Assert.True(kept.Count >= 2, $"the disk should hold two checkpoints before it fills: {string.Join(", ", kept)}");
         Assert.Empty(Directory.GetDirectories(checkpoints, "*.tmp-*"));
         var report = run.ReadTerminationReport();
-        Assert.Equal(TerminationReport.Failed, report.Status);
+        Assert.Equal(TerminationStatuses.Failed, report.Status);
         Assert.True(report.GlobalStep > TrainerRun.CheckpointEvery * kept.Count && report.GlobalStep >= trainer.LastGlobalStep,
             $"reported step {report.GlobalStep}, last logged {trainer.LastGlobalStep}, kept {string.Join(", ", kept)}");
         Assert.Equal(Path.Combine(checkpoints, kept[^1]!), report.Checkpoint);

@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Trainer.Hosting;
 using K8sTraining.Trainer.Tests.Integration;
 using K8sTraining.Trainer.Tests.Support;
@@ -40,9 +41,9 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
             trainer.SendSigterm();
             var code = await trainer.WaitForExitAsync(Deadline);
 
-            Assert.True(code == ExitCodes.Resumable, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
+            Assert.True(code == TrainerExitCodes.Interrupted, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
             var report = run.ReadTerminationReport();
-            Assert.Equal(TerminationReport.Preempted, report.Status);
+            Assert.Equal(TerminationStatuses.Preempted, report.Status);
             Assert.True(report.CheckpointUploaded, $"not uploaded: {report}\n{trainer.Stdout}");
             Assert.Equal($"{uri}/step-{report.GlobalStep:D12}", report.Checkpoint);
             Assert.True(report.GlobalStep > previousStop, $"stopped at {report.GlobalStep}, previous stop {previousStop}");
@@ -50,7 +51,7 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
             {
                 Assert.Equal(previousStop, TrainerRun.ResumedGlobalStep(trainer.Stdout));
             }
-            previousStop = report.GlobalStep;
+            previousStop = report.GlobalStep!.Value;
 
             // The next pod lands on another node: nothing local survives.
             Directory.Delete(run.CheckpointDirectory, recursive: true);
@@ -59,7 +60,7 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
         var (finalCode, final) = await TrainerProcess.RunAsync(run.Args("--checkpoint-uri", uri), env);
         using (final)
         {
-            Assert.True(finalCode == ExitCodes.Completed, $"exit {finalCode}\n{final.Stdout}\n{final.Stderr}");
+            Assert.True(finalCode == TrainerExitCodes.Completed, $"exit {finalCode}\n{final.Stdout}\n{final.Stderr}");
             Assert.Equal(previousStop, TrainerRun.ResumedGlobalStep(final.Stdout));
         }
         Assert.Equal(TrainerRun.TotalSteps, run.ReadTerminationReport().GlobalStep);
@@ -81,9 +82,9 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
         trainer.SendSigterm();
         var code = await trainer.WaitForExitAsync(Deadline);
 
-        Assert.True(code == ExitCodes.Resumable, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
+        Assert.True(code == TrainerExitCodes.Interrupted, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
         var report = run.ReadTerminationReport();
-        Assert.Equal(TerminationReport.Preempted, report.Status);
+        Assert.Equal(TerminationStatuses.Preempted, report.Status);
         Assert.False(report.CheckpointUploaded, report.ToString());
         var local = Path.Combine(run.CheckpointDirectory, $"step-{report.GlobalStep:D12}");
         Assert.Equal(local, report.Checkpoint);
@@ -95,11 +96,11 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
         var (finalCode, final) = await TrainerProcess.RunAsync(run.Args("--checkpoint-uri", uri), Environment(server));
         using (final)
         {
-            Assert.True(finalCode == ExitCodes.Completed, $"exit {finalCode}\n{final.Stdout}\n{final.Stderr}");
+            Assert.True(finalCode == TrainerExitCodes.Completed, $"exit {finalCode}\n{final.Stdout}\n{final.Stderr}");
             Assert.Equal(report.GlobalStep, TrainerRun.ResumedGlobalStep(final.Stdout));
         }
         var completed = run.ReadTerminationReport();
-        Assert.Equal(new ResumePoint(report.GlobalStep, report.Epoch, report.StepInEpoch, local), completed.ResumedFrom);
+        Assert.Equal(new ResumePoint(report.GlobalStep!.Value, report.Epoch!.Value, report.StepInEpoch!.Value, local), completed.ResumedFrom);
         Assert.Equal(($"{uri}/step-{TrainerRun.TotalSteps:D12}", true), (completed.Checkpoint, completed.CheckpointUploaded));
         var weights = await File.ReadAllBytesAsync(run.Output);
         Assert.True(reference.FinalWeights.SequenceEqual(weights), "final weights differ from the uninterrupted run");
@@ -122,12 +123,12 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
         var (code, process) = await TrainerProcess.RunAsync(run.Args("--checkpoint-uri", uri), env);
         using (process)
         {
-            Assert.True(code == ExitCodes.Invalid, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
+            Assert.True(code == TrainerExitCodes.InvalidConfiguration, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
             Assert.Contains(expected, process.Stdout + process.Stderr, StringComparison.Ordinal);
             Assert.DoesNotContain(S3rverServer.SecretKey + "\n", process.Stdout + process.Stderr, StringComparison.Ordinal);
         }
         var report = run.ReadTerminationReport();
-        Assert.Equal(TerminationReport.Invalid, report.Status);
+        Assert.Equal(TerminationStatuses.Invalid, report.Status);
         Assert.Equal(TerminationReasons.InvalidConfiguration, report.Reason);
         Assert.Contains(expected, report.Message, StringComparison.Ordinal);
     }
@@ -155,12 +156,12 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
         var waited = DateTime.UtcNow - started;
         using (process)
         {
-            Assert.True(code == ExitCodes.StorageUnavailable, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
+            Assert.True(code == TrainerExitCodes.StorageUnavailable, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
             Assert.Contains("unreachable", process.Stdout + process.Stderr, StringComparison.Ordinal);
         }
         Assert.True(waited >= TimeSpan.FromSeconds(2), $"gave up after {waited.TotalSeconds:0.0} s, before the 2 s start-up budget");
         var report = run.ReadTerminationReport();
-        Assert.Equal((TerminationReport.Failed, TerminationReasons.StorageUnavailable), (report.Status, report.Reason));
+        Assert.Equal((TerminationStatuses.Failed, TerminationReasons.StorageUnavailable), (report.Status, report.Reason));
         Assert.Contains("CHECKPOINT_S3_STARTUP_TIMEOUT_SECONDS", report.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(run.CheckpointDirectory, "step-000000000025")), "training did not start from scratch");
     }
@@ -181,10 +182,10 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
             await first.WaitForGlobalStepAsync(30, Deadline);
             Assert.Equal((0, 0, 0), await ResumedFromGaugesAsync(port));
             first.SendSigterm();
-            Assert.Equal(ExitCodes.Resumable, await first.WaitForExitAsync(Deadline));
+            Assert.Equal(TrainerExitCodes.Interrupted, await first.WaitForExitAsync(Deadline));
             var report = run.ReadTerminationReport();
             Assert.Null(report.ResumedFrom);
-            stoppedAt = report.GlobalStep;
+            stoppedAt = report.GlobalStep!.Value;
         }
         Directory.Delete(run.CheckpointDirectory, recursive: true);
 
@@ -196,7 +197,7 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
             Assert.Equal(stoppedAt, step);
             replacement.SendSigterm();
             var code = await replacement.WaitForExitAsync(Deadline);
-            Assert.True(code == ExitCodes.Resumable, $"exit {code}\n{replacement.Stdout}\n{replacement.Stderr}");
+            Assert.True(code == TrainerExitCodes.Interrupted, $"exit {code}\n{replacement.Stdout}\n{replacement.Stderr}");
 
             var report = run.ReadTerminationReport();
             var remote = $"{uri}/step-{stoppedAt:D12}";
@@ -219,7 +220,7 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
             var (code, process) = await TrainerProcess.RunAsync(previous.Args("--checkpoint-uri", uri, "--epochs", "1"), first);
             using (process)
             {
-                Assert.True(code == ExitCodes.Completed, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
+                Assert.True(code == TrainerExitCodes.Completed, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
             }
         }
 
@@ -228,11 +229,11 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
         var (refused, refusedProcess) = await TrainerProcess.RunAsync(run.Args("--checkpoint-uri", uri, "--epochs", "1"), second);
         using (refusedProcess)
         {
-            Assert.True(refused == ExitCodes.Invalid, $"exit {refused}\n{refusedProcess.Stdout}\n{refusedProcess.Stderr}");
+            Assert.True(refused == TrainerExitCodes.InvalidConfiguration, $"exit {refused}\n{refusedProcess.Stdout}\n{refusedProcess.Stderr}");
             Assert.Null(TrainerRun.ResumedGlobalStep(refusedProcess.Stdout));
         }
         var report = run.ReadTerminationReport();
-        Assert.Equal((TerminationReport.Invalid, TerminationReasons.CheckpointPrefixInUse), (report.Status, report.Reason));
+        Assert.Equal((TerminationStatuses.Invalid, TerminationReasons.CheckpointPrefixInUse), (report.Status, report.Reason));
         Assert.Contains(uri, report.Message, StringComparison.Ordinal);
         Assert.Contains("ml/fashion (uid uid-deleted-job", report.Message, StringComparison.Ordinal);
         Assert.Contains("spec.checkpoint.adopt: true", report.Message, StringComparison.Ordinal);
@@ -243,7 +244,7 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
         var (adopted, adoptedProcess) = await TrainerProcess.RunAsync(run.Args("--checkpoint-uri", uri, "--epochs", "1"), second);
         using (adoptedProcess)
         {
-            Assert.True(adopted == ExitCodes.Completed, $"exit {adopted}\n{adoptedProcess.Stdout}\n{adoptedProcess.Stderr}");
+            Assert.True(adopted == TrainerExitCodes.Completed, $"exit {adopted}\n{adoptedProcess.Stdout}\n{adoptedProcess.Stderr}");
             Assert.Equal(TrainerRun.TotalSteps / 2, TrainerRun.ResumedGlobalStep(adoptedProcess.Stdout));
         }
     }

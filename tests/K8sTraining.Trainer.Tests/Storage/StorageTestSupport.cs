@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using K8sTraining.Contract;
 using K8sTraining.Trainer.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -12,7 +13,7 @@ public static class LocalCheckpoints
 {
     public static string Write(string root, long step, IReadOnlyDictionary<string, byte[]> files)
     {
-        var dir = Path.Combine(root, RemoteCheckpointDocuments.DirectoryName(step));
+        var dir = Path.Combine(root, CheckpointLayout.DirectoryName(step));
         Directory.CreateDirectory(dir);
         foreach (var (name, bytes) in files)
         {
@@ -27,7 +28,7 @@ public static class LocalCheckpoints
             createdAt = DateTimeOffset.UtcNow.ToString("O"),
             files = files.Select(f => new { name = f.Key, size = f.Value.LongLength, sha256 = Convert.ToHexStringLower(SHA256.HashData(f.Value)) }).ToArray(),
         };
-        File.WriteAllText(Path.Combine(dir, RemoteCheckpointDocuments.ManifestFileName), JsonSerializer.Serialize(manifest));
+        File.WriteAllText(Path.Combine(dir, CheckpointLayout.ManifestFileName), JsonSerializer.Serialize(manifest));
         return dir;
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using K8sTraining.Contract;
 using K8sTraining.Trainer.Hosting;
 
 namespace K8sTraining.Trainer.Tests.Support;
@@ -51,8 +52,8 @@ public sealed partial class TrainerRun : IDisposable
         return flags.SelectMany(kv => new[] { kv.Key, kv.Value }).ToList();
     }
 
-    public TerminationReport ReadTerminationReport() =>
-        TerminationReport.Parse(File.ReadAllText(TerminationLogPath).Trim()) ?? throw new InvalidDataException("empty termination log");
+    public TerminationMessage ReadTerminationReport() =>
+        TerminationMessage.Parse(File.ReadAllText(TerminationLogPath).Trim()) ?? throw new InvalidDataException("empty termination log");
 
     public IReadOnlyList<long> CommittedSteps() =>
         System.IO.Directory.Exists(CheckpointDirectory)

@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Trainer.Checkpoints;
 using K8sTraining.Trainer.Hosting;
 using K8sTraining.Trainer.Storage;
@@ -35,7 +36,7 @@ public sealed class AttemptRecordTests
         attempt.RecordLocalCheckpoint(new LocalCheckpoint(Local, new CheckpointManifest(1, 40, 1, 8, DateTimeOffset.UnixEpoch, [])));
         attempt.RecordPosition(47, 1, 15);
 
-        var report = attempt.Report(TerminationReport.Failed, "IOException: No space left on device", null, (40, Remote));
+        var report = attempt.Report(TerminationStatuses.Failed, "IOException: No space left on device", null, (40, Remote));
 
         Assert.Equal((47L, 1, 15), (report.GlobalStep, report.Epoch, report.StepInEpoch));
         Assert.Equal(new ResumePoint(40, 1, 8, Remote), report.ResumedFrom);

@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Trainer.Options;
 
 namespace K8sTraining.Trainer.Tests.Unit;
@@ -9,7 +10,7 @@ public sealed class OptionsParserTests
     [InlineData("--batch-size", "TRAINER_BATCH_SIZE")]
     [InlineData("--lr", "TRAINER_LR")]
     public void EnvironmentName_Should_BeTrainerPrefixedUpperSnake_When_DerivedFromFlag(string flag, string expected) =>
-        Assert.Equal(expected, OptionsParser.EnvironmentName(flag));
+        Assert.Equal(expected, TrainerEnvironment.ForFlag(flag));
 
     [Fact]
     public void Parse_Should_TakeValuesFromEnvironment_When_FlagAbsent()
@@ -49,7 +50,7 @@ public sealed class OptionsParserTests
     [MemberData(nameof(ValidatedFlags))]
     public void Parse_Should_NameTheEnvironmentVariableAndItsFlag_When_AnEnvironmentValueIsInvalid(string flag)
     {
-        var variable = OptionsParser.EnvironmentName(flag);
+        var variable = TrainerEnvironment.ForFlag(flag);
         var env = new Dictionary<string, string> { [variable] = "abc" };
         if (flag == "--data")
         {
@@ -95,4 +96,55 @@ public sealed class OptionsParserTests
     [InlineData(new string[0], false)]
     public void IsHelpRequest_Should_FindHelp_When_AskedAnywhereAfterTheCommand(string[] args, bool expected) =>
         Assert.Equal(expected, OptionsParser.IsHelpRequest(args));
+
+    [Fact]
+    [Trait("Category", "Unit")]
+    public void Flags_Should_ReadEveryVariableTheOperatorSets_When_NamedByTheContract()
+    {
+        var read = OptionsParser.Flags.Select(f => TrainerEnvironment.ForFlag(f.Flag)).ToHashSet(StringComparer.Ordinal);
+
+        Assert.All(TrainerEnvironment.Flags, v => Assert.Contains(v, read));
+    }
+
+    public static TheoryData<string, string> ContractChoices()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var model in ModelNames.All)
+        {
+            data.Add("--model", model);
+        }
+        foreach (var dataset in DatasetNames.All)
+        {
+            data.Add("--dataset", dataset);
+        }
+        foreach (var optimizer in OptimizerNames.All)
+        {
+            data.Add("--optimizer", optimizer);
+        }
+        return data;
+    }
+
+    [Theory]
+    [Trait("Category", "Unit")]
+    [MemberData(nameof(ContractChoices))]
+    public void Parse_Should_AcceptEveryValueTheContractAllows_When_GivenAsFlag(string flag, string value)
+    {
+        var options = OptionsParser.Parse([flag, value, "--data", Path.GetTempPath()], _ => null);
+
+        Assert.Equal(value, flag switch { "--model" => options.Model, "--dataset" => options.Dataset, _ => options.Optimizer });
+    }
+
+    [Theory]
+    [Trait("Category", "Unit")]
+    [InlineData("--model", "resnet")]
+    [InlineData("--dataset", "imagenet")]
+    [InlineData("--optimizer", "lbfgs")]
+    public void Parse_Should_ListTheContractValues_When_AValueIsNotAllowed(string flag, string value)
+    {
+        var allowed = flag switch { "--model" => ModelNames.All, "--dataset" => DatasetNames.All, _ => OptimizerNames.All };
+
+        var e = Assert.Throws<OptionsException>(() => OptionsParser.Parse([flag, value], _ => null));
+
+        Assert.Equal($"{flag}: '{value}' is not allowed; allowed: {string.Join(", ", allowed)}", e.Message);
+    }
 }

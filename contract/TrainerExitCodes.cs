@@ -1,0 +1,23 @@
+namespace K8sTraining.Contract;
+
+/// <summary>The trainer's exit codes: how the operator tells a finished, a preempted and a failed attempt apart.</summary>
+public static class TrainerExitCodes
+{
+    /// <summary>Training finished.</summary>
+    public const int Completed = 0;
+
+    /// <summary>A failure during training (counted against maxRestarts).</summary>
+    public const int Failed = 1;
+
+    /// <summary>A flag, a file, a directory or the checkpoint prefix cannot be used: retrying will not help.</summary>
+    public const int InvalidConfiguration = 2;
+
+    /// <summary>
+    /// EX_UNAVAILABLE: the remote checkpoint store could not be reached during start-up or restore within the start-up
+    /// retry budget. Infrastructure trouble, not the job's failure: retried with backoff, never counted as a failure.
+    /// </summary>
+    public const int StorageUnavailable = 69;
+
+    /// <summary>EX_TEMPFAIL: interrupted (SIGTERM) after a durable checkpoint; a replacement resumes from it.</summary>
+    public const int Interrupted = 75;
+}

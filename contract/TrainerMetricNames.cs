@@ -1,0 +1,42 @@
+namespace K8sTraining.Contract;
+
+/// <summary>
+/// The trainer's progress gauges on its /metrics (Prometheus names) that the operator reads to follow a running attempt;
+/// each carries the <see cref="JobMetricLabels"/>.
+/// </summary>
+public static class TrainerMetricNames
+{
+    /// <summary>Optimizer steps completed since the start of training (across attempts).</summary>
+    public const string GlobalStep = "k8straining_trainer_global_step";
+
+    /// <summary>Current epoch, 0-based.</summary>
+    public const string Epoch = "k8straining_trainer_epoch";
+
+    /// <summary>Steps completed in the current epoch.</summary>
+    public const string StepInEpoch = "k8straining_trainer_step_in_epoch";
+
+    /// <summary>Global step of the newest checkpoint a replacement would resume from.</summary>
+    public const string CheckpointGlobalStep = "k8straining_trainer_checkpoint_global_step";
+
+    /// <summary>Epoch of that checkpoint.</summary>
+    public const string CheckpointEpoch = "k8straining_trainer_checkpoint_epoch";
+
+    /// <summary>Step in epoch of that checkpoint.</summary>
+    public const string CheckpointStepInEpoch = "k8straining_trainer_checkpoint_step_in_epoch";
+
+    /// <summary>Global step this attempt resumed from (0 when it started fresh); known before the first step.</summary>
+    public const string ResumedFromGlobalStep = "k8straining_trainer_resumed_from_global_step";
+
+    /// <summary>Epoch this attempt resumed from (0 when it started fresh).</summary>
+    public const string ResumedFromEpoch = "k8straining_trainer_resumed_from_epoch";
+
+    /// <summary>Step in epoch this attempt resumed from (0 when it started fresh).</summary>
+    public const string ResumedFromStepInEpoch = "k8straining_trainer_resumed_from_step_in_epoch";
+
+    /// <summary>Every progress gauge above.</summary>
+    public static readonly IReadOnlyList<string> Progress =
+    [
+        GlobalStep, Epoch, StepInEpoch, CheckpointGlobalStep, CheckpointEpoch, CheckpointStepInEpoch,
+        ResumedFromGlobalStep, ResumedFromEpoch, ResumedFromStepInEpoch,
+    ];
+}
