@@ -2,6 +2,7 @@ using K8sTraining.NodeAgent.Images;
 
 namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 
+[Trait("Category", "Unit")]
 public sealed class ImageTableTests
 {
     private static readonly ImageTable Table = ImageTable.Load(

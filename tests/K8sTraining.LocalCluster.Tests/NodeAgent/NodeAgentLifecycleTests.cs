@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 
 /// <summary>The agent's own lifetime: stopping it leaves no process behind, and a new agent takes over honestly.</summary>
+[Trait("Category", "Integration")]
 public sealed class NodeAgentLifecycleTests : IAsyncLifetime
 {
     private readonly string _root = Directory.CreateTempSubdirectory("node-agent-life-").FullName;

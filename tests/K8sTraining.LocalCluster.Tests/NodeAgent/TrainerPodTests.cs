@@ -10,6 +10,7 @@ namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 /// SIGTERM, and its status shows exit 75 and the trainer's termination message. Needs the published trainer
 /// (`make test` publishes it first).
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class TrainerPodTests(NodeAgentFixture cluster, ITestOutputHelper output) : IClassFixture<NodeAgentFixture>
 {
     [Fact]

@@ -5,6 +5,7 @@ namespace K8sTraining.Trainer.Tests.Integration;
 
 /// <summary>Real trainer processes, real signals: an interrupted run must end exactly where an uninterrupted one does.</summary>
 [Collection(TrainerProcessCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<ReferenceRunFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(120);
@@ -115,7 +116,6 @@ public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<R
     // The repro: 130/140/150 on disk, 150 corrupted; the run resumes from 140 and is SIGTERMed at ~143. Before
     // the fix retention (keep 1) kept the corrupt 150 and deleted 143, and the next run started from step 0.
     [Fact]
-    [Trait("Category", "Integration")]
     public async Task Train_Should_KeepTheCheckpointJustWrittenAndResumeFromIt_When_ANewerCheckpointIsCorrupt()
     {
         using var run = new TrainerRun();

@@ -9,6 +9,7 @@ namespace K8sTraining.Trainer.Tests.Storage;
 /// resume from S3 and end byte-identical to an uninterrupted run.
 /// </summary>
 [Collection(TrainerProcessCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s3) : IClassFixture<ReferenceRunFixture>, IClassFixture<S3rverFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(120);
@@ -133,7 +134,6 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
     }
 
     [Theory]
-    [Trait("Category", "Integration")]
     [InlineData("closed port")]
     [InlineData("stopped s3rver")]
     public async Task Train_Should_ExitStorageUnavailableAfterTheStartupBudget_When_StorageIsUnreachableAtStart(string outage)
@@ -168,7 +168,6 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
     // The dead pod's path: a replacement that restored step N from S3 and was stopped before its first step reported
     // its own emptyDir path as the checkpoint, "uploaded". It must name the remote checkpoint it resumed from.
     [Fact]
-    [Trait("Category", "Integration")]
     public async Task Train_Should_ReportTheRemoteCheckpointAndWhereItResumed_When_StoppedBeforeItsFirstStep()
     {
         using var run = new TrainerRun();
@@ -207,7 +206,6 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
     }
 
     [Fact]
-    [Trait("Category", "Integration")]
     public async Task Train_Should_ExitInvalidNamingTheOwner_When_AnotherJobsCheckpointsAreAtThePrefixUnlessAdopted()
     {
         var uri = $"s3://{S3rverServer.Bucket}/owned/{Guid.NewGuid():N}";

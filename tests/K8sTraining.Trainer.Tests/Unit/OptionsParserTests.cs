@@ -2,6 +2,7 @@ using K8sTraining.Trainer.Options;
 
 namespace K8sTraining.Trainer.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class OptionsParserTests
 {
     [Theory]
@@ -45,7 +46,6 @@ public sealed class OptionsParserTests
     public static TheoryData<string> ValidatedFlags() => [.. OptionsParser.Flags.Select(f => f.Flag).Where(f => !FreeText.Contains(f))];
 
     [Theory]
-    [Trait("Category", "Unit")]
     [MemberData(nameof(ValidatedFlags))]
     public void Parse_Should_NameTheEnvironmentVariableAndItsFlag_When_AnEnvironmentValueIsInvalid(string flag)
     {
@@ -62,7 +62,6 @@ public sealed class OptionsParserTests
     }
 
     [Fact]
-    [Trait("Category", "Unit")]
     public void Parse_Should_NameTheFlagOnly_When_TheBadValueCameFromTheCommandLine()
     {
         var env = new Dictionary<string, string> { ["TRAINER_EPOCHS"] = "3" };
@@ -71,7 +70,6 @@ public sealed class OptionsParserTests
     }
 
     [Theory]
-    [Trait("Category", "Unit")]
     [InlineData("true", true)]
     [InlineData("false", false)]
     [InlineData(null, false)]
@@ -87,7 +85,6 @@ public sealed class OptionsParserTests
     }
 
     [Theory]
-    [Trait("Category", "Unit")]
     [InlineData(new[] { "--help" }, true)]
     [InlineData(new[] { "-h" }, true)]
     [InlineData(new[] { "--epochs", "2", "--help" }, true)]
