@@ -6,7 +6,7 @@ namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 public sealed class ImageTableTests
 {
     private static readonly ImageTable Table = ImageTable.Load(
-        Path.Combine(RepositoryRoot.Path, "localcluster", "images.yaml"), "/repo");
+        Path.Combine(RepositoryPaths.Root, "localcluster", "images.yaml"), "/repo");
 
     [Theory]
     [InlineData("busybox", "docker.io/library/busybox:latest")]

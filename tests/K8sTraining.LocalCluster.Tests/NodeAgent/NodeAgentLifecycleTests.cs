@@ -37,7 +37,7 @@ public sealed class NodeAgentLifecycleTests : IAsyncLifetime
             new NodeAgentOptions
             {
                 KubeconfigPath = _plane.KubeconfigPath,
-                RepositoryRoot = RepositoryRoot.Path,
+                RepositoryRoot = RepositoryPaths.Root,
                 RootDirectory = _root,
                 WatchTimeout = watchTimeout ?? TimeSpan.FromMinutes(5),
             },
@@ -126,7 +126,7 @@ public sealed class NodeAgentLifecycleTests : IAsyncLifetime
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddLocalNodeAgent(new NodeAgentOptions { KubeconfigPath = _plane.KubeconfigPath, RepositoryRoot = RepositoryRoot.Path, RootDirectory = _root });
+        builder.Services.AddLocalNodeAgent(new NodeAgentOptions { KubeconfigPath = _plane.KubeconfigPath, RepositoryRoot = RepositoryPaths.Root, RootDirectory = _root });
         using var host = builder.Build();
         await host.StartAsync();
 

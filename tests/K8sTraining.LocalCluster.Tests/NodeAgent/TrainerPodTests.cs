@@ -16,7 +16,7 @@ public sealed class TrainerPodTests(NodeAgentFixture cluster, ITestOutputHelper 
     [Fact]
     public async Task Eviction_Should_CheckpointAndReportExit75WithTerminationMessage_When_PodRunsTheTrainer()
     {
-        var trainer = Path.Combine(RepositoryRoot.Path, ".local", "publish", "trainer", "K8sTraining.Trainer.dll");
+        var trainer = Path.Combine(RepositoryPaths.Root, ".local", "publish", "trainer", "K8sTraining.Trainer.dll");
         Assert.True(File.Exists(trainer), $"{trainer} is missing: run `make publish` (make test does)");
         var hostCheckpoints = Path.Combine(cluster.Root, "host", PodBuilder.UniqueName("checkpoints"));
         var pod = await cluster.CreateAsync(PodBuilder.Image(

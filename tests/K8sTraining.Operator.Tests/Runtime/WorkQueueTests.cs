@@ -76,7 +76,7 @@ public sealed class WorkQueueTests
             queue.Add($"ns/job-{i % 3}");
         }
 
-        await Integration.Eventually.GetAsync(() => Task.FromResult(queue.Length), n => n == 0, TimeSpan.FromSeconds(10), "the queue to drain");
+        await Eventually.GetAsync(() => Task.FromResult(queue.Length), n => n == 0, TimeSpan.FromSeconds(10), "the queue to drain");
         await cts.CancelAsync();
         await Task.WhenAll(workers);
         Assert.Equal(0, overlaps);
