@@ -1,12 +1,13 @@
 using K8sTraining.Trainer.Hosting;
 using K8sTraining.Trainer.Tests.Support;
+using Xunit.Abstractions;
 
 namespace K8sTraining.Trainer.Tests.Integration;
 
 /// <summary>Real trainer processes, real signals: an interrupted run must end exactly where an uninterrupted one does.</summary>
 [Collection(TrainerProcessCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<ReferenceRunFixture>
+public sealed class ResumeTests(ReferenceRunFixture reference, ITestOutputHelper testOutput) : IClassFixture<ReferenceRunFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(120);
 
@@ -20,7 +21,8 @@ public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<R
         // At least 128 steps of 10 ms before the end: with other tests' trainers on the same 2 cores this test can read
         // a trainer's output most of a second late, and the signal must still find it training.
         var slower = new Dictionary<string, string> { ["K8STRAINING_TEST_STEP_DELAY_MS"] = "10" };
-        var targets = Enumerable.Range(0, 3).Select(_ => (long)Random.Shared.Next(5, TrainerRun.TotalSteps - 128)).Order().ToArray();
+        var random = TestSeed.Create(testOutput);
+        var targets = Enumerable.Range(0, 3).Select(_ => (long)random.Next(5, TrainerRun.TotalSteps - 128)).Order().ToArray();
         long previousStop = 0;
         foreach (var target in targets)
         {

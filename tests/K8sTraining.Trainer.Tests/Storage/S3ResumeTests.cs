@@ -1,6 +1,7 @@
 using K8sTraining.Trainer.Hosting;
 using K8sTraining.Trainer.Tests.Integration;
 using K8sTraining.Trainer.Tests.Support;
+using Xunit.Abstractions;
 
 namespace K8sTraining.Trainer.Tests.Storage;
 
@@ -10,7 +11,7 @@ namespace K8sTraining.Trainer.Tests.Storage;
 /// </summary>
 [Collection(TrainerProcessCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s3) : IClassFixture<ReferenceRunFixture>, IClassFixture<S3rverFixture>
+public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s3, ITestOutputHelper testOutput) : IClassFixture<ReferenceRunFixture>, IClassFixture<S3rverFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(120);
 
@@ -32,7 +33,8 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
         var env = Environment(s3.Server);
         // At least 128 steps before the end: with other tests' trainers on the same 2 cores this test can read a
         // trainer's output most of a second late, and the signal must still find it training.
-        var targets = Enumerable.Range(0, 3).Select(_ => (long)Random.Shared.Next(30, TrainerRun.TotalSteps - 128)).Order().ToArray();
+        var random = TestSeed.Create(testOutput);
+        var targets = Enumerable.Range(0, 3).Select(_ => (long)random.Next(30, TrainerRun.TotalSteps - 128)).Order().ToArray();
         long previousStop = 0;
         foreach (var target in targets)
         {
