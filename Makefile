@@ -1,4 +1,5 @@
-# K8sTraining: `make demo` shows the main job, `make test` runs every test. Both install what is missing first.
+# K8sTraining: `make demo` shows the main job, `make test` runs every test,
+# `make test-unit` only the in-memory ones (Category=Unit), in under a minute. Each installs what is missing first.
 SHELL := /bin/bash
 DOTNET ?= dotnet
 CONFIG ?= Release
@@ -10,7 +11,7 @@ export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 export PATH := $(CURDIR)/$(LOCAL)/bin:$(PATH)
 
-.PHONY: all deps build publish test demo bench local-cluster clean
+.PHONY: all deps build publish test test-unit demo bench local-cluster clean
 
 all: build
 
@@ -27,6 +28,10 @@ publish: build
 
 test: publish
 	@./scripts/test.sh $(CONFIG)
+
+# Unit tests need no published programs, no local cluster and no servers: build, then run Category=Unit only.
+test-unit: build
+	@./scripts/test.sh $(CONFIG) Category=Unit
 
 demo: publish
 	@./scripts/demo.sh

@@ -4,6 +4,7 @@ using K8sTraining.Deploy.Tests.Support;
 
 namespace K8sTraining.Deploy.Tests.Chart;
 
+[Trait("Category", "Unit")]
 public sealed class ChartCrdTests
 {
     private static readonly string RepositoryCrds = RepositoryPaths.Of("crds");

@@ -8,6 +8,7 @@ using K8sTraining.Deploy.Tests.Support;
 
 namespace K8sTraining.Deploy.Tests.Chart;
 
+[Trait("Category", "Integration")]
 public sealed partial class ChartTemplateTests
 {
     [Theory]

@@ -2,6 +2,7 @@ using K8sTraining.Deploy.Tests.Support;
 
 namespace K8sTraining.Deploy.Tests.Chart;
 
+[Trait("Category", "Integration")]
 public sealed class DashboardsConfigMapTests
 {
     [Fact]

@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 namespace K8sTraining.Deploy.Tests.Chart;
 
 /// <summary>The paths the chart's probes, Service and ServiceMonitor use, asked of the real operator.</summary>
+[Trait("Category", "Integration")]
 public sealed class OperatorEndpointsTests(ITestOutputHelper output)
 {
     [Fact]

@@ -8,6 +8,7 @@ namespace K8sTraining.Deploy.Tests.Images;
 /// No Docker engine runs here, so the Dockerfiles are checked by reading them: how the image starts (signals), who it
 /// runs as, and that the build stage copies everything the project builds from.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class DockerfileTests
 {
     private const int AppUser = 1654; // the .NET images' "app" user, and the chart's runAsUser

@@ -19,6 +19,7 @@ namespace K8sTraining.Deploy.Tests.Rbac;
 /// The test plays user and kubelet through the control plane's storage directly, so every audited request is the
 /// operator's.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class OperatorAuditTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);

@@ -3,6 +3,7 @@ using K8sTraining.Deploy.Tests.Support;
 
 namespace K8sTraining.Deploy.Tests.Rbac;
 
+[Trait("Category", "Integration")]
 public sealed class RbacLeastPrivilegeTests
 {
     private const string ServiceAccount = "kt-k8s-training";

@@ -10,6 +10,7 @@ namespace K8sTraining.LocalCluster.Tests.ApiServer;
 /// What a real API server refuses with 422, refused here too, through the real kubectl and KubernetesClient: names,
 /// labels, custom-resource formats and list-map keys, unconditional custom-resource updates, and pod specs.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class ApiFidelityTests(ControlPlaneFixture fx) : IClassFixture<ControlPlaneFixture>
 {
     private const string GadgetCrd = """

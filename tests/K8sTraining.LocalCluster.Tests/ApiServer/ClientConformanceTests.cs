@@ -7,6 +7,7 @@ using k8s.Models;
 namespace K8sTraining.LocalCluster.Tests.ApiServer;
 
 /// <summary>The real KubernetesClient 21 against the local API server: the calls the operator and node agent make.</summary>
+[Trait("Category", "Integration")]
 public sealed class ClientConformanceTests(ControlPlaneFixture fx) : IClassFixture<ControlPlaneFixture>
 {
     private static V1ConfigMap Cm(string name, IDictionary<string, string>? labels = null) => new()

@@ -5,6 +5,7 @@ using k8s.Models;
 namespace K8sTraining.LocalCluster.Tests.ApiServer;
 
 /// <summary>The real kubectl 1.32 against the local API server: what a user types must work as on a real cluster.</summary>
+[Trait("Category", "Integration")]
 public sealed class KubectlConformanceTests(ControlPlaneFixture fx) : IClassFixture<ControlPlaneFixture>
 {
     private static string ConfigMap(string ns, string name, string value) => $"""

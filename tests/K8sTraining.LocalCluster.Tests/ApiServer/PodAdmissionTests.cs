@@ -10,6 +10,7 @@ namespace K8sTraining.LocalCluster.Tests.ApiServer;
 /// The admission a real cluster runs on pod creates (ServiceAccount, Priority, PodSecurity), on by default in the local
 /// control plane, through the real kubectl and KubernetesClient.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class PodAdmissionTests(ControlPlaneFixture fx) : IClassFixture<ControlPlaneFixture>
 {
     private static V1Pod Pod(string ns, string name = "x", Action<V1PodSpec>? configure = null)

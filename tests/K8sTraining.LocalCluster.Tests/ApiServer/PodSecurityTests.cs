@@ -4,6 +4,7 @@ using K8sTraining.LocalCluster.Admission;
 namespace K8sTraining.LocalCluster.Tests.ApiServer;
 
 /// <summary>Pod Security admission's verdicts on pod specs, one named case per check, with the real details.</summary>
+[Trait("Category", "Unit")]
 public sealed class PodSecurityTests
 {
     private const string RestrictedContainer =

@@ -4,6 +4,7 @@ using K8sTraining.LocalCluster.Schema;
 namespace K8sTraining.LocalCluster.Tests.ApiServer;
 
 /// <summary>Schema validation of objects built in C# (in-process callers), whose numbers are not parsed JSON.</summary>
+[Trait("Category", "Unit")]
 public sealed class StructuralSchemaTests
 {
     private static JsonObject Schema() => JsonNode.Parse("""

@@ -18,6 +18,7 @@ public sealed class NodeAgentFixture : ControlPlaneFixture
 }
 
 /// <summary>The end-to-end check: a trainer pod is evicted, checkpoints on SIGTERM and reports exit 75.</summary>
+[Trait("Category", "Integration")]
 public sealed class TrainerEvictionTests(NodeAgentFixture fx) : IClassFixture<NodeAgentFixture>
 {
     [Fact]

@@ -4,6 +4,7 @@ namespace K8sTraining.LocalCluster.Tests.ApiServer;
 /// The TrainingJob CRD refuses, with the real kubectl and a 422, what the operator could not decode (issue 11): values
 /// that are not Kubernetes quantities and integers beyond what the trainer reads.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class TrainingJobSchemaTests(ControlPlaneFixture fx) : IClassFixture<ControlPlaneFixture>
 {
     [Theory]

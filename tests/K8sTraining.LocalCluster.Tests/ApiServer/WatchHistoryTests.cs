@@ -12,6 +12,7 @@ public sealed class ShortHistoryFixture : ControlPlaneFixture
 }
 
 /// <summary>Watches against a bounded history: 410 Gone for expired versions, and load within the window.</summary>
+[Trait("Category", "Integration")]
 public sealed class WatchHistoryTests(ShortHistoryFixture fx) : IClassFixture<ShortHistoryFixture>
 {
     [Fact]
@@ -48,6 +49,7 @@ public sealed class WatchHistoryTests(ShortHistoryFixture fx) : IClassFixture<Sh
 }
 
 /// <summary>Watch resource versions under a realistic load: 1,000 objects written while a watch follows them.</summary>
+[Trait("Category", "Integration")]
 public sealed class WatchLoadTests(ControlPlaneFixture fx) : IClassFixture<ControlPlaneFixture>
 {
     [Fact]

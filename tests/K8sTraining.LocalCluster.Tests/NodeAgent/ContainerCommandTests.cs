@@ -4,6 +4,7 @@ using k8s.Models;
 
 namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 
+[Trait("Category", "Unit")]
 public sealed class ContainerCommandTests
 {
     private static readonly ImageDefinition Image = new("x", ["entry", "--e"], ["cmd", "--c"], new Dictionary<string, string>());

@@ -3,6 +3,7 @@ using k8s.Models;
 
 namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 
+[Trait("Category", "Unit")]
 public sealed class ContainerEnvironmentTests
 {
     private static readonly NodeContext Node = new("127.0.0.1", "127.0.0.1", 2, 8L << 30,

@@ -2,10 +2,11 @@ using K8sTraining.NodeAgent.Images;
 
 namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 
+[Trait("Category", "Unit")]
 public sealed class ImageTableTests
 {
     private static readonly ImageTable Table = ImageTable.Load(
-        Path.Combine(RepositoryRoot.Path, "localcluster", "images.yaml"), "/repo");
+        Path.Combine(RepositoryPaths.Root, "localcluster", "images.yaml"), "/repo");
 
     [Theory]
     [InlineData("busybox", "docker.io/library/busybox:latest")]

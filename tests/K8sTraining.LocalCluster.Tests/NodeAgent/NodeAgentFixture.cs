@@ -21,7 +21,7 @@ public sealed class NodeAgentFixture : IAsyncLifetime
         _plane = await LocalControlPlane.StartAsync(new LocalControlPlaneOptions
         {
             StartNodeAgent = true,
-            RepositoryRoot = RepositoryRoot.Path,
+            RepositoryRoot = RepositoryPaths.Root,
             StateDirectory = Root,
             ConfigureNodeAgent = options => options with
             {

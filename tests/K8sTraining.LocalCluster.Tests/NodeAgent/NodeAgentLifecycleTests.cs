@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 
 /// <summary>The agent's own lifetime: stopping it leaves no process behind, and a new agent takes over honestly.</summary>
+[Trait("Category", "Integration")]
 public sealed class NodeAgentLifecycleTests : IAsyncLifetime
 {
     private readonly string _root = Directory.CreateTempSubdirectory("node-agent-life-").FullName;
@@ -36,7 +37,7 @@ public sealed class NodeAgentLifecycleTests : IAsyncLifetime
             new NodeAgentOptions
             {
                 KubeconfigPath = _plane.KubeconfigPath,
-                RepositoryRoot = RepositoryRoot.Path,
+                RepositoryRoot = RepositoryPaths.Root,
                 RootDirectory = _root,
                 WatchTimeout = watchTimeout ?? TimeSpan.FromMinutes(5),
             },
@@ -125,7 +126,7 @@ public sealed class NodeAgentLifecycleTests : IAsyncLifetime
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddLocalNodeAgent(new NodeAgentOptions { KubeconfigPath = _plane.KubeconfigPath, RepositoryRoot = RepositoryRoot.Path, RootDirectory = _root });
+        builder.Services.AddLocalNodeAgent(new NodeAgentOptions { KubeconfigPath = _plane.KubeconfigPath, RepositoryRoot = RepositoryPaths.Root, RootDirectory = _root });
         using var host = builder.Build();
         await host.StartAsync();
 

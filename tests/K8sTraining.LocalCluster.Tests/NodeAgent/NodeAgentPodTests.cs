@@ -6,6 +6,7 @@ using k8s.Models;
 namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 
 /// <summary>The node agent against the in-process control plane, through the real KubernetesClient.</summary>
+[Trait("Category", "Integration")]
 public sealed class NodeAgentPodTests(NodeAgentFixture cluster) : IClassFixture<NodeAgentFixture>
 {
     private static V1ContainerStatus MainStatus(V1Pod pod) => pod.Status.ContainerStatuses.Single(c => c.Name == "main");

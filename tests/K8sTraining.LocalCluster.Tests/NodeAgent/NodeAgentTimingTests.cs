@@ -10,6 +10,7 @@ namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 /// How fast the node agent turns pods around, measured through a watch as a controller sees it. Prints the figures
 /// (run with `--logger "console;verbosity=detailed"`) and fails only when the agent is grossly slow.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class NodeAgentTimingTests(NodeAgentFixture cluster, ITestOutputHelper output) : IClassFixture<NodeAgentFixture>
 {
     private const int Pods = 10;

@@ -2,6 +2,7 @@ using K8sTraining.NodeAgent.Containers;
 
 namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 
+[Trait("Category", "Unit")]
 public sealed class PathMapperTests
 {
     private static readonly PathMapper Mapper = new([

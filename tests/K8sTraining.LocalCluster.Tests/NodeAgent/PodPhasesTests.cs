@@ -3,6 +3,7 @@ using k8s.Models;
 
 namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 
+[Trait("Category", "Unit")]
 public sealed class PodPhasesTests
 {
     private static ContainerSnapshot Running() => new("c", "i", "i", "id", 0, new V1ContainerStateRunning(), null, null, null);

@@ -3,6 +3,7 @@ using k8s.Models;
 
 namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 
+[Trait("Category", "Unit")]
 public sealed class PodStatusBuilderTests
 {
     private static readonly DateTime Start = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);

@@ -6,6 +6,7 @@ using k8s.Models;
 namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 
 /// <summary>The node agent's pod worker against a pod spec it cannot run: it reports it and can still be deleted.</summary>
+[Trait("Category", "Integration")]
 public sealed class PodWorkerRobustnessTests(NodeAgentFixture cluster) : IClassFixture<NodeAgentFixture>
 {
     [Fact]

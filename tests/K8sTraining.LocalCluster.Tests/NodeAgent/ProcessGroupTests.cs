@@ -2,6 +2,7 @@ using K8sTraining.NodeAgent.Processes;
 
 namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 
+[Trait("Category", "Integration")]
 public sealed class ProcessGroupTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("process-group-").FullName;

@@ -3,6 +3,7 @@ using K8sTraining.NodeAgent.Status;
 
 namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 
+[Trait("Category", "Unit")]
 public sealed class TerminationMessageTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("termination-message-").FullName;

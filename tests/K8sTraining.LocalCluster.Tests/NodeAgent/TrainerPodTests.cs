@@ -10,12 +10,13 @@ namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 /// SIGTERM, and its status shows exit 75 and the trainer's termination message. Needs the published trainer
 /// (`make test` publishes it first).
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class TrainerPodTests(NodeAgentFixture cluster, ITestOutputHelper output) : IClassFixture<NodeAgentFixture>
 {
     [Fact]
     public async Task Eviction_Should_CheckpointAndReportExit75WithTerminationMessage_When_PodRunsTheTrainer()
     {
-        var trainer = Path.Combine(RepositoryRoot.Path, ".local", "publish", "trainer", "K8sTraining.Trainer.dll");
+        var trainer = Path.Combine(RepositoryPaths.Root, ".local", "publish", "trainer", "K8sTraining.Trainer.dll");
         Assert.True(File.Exists(trainer), $"{trainer} is missing: run `make publish` (make test does)");
         var hostCheckpoints = Path.Combine(cluster.Root, "host", PodBuilder.UniqueName("checkpoints"));
         var pod = await cluster.CreateAsync(PodBuilder.Image(

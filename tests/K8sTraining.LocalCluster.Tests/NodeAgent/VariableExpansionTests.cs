@@ -2,6 +2,7 @@ using K8sTraining.NodeAgent.Containers;
 
 namespace K8sTraining.LocalCluster.Tests.NodeAgent;
 
+[Trait("Category", "Unit")]
 public sealed class VariableExpansionTests
 {
     private static readonly Dictionary<string, string> Variables = new()

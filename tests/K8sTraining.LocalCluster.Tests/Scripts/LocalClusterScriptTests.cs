@@ -7,6 +7,7 @@ namespace K8sTraining.LocalCluster.Tests.Scripts;
 /// to its process group leaves nothing running. One class, so that its tests never run at once (they all want the
 /// example's S3 port).
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class LocalClusterScriptTests
 {
     private static readonly TimeSpan BannerTimeout = TimeSpan.FromMinutes(3);

@@ -15,6 +15,7 @@ namespace K8sTraining.Metrics.Tests.Cluster;
 /// Then every documented metric is there with its labels, every dashboard panel has data, and the status agrees with
 /// the trainer's metrics.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class ClusterScrapeTests
 {
     private const string JobName = "mnist";

@@ -7,6 +7,7 @@ public sealed class DashboardTests
 {
     private readonly Support.Dashboard _dashboard = Support.Dashboard.Load();
 
+    [Trait("Category", "Integration")]
     [Fact]
     public async Task Queries_Should_PassPromtool_When_VariablesAreRendered()
     {
@@ -18,6 +19,7 @@ public sealed class DashboardTests
         Assert.Contains($"SUCCESS: {expressions.Count} rules found", output, StringComparison.Ordinal);
     }
 
+    [Trait("Category", "Integration")]
     [Fact]
     public async Task Promtool_Should_RejectAQuery_When_ItIsNotPromQL()
     {
@@ -28,6 +30,7 @@ public sealed class DashboardTests
         Assert.Contains("parse error", output, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Trait("Category", "Unit")]
     [Fact]
     public void Panels_Should_UseTheDatasourceVariable_When_ProvisionedBySidecar()
     {
@@ -41,6 +44,7 @@ public sealed class DashboardTests
         });
     }
 
+    [Trait("Category", "Unit")]
     [Theory]
     [InlineData("namespace", "job_namespace")]
     [InlineData("job", "job_name")]
@@ -54,6 +58,7 @@ public sealed class DashboardTests
         Assert.True((bool?)variable["multi"]);
     }
 
+    [Trait("Category", "Unit")]
     [Fact]
     public void JobPanels_Should_FilterByNamespaceAndJob_When_TheyReadJobMetrics()
     {
@@ -64,6 +69,7 @@ public sealed class DashboardTests
         }
     }
 
+    [Trait("Category", "Unit")]
     [Fact]
     public void Queries_Should_ReadOnlyDocumentedMetrics_When_Rendered()
     {
@@ -75,6 +81,7 @@ public sealed class DashboardTests
         Assert.All(read, m => Assert.Contains(m, documented));
     }
 
+    [Trait("Category", "Unit")]
     [Fact]
     public void Docs_Should_DescribeEveryPanel_When_TheReaderHasNoScreenshot()
     {
@@ -83,6 +90,7 @@ public sealed class DashboardTests
         Assert.Equal(titles, MetricsDoc.PanelTitles());
     }
 
+    [Trait("Category", "Unit")]
     [Theory]
     [InlineData("Jobs by phase", "k8straining_operator_jobs")]
     [InlineData("Preemptions by reason", "k8straining_operator_preemptions_total")]
@@ -106,6 +114,7 @@ public sealed class DashboardTests
         Assert.Contains(queries, q => q.Expression.Contains(metric, StringComparison.Ordinal));
     }
 
+    [Trait("Category", "Unit")]
     [Fact]
     public void PercentilePanels_Should_ShowP50AndP99_When_TheyReadHistograms()
     {

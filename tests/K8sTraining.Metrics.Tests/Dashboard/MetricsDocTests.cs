@@ -3,6 +3,7 @@ using K8sTraining.Metrics.Tests.Support;
 namespace K8sTraining.Metrics.Tests.Dashboard;
 
 /// <summary>The metric table in README.md (the README's) is well formed; the live checks are in the scrape tests.</summary>
+[Trait("Category", "Unit")]
 public sealed class MetricsDocTests
 {
     [Fact]

@@ -6,6 +6,7 @@ using k8s.Models;
 namespace K8sTraining.Metrics.Tests.Operator;
 
 /// <summary>What the reconciler's three metric calls record, read back through a MeterListener.</summary>
+[Trait("Category", "Unit")]
 public sealed class OperatorMetricsTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 23, 2, 0, 0, TimeSpan.Zero);

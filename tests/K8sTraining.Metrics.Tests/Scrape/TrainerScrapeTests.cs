@@ -8,6 +8,7 @@ namespace K8sTraining.Metrics.Tests.Scrape;
 /// The published trainer as a real process, scraped every second by a real Prometheus while it trains with local and
 /// S3 (s3rver) checkpoints, is stopped by SIGTERM, and resumes.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class TrainerScrapeTests
 {
     private const string Namespace = "team-a";

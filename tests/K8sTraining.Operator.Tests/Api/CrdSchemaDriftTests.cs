@@ -12,6 +12,7 @@ using YamlDotNet.RepresentationModel;
 namespace K8sTraining.Operator.Tests.Api;
 
 /// <summary>The CRD in crds/ and the C# types must describe the same API, field by field, both ways.</summary>
+[Trait("Category", "Unit")]
 public sealed class CrdSchemaDriftTests
 {
     private static readonly JsonObject Crd = LoadYaml(Path.Combine(RepositoryPaths.Root, "crds", "trainingjobs.k8straining.io.yaml"));

@@ -11,6 +11,7 @@ namespace K8sTraining.Operator.Tests.Integration;
 /// prefix owned by another job stops the job until the user decides.
 /// </summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class JobConditionsTests(ClusterFixture cluster)
 {
     /// <summary>A "trainer" that checkpoints slowly on SIGTERM (1 s) and exits 75, as the real one does.</summary>

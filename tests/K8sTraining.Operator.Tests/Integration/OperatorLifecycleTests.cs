@@ -6,6 +6,7 @@ namespace K8sTraining.Operator.Tests.Integration;
 
 /// <summary>The operator as a real process against the local control plane: exit codes, retries, deletion, invalid specs.</summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class OperatorLifecycleTests(ClusterFixture cluster)
 {
     [Fact]

@@ -6,6 +6,7 @@ namespace K8sTraining.Operator.Tests.Integration;
 
 /// <summary>Crashes, dropped watches and two replicas: the operator must carry on and never double a pod.</summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class OperatorResilienceTests(ClusterFixture cluster)
 {
     private const string WaitForGoFile = "trap 'exit 75' TERM; while [ ! -f \"$GO_FILE\" ]; do sleep 0.1; done; exit 0";

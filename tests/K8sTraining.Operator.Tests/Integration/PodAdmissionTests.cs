@@ -11,6 +11,7 @@ namespace K8sTraining.Operator.Tests.Integration;
 /// that does not exist, a security context the namespace forbids) shows on the job instead of leaving it stuck.
 /// </summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class PodAdmissionTests(ClusterFixture cluster)
 {
     [Fact]

@@ -8,6 +8,7 @@ namespace K8sTraining.Operator.Tests.Integration;
 
 /// <summary>The story the project exists for, with the real trainer: evicted mid-run, replaced, resumed exactly, done.</summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed partial class PreemptionTests(ClusterFixture cluster)
 {
     [Fact]

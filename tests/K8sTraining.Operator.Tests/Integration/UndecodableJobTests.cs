@@ -14,6 +14,7 @@ namespace K8sTraining.Operator.Tests.Integration;
 /// where core/v1 Toleration has a number, inside tolerations, whose items preserve unknown fields.
 /// </summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class UndecodableJobTests(ClusterFixture cluster)
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };

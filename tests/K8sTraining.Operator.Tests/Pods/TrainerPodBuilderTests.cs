@@ -5,6 +5,7 @@ using K8sTraining.Operator.Tests.Builders;
 
 namespace K8sTraining.Operator.Tests.Pods;
 
+[Trait("Category", "Unit")]
 public sealed class TrainerPodBuilderTests
 {
     [Fact]

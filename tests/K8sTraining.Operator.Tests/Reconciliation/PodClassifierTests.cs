@@ -6,6 +6,7 @@ using k8s.Models;
 
 namespace K8sTraining.Operator.Tests.Reconciliation;
 
+[Trait("Category", "Integration")]
 public sealed class PodClassifierTests
 {
     private static readonly TrainingJob Job = TrainingJobBuilder.Default().Build();

@@ -6,6 +6,7 @@ using k8s.Models;
 namespace K8sTraining.Operator.Tests.Reconciliation;
 
 /// <summary>What the operator rejects even when a server did not apply the CRD schema.</summary>
+[Trait("Category", "Integration")]
 public sealed class SpecValidatorTests
 {
     [Fact]

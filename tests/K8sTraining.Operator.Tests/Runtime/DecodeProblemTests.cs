@@ -5,6 +5,7 @@ using k8s;
 
 namespace K8sTraining.Operator.Tests.Runtime;
 
+[Trait("Category", "Unit")]
 public sealed class DecodeProblemTests
 {
     public static TheoryData<string, string, string> Cases => new()

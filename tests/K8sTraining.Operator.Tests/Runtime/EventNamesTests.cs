@@ -3,6 +3,7 @@ using K8sTraining.Operator.Runtime;
 
 namespace K8sTraining.Operator.Tests.Runtime;
 
+[Trait("Category", "Unit")]
 public sealed partial class EventNamesTests
 {
     // 2026-11-30 in Unix nanoseconds: 16 hexadecimal digits, as client-go's %x of t.UnixNano() gives today.

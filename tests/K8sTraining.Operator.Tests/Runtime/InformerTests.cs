@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace K8sTraining.Operator.Tests.Runtime;
 
+[Trait("Category", "Integration")]
 public sealed class InformerTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);

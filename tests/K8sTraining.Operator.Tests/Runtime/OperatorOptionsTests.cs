@@ -2,6 +2,7 @@ using K8sTraining.Operator.Runtime;
 
 namespace K8sTraining.Operator.Tests.Runtime;
 
+[Trait("Category", "Unit")]
 public sealed class OperatorOptionsTests
 {
     [Fact]

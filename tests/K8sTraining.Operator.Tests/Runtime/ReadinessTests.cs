@@ -2,6 +2,7 @@ using K8sTraining.Operator.Runtime;
 
 namespace K8sTraining.Operator.Tests.Runtime;
 
+[Trait("Category", "Unit")]
 public sealed class ReadinessTests
 {
     private const string CannotList = "trainingjobs in team-a: cannot list since 2026-11-30T10:00:00Z: Connection refused";

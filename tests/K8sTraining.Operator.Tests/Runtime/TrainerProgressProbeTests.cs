@@ -27,6 +27,7 @@ public sealed class TrainerProgressProbeTests
         # EOF
         """;
 
+    [Trait("Category", "Unit")]
     [Fact]
     public void Parse_Should_ReadNamesLabelsAndValues_When_GivenExporterText()
     {
@@ -40,6 +41,7 @@ public sealed class TrainerProgressProbeTests
         Assert.Equal("K8sTraining.Trainer", samples[0].Labels["otel_scope_name"]);
     }
 
+    [Trait("Category", "Unit")]
     [Theory]
     [InlineData("no_value{a=\"1\"}")]
     [InlineData("broken{a=\"1\" 5")]
@@ -49,6 +51,7 @@ public sealed class TrainerProgressProbeTests
         Assert.Single(PrometheusText.Parse(line + "\nok_metric 1\n"));
     }
 
+    [Trait("Category", "Unit")]
     [Fact]
     public void Report_Should_TakeOnlyThisJobsSamples_When_TwoTrainersShareAPort()
     {
@@ -59,6 +62,7 @@ public sealed class TrainerProgressProbeTests
         Assert.Equal(new TrainerReport("mnist-attempt-1", new TrainingPosition(137, 2, 9), new TrainingPosition(120, 1, 120)), report);
     }
 
+    [Trait("Category", "Unit")]
     [Fact]
     public void Report_Should_HaveNoCheckpoint_When_TheTrainerHasNotCommittedOne()
     {
@@ -71,6 +75,7 @@ public sealed class TrainerProgressProbeTests
         Assert.Null(report.Checkpoint);
     }
 
+    [Trait("Category", "Unit")]
     [Theory]
     [InlineData("resumed from a checkpoint", 100, 1, 36)]
     [InlineData("started from the beginning", 0, 0, 0)]
@@ -91,6 +96,7 @@ public sealed class TrainerProgressProbeTests
         Assert.Null(TrainerProgressProbe.Report(job, "mnist-attempt-2", PrometheusText.Parse(Scrape))?.ResumedFrom);
     }
 
+    [Trait("Category", "Unit")]
     [Fact]
     public void Report_Should_BeNull_When_TheScrapeHasNoPositionForThisJob()
     {
@@ -98,6 +104,7 @@ public sealed class TrainerProgressProbeTests
 
         Assert.Null(TrainerProgressProbe.Report(job, "elsewhere-attempt-1", PrometheusText.Parse(Scrape)));
     }
+    [Trait("Category", "Integration")]
     [Fact]
     public async Task ReadAsync_Should_AskAgainAtOnce_When_TheTrainerRefusesWhileStarting()
     {
@@ -121,6 +128,7 @@ public sealed class TrainerProgressProbeTests
         Assert.Equal(1, server.Requests);
     }
 
+    [Trait("Category", "Integration")]
     [Fact]
     public async Task ReadAsync_Should_LeaveThePodAloneForABackoff_When_ItDoesNotAnswerInTime()
     {

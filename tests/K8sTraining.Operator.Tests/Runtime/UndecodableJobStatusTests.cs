@@ -5,6 +5,7 @@ using K8sTraining.Operator.Runtime;
 
 namespace K8sTraining.Operator.Tests.Runtime;
 
+[Trait("Category", "Unit")]
 public sealed class UndecodableJobStatusTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 30, 10, 0, 0, TimeSpan.Zero);

@@ -2,6 +2,7 @@ using K8sTraining.Operator.Runtime;
 
 namespace K8sTraining.Operator.Tests.Runtime;
 
+[Trait("Category", "Integration")]
 public sealed class WorkQueueTests
 {
     private static WorkQueue NewQueue() => new(TimeProvider.System, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(1));
@@ -75,7 +76,7 @@ public sealed class WorkQueueTests
             queue.Add($"ns/job-{i % 3}");
         }
 
-        await Integration.Eventually.GetAsync(() => Task.FromResult(queue.Length), n => n == 0, TimeSpan.FromSeconds(10), "the queue to drain");
+        await Eventually.GetAsync(() => Task.FromResult(queue.Length), n => n == 0, TimeSpan.FromSeconds(10), "the queue to drain");
         await cts.CancelAsync();
         await Task.WhenAll(workers);
         Assert.Equal(0, overlaps);

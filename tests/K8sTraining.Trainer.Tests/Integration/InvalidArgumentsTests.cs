@@ -5,6 +5,7 @@ using K8sTraining.Trainer.Tests.Support;
 namespace K8sTraining.Trainer.Tests.Integration;
 
 [Collection(TrainerProcessCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class InvalidArgumentsTests
 {
     [Theory]

@@ -1,12 +1,14 @@
 using K8sTraining.Contract;
 using K8sTraining.Trainer.Hosting;
 using K8sTraining.Trainer.Tests.Support;
+using Xunit.Abstractions;
 
 namespace K8sTraining.Trainer.Tests.Integration;
 
 /// <summary>Real trainer processes, real signals: an interrupted run must end exactly where an uninterrupted one does.</summary>
 [Collection(TrainerProcessCollection.Name)]
-public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<ReferenceRunFixture>
+[Trait("Category", "Integration")]
+public sealed class ResumeTests(ReferenceRunFixture reference, ITestOutputHelper testOutput) : IClassFixture<ReferenceRunFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(120);
 
@@ -20,7 +22,8 @@ public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<R
         // At least 128 steps of 10 ms before the end: with other tests' trainers on the same 2 cores this test can read
         // a trainer's output most of a second late, and the signal must still find it training.
         var slower = new Dictionary<string, string> { ["K8STRAINING_TEST_STEP_DELAY_MS"] = "10" };
-        var targets = Enumerable.Range(0, 3).Select(_ => (long)Random.Shared.Next(5, TrainerRun.TotalSteps - 128)).Order().ToArray();
+        var random = TestSeed.Create(testOutput);
+        var targets = Enumerable.Range(0, 3).Select(_ => (long)random.Next(5, TrainerRun.TotalSteps - 128)).Order().ToArray();
         long previousStop = 0;
         foreach (var target in targets)
         {
@@ -116,7 +119,6 @@ public sealed class ResumeTests(ReferenceRunFixture reference) : IClassFixture<R
     // The repro: 130/140/150 on disk, 150 corrupted; the run resumes from 140 and is SIGTERMed at ~143. Before
     // the fix retention (keep 1) kept the corrupt 150 and deleted 143, and the next run started from step 0.
     [Fact]
-    [Trait("Category", "Integration")]
     public async Task Train_Should_KeepTheCheckpointJustWrittenAndResumeFromIt_When_ANewerCheckpointIsCorrupt()
     {
         using var run = new TrainerRun();

@@ -9,12 +9,12 @@ namespace K8sTraining.Trainer.Tests.Integration;
 /// variable and the fix (never exit 1 with a stack trace, which the operator would retry as transient). Help is not an error.
 /// </summary>
 [Collection(TrainerProcessCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class UserErrorTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(120);
 
     [Theory]
-    [Trait("Category", "Integration")]
     [InlineData("train --help", new[] { "train", "--help" })]
     [InlineData("train -h", new[] { "train", "-h" })]
     [InlineData("help after flags", new[] { "train", "--epochs", "2", "--help" })]
@@ -32,7 +32,6 @@ public sealed class UserErrorTests
     }
 
     [Fact]
-    [Trait("Category", "Integration")]
     public async Task Train_Should_ExitInvalidNamingTheVariableAndItsFlag_When_TrainerEpochsIsNotANumber()
     {
         using var run = new TrainerRun();
@@ -49,7 +48,6 @@ public sealed class UserErrorTests
     }
 
     [Theory]
-    [Trait("Category", "Integration")]
     [InlineData("truncated gz file", "train-images-idx3-ubyte.gz", "is truncated")]
     [InlineData("train files missing, test files present", "train-images-idx3-ubyte", "but not train-images-idx3-ubyte(.gz)")]
     public async Task Train_Should_ExitInvalidNamingTheFile_When_DatasetFilesAreDamagedOrMissing(string damage, string file, string expected)
@@ -82,7 +80,6 @@ public sealed class UserErrorTests
     }
 
     [Fact]
-    [Trait("Category", "Integration")]
     public async Task Train_Should_ExitInvalidNamingTheDirectory_When_CheckpointDirectoryIsAFile()
     {
         using var run = new TrainerRun();
@@ -99,7 +96,6 @@ public sealed class UserErrorTests
     }
 
     [ReadOnlyDirectoryFact]
-    [Trait("Category", "Integration")]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task Train_Should_ExitInvalidNamingTheDirectory_When_CheckpointDirectoryIsReadOnly()
     {
@@ -118,7 +114,6 @@ public sealed class UserErrorTests
 
     // A real full disk: a tmpfs that holds two checkpoints of this model (about 2.5 MB each) but not a third.
     [TmpfsFact]
-    [Trait("Category", "Integration")]
     public async Task Train_Should_ExitFailedReportingTheTruePositionAndCleanUp_When_TheDiskFillsUp()
     {
         using var run = new TrainerRun();

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace K8sTraining.Trainer.Tests.Storage;
 
 /// <summary>The S3 store against a real s3rver on loopback: commit, verify, restore, retention, outages.</summary>
+[Trait("Category", "Integration")]
 public sealed class S3CheckpointStoreTests(S3rverFixture fixture) : IClassFixture<S3rverFixture>, IDisposable
 {
     private readonly List<string> temporary = [];
@@ -203,7 +204,6 @@ public sealed class S3CheckpointStoreTests(S3rverFixture fixture) : IClassFixtur
     // The local retention bug's remote twin: checkpoints that fail verification at restore must not be counted, or with
     // keep 1 the checkpoint just committed is deleted and latest.json names a corrupt one.
     [Fact]
-    [Trait("Category", "Integration")]
     public async Task Commit_Should_KeepJustCommittedAndDropCheckpointsThatFailedRestore_When_NewerRemoteCheckpointsAreCorrupt()
     {
         var prefix = Prefix();
@@ -251,7 +251,6 @@ public sealed class S3CheckpointStoreTests(S3rverFixture fixture) : IClassFixtur
     }
 
     [Fact]
-    [Trait("Category", "Integration")]
     public async Task NewestCommittedGlobalStep_Should_BeTheRestoredCheckpoint_When_NothingWasUploadedYet()
     {
         var prefix = Prefix();

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace K8sTraining.Trainer.Tests.Storage;
 
 /// <summary>Misconfiguration is reported as such (exit 2) with what to fix, and secrets never show.</summary>
+[Trait("Category", "Integration")]
 public sealed class S3ConfigurationTests(S3rverFixture fixture) : IClassFixture<S3rverFixture>
 {
     private const string Secret = "very-secret-Do-Not-Print-4711";

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace K8sTraining.Trainer.Tests.Storage;
 
 /// <summary>Storage going away and coming back: each test owns its s3rver, so it can stop and restart it.</summary>
+[Trait("Category", "Integration")]
 public sealed class S3OutageTests : IAsyncLifetime
 {
     private S3rverServer server = null!;

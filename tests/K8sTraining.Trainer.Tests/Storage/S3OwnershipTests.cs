@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace K8sTraining.Trainer.Tests.Storage;
 
 /// <summary>owner.json: a job never silently adopts the checkpoints another job left at the same prefix.</summary>
+[Trait("Category", "Integration")]
 public sealed class S3OwnershipTests(S3rverFixture fixture) : IClassFixture<S3rverFixture>, IDisposable
 {
     private readonly List<string> temporary = [];
@@ -12,7 +13,6 @@ public sealed class S3OwnershipTests(S3rverFixture fixture) : IClassFixture<S3rv
     private static readonly CheckpointOwnerClaim Second = new("uid-second", "team-b", "fashion", Adopt: false);
 
     [Fact]
-    [Trait("Category", "Integration")]
     public async Task ValidateAsync_Should_WriteOwnerJson_When_ThePrefixIsEmpty()
     {
         var prefix = Prefix();
@@ -25,7 +25,6 @@ public sealed class S3OwnershipTests(S3rverFixture fixture) : IClassFixture<S3rv
     }
 
     [Fact]
-    [Trait("Category", "Integration")]
     public async Task ValidateAsync_Should_RefuseNamingThePrefixTheOwnerAndTheWaysOn_When_AnotherJobOwnsThePrefix()
     {
         var prefix = Prefix();
@@ -44,7 +43,6 @@ public sealed class S3OwnershipTests(S3rverFixture fixture) : IClassFixture<S3rv
     }
 
     [Fact]
-    [Trait("Category", "Integration")]
     public async Task ValidateAsync_Should_Refuse_When_CheckpointsExistWithoutOwnerJson()
     {
         var prefix = Prefix();
@@ -58,7 +56,6 @@ public sealed class S3OwnershipTests(S3rverFixture fixture) : IClassFixture<S3rv
     }
 
     [Fact]
-    [Trait("Category", "Integration")]
     public async Task ValidateAsync_Should_RewriteOwnerAndLetTheJobResume_When_AdoptIsSet()
     {
         var prefix = Prefix();
@@ -76,7 +73,6 @@ public sealed class S3OwnershipTests(S3rverFixture fixture) : IClassFixture<S3rv
     }
 
     [Theory]
-    [Trait("Category", "Integration")]
     [InlineData("the same job's replacement pod")]
     [InlineData("a standalone trainer (no job uid)")]
     public async Task ValidateAsync_Should_Resume_When_ThePrefixIsTheJobsOwnOrNoUidIsGiven(string who)

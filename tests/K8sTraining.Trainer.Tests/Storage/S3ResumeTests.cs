@@ -2,6 +2,7 @@ using K8sTraining.Contract;
 using K8sTraining.Trainer.Hosting;
 using K8sTraining.Trainer.Tests.Integration;
 using K8sTraining.Trainer.Tests.Support;
+using Xunit.Abstractions;
 
 namespace K8sTraining.Trainer.Tests.Storage;
 
@@ -10,7 +11,8 @@ namespace K8sTraining.Trainer.Tests.Storage;
 /// resume from S3 and end byte-identical to an uninterrupted run.
 /// </summary>
 [Collection(TrainerProcessCollection.Name)]
-public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s3) : IClassFixture<ReferenceRunFixture>, IClassFixture<S3rverFixture>
+[Trait("Category", "Integration")]
+public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s3, ITestOutputHelper testOutput) : IClassFixture<ReferenceRunFixture>, IClassFixture<S3rverFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(120);
 
@@ -32,7 +34,8 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
         var env = Environment(s3.Server);
         // At least 128 steps before the end: with other tests' trainers on the same 2 cores this test can read a
         // trainer's output most of a second late, and the signal must still find it training.
-        var targets = Enumerable.Range(0, 3).Select(_ => (long)Random.Shared.Next(30, TrainerRun.TotalSteps - 128)).Order().ToArray();
+        var random = TestSeed.Create(testOutput);
+        var targets = Enumerable.Range(0, 3).Select(_ => (long)random.Next(30, TrainerRun.TotalSteps - 128)).Order().ToArray();
         long previousStop = 0;
         foreach (var target in targets)
         {
@@ -134,7 +137,6 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
     }
 
     [Theory]
-    [Trait("Category", "Integration")]
     [InlineData("closed port")]
     [InlineData("stopped s3rver")]
     public async Task Train_Should_ExitStorageUnavailableAfterTheStartupBudget_When_StorageIsUnreachableAtStart(string outage)
@@ -169,7 +171,6 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
     // The dead pod's path: a replacement that restored step N from S3 and was stopped before its first step reported
     // its own emptyDir path as the checkpoint, "uploaded". It must name the remote checkpoint it resumed from.
     [Fact]
-    [Trait("Category", "Integration")]
     public async Task Train_Should_ReportTheRemoteCheckpointAndWhereItResumed_When_StoppedBeforeItsFirstStep()
     {
         using var run = new TrainerRun();
@@ -208,7 +209,6 @@ public sealed class S3ResumeTests(ReferenceRunFixture reference, S3rverFixture s
     }
 
     [Fact]
-    [Trait("Category", "Integration")]
     public async Task Train_Should_ExitInvalidNamingTheOwner_When_AnotherJobsCheckpointsAreAtThePrefixUnlessAdopted()
     {
         var uri = $"s3://{S3rverServer.Bucket}/owned/{Guid.NewGuid():N}";

@@ -5,6 +5,7 @@ using Minio.DataModel.Args;
 namespace K8sTraining.Trainer.Tests.Storage;
 
 /// <summary>s3rver does not check SigV4 signatures, so the signer is pinned to AWS's published example and to Minio.</summary>
+[Trait("Category", "Unit")]
 public sealed class SigV4PresignerTests
 {
     [Fact]

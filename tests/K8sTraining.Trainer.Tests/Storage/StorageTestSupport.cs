@@ -83,20 +83,3 @@ public sealed class ListLoggerProvider : ILoggerProvider
         }
     }
 }
-
-/// <summary>Polls a condition until it holds or the deadline passes: no fixed sleeps in tests.</summary>
-public static class Eventually
-{
-    public static async Task TrueAsync(Func<bool> condition, TimeSpan timeout, string because)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Timed out after {timeout.TotalSeconds} s waiting until {because}.");
-            }
-            await Task.Delay(25);
-        }
-    }
-}

@@ -6,13 +6,13 @@ using K8sTraining.Trainer.Training;
 
 namespace K8sTraining.Trainer.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class AttemptRecordTests
 {
     private const string Local = "/ckpt/step-000000000040";
     private const string Remote = "s3://b/p/step-000000000040";
 
     [Theory]
-    [Trait("Category", "Unit")]
     [InlineData("no checkpoint anywhere", null, null, null, false)]
     [InlineData("local only, no remote store", 40L, null, Local, false)]
     [InlineData("restored from remote, stopped before a step (the dead pod's path)", 40L, 40L, Remote, true)]
@@ -28,7 +28,6 @@ public sealed class AttemptRecordTests
     }
 
     [Fact]
-    [Trait("Category", "Unit")]
     public void Report_Should_KeepTheLastKnownPositionAndResumePoint_When_TheAttemptFails()
     {
         var attempt = new AttemptRecord();
@@ -44,7 +43,6 @@ public sealed class AttemptRecordTests
     }
 
     [Theory]
-    [Trait("Category", "Unit")]
     [InlineData("prefix in use", TerminationReasons.CheckpointPrefixInUse)]
     [InlineData("storage configuration", TerminationReasons.InvalidConfiguration)]
     [InlineData("dataset file", TerminationReasons.InvalidConfiguration)]

@@ -10,6 +10,7 @@ using static TorchSharp.torch;
 namespace K8sTraining.Trainer.Tests.Unit;
 
 /// <summary>In-process TorchSharp (which also proves the native library loads here): the state survives a round trip.</summary>
+[Trait("Category", "Unit")]
 public sealed class CheckpointRoundTripTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "k8st-roundtrip-" + Guid.NewGuid().ToString("N")[..8]);

@@ -5,12 +5,12 @@ using K8sTraining.Trainer.Tests.Support;
 namespace K8sTraining.Trainer.Tests.Unit;
 
 /// <summary>A damaged or incomplete dataset is the user's to fix: the error names the file, what is wrong and what to do.</summary>
+[Trait("Category", "Unit")]
 public sealed class DatasetLoaderTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "k8st-data-" + Guid.NewGuid().ToString("N")[..8]);
 
     [Theory]
-    [Trait("Category", "Unit")]
     [InlineData("truncated gz file", "train-images-idx3-ubyte.gz", "is truncated")]
     [InlineData("truncated plain file", "train-images-idx3-ubyte", "is truncated")]
     [InlineData("garbage gz file", "t10k-labels-idx1-ubyte.gz", "cannot be read as a gzipped idx file")]
@@ -56,7 +56,6 @@ public sealed class DatasetLoaderTests : IDisposable
     }
 
     [Fact]
-    [Trait("Category", "Unit")]
     public void Load_Should_ReadEverySplit_When_TheFilesAreIntact()
     {
         FashionMnistFiles.Write(_dir, train: 32, test: 16);

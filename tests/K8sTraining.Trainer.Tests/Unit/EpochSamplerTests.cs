@@ -2,6 +2,7 @@ using K8sTraining.Trainer.Data;
 
 namespace K8sTraining.Trainer.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class EpochSamplerTests
 {
     [Theory]

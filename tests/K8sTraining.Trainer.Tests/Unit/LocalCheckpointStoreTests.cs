@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace K8sTraining.Trainer.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class LocalCheckpointStoreTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "k8st-store-" + Guid.NewGuid().ToString("N")[..8]);
@@ -77,7 +78,6 @@ public sealed class LocalCheckpointStoreTests : IDisposable
 
     // The case: 130/140/150 on disk, 150 unusable, the run resumed from 140 and commits 143 with keep 1.
     [Theory]
-    [Trait("Category", "Unit")]
     [InlineData("corrupt newer checkpoint")]
     [InlineData("empty step directory")]
     [InlineData("manifest naming another step")]
@@ -114,7 +114,6 @@ public sealed class LocalCheckpointStoreTests : IDisposable
     }
 
     [Fact]
-    [Trait("Category", "Unit")]
     public void Write_Should_CountOnlyValidCheckpoints_When_JunkStepDirectoriesAreNewer()
     {
         var store = new LocalCheckpointStore(_root, 2, NullLogger.Instance);
@@ -129,7 +128,6 @@ public sealed class LocalCheckpointStoreTests : IDisposable
     }
 
     [Fact]
-    [Trait("Category", "Unit")]
     public void Write_Should_DeleteWhatWasMovedAside_When_RetainedCheckpointsHavePassedIt()
     {
         var store = new LocalCheckpointStore(_root, 1, NullLogger.Instance);
@@ -146,7 +144,6 @@ public sealed class LocalCheckpointStoreTests : IDisposable
     }
 
     [Fact]
-    [Trait("Category", "Unit")]
     public void Write_Should_RemoveItsTemporaryDirectoryAndKeepEarlierCheckpoints_When_AFileCannotBeWritten()
     {
         var store = new LocalCheckpointStore(_root, 3, NullLogger.Instance);
@@ -160,7 +157,6 @@ public sealed class LocalCheckpointStoreTests : IDisposable
     }
 
     [Fact]
-    [Trait("Category", "Unit")]
     public void EnsureUsable_Should_ThrowInvalidInputNamingTheFix_When_CheckpointDirectoryIsAFile()
     {
         Directory.CreateDirectory(_root);
@@ -174,7 +170,6 @@ public sealed class LocalCheckpointStoreTests : IDisposable
     }
 
     [ReadOnlyDirectoryFact]
-    [Trait("Category", "Unit")]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void EnsureUsable_Should_ThrowInvalidInputNamingTheFix_When_CheckpointDirectoryIsReadOnly()
     {

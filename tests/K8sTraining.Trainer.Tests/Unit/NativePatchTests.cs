@@ -3,6 +3,7 @@ using System.Diagnostics;
 namespace K8sTraining.Trainer.Tests.Unit;
 
 /// <summary>trainer/Native/patch-libtorchsharp.sh, run on a copy of the pristine library from the NuGet cache.</summary>
+[Trait("Category", "Integration")]
 public sealed class NativePatchTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "k8st-native-" + Guid.NewGuid().ToString("N")[..8]);

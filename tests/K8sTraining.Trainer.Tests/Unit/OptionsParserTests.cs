@@ -3,6 +3,7 @@ using K8sTraining.Trainer.Options;
 
 namespace K8sTraining.Trainer.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class OptionsParserTests
 {
     [Theory]
@@ -46,7 +47,6 @@ public sealed class OptionsParserTests
     public static TheoryData<string> ValidatedFlags() => [.. OptionsParser.Flags.Select(f => f.Flag).Where(f => !FreeText.Contains(f))];
 
     [Theory]
-    [Trait("Category", "Unit")]
     [MemberData(nameof(ValidatedFlags))]
     public void Parse_Should_NameTheEnvironmentVariableAndItsFlag_When_AnEnvironmentValueIsInvalid(string flag)
     {
@@ -63,7 +63,6 @@ public sealed class OptionsParserTests
     }
 
     [Fact]
-    [Trait("Category", "Unit")]
     public void Parse_Should_NameTheFlagOnly_When_TheBadValueCameFromTheCommandLine()
     {
         var env = new Dictionary<string, string> { ["TRAINER_EPOCHS"] = "3" };
@@ -72,7 +71,6 @@ public sealed class OptionsParserTests
     }
 
     [Theory]
-    [Trait("Category", "Unit")]
     [InlineData("true", true)]
     [InlineData("false", false)]
     [InlineData(null, false)]
@@ -88,7 +86,6 @@ public sealed class OptionsParserTests
     }
 
     [Theory]
-    [Trait("Category", "Unit")]
     [InlineData(new[] { "--help" }, true)]
     [InlineData(new[] { "-h" }, true)]
     [InlineData(new[] { "--epochs", "2", "--help" }, true)]
