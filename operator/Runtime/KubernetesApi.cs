@@ -9,9 +9,6 @@ using k8s.Models;
 
 namespace K8sTraining.Operator.Runtime;
 
-/// <summary>Thrown when a write lost an optimistic-concurrency race (409); the reconcile is simply retried.</summary>
-public sealed class ConflictException(string message) : Exception(message);
-
 /// <summary>The thin I/O shell: every call the operator makes to the API server, one method each (see <see cref="ApiOperations"/>).</summary>
 public sealed class KubernetesApi(IKubernetes client, string identity)
 {

@@ -8,16 +8,6 @@ using Microsoft.Extensions.Logging;
 
 namespace K8sTraining.Operator.Runtime;
 
-/// <summary>What /readyz and /healthz report.</summary>
-public sealed class OperatorState
-{
-    public volatile bool IsLeader;
-    public volatile bool CachesSynced;
-    public volatile string? Leader;
-
-    public TrainingJobController? Controller { get; set; }
-}
-
 /// <summary>
 /// Runs the controller, behind leader election on a coordination.k8s.io/v1 Lease when asked: only the leader
 /// reconciles. Losing the lease stops the process (as controller-runtime does) so a fresh start re-elects cleanly.
