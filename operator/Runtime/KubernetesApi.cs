@@ -186,19 +186,18 @@ public sealed class KubernetesApi(IKubernetes client, string identity)
     }
 
     public Task RecordEventAsync(TrainingJob job, JobEvent e, DateTimeOffset now, CancellationToken cancellationToken) =>
-        RecordEventAsync(
-            new V1ObjectReference
-            {
-                ApiVersion = TrainingJob.KubeApiVersion,
-                Kind = TrainingJob.KubeKind,
-                Name = job.Metadata.Name,
-                NamespaceProperty = job.Metadata.NamespaceProperty,
-                Uid = job.Metadata.Uid,
-                ResourceVersion = job.Metadata.ResourceVersion,
-            },
-            e,
-            now,
-            cancellationToken);
+        RecordEventAsync(JobReference(job.Metadata.NamespaceProperty, job.Metadata.Name, job.Metadata.Uid, job.Metadata.ResourceVersion), e, now, cancellationToken);
+
+    /// <summary>The involvedObject of an Event about a TrainingJob (also one the operator cannot decode).</summary>
+    public static V1ObjectReference JobReference(string @namespace, string name, string? uid, string? resourceVersion) => new()
+    {
+        ApiVersion = TrainingJob.KubeApiVersion,
+        Kind = TrainingJob.KubeKind,
+        Name = name,
+        NamespaceProperty = @namespace,
+        Uid = uid,
+        ResourceVersion = resourceVersion,
+    };
 
     /// <summary>Records an Event on any object; the name is built as client-go builds it (<see cref="EventNames"/>).</summary>
     public async Task RecordEventAsync(V1ObjectReference involved, JobEvent e, DateTimeOffset now, CancellationToken cancellationToken)

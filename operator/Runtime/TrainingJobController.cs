@@ -195,15 +195,7 @@ public sealed partial class TrainingJobController : IDisposable
         }
 
         Log.ReportedUndecodable(_logger, job.Key, job.Generation ?? 0, job.Problem);
-        var involved = new V1ObjectReference
-        {
-            ApiVersion = TrainingJob.KubeApiVersion,
-            Kind = TrainingJob.KubeKind,
-            Name = job.Name,
-            NamespaceProperty = job.Namespace,
-            Uid = job.Uid,
-            ResourceVersion = job.ResourceVersion,
-        };
+        var involved = KubernetesApi.JobReference(job.Namespace, job.Name, job.Uid, job.ResourceVersion);
         await _api.RecordEventAsync(involved, JobEvent.Warning(EventReasons.Undecodable, UndecodableJobStatus.Message(job)), now, cancellationToken).ConfigureAwait(false);
         return ReconcileResult.Done;
     }
