@@ -60,6 +60,7 @@ pid="$(cut -d' ' -f1 "$root"/.local/nodes/"$node"/pods/"${ns}_${job}-attempt-1"_
 
 say "4/7 $node vanishes: kubectl annotate node $node localcluster.k8straining.io/freeze=kill"
 lost_at=$SECONDS
+lost_epoch_ms=$(date +%s%3N)
 k annotate node "$node" localcluster.k8straining.io/freeze=kill
 # The step it had reached, from its log (its last checkpoint is what the replacement will resume from).
 last_progress="$(podlog "$job-attempt-1" | grep -E '\(global [0-9]+/' | tail -1 || true)"
@@ -93,8 +94,15 @@ k get nodes
 k get pods -o wide
 resumed() { podlog "$job-attempt-2" | grep -q "Resuming at epoch"; }
 wait_for "the replacement to resume" 600 resumed
-recovery=$((SECONDS - lost_at))
-line="$(podlog "$job-attempt-2" | grep "Resuming at epoch" | sed -E 's/.*(Resuming)/\1/')"
+# Recovery time: from the freeze to the replacement's "Resuming" log line (by its timestamp, not when we looked).
+resumed_line="$(podlog "$job-attempt-2" | grep "Resuming at epoch" | head -1)"
+resumed_epoch_ms="$(date -d "$(echo "$resumed_line" | cut -d' ' -f1)" +%s%3N 2>/dev/null || true)"
+if [ -n "$resumed_epoch_ms" ]; then
+  recovery="$(awk -v a="$lost_epoch_ms" -v b="$resumed_epoch_ms" 'BEGIN { printf "%.1f", (b - a) / 1000 }')"
+else
+  recovery=$((SECONDS - lost_at))
+fi
+line="$(echo "$resumed_line" | sed -E 's/.*(Resuming)/\1/')"
 echo "pod $job-attempt-2 on $(k get pod "$job-attempt-2" -o 'jsonpath={.spec.nodeName}'): $line"
 resumed_at="$(echo "$line" | sed -nE 's/.*\(global step ([0-9]+)\).*/\1/p')"
 [ -n "$resumed_at" ] || fail "the replacement did not say where it resumed"
