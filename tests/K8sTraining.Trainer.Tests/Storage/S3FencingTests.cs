@@ -69,6 +69,10 @@ public sealed class S3FencingTests(ReferenceRunFixture reference, S3rverFixture 
         Assert.Equal(new ResumePoint(before.GlobalStep, report.ResumedFrom!.Epoch, report.ResumedFrom.StepInEpoch, $"{uri}/{before.Checkpoint}"), report.ResumedFrom);
         Assert.Equal(($"{uri}/step-{TrainerRun.TotalSteps:D12}", true), (report.Checkpoint, report.CheckpointUploaded));
         await AssertConsistentAsync(objects, uri, expectedAttempt: 2);
+        var location = S3CheckpointLocation.Parse(uri);
+        Assert.Equal("2", await AttemptMetadataAsync(location.Key($"step-{TrainerRun.TotalSteps:D12}/{CheckpointLayout.ManifestFileName}")));
+        Assert.Equal("2", await AttemptMetadataAsync(location.Key(CheckpointLayout.LatestFileName)));
+        Assert.Equal("2", await AttemptMetadataAsync(location.Key($"{CheckpointLayout.FenceFolderName}/{CheckpointLayout.FenceFileName(2)}")));
         var weights = await File.ReadAllBytesAsync(replacementRun.Output);
         Assert.True(reference.FinalWeights.SequenceEqual(weights), "final weights differ from the uninterrupted run");
     }
@@ -205,6 +209,17 @@ public sealed class S3FencingTests(ReferenceRunFixture reference, S3rverFixture 
             snapshot.Add($"{key} {Convert.ToHexStringLower(SHA256.HashData(await GetAsync(objects, key) ?? []))}");
         }
         return snapshot;
+    }
+
+    /// <summary>The attempt an object was uploaded by, from its user metadata (a presigned HEAD).</summary>
+    private async Task<string?> AttemptMetadataAsync(string key)
+    {
+        var presigner = new SigV4Presigner(S3rverServer.AccessKey, S3rverServer.SecretKey, "us-east-1", null);
+        var url = presigner.Presign("HEAD", "http", $"127.0.0.1:{s3.Server.Port}", $"/{S3rverServer.Bucket}/{key}", new Dictionary<string, string>(), DateTime.UtcNow, TimeSpan.FromMinutes(5));
+        using var http = new HttpClient();
+        using var response = await http.SendAsync(new HttpRequestMessage(HttpMethod.Head, url));
+        Assert.True(response.IsSuccessStatusCode, $"HEAD {key}: {(int)response.StatusCode}");
+        return response.Headers.TryGetValues(S3ObjectClient.AttemptMetadataKey, out var values) ? values.Single() : null;
     }
 
     private S3ObjectClient Objects(string uri)
