@@ -59,6 +59,7 @@ public sealed class S3FencingTests(ReferenceRunFixture reference, S3rverFixture 
         Assert.Contains("Attempt 1 is superseded by attempt 2", zombieReport.Message, StringComparison.Ordinal);
         Assert.Contains(uri, zombieReport.Message, StringComparison.Ordinal);
         Assert.True(zombieReport.GlobalStep >= before.GlobalStep, $"position {zombieReport.GlobalStep}, committed {before.GlobalStep}");
+        Assert.Equal(($"{uri}/{before.Checkpoint}", true), (zombieReport.Checkpoint, zombieReport.CheckpointUploaded));
         Assert.Single(zombie.Stdout.Split('\n'), l => l.Contains("Superseded:", StringComparison.Ordinal));
         Assert.False(File.Exists(zombieRun.Output), "the zombie finished nothing");
         await AssertConsistentAsync(objects, uri, expectedAttempt: 2);
@@ -109,6 +110,7 @@ public sealed class S3FencingTests(ReferenceRunFixture reference, S3rverFixture 
         }
         var report = run.ReadTerminationReport();
         Assert.Equal((TerminationStatuses.Superseded, TerminationReasons.Superseded, 0L), (report.Status, report.Reason, report.GlobalStep));
+        Assert.Equal((null, false), (report.Checkpoint, report.CheckpointUploaded));
         Assert.Contains("Attempt 2 is superseded by attempt 3", report.Message, StringComparison.Ordinal);
         Assert.Contains(uri, report.Message, StringComparison.Ordinal);
         Assert.Equal(keysBefore, await SnapshotAsync(objects, prefix));
