@@ -11,4 +11,7 @@ public static class TerminationReasons
 
     /// <summary>Exit 69: the remote checkpoint store stayed unreachable through the start-up retry budget.</summary>
     public const string StorageUnavailable = "StorageUnavailable";
+
+    /// <summary>Exit 76: a newer attempt committed a checkpoint, so this stale attempt was fenced off.</summary>
+    public const string Superseded = "Superseded";
 }

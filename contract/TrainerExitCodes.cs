@@ -20,4 +20,7 @@ public static class TrainerExitCodes
 
     /// <summary>EX_TEMPFAIL: interrupted (SIGTERM) after a durable checkpoint; a replacement resumes from it.</summary>
     public const int Interrupted = 75;
+
+    /// <summary>A newer attempt has committed a checkpoint: this stale attempt stopped uploading (fencing); a preemption, never a failure.</summary>
+    public const int Superseded = 76;
 }
