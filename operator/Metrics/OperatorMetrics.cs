@@ -35,6 +35,7 @@ public sealed class OperatorMetrics : IDisposable
     private readonly Counter<long> _preemptions;
     private readonly Counter<long> _restarts;
     private readonly Histogram<double> _recovery;
+    private readonly Counter<long> _stepsLost;
 
     /// <summary>Phase of every job this replica reconciles (namespace/name), refreshed by each reconcile and resync.</summary>
     private readonly ConcurrentDictionary<string, (string Namespace, string Phase)> _phases = new(StringComparer.Ordinal);
@@ -53,6 +54,7 @@ public sealed class OperatorMetrics : IDisposable
         _preemptions = _meter.CreateCounter<long>("k8straining_operator_preemptions", description: "Attempts ended by preemption, by reason: the DisruptionTarget reason, exit-75 or deleted.");
         _restarts = _meter.CreateCounter<long>("k8straining_operator_restarts", description: "Attempts retried after a failure (counted against maxRestarts).");
         _recovery = _meter.CreateHistogram("k8straining_operator_recovery", "s", "Time from a disruption seen by the operator (for a lost Node, from its first sign) to the replacement pod running.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = RecoveryBuckets });
+        _stepsLost = _meter.CreateCounter<long>("k8straining_operator_steps_lost", description: "Steps trained past the checkpoint a replacement resumes from, when an attempt ended (what a node lost without warning cost).");
         _meter.CreateObservableGauge("k8straining_operator_jobs", ObserveJobs, description: "TrainingJobs by phase, as last reconciled by the leader (a new job without a phase counts as Pending).");
         _meter.CreateObservableGauge("k8straining_operator_work_queue_depth", () => (long)(_state?.Controller?.QueueLength ?? 0), description: "Keys waiting in the work queue.");
         _meter.CreateObservableCounter("k8straining_operator_watch_restarts", () => (long)(_state?.Controller?.WatchRestarts ?? 0), description: "Watches ended and restarted (server timeout, close, error) since this replica started leading.");
@@ -95,6 +97,13 @@ public sealed class OperatorMetrics : IDisposable
         if (ended.Outcome == AttemptOutcomes.Preempted)
         {
             _preemptions.Add(1, new(JobMetricLabels.Namespace, ns), new(JobMetricLabels.Name, name), new("reason", PreemptionReason(ended.Reason)));
+        }
+
+        // The last known position (the trainer's live report, or its termination message) past the resume point.
+        if (ended.Outcome is AttemptOutcomes.Preempted or AttemptOutcomes.Failed && written.Progress is { } progress)
+        {
+            var lost = Math.Max(0, progress.GlobalStep - (written.ResumeFrom?.GlobalStep ?? 0));
+            _stepsLost.Add(lost, new(JobMetricLabels.Namespace, ns), new(JobMetricLabels.Name, name));
         }
 
         if (written.Restarts > (before?.Restarts ?? 0))
@@ -168,6 +177,7 @@ public sealed class OperatorMetrics : IDisposable
         }
 
         _restarts.Add(0, new(JobMetricLabels.Namespace, ns), new(JobMetricLabels.Name, name));
+        _stepsLost.Add(0, new(JobMetricLabels.Namespace, ns), new(JobMetricLabels.Name, name));
     }
 
     private static bool IsDisrupted(V1Pod pod)
