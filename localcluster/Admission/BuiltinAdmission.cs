@@ -7,9 +7,14 @@ namespace K8sTraining.LocalCluster.Admission;
 
 /// <summary>
 /// What the real server's registry strategies do for the built-in kinds served here: defaults, create-time status,
-/// the trivial scheduler, and the validation clients are known to trip over.
+/// the DefaultTolerationSeconds plugin, and the validation clients are known to trip over.
 /// </summary>
-public sealed class BuiltinAdmission(string nodeName, TimeProvider time, bool enforcePodAdmission = true)
+/// <param name="nodeName">When not empty, every new pod without spec.nodeName is bound to this node at once (a
+/// control plane without in-process node agents and so without a scheduler: an agent run elsewhere serves that node).
+/// Empty leaves pods to the scheduler.</param>
+/// <param name="defaultTolerationSeconds">tolerationSeconds of the not-ready and unreachable NoExecute tolerations
+/// added to pods that have none for those taints (kube-apiserver's default: 300).</param>
+public sealed class BuiltinAdmission(string nodeName, TimeProvider time, bool enforcePodAdmission = true, long defaultTolerationSeconds = 300)
 {
     /// <summary>Run the ServiceAccount, Priority and PodSecurity admission plugins on pod creates (<see cref="PodAdmission"/>).</summary>
     public bool EnforcePodAdmission => enforcePodAdmission;
@@ -24,6 +29,7 @@ public sealed class BuiltinAdmission(string nodeName, TimeProvider time, bool en
             case "Pod":
                 DefaultPod(obj);
                 var spec = obj["spec"]!.AsObject();
+                AddDefaultTolerations(spec, defaultTolerationSeconds);
                 var scheduled = false;
                 if (string.IsNullOrEmpty((string?)spec["nodeName"]) && nodeName.Length > 0)
                 {
@@ -152,6 +158,33 @@ public sealed class BuiltinAdmission(string nodeName, TimeProvider time, bool en
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// The DefaultTolerationSeconds admission plugin: a pod that tolerates neither taint (by key, or an empty key, with
+    /// effect NoExecute or any) gets <c>node.kubernetes.io/not-ready</c> and <c>node.kubernetes.io/unreachable</c>,
+    /// operator Exists, effect NoExecute, for the default number of seconds.
+    /// </summary>
+    private static void AddDefaultTolerations(JsonObject spec, long seconds)
+    {
+        var tolerations = spec["tolerations"] as JsonArray;
+        foreach (var key in new[] { "node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable" })
+        {
+            var tolerated = tolerations?.OfType<JsonObject>().Any(t =>
+                ((string?)t["key"] is null or "" || (string?)t["key"] == key) && (string?)t["effect"] is null or "" or "NoExecute") ?? false;
+            if (tolerated)
+            {
+                continue;
+            }
+
+            if (tolerations is null)
+            {
+                tolerations = new JsonArray();
+                spec["tolerations"] = tolerations;
+            }
+
+            tolerations.Add(new JsonObject { ["key"] = key, ["operator"] = "Exists", ["effect"] = "NoExecute", ["tolerationSeconds"] = seconds });
         }
     }
 

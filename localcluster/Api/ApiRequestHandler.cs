@@ -83,7 +83,7 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
     }
 
     private static bool SubresourceExists(ResourceType type, string sub) =>
-        (sub == "status" && type.HasStatus) || (sub is "eviction" or "log" && type == BuiltinResources.Pods);
+        (sub == "status" && type.HasStatus) || (sub is "eviction" or "log" or "binding" && type == BuiltinResources.Pods);
 
     private static string VerbOf(HttpContext ctx, RequestInfo info)
     {
@@ -181,6 +181,16 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
                 return 201;
             }
 
+            case "create" when info.Subresource == "binding":
+            {
+                var binding = ResourceOperations.ParseObject(await ReadBodyAsync(ctx));
+                var target = (string?)binding["target"]?["name"] is { Length: > 0 } t ? t
+                    : throw ApiException.Invalid("Binding", info.Name!, "", "Binding", [FieldError.Required("target.name", "")]);
+                ops.Bind(ns!, info.Name!, (string?)binding["metadata"]?["uid"], target);
+                await WriteJsonAsync(ctx, 201, Status.Success(201, null));
+                return 201;
+            }
+
             case "create" when info.Name is not null:
                 throw ApiException.MethodNotAllowed();
             case "create":
@@ -272,9 +282,9 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
             restarts--;
         }
 
-        var file = settings.NodeRoot is null || restarts < 0
+        var file = settings.NodesRoot is null || restarts < 0 || (string?)pod["spec"]?["nodeName"] is not { Length: > 0 } node
             ? null
-            : Path.Combine(settings.NodeRoot, "pods", $"{(string?)pod["metadata"]?["namespace"]}_{name}_{(string?)pod["metadata"]?["uid"]}", "containers", container, $"{restarts}.log");
+            : Path.Combine(settings.NodesRoot, node, "pods", $"{(string?)pod["metadata"]?["namespace"]}_{name}_{(string?)pod["metadata"]?["uid"]}", "containers", container, $"{restarts}.log");
         if (file is null || !File.Exists(file))
         {
             throw ApiException.BadRequest($"container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating");
@@ -604,4 +614,5 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
 }
 
 /// <summary>Settings of the request handlers that tests tune.</summary>
-public sealed record ApiServerSettings(TimeSpan BookmarkInterval, TimeSpan DefaultWatchTimeout, string? NodeRoot);
+/// <param name="NodesRoot">The directory holding each in-process node agent's directory (named after its node), where pods' logs are.</param>
+public sealed record ApiServerSettings(TimeSpan BookmarkInterval, TimeSpan DefaultWatchTimeout, string? NodesRoot);

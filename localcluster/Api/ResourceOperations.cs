@@ -319,6 +319,51 @@ public sealed partial class ResourceOperations(ObjectStore store, ResourceRegist
         Delete(pods, ns, name, options);
     });
 
+    /// <summary>
+    /// The pods/binding subresource (what the scheduler writes): sets spec.nodeName of a pod not yet assigned and its
+    /// PodScheduled=True condition, as the real BindingREST does; a pod already assigned or being deleted is a conflict.
+    /// </summary>
+    public JsonObject Bind(string ns, string name, string? uid, string nodeName) => store.Atomically(() =>
+    {
+        var pods = BuiltinResources.Pods;
+        var pod = store.Get(pods.StorageKey, ns, name) ?? throw NotFound(pods, name);
+        var meta = Metadata(pod);
+        if (uid is not null && uid != (string?)meta["uid"])
+        {
+            throw ApiException.Conflict(pods.GroupResource, name, pods.Group, pods.Plural,
+                $"Precondition failed: UID in precondition: {uid}, UID in object meta: {(string?)meta["uid"]}");
+        }
+
+        if (meta["deletionTimestamp"] is not null)
+        {
+            throw ApiException.Conflict(pods.GroupResource, name, pods.Group, pods.Plural, $"pod {name} is being deleted, cannot be assigned to a host");
+        }
+
+        if ((string?)pod["spec"]?["nodeName"] is { Length: > 0 } assigned)
+        {
+            throw ApiException.Conflict(pods.GroupResource, name, pods.Group, pods.Plural, $"pod {name} is already assigned to node \"{assigned}\"");
+        }
+
+        pod["spec"]!["nodeName"] = nodeName;
+        var status = pod["status"] as JsonObject ?? new JsonObject();
+        pod["status"] = status;
+        var conditions = status["conditions"] as JsonArray ?? new JsonArray();
+        status["conditions"] = conditions;
+        foreach (var old in conditions.Where(c => (string?)c?["type"] == "PodScheduled").ToList())
+        {
+            conditions.Remove(old);
+        }
+
+        conditions.Add(new JsonObject
+        {
+            ["type"] = "PodScheduled",
+            ["status"] = "True",
+            ["lastProbeTime"] = null,
+            ["lastTransitionTime"] = Now(),
+        });
+        return WithVersion(pods, store.Put(pods.StorageKey, pod));
+    });
+
     /// <summary>Removes a finished object: one whose deletion was pending and whose finalizers are all gone.</summary>
     public void RemoveIfFinalized(ResourceType type, JsonObject obj)
     {

@@ -4,6 +4,7 @@ using K8sTraining.LocalCluster.Admission;
 using K8sTraining.LocalCluster.Api;
 using K8sTraining.LocalCluster.Audit;
 using K8sTraining.LocalCluster.Controllers;
+using K8sTraining.LocalCluster.Controllers.Nodes;
 using K8sTraining.LocalCluster.Resources;
 using K8sTraining.LocalCluster.Storage;
 using K8sTraining.NodeAgent;
@@ -18,16 +19,18 @@ namespace K8sTraining.LocalCluster.Hosting;
 
 /// <summary>
 /// The local control plane in-process: the API server double on loopback, its garbage collector and namespace
-/// controller, and optionally the node agent. Dispose to stop all of it.
+/// controller, and optionally its nodes: node agents with the scheduler and the node lifecycle controllers. Dispose to
+/// stop all of it.
 /// </summary>
 public sealed class LocalControlPlane : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly GarbageCollector _gc;
+    private readonly List<IAsyncDisposable> _controllers = [];
     private readonly ILoggerFactory _loggers;
     private readonly string? _tempDirectory;
     private readonly CancellationTokenSource _stopAgent = new();
-    private Task? _agent;
+    private readonly List<Task> _agents = [];
 
     private LocalControlPlane(WebApplication app, GarbageCollector gc, ILoggerFactory loggers, ResourceOperations ops, AuditLog audit, Uri baseUri, string kubeconfig, string? tempDirectory)
     {
@@ -58,7 +61,14 @@ public sealed class LocalControlPlane : IAsyncDisposable
         var time = options.TimeProvider;
         var store = new ObjectStore(options.WatchHistorySize);
         var registry = new ResourceRegistry();
-        var ops = new ResourceOperations(store, registry, new BuiltinAdmission(options.NodeName, time, options.EnforcePodAdmission), time);
+        if (options.Nodes is < 1 or > 254)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Nodes, "Nodes must be between 1 and 254 (node i listens on 127.0.0.i)");
+        }
+
+        // With in-process nodes the scheduler binds pods; without, pods go to NodeName when created, as before.
+        var bindAtCreate = options.StartNodeAgent ? "" : options.NodeName;
+        var ops = new ResourceOperations(store, registry, new BuiltinAdmission(bindAtCreate, time, options.EnforcePodAdmission, options.NodeLifecycle.DefaultTolerationSeconds), time);
         var audit = new AuditLog(options.AuditLogPath);
         foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })
         {
@@ -82,7 +92,7 @@ public sealed class LocalControlPlane : IAsyncDisposable
             });
         }
 
-        var handler = new ApiRequestHandler(ops, audit, time, new ApiServerSettings(options.BookmarkInterval, options.DefaultWatchTimeout, NodeRoot(options)), loggers.CreateLogger<ApiRequestHandler>());
+        var handler = new ApiRequestHandler(ops, audit, time, new ApiServerSettings(options.BookmarkInterval, options.DefaultWatchTimeout, NodesRoot(options)), loggers.CreateLogger<ApiRequestHandler>());
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(options.LogLevel);
@@ -112,27 +122,41 @@ public sealed class LocalControlPlane : IAsyncDisposable
         var plane = new LocalControlPlane(app, gc, loggers, ops, audit, baseUri, Path.GetFullPath(kubeconfig), temp);
         if (options.StartNodeAgent)
         {
-            plane.StartNodeAgent(options);
+            var scheduler = new Scheduler(ops, loggers.CreateLogger<Scheduler>());
+            scheduler.Start();
+            plane._controllers.Add(scheduler);
+            var lifecycle = new NodeLifecycleController(ops, options.NodeLifecycle, time, loggers.CreateLogger<NodeLifecycleController>());
+            lifecycle.Start();
+            plane._controllers.Add(lifecycle);
+            for (var i = 1; i <= options.Nodes; i++)
+            {
+                plane.StartNodeAgent(options, i);
+            }
         }
 
         return plane;
     }
 
-    private void StartNodeAgent(LocalControlPlaneOptions options)
+    private void StartNodeAgent(LocalControlPlaneOptions options, int i)
     {
         var root = options.RepositoryRoot ?? RepositoryRoot.Find();
+        var name = LocalNodes.Name(options.NodeName, i);
         var agentOptions = new NodeAgentOptions
         {
             KubeconfigPath = KubeconfigPath,
             RepositoryRoot = root,
-            NodeName = options.NodeName,
-            RootDirectory = NodeRoot(options),
+            NodeName = name,
+            HostIP = LocalNodes.HostIP(i),
+            RootDirectory = Path.Combine(NodesRoot(options)!, name),
             TimeProvider = options.TimeProvider,
+            NodeLeaseDuration = options.NodeLeaseDuration,
+            NodeLeaseRenewInterval = options.NodeLeaseRenewInterval,
+            NodeStatusReportFrequency = options.NodeStatusReportFrequency,
         };
         agentOptions = options.ConfigureNodeAgent?.Invoke(agentOptions) ?? agentOptions;
         var logger = _loggers.CreateLogger<NodeAgentHost>();
         var agent = new NodeAgentHost(agentOptions, logger);
-        _agent = Task.Run(async () =>
+        _agents.Add(Task.Run(async () =>
         {
             try
             {
@@ -140,29 +164,34 @@ public sealed class LocalControlPlane : IAsyncDisposable
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                logger.LogError(e, "the node agent stopped");
+                logger.LogError(e, "the node agent of {Node} stopped", name);
             }
-        });
+        }));
     }
 
-    /// <summary>The node agent's directory (pods' logs live under it), or null when no node agent runs here.</summary>
-    private static string? NodeRoot(LocalControlPlaneOptions options) =>
+    /// <summary>The directory of the node agents' directories (pods' logs live under them), or null when none runs here.</summary>
+    private static string? NodesRoot(LocalControlPlaneOptions options) =>
         !options.StartNodeAgent ? null
-        : Path.Combine(options.StateDirectory ?? Path.Combine(options.RepositoryRoot ?? RepositoryRoot.Find(), ".local"), "nodes", options.NodeName);
+        : Path.Combine(options.StateDirectory ?? Path.Combine(options.RepositoryRoot ?? RepositoryRoot.Find(), ".local"), "nodes");
 
     public async ValueTask DisposeAsync()
     {
         await _stopAgent.CancelAsync();
-        if (_agent is not null)
+        foreach (var agent in _agents)
         {
             try
             {
-                await _agent;
+                await agent;
             }
             catch (OperationCanceledException)
             {
                 // stopping
             }
+        }
+
+        foreach (var controller in _controllers)
+        {
+            await controller.DisposeAsync();
         }
 
         await _gc.DisposeAsync();

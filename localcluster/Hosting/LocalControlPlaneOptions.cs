@@ -1,3 +1,4 @@
+using K8sTraining.LocalCluster.Controllers.Nodes;
 using K8sTraining.NodeAgent;
 using Microsoft.Extensions.Logging;
 
@@ -15,16 +16,37 @@ public sealed record LocalControlPlaneOptions
     /// <summary>Also append the request audit log to this file as JSON lines.</summary>
     public string? AuditLogPath { get; init; }
 
-    /// <summary>Working directories of the node agent's pods (default .local/nodes/local-node in the repository).</summary>
+    /// <summary>The directory whose <c>nodes/&lt;node&gt;</c> holds each node agent's pods (default .local in the repository).</summary>
     public string? StateDirectory { get; init; }
 
-    /// <summary>Run the node agent in-process so pods bound to <see cref="NodeName"/> run as local processes.</summary>
+    /// <summary>
+    /// Run <see cref="Nodes"/> node agents in-process, with the scheduler and the node lifecycle controllers, so pods
+    /// run as local processes. Without them, pods are bound to <see cref="NodeName"/> when created (an agent run
+    /// elsewhere serves it) and no node controller runs.
+    /// </summary>
     public bool StartNodeAgent { get; init; }
+
+    /// <summary>How many nodes (node agents): <see cref="NodeName"/>, then NodeName-2, NodeName-3 ...; node i has
+    /// HostIP 127.0.0.i.</summary>
+    public int Nodes { get; init; } = 1;
+
+    /// <summary>Node lifecycle controller, taint manager, pod GC and DefaultTolerationSeconds timings (real defaults).</summary>
+    public NodeLifecycleOptions NodeLifecycle { get; init; } = new();
+
+    /// <summary>Each node agent's Lease duration (kubelet nodeLeaseDurationSeconds, default 40 s).</summary>
+    public TimeSpan NodeLeaseDuration { get; init; } = TimeSpan.FromSeconds(40);
+
+    /// <summary>How often each node agent renews its Lease (the kubelet: a quarter of the lease duration, 10 s).</summary>
+    public TimeSpan NodeLeaseRenewInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often a node agent posts its Node status when nothing changed (kubelet nodeStatusReportFrequency, 5 min).</summary>
+    public TimeSpan NodeStatusReportFrequency { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>The repository root the node agent maps images from; found by walking up to K8sTraining.sln when null.</summary>
     public string? RepositoryRoot { get; init; }
 
-    /// <summary>The node every new pod is bound to (the trivial scheduler); empty leaves pods unscheduled.</summary>
+    /// <summary>The first node's name (the others add -2, -3 ...); without in-process node agents, the node every new pod
+    /// is bound to when created (empty leaves pods unscheduled).</summary>
     public string NodeName { get; init; } = "local-node";
 
     /// <summary>How often a watch with allowWatchBookmarks gets a BOOKMARK (a real server: about a minute).</summary>
@@ -46,6 +68,17 @@ public sealed record LocalControlPlaneOptions
 
     public LogLevel LogLevel { get; init; } = LogLevel.Warning;
 
-    /// <summary>Adjusts the node agent's options before it starts (tests shorten its timings).</summary>
+    /// <summary>Adjusts each node agent's options before it starts (tests shorten its timings). Keep NodeName, HostIP
+    /// and RootDirectory as given: they tell the nodes apart.</summary>
     public Func<NodeAgentOptions, NodeAgentOptions>? ConfigureNodeAgent { get; init; }
+}
+
+/// <summary>The names and addresses of the local nodes.</summary>
+public static class LocalNodes
+{
+    /// <summary>Node i (1-based): the first is <paramref name="first"/>, then first-2, first-3 ...</summary>
+    public static string Name(string first, int i) => i == 1 ? first : $"{first}-{i}";
+
+    /// <summary>Node i's HostIP (and its pods' podIP): 127.0.0.i.</summary>
+    public static string HostIP(int i) => $"127.0.0.{i}";
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using K8sTraining.NodeAgent.Containers;
 using K8sTraining.NodeAgent.Images;
+using K8sTraining.NodeAgent.Lifecycle;
 using K8sTraining.NodeAgent.Pods;
 using K8sTraining.NodeAgent.Watch;
 using k8s;
@@ -32,16 +33,46 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
     private readonly Lock _gate = new();
     private readonly Dictionary<string, (PodWorker Worker, Task Task)> _workers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _finished = new(StringComparer.Ordinal);
+    private readonly FreezeGate _link = new();
+    private readonly SemaphoreSlim _beatNow = new(0);
     private PodWorkerContext? _context;
     private CancellationToken _stopping;
+
+    // A freeze cancels the pod watch (the agent hears nothing more) and, with kill, the pod workers (their processes
+    // die); unfreezing starts both again.
+    private CancellationTokenSource _watchStop = new();
+    private CancellationTokenSource _workersStop = new();
+    private TaskCompletionSource _unfrozen = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private string? _freeze;
+
+    /// <summary>The freeze in force: null, <see cref="NodeFreeze.Kill"/> or <see cref="NodeFreeze.Keep"/>.</summary>
+    public string? Freeze
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _freeze;
+            }
+        }
+    }
 
     /// <summary>Runs until the token is cancelled; then kills every pod process it started and returns.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var ownsClient = options.Client is null;
-        var client = options.Client ?? new Kubernetes(options.ClientConfiguration
-            ?? LoadKubeconfig(options.KubeconfigPath
-                ?? throw new InvalidOperationException("NodeAgentOptions needs Client, ClientConfiguration or KubeconfigPath")));
+        var configuration = options.ClientConfiguration
+            ?? (options.Client is null
+                ? LoadKubeconfig(options.KubeconfigPath ?? throw new InvalidOperationException("NodeAgentOptions needs Client, ClientConfiguration or KubeconfigPath"))
+                : null);
+
+        // Everything the agent says to the API server goes through the freeze gate; the watch of its own Node (how a
+        // test freezes and unfreezes it) does not. A supplied client cannot be gated: a freeze then only stops the
+        // watches, the heartbeat and (kill) the processes.
+        var client = options.Client ?? new Kubernetes(configuration!, _link);
+        var control = options.Client ?? new Kubernetes(configuration!);
+        _watchStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _workersStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
             var root = Path.GetFullPath(options.ResolvedRootDirectory);
@@ -70,11 +101,33 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
             _stopping = cancellationToken;
             Log.AgentStarted(logger, options.NodeName, server.ToString(), root);
 
-            // The Node object is for kubectl's eyes only: pods do not wait for it.
-            var registration = options.RegisterNode ? RegisterNodeAsync(client, node, cancellationToken) : Task.CompletedTask;
-            await new PodWatcher(client, options.NodeName, options.WatchTimeout, logger, options.TimeProvider)
-                .RunAsync(this, cancellationToken).ConfigureAwait(false);
-            await registration.ConfigureAwait(false);
+            // The Node object is for kubectl's and the control plane's eyes: pods do not wait for it.
+            var heartbeat = options.RegisterNode
+                ? new NodeHeartbeat(client, options, node, () => Freeze is not null, logger).RunAsync(_beatNow, cancellationToken)
+                : Task.CompletedTask;
+            var freezeWatch = options.RegisterNode
+                ? new FreezeWatcher(control, options.NodeName, options.WatchTimeout, logger, options.TimeProvider).RunAsync(OnFreeze, cancellationToken)
+                : Task.CompletedTask;
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                CancellationToken watchStop;
+                lock (_gate)
+                {
+                    watchStop = _watchStop.Token;
+                }
+
+                await new PodWatcher(client, options.NodeName, options.WatchTimeout, logger, options.TimeProvider)
+                    .RunAsync(this, watchStop).ConfigureAwait(false);
+                Task unfrozen;
+                lock (_gate)
+                {
+                    unfrozen = _unfrozen.Task;
+                }
+
+                await unfrozen.WaitAsync(cancellationToken).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
+            }
+
+            await Task.WhenAll(heartbeat, freezeWatch).ConfigureAwait(false);
         }
         finally
         {
@@ -88,7 +141,63 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
             if (ownsClient)
             {
                 client.Dispose();
+                control.Dispose();
             }
+
+            _link.Open();
+        }
+    }
+
+    /// <summary>The freeze annotation as last seen on the Node: kill, keep, or null (none: unfrozen).</summary>
+    private void OnFreeze(string? value)
+    {
+        var mode = value switch
+        {
+            NodeFreeze.Kill or NodeFreeze.Keep => value,
+            null => null,
+            _ => Freeze, // an unknown value changes nothing
+        };
+        lock (_gate)
+        {
+            if (mode == _freeze || _stopping.IsCancellationRequested)
+            {
+                return;
+            }
+
+            if (mode is not null)
+            {
+                if (_freeze is null)
+                {
+                    Log.Frozen(logger, options.NodeName, mode);
+                    _link.Close();
+                    _unfrozen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _watchStop.Cancel();
+                }
+
+                if (mode == NodeFreeze.Kill)
+                {
+                    // The VM vanished: its processes die with it, and nothing is reported.
+                    _workersStop.Cancel();
+                }
+
+                // kill, then keep: the processes are dead already, and stay so.
+                _freeze = _freeze == NodeFreeze.Kill ? NodeFreeze.Kill : mode;
+                return;
+            }
+
+            Log.Unfrozen(logger, options.NodeName);
+            _freeze = null;
+            if (_workersStop.IsCancellationRequested)
+            {
+                _workersStop.Dispose();
+                _workersStop = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+            }
+
+            _watchStop.Dispose();
+            _watchStop = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+            _link.Open();
+            _unfrozen.TrySetResult();
+            _beatNow.Release();
         }
     }
 
@@ -127,15 +236,16 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
                 return;
             }
 
-            if (_finished.Contains(uid) || _context is null || _stopping.IsCancellationRequested)
+            if (_finished.Contains(uid) || _context is null || _stopping.IsCancellationRequested || _freeze is not null)
             {
                 return;
             }
 
             var worker = new PodWorker(pod, _context);
-            var task = Task.Run(() => worker.RunAsync(_stopping), CancellationToken.None);
+            var stop = _workersStop.Token;
+            var task = Task.Run(() => worker.RunAsync(stop), CancellationToken.None);
             _workers[uid] = (worker, task);
-            task.ContinueWith(t => Finish(uid, t.IsFaulted), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            task.ContinueWith(t => Finish(uid, t.IsFaulted || stop.IsCancellationRequested), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         }
     }
 
@@ -170,12 +280,12 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
         }
     }
 
-    private void Finish(string uid, bool faulted)
+    private void Finish(string uid, bool unfinished)
     {
         lock (_gate)
         {
             _workers.Remove(uid);
-            if (!faulted)
+            if (!unfinished)
             {
                 _finished.Add(uid);
             }
@@ -201,80 +311,5 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
             [$"KUBERNETES_PORT_{port}_TCP_PORT"] = port,
             [$"KUBERNETES_PORT_{port}_TCP_ADDR"] = host,
         };
-    }
-
-    /// <summary>Creates the Node object and reports it Ready, when the API server serves nodes; best effort.</summary>
-    private async Task RegisterNodeAsync(IKubernetes client, NodeContext node, CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(10));
-        try
-        {
-            V1Node current;
-            try
-            {
-                current = await client.CoreV1.ReadNodeAsync(options.NodeName, cancellationToken: timeout.Token).ConfigureAwait(false);
-            }
-            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-            {
-                current = await client.CoreV1.CreateNodeAsync(new V1Node
-                {
-                    Metadata = new V1ObjectMeta
-                    {
-                        Name = options.NodeName,
-                        Labels = new Dictionary<string, string>
-                        {
-                            ["kubernetes.io/hostname"] = options.NodeName,
-                            ["kubernetes.io/os"] = "linux",
-                            ["kubernetes.io/arch"] = RuntimeInformation.OSArchitecture == Architecture.Arm64 ? "arm64" : "amd64",
-                        },
-                    },
-                }, cancellationToken: timeout.Token).ConfigureAwait(false);
-            }
-
-            var now = options.TimeProvider.GetUtcNow().UtcDateTime;
-            var resources = new Dictionary<string, ResourceQuantity>
-            {
-                ["cpu"] = new(node.Cpus.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                ["memory"] = new($"{node.MemoryBytes / 1024}Ki"),
-                ["pods"] = new("110"),
-            };
-            current.Status = new V1NodeStatus
-            {
-                Capacity = resources,
-                Allocatable = resources,
-                Addresses = [new V1NodeAddress { Address = options.HostIP, Type = "InternalIP" }, new V1NodeAddress { Address = options.NodeName, Type = "Hostname" }],
-                Conditions =
-                [
-                    new V1NodeCondition
-                    {
-                        Type = "Ready",
-                        Status = "True",
-                        Reason = "KubeletReady",
-                        Message = "local node agent is posting ready status",
-                        LastHeartbeatTime = now,
-                        LastTransitionTime = now,
-                    },
-                ],
-                NodeInfo = new V1NodeSystemInfo
-                {
-                    Architecture = RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant(),
-                    OperatingSystem = "linux",
-                    OsImage = RuntimeInformation.OSDescription,
-                    KernelVersion = Environment.OSVersion.Version.ToString(),
-                    KubeletVersion = "v1.32.0-k8straining-local",
-                    KubeProxyVersion = string.Empty,
-                    ContainerRuntimeVersion = "local-process://1",
-                    BootID = string.Empty,
-                    MachineID = string.Empty,
-                    SystemUUID = string.Empty,
-                },
-            };
-            await client.CoreV1.ReplaceNodeStatusAsync(current, options.NodeName, cancellationToken: timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is HttpOperationException or HttpRequestException or OperationCanceledException or IOException)
-        {
-            Log.NodeRegistrationFailed(logger, e, options.NodeName);
-        }
     }
 }

@@ -43,8 +43,22 @@ public sealed record NodeAgentOptions
     /// <summary>When the agent stops: zero kills pod processes at once; more sends SIGTERM and waits that long first.</summary>
     public TimeSpan ShutdownGracePeriod { get; init; } = TimeSpan.Zero;
 
-    /// <summary>Create the Node object (and report it Ready) if the API server serves nodes.</summary>
+    /// <summary>
+    /// Register the Node, keep it Ready with a heartbeat (its Lease in kube-node-lease and its Ready condition), and
+    /// watch it for the freeze annotation (localcluster.k8straining.io/freeze).
+    /// </summary>
     public bool RegisterNode { get; init; } = true;
+
+    /// <summary>The Lease's leaseDurationSeconds (kubelet nodeLeaseDurationSeconds, default 40 s).</summary>
+    public TimeSpan NodeLeaseDuration { get; init; } = TimeSpan.FromSeconds(40);
+
+    /// <summary>How often the Lease is renewed (the kubelet: a quarter of the lease duration, 10 s).</summary>
+    public TimeSpan NodeLeaseRenewInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often the Node's status is posted when nothing changed (kubelet nodeStatusReportFrequency, 5 min);
+    /// a change (the Ready condition not True, say after the node lifecycle controller marked it Unknown) is posted at
+    /// the next renewal.</summary>
+    public TimeSpan NodeStatusReportFrequency { get; init; } = TimeSpan.FromMinutes(5);
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 

@@ -119,8 +119,13 @@ public static class TableConverter
                 new("Selector", "string", 1, o => o["spec"]?["selector"] is JsonObject s && s.Count > 0 ? string.Join(",", s.Select(kv => $"{kv.Key}={kv.Value}")) : "<none>")],
             "Namespace" => [name, new("Status", "string", 0, o => (string?)o["status"]?["phase"] ?? "Active"), age],
             "ServiceAccount" => [name, new("Secrets", "integer", 0, o => Count(o["secrets"])), age],
-            "Node" => [name, new("Status", "string", 0, _ => "Ready"), new("Roles", "string", 0, _ => "<none>"), age,
-                new("Version", "string", 0, o => (string?)o["status"]?["nodeInfo"]?["kubeletVersion"] ?? "")],
+            "Node" => [name, new("Status", "string", 0, NodeStatus, "", "The status of the node"), new("Roles", "string", 0, _ => "<none>", "", "The roles of the node"), age,
+                new("Version", "string", 0, o => (string?)o["status"]?["nodeInfo"]?["kubeletVersion"] ?? "", "", "Kubelet Version reported by the node."),
+                new("Internal-IP", "string", 1, o => NodeAddress(o, "InternalIP"), "", "List of internal IPs for the node."),
+                new("External-IP", "string", 1, o => NodeAddress(o, "ExternalIP"), "", "List of external IPs for the node."),
+                new("OS-Image", "string", 1, o => (string?)o["status"]?["nodeInfo"]?["osImage"] ?? "<unknown>", "", "OS image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy))."),
+                new("Kernel-Version", "string", 1, o => (string?)o["status"]?["nodeInfo"]?["kernelVersion"] ?? "<unknown>", "", "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64)."),
+                new("Container-Runtime", "string", 1, o => (string?)o["status"]?["nodeInfo"]?["containerRuntimeVersion"] ?? "<unknown>", "", "Container Runtime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).")],
             "Lease" => [name, new("Holder", "string", 0, o => (string?)o["spec"]?["holderIdentity"] ?? "<none>"), age],
             "Event" => [
                 new("Last Seen", "string", 0, o => EventLastSeen(o, now)),
@@ -179,6 +184,17 @@ public static class TableConverter
         JsonArray a => a.Count,
         _ => 0,
     };
+
+    /// <summary>As kubectl's node printer: Ready only when the Ready condition is True, and SchedulingDisabled when cordoned.</summary>
+    private static JsonNode NodeStatus(JsonObject node)
+    {
+        var ready = (node["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(c => (string?)c["type"] == "Ready");
+        var status = (string?)ready?["status"] == "True" ? "Ready" : ready is null ? "Unknown" : "NotReady";
+        return (bool?)node["spec"]?["unschedulable"] == true ? status + ",SchedulingDisabled" : status;
+    }
+
+    private static JsonNode NodeAddress(JsonObject node, string type) =>
+        (node["status"]?["addresses"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(a => (string?)a["type"] == type)?["address"]?.DeepClone() ?? "<none>";
 
     private static JsonNode PodReady(JsonObject pod)
     {

@@ -45,4 +45,10 @@ internal static partial class Log
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Registering node {Node} failed")]
     public static partial void NodeRegistrationFailed(ILogger logger, Exception exception, string node);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} frozen ({Mode}): no heartbeat, no status, no pod watch")]
+    public static partial void Frozen(ILogger logger, string node, string mode);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} unfrozen: heartbeats resume and its pods are reconciled")]
+    public static partial void Unfrozen(ILogger logger, string node);
 }

@@ -44,7 +44,16 @@ public class ControlPlaneFixture : IAsyncLifetime
     }
 
     /// <summary>Runs the real kubectl against this control plane.</summary>
-    public async Task<KubectlResult> KubectlWithInputAsync(string? stdin, params string[] args)
+    public Task<KubectlResult> KubectlWithInputAsync(string? stdin, params string[] args) =>
+        Kubectl.RunAsync(Plane.KubeconfigPath, _cacheDir, stdin, args);
+
+    public Task<KubectlResult> KubectlAsync(params string[] args) => KubectlWithInputAsync(null, args);
+}
+
+/// <summary>The real kubectl (from PATH: make deps installs it in .local/bin).</summary>
+public static class Kubectl
+{
+    public static async Task<KubectlResult> RunAsync(string kubeconfig, string cacheDir, string? stdin, params string[] args)
     {
         var psi = new ProcessStartInfo("kubectl")
         {
@@ -54,9 +63,9 @@ public class ControlPlaneFixture : IAsyncLifetime
             UseShellExecute = false,
         };
         psi.ArgumentList.Add("--kubeconfig");
-        psi.ArgumentList.Add(Plane.KubeconfigPath);
+        psi.ArgumentList.Add(kubeconfig);
         psi.ArgumentList.Add("--cache-dir");
-        psi.ArgumentList.Add(_cacheDir);
+        psi.ArgumentList.Add(cacheDir);
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
@@ -75,8 +84,6 @@ public class ControlPlaneFixture : IAsyncLifetime
         await process.WaitForExitAsync(timeout.Token);
         return new KubectlResult(process.ExitCode, await stdout, await stderr);
     }
-
-    public Task<KubectlResult> KubectlAsync(params string[] args) => KubectlWithInputAsync(null, args);
 }
 
 public sealed record KubectlResult(int ExitCode, string Stdout, string Stderr)
