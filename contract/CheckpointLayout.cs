@@ -5,7 +5,9 @@ namespace K8sTraining.Contract;
 /// <summary>
 /// Where checkpoints live, locally and in the remote store: one directory per checkpoint named
 /// <c>step-</c> and the global step in 12 digits, committed by its <c>manifest.json</c>; the remote prefix also holds
-/// <c>latest.json</c> (the committed newest and those kept) and <c>owner.json</c> (the TrainingJob it belongs to).
+/// <c>latest.json</c> (the committed newest and those kept, and the attempt that committed it), <c>owner.json</c> (the
+/// TrainingJob it belongs to) and <c>fences/attempt-NNNNNNNNNN.json</c> (one per attempt that started, the fencing
+/// tokens). The documents are <see cref="LatestPointer"/>, <see cref="CheckpointOwner"/> and <see cref="AttemptFence"/>.
 /// </summary>
 public static class CheckpointLayout
 {
@@ -29,6 +31,43 @@ public static class CheckpointLayout
 
     /// <summary>In the remote prefix: the TrainingJob (namespace, name, uid) the prefix belongs to.</summary>
     public const string OwnerFileName = "owner.json";
+
+    /// <summary>
+    /// In the remote prefix: the folder of fence objects, one per attempt that started (<see cref="FenceFileName"/>).
+    /// Each is written once, by its own attempt, before its first upload; never overwritten by another, never deleted.
+    /// </summary>
+    public const string FenceFolderName = "fences";
+
+    /// <summary>What every fence object's name starts with.</summary>
+    public const string FenceFilePrefix = "attempt-";
+
+    /// <summary>What every fence object's name ends with.</summary>
+    public const string FenceFileSuffix = ".json";
+
+    /// <summary>How many digits the attempt has in a fence object's name (zero-padded, so names sort by attempt).</summary>
+    public const int AttemptDigits = 10;
+
+    /// <summary>
+    /// S3 user metadata on every object a fenced trainer uploads: the attempt that wrote it (sent as
+    /// <c>x-amz-meta-k8straining-attempt</c>), so anyone can tell a zombie's objects from the current attempt's.
+    /// </summary>
+    public const string AttemptMetadataName = "k8straining-attempt";
+
+    private static readonly string AttemptFormat = "D" + AttemptDigits.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The fence object of <paramref name="attempt"/> inside <see cref="FenceFolderName"/>: <c>attempt-0000000002.json</c>.</summary>
+    public static string FenceFileName(int attempt) => FenceFilePrefix + attempt.ToString(AttemptFormat, CultureInfo.InvariantCulture) + FenceFileSuffix;
+
+    /// <summary>Reads the attempt from a fence object's name (without its folder); false for anything else.</summary>
+    public static bool TryParseFenceFileName(string? name, out int attempt)
+    {
+        attempt = -1;
+        return name is not null
+            && name.Length == FenceFilePrefix.Length + AttemptDigits + FenceFileSuffix.Length
+            && name.StartsWith(FenceFilePrefix, StringComparison.Ordinal)
+            && name.EndsWith(FenceFileSuffix, StringComparison.Ordinal)
+            && int.TryParse(name.AsSpan(FenceFilePrefix.Length, AttemptDigits), NumberStyles.None, CultureInfo.InvariantCulture, out attempt);
+    }
 
     private static readonly string StepFormat = "D" + StepDigits.ToString(CultureInfo.InvariantCulture);
 

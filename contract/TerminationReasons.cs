@@ -12,6 +12,6 @@ public static class TerminationReasons
     /// <summary>Exit 69: the remote checkpoint store stayed unreachable through the start-up retry budget.</summary>
     public const string StorageUnavailable = "StorageUnavailable";
 
-    /// <summary>Exit 76: a newer attempt committed a checkpoint, so this stale attempt was fenced off.</summary>
+    /// <summary>Exit 76: a newer attempt of the same job fenced the checkpoint prefix or committed to it; this attempt is stale.</summary>
     public const string Superseded = "Superseded";
 }

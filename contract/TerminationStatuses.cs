@@ -15,6 +15,6 @@ public static class TerminationStatuses
     /// <summary>The configuration cannot be used (exit 2).</summary>
     public const string Invalid = "invalid";
 
-    /// <summary>A newer attempt committed a checkpoint; this one stopped (exit 76).</summary>
+    /// <summary>A newer attempt of the same job owns the checkpoint prefix; this one stopped (exit 76).</summary>
     public const string Superseded = "superseded";
 }

@@ -69,7 +69,10 @@ public static class TrainerEnvironment
     /// <summary>--shutdown-timeout-seconds: budget for the signal checkpoint and its upload.</summary>
     public const string ShutdownTimeoutSeconds = Prefix + "SHUTDOWN_TIMEOUT_SECONDS";
 
-    /// <summary>The attempt number (1, 2, ...), for the trainer's own logs and scripts; not a flag.</summary>
+    /// <summary>
+    /// The attempt number (1, 2, ...): the fencing token of the checkpoint protocol (a trainer that finds a newer
+    /// attempt's fence or commit exits <see cref="TrainerExitCodes.Superseded"/>). Unset: no fencing. Not a flag.
+    /// </summary>
     public const string Attempt = Prefix + "ATTEMPT";
 
     /// <summary>Every variable above that names a trainer flag (all but <see cref="Attempt"/>).</summary>

@@ -21,6 +21,10 @@ public static class TrainerExitCodes
     /// <summary>EX_TEMPFAIL: interrupted (SIGTERM) after a durable checkpoint; a replacement resumes from it.</summary>
     public const int Interrupted = 75;
 
-    /// <summary>A newer attempt has committed a checkpoint: this stale attempt stopped uploading (fencing); a preemption, never a failure.</summary>
+    /// <summary>
+    /// A newer attempt of the same job has taken over the checkpoint prefix (its fence or its commit of latest.json was
+    /// found): this attempt is stale (a zombie on a partitioned node, say), stopped uploading and exited. The operator
+    /// treats it as the preemption of a stale attempt, never as a failure.
+    /// </summary>
     public const int Superseded = 76;
 }

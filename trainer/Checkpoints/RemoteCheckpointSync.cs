@@ -49,6 +49,18 @@ public sealed class RemoteCheckpointSync : IAsyncDisposable
     public async Task<RemoteFlushResult?> FlushAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
         store is null ? null : await store.FlushAsync(timeout, cancellationToken).ConfigureAwait(false);
 
+    /// <summary>
+    /// Throws the store's <see cref="SupersededException"/> once a newer attempt owns the prefix, so the loop stops
+    /// between steps and finishes nothing more.
+    /// </summary>
+    public void ThrowIfSuperseded()
+    {
+        if (store?.Superseded is { } superseded)
+        {
+            throw superseded;
+        }
+    }
+
     /// <summary>Checkpoints handed over and not yet committed remotely.</summary>
     public int Backlog => store?.Backlog ?? 0;
 

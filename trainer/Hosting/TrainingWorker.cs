@@ -49,6 +49,11 @@ public sealed partial class TrainingWorker(
             LogInvalid(logger, e.Message);
             return new TrainingOutcome(TrainerExitCodes.InvalidConfiguration, attempt.Report(TerminationStatuses.Invalid, e.Message, reason, remote?.NewestCommitted));
         }
+        catch (SupersededException e)
+        {
+            // Logged once by the store where it found the newer attempt; no flush: nothing more goes up.
+            return new TrainingOutcome(TrainerExitCodes.Superseded, attempt.Report(TerminationStatuses.Superseded, e.Message, TerminationReasons.Superseded, remote?.NewestCommitted));
+        }
         catch (RemoteStoreUnavailableException e)
         {
             LogStorageUnavailable(logger, e.Message);

@@ -128,6 +128,7 @@ public sealed partial class TrainerMetricsServer(int port, ILogger<TrainerMetric
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving Prometheus metrics on port {Port} at /metrics")]
     private static partial void LogServing(ILogger logger, int port);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Could not serve metrics on port {Port}: {Reason}; training goes on without them")]
+    // A warning, not an error: in a node partition two trainers of one job may share a node's port for a while.
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not serve metrics on port {Port}: {Reason}; training goes on without them")]
     private static partial void LogFailed(ILogger logger, int port, string reason);
 }

@@ -18,7 +18,9 @@ public interface IRemoteCheckpointStore : IAsyncDisposable
     long? NewestCommittedGlobalStep { get; }
 
     /// <summary>
-    /// Checks the storage at start-up, and the prefix's owner when the store has one (owner.json). Throws
+    /// Checks the storage at start-up, and the prefix's owner when the store has one (owner.json); with an attempt,
+    /// refuses to start when a newer attempt fenced or committed (<see cref="SupersededException"/>, exit 76) and writes
+    /// this attempt's fence. Throws
     /// <see cref="RemoteStoreConfigurationException"/> for wrong credentials, a missing bucket or a malformed URI (exit 2),
     /// <see cref="CheckpointPrefixInUseException"/> when another job owns the prefix (exit 2),
     /// <see cref="RemoteStoreUnavailableException"/> once storage has stayed unreachable past the bounded retry (exit 69).
@@ -40,6 +42,12 @@ public interface IRemoteCheckpointStore : IAsyncDisposable
 
     /// <summary>Waits until every queued checkpoint is committed remotely, or the timeout passes.</summary>
     Task<RemoteFlushResult> FlushAsync(TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Set once a newer attempt of the job has fenced the prefix or committed to it: nothing more is uploaded, and the
+    /// training loop stops with exit 76. Always null for a store without fencing.
+    /// </summary>
+    SupersededException? Superseded => null;
 }
 
 /// <summary>What a flush achieved: whether all is committed, the newest committed checkpoint's URI, what is left.</summary>
@@ -56,6 +64,17 @@ public sealed class RemoteStoreUnavailableException(string message, Exception? i
 /// trainer will not silently start from scratch. Maps to exit 1.
 /// </summary>
 public sealed class RemoteCheckpointDamagedException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// A newer attempt of the same job (<see cref="NewerAttempt"/>) fenced the checkpoint prefix or committed to it: this
+/// attempt (<see cref="Attempt"/>) is stale and must stop. Maps to exit 76 with reason Superseded.
+/// </summary>
+public sealed class SupersededException(string message, int attempt, int newerAttempt) : Exception(message)
+{
+    public int Attempt { get; } = attempt;
+
+    public int NewerAttempt { get; } = newerAttempt;
+}
 
 /// <summary>
 /// The --checkpoint-uri prefix holds another job's checkpoints (owner.json names another uid, or checkpoints exist

@@ -12,13 +12,10 @@ public sealed record CheckpointFileEntry(string Name, long Size, string Sha256);
 /// </summary>
 public sealed record CheckpointManifestView(int FormatVersion, long GlobalStep, IReadOnlyList<CheckpointFileEntry> Files);
 
-/// <summary><c>latest.json</c>: the committed newest checkpoint and every one still kept, newest first.</summary>
-public sealed record LatestPointer(string Checkpoint, long GlobalStep, IReadOnlyList<string> Retained);
-
-/// <summary><c>owner.json</c>: the TrainingJob a checkpoint prefix belongs to.</summary>
-public sealed record CheckpointOwner(string Uid, string Namespace, string Name, DateTimeOffset CreatedAt);
-
-/// <summary>(De)serialisation of the remote documents (their names are in <see cref="CheckpointLayout"/>).</summary>
+/// <summary>
+/// (De)serialisation of the remote documents (their names are in <see cref="CheckpointLayout"/>, their records
+/// <see cref="LatestPointer"/>, <see cref="CheckpointOwner"/> and <see cref="AttemptFence"/> in the contract).
+/// </summary>
 public static class RemoteCheckpointDocuments
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = false };
@@ -62,5 +59,13 @@ public static class RemoteCheckpointDocuments
             throw new InvalidDataException($"latest.json names a checkpoint that is not {CheckpointLayout.DirectoryPrefix}<{CheckpointLayout.StepDigits} digits>.");
         }
         return latest;
+    }
+
+    public static byte[] SerializeFence(AttemptFence fence) => JsonSerializer.SerializeToUtf8Bytes(fence, Json);
+
+    public static AttemptFence ParseFence(ReadOnlySpan<byte> json)
+    {
+        var fence = JsonSerializer.Deserialize<AttemptFence>(json, Json) ?? throw new InvalidDataException("the fence object is empty.");
+        return fence.Attempt <= 0 ? throw new InvalidDataException($"the fence object names attempt {fence.Attempt}.") : fence;
     }
 }

@@ -11,15 +11,19 @@ namespace K8sTraining.Trainer.Storage;
 /// <remarks>
 /// Commit protocol, per checkpoint <c>step-N</c>: each file goes up and is verified (ETag = MD5 of the bytes sent, then a
 /// stat for size and the SHA-256 in its metadata); then <c>step-N/manifest.json</c> (the checkpoint exists from here);
-/// then <c>latest.json</c> naming it and the retained list, so neither resume nor retention ever lists the bucket; then
-/// checkpoints that fell out of the retained list are deleted, manifest first.
+/// then <c>latest.json</c> naming it and the retained list, so neither resume nor retention ever lists the checkpoints;
+/// then checkpoints that fell out of the retained list are deleted, manifest first.
+/// Fencing (with TRAINER_ATTEMPT): at start the attempt refuses to run when a newer attempt's fence or commit is there,
+/// then writes its own fence (<c>fences/attempt-N.json</c>); before every file, manifest, commit and delete it lists the
+/// fences; latest.json is read with its ETag, refused when a newer attempt committed it, written with If-Match (or
+/// If-None-Match: *) and read back. A stale attempt stops uploading for good and the loop exits 76 (see trainer/README.md).
 /// </remarks>
 public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
 {
     private const string StagingFolderName = ".remote-staging";
 
     private readonly S3StoreOptions options;
-    private readonly S3ObjectClient objects;
+    private readonly IObjectStorage objects;
     private readonly ILogger logger;
     private readonly object gate = new();
     private readonly List<StagedCheckpoint> queue = [];
@@ -30,7 +34,6 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
     private CancellationTokenSource retryWait = new();
     private Task? worker;
     private LatestPointer? latest;
-    private bool latestKnown;
     private string? protectedCheckpoint;
     private long? committedStep;
 
@@ -39,11 +42,27 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
     private long newestEnqueuedStep = -1;
     private int stagingSequence;
 
+    // The fencing token (null without TRAINER_ATTEMPT: never fenced), and the proof that a newer attempt took over.
+    private readonly FenceToken? token;
+    private readonly HashSet<int> otherJobsFences = [];
+    private SupersededException? superseded;
+
+    /// <summary>How often one commit re-reads and re-decides latest.json after a refused or lost conditional write.</summary>
+    private const int CommitRounds = 8;
+
     public S3CheckpointStore(S3StoreOptions options, ILogger<S3CheckpointStore> logger)
+        : this(options, new S3ObjectClient(options), logger)
     {
+    }
+
+    /// <summary>Over another object store (a test double that enforces conditional writes).</summary>
+    internal S3CheckpointStore(S3StoreOptions options, IObjectStorage objects, ILogger<S3CheckpointStore> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
         this.options = options;
         this.logger = logger;
-        objects = new S3ObjectClient(options);
+        this.objects = objects;
+        token = options.Attempt is { } attempt ? new FenceToken(attempt, options.Owner?.Uid) : null;
         if (!S3ObjectClient.ParallelMultipartAvailable)
         {
             LogMultipartUnavailable(S3ObjectClient.ParallelMultipartUnavailableReason);
@@ -78,19 +97,126 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         }
     }
 
+    /// <summary>The proof that a newer attempt took over the prefix; null while this attempt may upload.</summary>
+    public SupersededException? Superseded
+    {
+        get
+        {
+            lock (gate)
+            {
+                return superseded;
+            }
+        }
+    }
+
     public async Task ValidateAsync(CancellationToken cancellationToken)
     {
         var bytes = await WithStartupRetryAsync("checking the bucket", ct => objects.GetBytesAsync(LatestKey, ct), cancellationToken).ConfigureAwait(false);
+        LatestPointer? found;
         lock (gate)
         {
-            latest = bytes is null ? null : TryParseLatest(bytes);
-            latestKnown = bytes is null || latest is not null;
+            latest = found = bytes is null ? null : TryParseLatest(bytes);
         }
         LogValidated(Location, options.EndpointDisplay, bytes is null ? "none" : latest?.Checkpoint ?? "unreadable latest.json");
+        if (token is not null)
+        {
+            // Reads only: a stale attempt leaves before it writes anything (owner.json, its fence, a checkpoint).
+            if (found is not null && Fencing.Supersedes(token, found.Attempt, found.JobUid))
+            {
+                throw Supersede(found.Attempt!.Value, $"{options.Location.Uri(CheckpointLayout.LatestFileName)} was committed by attempt {found.Attempt} ({found.Checkpoint})");
+            }
+            await WithStartupRetryAsync("checking the fences", async ct =>
+            {
+                await EnsureNotSupersededAsync(ct).ConfigureAwait(false);
+                return true;
+            }, cancellationToken).ConfigureAwait(false);
+        }
         if (options.Owner is { } claim)
         {
             await ClaimPrefixAsync(claim, checkpointsExist: bytes is not null, cancellationToken).ConfigureAwait(false);
         }
+        if (token is not null)
+        {
+            // Before the restore reads latest.json and before the first upload: from here no older attempt of this job
+            // uploads, commits or deletes (each checks the fences first), so what the restore reads stays put.
+            var fence = new AttemptFence(token.Attempt, token.JobUid, options.Pod, DateTimeOffset.UtcNow);
+            await WithStartupRetryAsync("writing this attempt's fence", async ct =>
+            {
+                await objects.PutBytesAsync(FenceKey(token.Attempt), RemoteCheckpointDocuments.SerializeFence(fence), ct).ConfigureAwait(false);
+                return true;
+            }, cancellationToken).ConfigureAwait(false);
+            LogFenced(token.Attempt, options.Location.Uri($"{CheckpointLayout.FenceFolderName}/{CheckpointLayout.FenceFileName(token.Attempt)}"));
+        }
+    }
+
+    private string FenceKey(int attempt) => options.Location.Key($"{CheckpointLayout.FenceFolderName}/{CheckpointLayout.FenceFileName(attempt)}");
+
+    /// <summary>Lists the fences and throws <see cref="SupersededException"/> when a newer attempt of this job has one.</summary>
+    private async Task EnsureNotSupersededAsync(CancellationToken cancellationToken)
+    {
+        if (token is null)
+        {
+            return;
+        }
+        if (Superseded is { } already)
+        {
+            throw already;
+        }
+        var folder = options.Location.Key(CheckpointLayout.FenceFolderName + "/");
+        var keys = await objects.ListKeysAsync(folder, cancellationToken).ConfigureAwait(false);
+        var attempts = keys.Select(k => CheckpointLayout.TryParseFenceFileName(k[(k.LastIndexOf('/') + 1)..], out var a) ? a : -1).Where(a => a > 0).ToList();
+        while (Fencing.NewerFence(token, attempts) is { } newer)
+        {
+            bool foreign;
+            lock (gate)
+            {
+                foreign = otherJobsFences.Contains(newer);
+            }
+            if (!foreign)
+            {
+                var bytes = await objects.GetBytesAsync(FenceKey(newer), cancellationToken).ConfigureAwait(false);
+                AttemptFence? fence = null;
+                try
+                {
+                    fence = bytes is null ? null : RemoteCheckpointDocuments.ParseFence(bytes);
+                }
+                catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException)
+                {
+                    // Unreadable: assume it is this job's. Fencing errs on the side of stopping.
+                }
+                if (fence is null || Fencing.Supersedes(token, newer, fence.JobUid))
+                {
+                    var key = options.Location.Uri($"{CheckpointLayout.FenceFolderName}/{CheckpointLayout.FenceFileName(newer)}");
+                    throw Supersede(newer, fence is null
+                        ? $"{key} exists"
+                        : $"{key} says attempt {newer} started at {fence.StartedAt:O}{(fence.Pod is null ? "" : $" in pod {fence.Pod}")}");
+                }
+                lock (gate)
+                {
+                    // Another job's fence (a prefix adopted from a deleted job): attempts of different jobs never compare.
+                    otherJobsFences.Add(newer);
+                }
+            }
+            attempts.Remove(newer);
+        }
+    }
+
+    /// <summary>Records (once) and logs (once) that a newer attempt took over; every later call returns the same proof.</summary>
+    private SupersededException Supersede(int newer, string evidence)
+    {
+        lock (gate)
+        {
+            if (superseded is not null)
+            {
+                return superseded;
+            }
+            superseded = new SupersededException(
+                $"Attempt {token!.Attempt} is superseded by attempt {newer} at {Location}: {evidence}. Attempt {token.Attempt} stops uploading and exits {TrainerExitCodes.Superseded}; attempt {newer} owns the checkpoints.",
+                token.Attempt,
+                newer);
+        }
+        LogSupersededAttempt(superseded.Message);
+        return superseded;
     }
 
     // owner.json records which TrainingJob (by uid) the prefix belongs to, so a new job never silently resumes from (and
@@ -147,7 +273,6 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
             lock (gate)
             {
                 latest = null;
-                latestKnown = true;
                 protectedCheckpoint = localNewestGlobalStep >= 0 ? CheckpointLayout.DirectoryName(localNewestGlobalStep) : null;
             }
             LogNothingToRestore(Location);
@@ -166,7 +291,10 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         lock (gate)
         {
             latest = pointer;
-            latestKnown = true;
+        }
+        if (Fencing.Supersedes(token, pointer.Attempt, pointer.JobUid))
+        {
+            throw Supersede(pointer.Attempt!.Value, $"{options.Location.Uri(CheckpointLayout.LatestFileName)} was committed by attempt {pointer.Attempt} ({pointer.Checkpoint})");
         }
 
         var candidates = pointer.Retained.Append(pointer.Checkpoint).Distinct(StringComparer.Ordinal)
@@ -235,6 +363,16 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         ObjectDisposedException.ThrowIf(disposing.IsCancellationRequested, this);
         var source = Path.GetFullPath(localCheckpointDirectory);
         var name = Path.GetFileName(source.TrimEnd(Path.DirectorySeparatorChar));
+        lock (gate)
+        {
+            if (superseded is not null)
+            {
+                // A newer attempt owns the prefix: nothing more goes up (the supersession was logged once already).
+                newestEnqueuedStep = Math.Max(newestEnqueuedStep, CheckpointLayout.TryParseDirectoryName(name, out var dropped) ? dropped : long.MaxValue);
+                SignalChangedLocked();
+                return;
+            }
+        }
         string? staging = null;
         StagedCheckpoint item;
         try
@@ -375,6 +513,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
             {
                 var current = item;
                 var attempt = 0;
+                var stale = false;
                 while (true)
                 {
                     try
@@ -385,6 +524,11 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
                     catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                     {
                         return;
+                    }
+                    catch (SupersededException)
+                    {
+                        stale = true;
+                        break;
                     }
                     catch (Exception e) when (RemoteFailure.Classify(e) == RemoteFailureKind.LocalDamaged)
                     {
@@ -410,7 +554,20 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
                 {
                     DeleteStaging(current);
                     inFlight = null;
+                    if (stale)
+                    {
+                        // A newer attempt owns the prefix: drop the rest and stop for good.
+                        foreach (var queued in queue)
+                        {
+                            DeleteStaging(queued);
+                        }
+                        queue.Clear();
+                    }
                     SignalChangedLocked();
+                }
+                if (stale)
+                {
+                    return;
                 }
             }
         }
@@ -478,71 +635,108 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         var started = Stopwatch.GetTimestamp();
         foreach (var file in item.Manifest.Files)
         {
+            // Before every object: a stale attempt's window to overwrite a newer attempt's objects is one file upload.
+            await EnsureNotSupersededAsync(cancellationToken).ConfigureAwait(false);
             await objects.UploadFileAsync(options.Location.Key($"{item.Name}/{file.Name}"), Path.Combine(item.StagingDirectory, file.Name), file, cancellationToken).ConfigureAwait(false);
         }
         // The manifest goes last: a checkpoint exists remotely only once all its files are there and verified.
+        await EnsureNotSupersededAsync(cancellationToken).ConfigureAwait(false);
         await objects.PutBytesAsync(options.Location.Key($"{item.Name}/{CheckpointLayout.ManifestFileName}"), item.ManifestBytes, cancellationToken).ConfigureAwait(false);
 
-        LatestPointer? previous;
-        bool known;
-        string? keepAlways;
+        var (pointer, current, deleted) = await CommitLatestAsync(item, cancellationToken).ConfigureAwait(false);
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         HashSet<string> invalid;
         lock (gate)
         {
-            previous = latest;
-            known = latestKnown;
-            keepAlways = protectedCheckpoint;
-            // This upload replaced whatever broken checkpoint had its name.
-            invalidRemote.Remove(item.Name);
-            invalid = [.. invalidRemote];
-        }
-        if (!known)
-        {
-            // Validate was skipped or saw an unreadable pointer: merge with what is there, never drop it blindly.
-            var bytes = await objects.GetBytesAsync(LatestKey, cancellationToken).ConfigureAwait(false);
-            previous = bytes is null ? null : TryParseLatest(bytes);
-        }
-        // Retention counts only checkpoints that may verify: ones that failed at restore are dropped, not counted, so
-        // they can never push out the checkpoint just committed or the newest valid one.
-        var listed = (previous?.Retained ?? []).Append(previous?.Checkpoint).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
-        var all = listed.Where(n => !invalid.Contains(n)).Append(item.Name)
-            .Distinct(StringComparer.Ordinal)
-            .OrderByDescending(n => n, StringComparer.Ordinal)
-            .ToList();
-        var kept = options.Keep <= 0 ? all : all.Take(options.Keep).ToList();
-        if (!kept.Contains(item.Name))
-        {
-            kept.Add(item.Name);
-        }
-        if (keepAlways is not null && all.Contains(keepAlways) && !kept.Contains(keepAlways))
-        {
-            kept.Add(keepAlways);
-        }
-        kept.Sort((a, b) => string.CompareOrdinal(b, a));
-        var newest = kept[0];
-        CheckpointLayout.TryParseDirectoryName(newest, out var newestStep);
-        var pointer = new LatestPointer(newest, newestStep, kept);
-        await objects.PutBytesAsync(LatestKey, RemoteCheckpointDocuments.SerializeLatest(pointer), cancellationToken).ConfigureAwait(false);
-        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        lock (gate)
-        {
             latest = pointer;
-            latestKnown = true;
             committedStep = Math.Max(committedStep ?? -1, item.GlobalStep);
+            invalid = [.. invalidRemote];
         }
         LogCommitted(options.Location.Uri(item.Name), item.Manifest.Files.Sum(f => f.Size), seconds, Stopwatch.GetElapsedTime(item.QueuedAt).TotalSeconds);
         Metrics.TrainerMetrics.RecordCheckpointUploaded(TimeSpan.FromSeconds(seconds));
         Metrics.TrainerMetrics.RecordCheckpointCommittedRemotely(item.GlobalStep);
 
-        foreach (var dropped in all.Except(kept, StringComparer.Ordinal))
+        foreach (var dropped in deleted)
         {
+            // A newer attempt may have started since the commit: it may be restoring what this would delete.
+            await EnsureNotSupersededAsync(cancellationToken).ConfigureAwait(false);
             await DeleteCheckpointAsync(dropped, cancellationToken).ConfigureAwait(false);
         }
         // Unlisted, not deleted: a download that failed verification may have been a bad transfer, so the objects stay
         // for inspection (an upload of the same step later overwrites them); no reader ever looks past latest.json.
+        var listed = (current?.Retained ?? []).Append(current?.Checkpoint).OfType<string>().Distinct(StringComparer.Ordinal);
         foreach (var broken in listed.Where(invalid.Contains))
         {
             LogDroppingInvalid(options.Location.Uri(broken));
+        }
+    }
+
+    /// <summary>
+    /// Commits latest.json naming <paramref name="item"/>: read it with its ETag, refuse when a newer attempt committed
+    /// it, write it conditionally (If-Match, or If-None-Match: * when absent), read it back. A refused write (412/409)
+    /// or a read-back showing someone else's bytes (a store that ignores conditions) reads and decides again.
+    /// </summary>
+    private async Task<(LatestPointer Pointer, LatestPointer? Previous, List<string> Deleted)> CommitLatestAsync(StagedCheckpoint item, CancellationToken cancellationToken)
+    {
+        for (var round = 1; ; round++)
+        {
+            await EnsureNotSupersededAsync(cancellationToken).ConfigureAwait(false);
+            var (bytes, etag) = await objects.GetWithETagAsync(LatestKey, cancellationToken).ConfigureAwait(false);
+            var current = bytes is null ? null : TryParseLatest(bytes);
+            if (bytes is not null && current is null && round < CommitRounds / 2)
+            {
+                // Maybe torn (a store that overwrites in place, like s3rver, read mid-write): look again before
+                // replacing it with a list that knows nothing of what it held.
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * round), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            if (Fencing.BeforeWrite(token, current) == CommitVerdict.Superseded)
+            {
+                throw Supersede(current!.Attempt!.Value, $"{options.Location.Uri(CheckpointLayout.LatestFileName)} was committed by attempt {current.Attempt} ({current.Checkpoint}); refusing to commit {item.Name}");
+            }
+            string? keepAlways;
+            HashSet<string> invalid;
+            lock (gate)
+            {
+                keepAlways = protectedCheckpoint;
+                // This upload replaced whatever broken checkpoint had its name.
+                invalidRemote.Remove(item.Name);
+                invalid = [.. invalidRemote];
+            }
+            // Retention counts only checkpoints that may verify: ones that failed at restore are dropped, not counted, so
+            // they can never push out the checkpoint just committed or the newest valid one.
+            var (kept, deleted) = Fencing.Retain(current, item.Name, options.Keep, keepAlways, invalid, token);
+            CheckpointLayout.TryParseDirectoryName(kept[0], out var newestStep);
+            var pointer = new LatestPointer(kept[0], newestStep, kept, token?.Attempt, options.Owner?.Uid);
+            var written = RemoteCheckpointDocuments.SerializeLatest(pointer);
+            CommitVerdict verdict;
+            if (!await objects.PutBytesConditionalAsync(LatestKey, written, bytes is null ? null : etag ?? "*", cancellationToken).ConfigureAwait(false))
+            {
+                verdict = CommitVerdict.Retry;
+                LogCommitRaced(item.Name, round, "the store refused the conditional write (changed since read)");
+            }
+            else
+            {
+                var readBack = await objects.GetBytesAsync(LatestKey, cancellationToken).ConfigureAwait(false) ?? [];
+                var readPointer = readBack.Length == 0 ? null : TryParseLatest(readBack);
+                verdict = Fencing.AfterWrite(token, written, readBack, readPointer);
+                if (verdict == CommitVerdict.Superseded)
+                {
+                    throw Supersede(readPointer!.Attempt!.Value, $"{options.Location.Uri(CheckpointLayout.LatestFileName)} was overwritten by attempt {readPointer.Attempt} ({readPointer.Checkpoint}) right after this attempt committed {item.Name}");
+                }
+                if (verdict == CommitVerdict.Retry)
+                {
+                    LogCommitRaced(item.Name, round, "another writer's latest.json replaced it (a store that ignores conditional writes)");
+                }
+            }
+            if (verdict == CommitVerdict.Proceed)
+            {
+                return (pointer, current, deleted);
+            }
+            if (round >= CommitRounds)
+            {
+                throw new IOException($"latest.json kept changing under the commit of {item.Name} ({round} rounds); retrying the commit.");
+            }
         }
     }
 
@@ -627,7 +821,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
             {
                 return await operation(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not RemoteStoreConfigurationException)
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not RemoteStoreConfigurationException and not SupersededException)
             {
                 var kind = RemoteFailure.Classify(e);
                 if (RemoteFailure.ToConfigurationError(kind, options, e) is { } configurationError)
@@ -764,6 +958,15 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not delete staging folder {Path}: {Reason}")]
     private partial void LogStagingNotDeleted(string path, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Superseded: {Message}")]
+    private partial void LogSupersededAttempt(string message);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Attempt {Attempt} fenced the checkpoint prefix ({Fence}): older attempts of this job stop uploading")]
+    private partial void LogFenced(int attempt, string fence);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Commit of {Checkpoint} raced another writer (round {Round}: {Reason}); reading latest.json again")]
+    private partial void LogCommitRaced(string checkpoint, int round, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Large files will upload one part at a time: {Reason}")]
     private partial void LogMultipartUnavailable(string? reason);

@@ -3,6 +3,8 @@ using System.Net;
 using System.Security.Cryptography;
 using Minio;
 using Minio.DataModel.Args;
+using System.Xml.Linq;
+using K8sTraining.Contract;
 using Minio.Exceptions;
 
 namespace K8sTraining.Trainer.Storage;
@@ -13,10 +15,13 @@ namespace K8sTraining.Trainer.Storage;
 /// a ranged GetObject as an error (PartialContentException). The presigned URL is computed locally and carries no
 /// secret (only a signature), and it never appears in logs or messages.
 /// </remarks>
-public sealed class S3ObjectClient : IDisposable
+public sealed class S3ObjectClient : IObjectStorage
 {
     /// <summary>User metadata holding the file's SHA-256, so a stat shows what the uploader meant to store.</summary>
     public const string Sha256MetadataKey = "x-amz-meta-sha256";
+
+    /// <summary>User metadata holding the attempt that uploaded the object (the fencing token), when there is one.</summary>
+    public const string AttemptMetadataKey = "x-amz-meta-" + CheckpointLayout.AttemptMetadataName;
 
     private readonly S3StoreOptions options;
     private readonly IMinioClient client;
@@ -39,14 +44,25 @@ public sealed class S3ObjectClient : IDisposable
         presigner = new SigV4Presigner(options.AccessKey, options.SecretKey, options.Region, options.SessionToken);
     }
 
+    /// <summary>User metadata for an upload: its SHA-256 and, for a fenced trainer, the attempt.</summary>
+    private Dictionary<string, string> Metadata(string sha256)
+    {
+        var metadata = new Dictionary<string, string> { [Sha256MetadataKey] = sha256 };
+        if (options.Attempt is { } attempt)
+        {
+            metadata[AttemptMetadataKey] = attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return metadata;
+    }
+
     /// <summary>A presigned URL for one request on <paramref name="key"/>: path-style for AWS_ENDPOINT_URL, virtual-hosted on AWS.</summary>
-    private Uri Presign(string method, string key, IReadOnlyDictionary<string, string> query)
+    private Uri Presign(string method, string key, IReadOnlyDictionary<string, string> query, IReadOnlyDictionary<string, string>? signedHeaders = null)
     {
         var bucket = options.Location.Bucket;
         var virtualHosted = !options.PathStyle && !bucket.Contains('.', StringComparison.Ordinal);
         var host = virtualHosted ? $"{bucket}.{options.Endpoint}" : options.Endpoint;
         var path = virtualHosted ? "/" + key : $"/{bucket}/{key}";
-        return presigner.Presign(method, options.UseTls ? "https" : "http", host, path, query, DateTime.UtcNow, TimeSpan.FromHours(1));
+        return presigner.Presign(method, options.UseTls ? "https" : "http", host, path, query, DateTime.UtcNow, TimeSpan.FromHours(1), signedHeaders);
     }
 
     private static async Task<Exception> ErrorAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
@@ -89,9 +105,98 @@ public sealed class S3ObjectClient : IDisposable
             new PutObjectArgs().WithBucket(options.Location.Bucket).WithObject(key)
                 .WithStreamData(stream).WithObjectSize(bytes.Length)
                 .WithContentType("application/json")
-                .WithHeaders(new Dictionary<string, string> { [Sha256MetadataKey] = Convert.ToHexStringLower(SHA256.HashData(bytes)) }),
+                .WithHeaders(Metadata(Convert.ToHexStringLower(SHA256.HashData(bytes)))),
             cancellationToken).ConfigureAwait(false);
         await VerifyPutAsync(key, response.Etag, bytes, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads a small object whole with its ETag; (null, null) when it does not exist.</summary>
+    public async Task<(byte[]? Bytes, string? ETag)> GetWithETagAsync(string key, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, Presign("GET", key, new Dictionary<string, string>()));
+        using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return (null, null);
+        }
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await ErrorAsync(response, $"GET {key}", cancellationToken).ConfigureAwait(false);
+        }
+        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        return (bytes, response.Headers.ETag?.ToString() ?? (response.Headers.TryGetValues("ETag", out var values) ? values.FirstOrDefault() : null));
+    }
+
+    /// <summary>
+    /// Writes a small object only if it is unchanged since it was read: <c>If-Match: ETag</c>, or
+    /// <c>If-None-Match: *</c> when <paramref name="ifMatch"/> is null (it did not exist). False when the store refused
+    /// (412 PreconditionFailed, or 409 ConditionalRequestConflict for a concurrent write): read again and decide again.
+    /// A store that ignores the headers (s3rver, older S3-compatible servers) just writes; the caller re-reads to find out.
+    /// </summary>
+    public async Task<bool> PutBytesConditionalAsync(string key, byte[] bytes, string? ifMatch, CancellationToken cancellationToken)
+    {
+        var metadata = Metadata(Convert.ToHexStringLower(SHA256.HashData(bytes)));
+        using var request = new HttpRequestMessage(HttpMethod.Put, Presign("PUT", key, new Dictionary<string, string>(), metadata))
+        {
+            Content = new ByteArrayContent(bytes),
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        foreach (var (name, value) in metadata)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+        if (ifMatch is null)
+        {
+            request.Headers.TryAddWithoutValidation("If-None-Match", "*");
+        }
+        else
+        {
+            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        }
+        using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.Conflict)
+        {
+            return false;
+        }
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await ErrorAsync(response, $"PUT {key}", cancellationToken).ConfigureAwait(false);
+        }
+        var etag = response.Headers.ETag?.ToString() ?? (response.Headers.TryGetValues("ETag", out var values) ? values.FirstOrDefault() : null);
+        await VerifyPutAsync(key, etag, bytes, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>The keys under <paramref name="keyPrefix"/> (ListObjects, every page).</summary>
+    public async Task<IReadOnlyList<string>> ListKeysAsync(string keyPrefix, CancellationToken cancellationToken)
+    {
+        var keys = new List<string>();
+        string? marker = null;
+        while (true)
+        {
+            var query = new Dictionary<string, string> { ["prefix"] = keyPrefix };
+            if (marker is not null)
+            {
+                query["marker"] = marker;
+            }
+            using var request = new HttpRequestMessage(HttpMethod.Get, Presign("GET", "", query));
+            using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw await ErrorAsync(response, $"LIST {keyPrefix}", cancellationToken).ConfigureAwait(false);
+            }
+            var document = XDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+            var page = document.Descendants().Where(e => e.Name.LocalName == "Contents")
+                .Select(c => c.Elements().FirstOrDefault(e => e.Name.LocalName == "Key")?.Value)
+                .OfType<string>().ToList();
+            keys.AddRange(page);
+            var truncated = document.Descendants().FirstOrDefault(e => e.Name.LocalName == "IsTruncated")?.Value == "true";
+            if (!truncated || page.Count == 0)
+            {
+                return keys;
+            }
+            marker = document.Descendants().FirstOrDefault(e => e.Name.LocalName == "NextMarker")?.Value ?? page[^1];
+        }
     }
 
     /// <summary>A plain single PUT of a file through Minio's public API (for comparison in the benchmark).</summary>
@@ -125,7 +230,7 @@ public sealed class S3ObjectClient : IDisposable
         {
             throw new LocalCheckpointDamagedException($"{path} has {length} bytes, its manifest says {expected.Size}: the local checkpoint is damaged.");
         }
-        var metadata = new Dictionary<string, string> { [Sha256MetadataKey] = expected.Sha256 };
+        var metadata = Metadata(expected.Sha256);
         if (length < options.MultipartThreshold || !MinioMultipart.IsAvailable)
         {
             if (length < options.MultipartThreshold)

@@ -49,9 +49,18 @@ public sealed record S3StoreOptions
     /// <summary>The job that claims the prefix (owner.json); null for a standalone trainer: no ownership check.</summary>
     public CheckpointOwnerClaim? Owner { get; init; }
 
+    /// <summary>
+    /// This trainer's attempt (TRAINER_ATTEMPT), the fencing token: null for a trainer started without one, which
+    /// neither writes a fence nor is ever fenced (the behaviour before fencing).
+    /// </summary>
+    public int? Attempt { get; init; }
+
+    /// <summary>The pod (HOSTNAME) this trainer runs in, for the fence object and messages; null when unknown.</summary>
+    public string? Pod { get; init; }
+
     /// <summary>Never prints credentials (a record's generated ToString would).</summary>
     public override string ToString() =>
-        $"S3StoreOptions {{ Location = {Location}, Endpoint = {EndpointDisplay}, Region = {Region}, Keep = {Keep}, PartSize = {PartSize}, Parallelism = {Parallelism} }}";
+        $"S3StoreOptions {{ Location = {Location}, Endpoint = {EndpointDisplay}, Region = {Region}, Keep = {Keep}, PartSize = {PartSize}, Parallelism = {Parallelism}, Attempt = {Attempt} }}";
 
     /// <summary>Where the endpoint is, for messages: never credentials.</summary>
     public string EndpointDisplay => $"{(UseTls ? "https" : "http")}://{Endpoint}";
@@ -116,6 +125,8 @@ public sealed record S3StoreOptions
             // S3 refuses parts under 5 MiB (except the last).
             PartSize = Math.Max(5, Positive(Get("CHECKPOINT_S3_PART_SIZE_MIB"), "CHECKPOINT_S3_PART_SIZE_MIB") ?? 16) << 20,
             Parallelism = (int)(Positive(Get("CHECKPOINT_S3_PARALLELISM"), "CHECKPOINT_S3_PARALLELISM") ?? 4),
+            Attempt = Fencing.ParseAttempt(Get(K8sTraining.Contract.TrainerEnvironment.Attempt)),
+            Pod = Get("HOSTNAME"),
         };
     }
 

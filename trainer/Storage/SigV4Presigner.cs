@@ -15,9 +15,19 @@ namespace K8sTraining.Trainer.Storage;
 public sealed class SigV4Presigner(string accessKey, string secretKey, string region, string? sessionToken)
 {
     /// <summary>Signs <paramref name="method"/> on <c>scheme://host/path?query</c> for <paramref name="expires"/>.</summary>
-    public Uri Presign(string method, string scheme, string host, string path, IReadOnlyDictionary<string, string> query, DateTime utcNow, TimeSpan expires)
+    /// <remarks>
+    /// <paramref name="signedHeaders"/> (names in lower case) are signed too, and the request must send exactly these
+    /// values: S3 refuses x-amz-* headers (user metadata) that a presigned URL does not sign.
+    /// </remarks>
+    public Uri Presign(string method, string scheme, string host, string path, IReadOnlyDictionary<string, string> query, DateTime utcNow, TimeSpan expires, IReadOnlyDictionary<string, string>? signedHeaders = null)
     {
         ArgumentNullException.ThrowIfNull(query);
+        var headers = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["host"] = host };
+        foreach (var (name, value) in signedHeaders ?? new Dictionary<string, string>())
+        {
+            headers[name.ToLowerInvariant()] = value.Trim();
+        }
+        var headerNames = string.Join(';', headers.Keys);
         var date = utcNow.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
         var amzDate = utcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         var scope = $"{date}/{region}/s3/aws4_request";
@@ -30,14 +40,15 @@ public sealed class SigV4Presigner(string accessKey, string secretKey, string re
         parameters["X-Amz-Credential"] = Encode($"{accessKey}/{scope}", slash: true);
         parameters["X-Amz-Date"] = amzDate;
         parameters["X-Amz-Expires"] = ((long)expires.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-        parameters["X-Amz-SignedHeaders"] = "host";
+        parameters["X-Amz-SignedHeaders"] = Encode(headerNames, slash: true);
         if (!string.IsNullOrEmpty(sessionToken))
         {
             parameters["X-Amz-Security-Token"] = Encode(sessionToken, slash: true);
         }
         var canonicalPath = Encode(path, slash: false);
         var canonicalQuery = string.Join('&', parameters.Select(p => $"{p.Key}={p.Value}"));
-        var canonicalRequest = $"{method}\n{canonicalPath}\n{canonicalQuery}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD";
+        var canonicalHeaders = string.Concat(headers.Select(h => $"{h.Key}:{h.Value}\n"));
+        var canonicalRequest = $"{method}\n{canonicalPath}\n{canonicalQuery}\n{canonicalHeaders}\n{headerNames}\nUNSIGNED-PAYLOAD";
         var stringToSign = $"AWS4-HMAC-SHA256\n{amzDate}\n{scope}\n{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonicalRequest)))}";
         var key = Hmac(Encoding.UTF8.GetBytes("AWS4" + secretKey), date);
         key = Hmac(key, region);

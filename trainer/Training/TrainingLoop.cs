@@ -135,6 +135,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
             model.train();
             while (state.StepInEpoch < sampler.StepsPerEpoch)
             {
+                // A newer attempt owns the checkpoints: stop here, write nothing more (exit 76).
+                remote.ThrowIfSuperseded();
                 if (stopRequested.IsCancellationRequested)
                 {
                     return await StopAsync(model, optimizer, state, writer, lastAccuracy).ConfigureAwait(false);
@@ -177,6 +179,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
             observer.OnEpochEnd(metrics, progress);
         }
 
+        remote.ThrowIfSuperseded();
         LocalCheckpoint? final = null;
         if (writer is not null)
         {
@@ -185,11 +188,13 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
                 ? writer.LastCommitted
                 : writer.Write(CheckpointCodec.Capture(model, optimizer, state));
         }
+        remote.ThrowIfSuperseded();
         if (options.Output is not null)
         {
             WriteAtomically(options.Output, CheckpointCodec.ModelBytes(model));
         }
         await FlushRemoteAsync().ConfigureAwait(false);
+        remote.ThrowIfSuperseded();
         var message = $"Completed {options.Epochs} epoch(s) at global step {state.GlobalStep}; test accuracy {lastAccuracy:F4}";
         observer.OnMessage(message);
         return new TrainingOutcome(TrainerExitCodes.Completed, Report(TerminationStatuses.Completed, state, final, lastAccuracy, message));
@@ -209,6 +214,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
             ? writer.LastCommitted
             : writer.Write(CheckpointCodec.Capture(model, optimizer, state));
         await FlushRemoteAsync().ConfigureAwait(false);
+        remote.ThrowIfSuperseded();
         var message = $"Stopped by signal after global step {state.GlobalStep} (epoch {state.Epoch}, step {state.StepInEpoch} of epoch); checkpoint {checkpoint!.Directory} written in {clock.Elapsed.TotalSeconds:F2} s";
         observer.OnMessage(message);
         return new TrainingOutcome(TrainerExitCodes.Interrupted, Report(TerminationStatuses.Preempted, state, checkpoint, accuracy, message));

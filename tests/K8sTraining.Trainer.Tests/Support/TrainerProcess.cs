@@ -10,6 +10,8 @@ namespace K8sTraining.Trainer.Tests.Support;
 public sealed partial class TrainerProcess : IDisposable
 {
     private const int SigTerm = 15;
+    private const int SigCont = 18;
+    private const int SigStop = 19;
 
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _stdout = new();
@@ -99,6 +101,20 @@ public sealed partial class TrainerProcess : IDisposable
     }
 
     public void SendSigkill() => _process.Kill();
+
+    /// <summary>Freezes the process (SIGSTOP), as a node partition freezes a trainer from everyone else's view.</summary>
+    public void SendSigstop() => Signal(SigStop);
+
+    /// <summary>Lets a frozen process run on (SIGCONT): the zombie comes back, unaware of what happened meanwhile.</summary>
+    public void SendSigcont() => Signal(SigCont);
+
+    private void Signal(int signal)
+    {
+        if (Kill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
