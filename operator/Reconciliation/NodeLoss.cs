@@ -61,7 +61,7 @@ public static class NodeLoss
         var known = nodes.TryGetValue(name, out var node);
         if (known && node is null)
         {
-            signs.Add(new NodeLossSign(name, ReadyFalseSince(pod), NodeDeleted, $"node {name} was deleted"));
+            signs.Add(new NodeLossSign(name, ReadyFalseSince(pod), NodeDeleted, $"node {name} no longer exists (deleted)"));
         }
         else if (node is not null)
         {
