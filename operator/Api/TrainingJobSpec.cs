@@ -89,6 +89,24 @@ public sealed class TrainingJobSpec
     [JsonPropertyName("ttlSecondsAfterFinished")]
     public int? TtlSecondsAfterFinished { get; set; }
 
+    /// <summary>
+    /// Seconds a trainer pod stays bound to a Node that turned unreachable or NotReady before the taint manager evicts
+    /// it: the pod's not-ready and unreachable NoExecute tolerations (the cluster's default is 300).
+    /// </summary>
+    [JsonPropertyName("nodeLossToleranceSeconds")]
+    public long? NodeLossToleranceSeconds { get; set; }
+
+    /// <summary>
+    /// What to do while the trainer pod sits on a lost Node: Wait (until the pod is gone) or Replace (after
+    /// nodeLossReplaceAfterSeconds, while the old pod may still exist; safe because checkpoint commits are fenced).
+    /// </summary>
+    [JsonPropertyName("nodeLossPolicy")]
+    public string? NodeLossPolicy { get; set; }
+
+    /// <summary>Under the Replace policy: how long the Node must have been lost before a replacement is created.</summary>
+    [JsonPropertyName("nodeLossReplaceAfterSeconds")]
+    public long? NodeLossReplaceAfterSeconds { get; set; }
+
     [JsonIgnore]
     public string EffectiveImage => string.IsNullOrWhiteSpace(Image) ? DefaultImage : Image;
 
@@ -103,6 +121,19 @@ public sealed class TrainingJobSpec
 
     [JsonIgnore]
     public bool IsSuspended => Suspend == true;
+
+    [JsonIgnore]
+    public long EffectiveNodeLossToleranceSeconds => NodeLossToleranceSeconds ?? DefaultNodeLossToleranceSeconds;
+
+    [JsonIgnore]
+    public string EffectiveNodeLossPolicy => string.IsNullOrEmpty(NodeLossPolicy) ? NodeLossPolicies.Wait : NodeLossPolicy;
+
+    [JsonIgnore]
+    public long EffectiveNodeLossReplaceAfterSeconds => NodeLossReplaceAfterSeconds ?? DefaultNodeLossReplaceAfterSeconds;
+
+    public const long DefaultNodeLossToleranceSeconds = 30;
+
+    public const long DefaultNodeLossReplaceAfterSeconds = 60;
 }
 
 /// <summary>The training configuration; maps 1:1 to the trainer's flags.</summary>

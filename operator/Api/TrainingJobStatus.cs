@@ -71,6 +71,40 @@ public sealed class TrainingJobStatus
     /// <summary>Attempts in a row that could not reach the checkpoint store (exit 69); not counted against maxRestarts.</summary>
     [JsonPropertyName("storageRetries")]
     public int StorageRetries { get; set; }
+
+    /// <summary>The Node loss the job is recovering from: set at its first sign, cleared once the pod runs again.</summary>
+    [JsonPropertyName("nodeLoss")]
+    public NodeLossRecord? NodeLoss { get; set; }
+}
+
+/// <summary>A lost Node under the current (or the replaced) attempt's pod.</summary>
+public sealed class NodeLossRecord
+{
+    [JsonPropertyName("node")]
+    public string? Node { get; set; }
+
+    /// <summary>The attempt whose pod was on the lost Node.</summary>
+    [JsonPropertyName("attempt")]
+    public int Attempt { get; set; }
+
+    [JsonPropertyName("pod")]
+    public string? Pod { get; set; }
+
+    /// <summary>The first sign of the loss (Ready condition transition, taint timeAdded, or the pod's disruption).</summary>
+    [JsonPropertyName("since")]
+    public DateTime? Since { get; set; }
+
+    /// <summary>What was seen first: NodeUnreachable, NodeNotReady, NodeDeleted or the pod's DisruptionTarget reason.</summary>
+    [JsonPropertyName("reason")]
+    public string? Reason { get; set; }
+
+    /// <summary>The nodeLossPolicy that acted (Replace) or is waiting (Wait).</summary>
+    [JsonPropertyName("policy")]
+    public string? Policy { get; set; }
+
+    /// <summary>When the replacement attempt was created; null while the operator still waits.</summary>
+    [JsonPropertyName("replacedAt")]
+    public DateTime? ReplacedAt { get; set; }
 }
 
 /// <summary>What the checkpoints at <see cref="Uri"/> were trained with: a copy of spec.training.</summary>

@@ -36,6 +36,21 @@ public static class ConditionTypes
 
     /// <summary>True when the checkpoint prefix belongs to another job (see spec.checkpoint.adopt).</summary>
     public const string CheckpointPrefixInUse = "CheckpointPrefixInUse";
+
+    /// <summary>True while the current attempt's pod sits on a lost Node (unreachable, NotReady or deleted).</summary>
+    public const string NodeLost = "NodeLost";
+}
+
+/// <summary>Values of spec.nodeLossPolicy.</summary>
+public static class NodeLossPolicies
+{
+    /// <summary>Wait until the pod on the lost Node is gone: never two trainers, however long that takes.</summary>
+    public const string Wait = "Wait";
+
+    /// <summary>Replace after spec.nodeLossReplaceAfterSeconds while the old pod may still run (fencing refuses its commits).</summary>
+    public const string Replace = "Replace";
+
+    public static readonly IReadOnlyList<string> All = [Wait, Replace];
 }
 
 /// <summary>Condition reasons (PascalCase, as Kubernetes).</summary>
@@ -65,6 +80,27 @@ public static class ConditionReasons
     public const string StorageReachable = "StorageReachable";
     public const string CheckpointPrefixInUse = "CheckpointPrefixInUse";
     public const string SpecChanged = "SpecChanged";
+
+    /// <summary>lastTermination.reason of an attempt replaced under nodeLossPolicy Replace while its pod was on a lost Node.</summary>
+    public const string NodeLost = "NodeLost";
+
+    /// <summary>NodeLost=True (and Running=False) under Wait: the pod on the lost Node must go before a replacement.</summary>
+    public const string WaitingForPodToGo = "WaitingForPodToGo";
+
+    /// <summary>NodeLost=True under Replace, before nodeLossReplaceAfterSeconds have passed.</summary>
+    public const string WaitingToReplace = "WaitingToReplace";
+
+    /// <summary>NodeLost=True: the Replace policy created the replacement; it is not running yet.</summary>
+    public const string ReplacedUnderReplacePolicy = "ReplacedUnderReplacePolicy";
+
+    /// <summary>NodeLost=True: the pod on the lost Node is gone and its replacement is not running yet.</summary>
+    public const string Replacing = "Replacing";
+
+    /// <summary>NodeLost=False: the replacement of the pod on the lost Node is running.</summary>
+    public const string ReplacementRunning = "ReplacementRunning";
+
+    /// <summary>NodeLost=False: the Node came back before the pod was replaced.</summary>
+    public const string NodeRecovered = "NodeRecovered";
 }
 
 /// <summary>Reasons of the Events the operator records on a TrainingJob.</summary>
@@ -93,6 +129,15 @@ public static class EventReasons
     public const string StorageAvailable = "StorageAvailable";
     public const string CheckpointPrefixInUse = "CheckpointPrefixInUse";
     public const string Revived = "Revived";
+
+    /// <summary>The current attempt's pod sits on a lost Node (Warning; names the Node and the policy).</summary>
+    public const string NodeLost = "NodeLost";
+
+    /// <summary>The replacement of a pod on a lost Node was created (names the checkpoint and the policy that acted).</summary>
+    public const string NodeLossReplacement = "NodeLossReplacement";
+
+    /// <summary>The lost Node came back before its pod was replaced.</summary>
+    public const string NodeRecovered = "NodeRecovered";
 }
 
 /// <summary>Values of status.lastTermination.outcome.</summary>
@@ -130,6 +175,10 @@ public static class WellKnown
     /// <summary>Name of the trainer's /metrics container port; the chart's PodMonitor scrapes it by this name.</summary>
     public const string MetricsPortName = "metrics";
     public const string DisruptionTarget = "DisruptionTarget";
+
+    /// <summary>The taints the node lifecycle controller puts on a NotReady / unreachable Node (trainer pods tolerate them for spec.nodeLossToleranceSeconds).</summary>
+    public const string NotReadyTaint = "node.kubernetes.io/not-ready";
+    public const string UnreachableTaint = "node.kubernetes.io/unreachable";
     public const string CheckpointDirectory = "/var/run/k8straining/checkpoints";
     public const string TerminationLog = "/dev/termination-log";
 }

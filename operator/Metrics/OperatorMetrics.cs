@@ -28,13 +28,14 @@ public sealed class OperatorMetrics : IDisposable
     /// a counter that appears already at 1 shows no increase() in Prometheus, and the first preemption would vanish.
     /// </summary>
     public static readonly IReadOnlyList<string> PreemptionReasonLabels =
-        [.. PodClassifier.PreemptionReasons.Order(StringComparer.Ordinal), "exit-75", "deleted", WellKnown.DisruptionTarget, "Evicted", "Shutdown", "Terminated", "NodeShutdown", "NodeLost"];
+        [.. PodClassifier.PreemptionReasons.Concat(["exit-75", "deleted", WellKnown.DisruptionTarget, "Evicted", "Shutdown", "Terminated", "NodeShutdown", ConditionReasons.NodeLost, TerminationReasons.Superseded]).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 
     private readonly Meter _meter = new(MeterName);
     private readonly OperatorState? _state;
     private readonly Counter<long> _preemptions;
     private readonly Counter<long> _restarts;
     private readonly Histogram<double> _recovery;
+    private readonly Counter<long> _stepsLost;
 
     /// <summary>Phase of every job this replica reconciles (namespace/name), refreshed by each reconcile and resync.</summary>
     private readonly ConcurrentDictionary<string, (string Namespace, string Phase)> _phases = new(StringComparer.Ordinal);
@@ -52,7 +53,8 @@ public sealed class OperatorMetrics : IDisposable
         StatusWrites = _meter.CreateCounter<long>("k8straining_operator_status_writes", description: "Status subresource writes.");
         _preemptions = _meter.CreateCounter<long>("k8straining_operator_preemptions", description: "Attempts ended by preemption, by reason: the DisruptionTarget reason, exit-75 or deleted.");
         _restarts = _meter.CreateCounter<long>("k8straining_operator_restarts", description: "Attempts retried after a failure (counted against maxRestarts).");
-        _recovery = _meter.CreateHistogram("k8straining_operator_recovery", "s", "Time from a disruption seen by the operator to the replacement pod running.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = RecoveryBuckets });
+        _recovery = _meter.CreateHistogram("k8straining_operator_recovery", "s", "Time from a disruption seen by the operator (for a lost Node, from its first sign) to the replacement pod running.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = RecoveryBuckets });
+        _stepsLost = _meter.CreateCounter<long>("k8straining_operator_steps_lost", description: "Steps trained past the checkpoint a replacement resumes from, when an attempt ended (what a node lost without warning cost).");
         _meter.CreateObservableGauge("k8straining_operator_jobs", ObserveJobs, description: "TrainingJobs by phase, as last reconciled by the leader (a new job without a phase counts as Pending).");
         _meter.CreateObservableGauge("k8straining_operator_work_queue_depth", () => (long)(_state?.Controller?.QueueLength ?? 0), description: "Keys waiting in the work queue.");
         _meter.CreateObservableCounter("k8straining_operator_watch_restarts", () => (long)(_state?.Controller?.WatchRestarts ?? 0), description: "Watches ended and restarted (server timeout, close, error) since this replica started leading.");
@@ -97,6 +99,13 @@ public sealed class OperatorMetrics : IDisposable
             _preemptions.Add(1, new(JobMetricLabels.Namespace, ns), new(JobMetricLabels.Name, name), new("reason", PreemptionReason(ended.Reason)));
         }
 
+        // The last known position (the trainer's live report, or its termination message) past the resume point.
+        if (ended.Outcome is AttemptOutcomes.Preempted or AttemptOutcomes.Failed && written.Progress is { } progress)
+        {
+            var lost = Math.Max(0, progress.GlobalStep - (written.ResumeFrom?.GlobalStep ?? 0));
+            _stepsLost.Add(lost, new(JobMetricLabels.Namespace, ns), new(JobMetricLabels.Name, name));
+        }
+
         if (written.Restarts > (before?.Restarts ?? 0))
         {
             _restarts.Add(written.Restarts - (before?.Restarts ?? 0), new(JobMetricLabels.Namespace, ns), new(JobMetricLabels.Name, name));
@@ -107,7 +116,8 @@ public sealed class OperatorMetrics : IDisposable
     /// On every reconcile: notes when an attempt is first seen disrupted (terminating, DisruptionTarget, or ended as a
     /// preemption), and records the recovery time once a later attempt's pod runs.
     /// </summary>
-    public void ObservePods(TrainingJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now)
+    /// <param name="nodeLoss">The Node loss the decision recorded: recovery then counts from its first sign, not from when the pod was seen disrupted.</param>
+    public void ObservePods(TrainingJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now, NodeLossRecord? nodeLoss = null)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(pods);
@@ -118,6 +128,12 @@ public sealed class OperatorMetrics : IDisposable
         }
 
         _phases[key] = (job.Metadata.NamespaceProperty, job.Status?.Phase ?? JobPhases.Pending);
+        if (nodeLoss is { Since: { } lostSince, ReplacedAt: null } && !JobPhases.IsTerminal(job.Status?.Phase))
+        {
+            var since = new DateTimeOffset(DateTime.SpecifyKind(lostSince, DateTimeKind.Utc));
+            _disrupted.AddOrUpdate(key, (nodeLoss.Attempt, since), (_, old) => old.Attempt == nodeLoss.Attempt && old.Seen <= since ? old : (nodeLoss.Attempt, since));
+        }
+
         if (_disrupted.TryGetValue(key, out var disrupted))
         {
             if (pods.Any(p => PodClassifier.AttemptOf(p) > disrupted.Attempt && PodClassifier.StateOf(p) == PodState.Running))
@@ -161,6 +177,7 @@ public sealed class OperatorMetrics : IDisposable
         }
 
         _restarts.Add(0, new(JobMetricLabels.Namespace, ns), new(JobMetricLabels.Name, name));
+        _stepsLost.Add(0, new(JobMetricLabels.Namespace, ns), new(JobMetricLabels.Name, name));
     }
 
     private static bool IsDisrupted(V1Pod pod)

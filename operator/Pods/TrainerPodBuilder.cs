@@ -46,7 +46,9 @@ public static class TrainerPodBuilder
                 RestartPolicy = "Never",
                 TerminationGracePeriodSeconds = grace,
                 NodeSelector = spec.NodeSelector is null ? null : new Dictionary<string, string>(spec.NodeSelector),
-                Tolerations = spec.Tolerations?.ToList(),
+                // The node-loss tolerations come last; where spec.tolerations also tolerates those taints, the taint
+                // manager keeps the shortest tolerationSeconds.
+                Tolerations = [.. spec.Tolerations ?? [], .. NodeLossTolerations(spec)],
                 Affinity = spec.Affinity,
                 PriorityClassName = string.IsNullOrEmpty(spec.PriorityClassName) ? null : spec.PriorityClassName,
                 ServiceAccountName = string.IsNullOrEmpty(spec.ServiceAccountName) ? null : spec.ServiceAccountName,
@@ -76,6 +78,21 @@ public static class TrainerPodBuilder
                 ],
             },
         };
+    }
+
+    /// <summary>
+    /// Tolerations of the taints the node lifecycle controller puts on an unreachable or NotReady Node, for
+    /// spec.nodeLossToleranceSeconds: the taint manager evicts the pod that much after the taint instead of the
+    /// cluster's default 300 s.
+    /// </summary>
+    public static IReadOnlyList<V1Toleration> NodeLossTolerations(TrainingJobSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return
+        [
+            new V1Toleration { Key = WellKnown.NotReadyTaint, OperatorProperty = "Exists", Effect = "NoExecute", TolerationSeconds = spec.EffectiveNodeLossToleranceSeconds },
+            new V1Toleration { Key = WellKnown.UnreachableTaint, OperatorProperty = "Exists", Effect = "NoExecute", TolerationSeconds = spec.EffectiveNodeLossToleranceSeconds },
+        ];
     }
 
     /// <summary>

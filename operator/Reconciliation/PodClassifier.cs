@@ -16,6 +16,7 @@ public static class PodClassifier
         "DeletionByTaintManager",
         "DeletionByPodGC",
         "TerminationByKubelet",
+        "NodeLost",
     };
 
     public static int? AttemptOf(V1Pod pod)
@@ -66,6 +67,13 @@ public static class PodClassifier
         {
             var reason = disruption.Reason ?? WellKnown.DisruptionTarget;
             return new PodOutcome(AttemptOutcomes.Preempted, reason, exitCode, $"pod {name} disrupted ({reason}){ExitText(exitCode)}", termination);
+        }
+
+        if (exitCode == TrainerExitCodes.Superseded || termination?.Reason == TerminationReasons.Superseded)
+        {
+            // Fenced off: a newer attempt committed a checkpoint, so this stale one stopped without uploading.
+            var detail = termination?.Message is { Length: > 0 } m ? ": " + Trim(m) : "";
+            return new PodOutcome(AttemptOutcomes.Preempted, TerminationReasons.Superseded, exitCode, $"trainer in pod {name} found a newer attempt's checkpoint and stopped (exit {TrainerExitCodes.Superseded}, superseded){detail}", termination);
         }
 
         if (exitCode == TrainerExitCodes.Interrupted)

@@ -80,6 +80,9 @@ public static partial class SpecValidator
         CheckAtLeast(errors, "spec.terminationGracePeriodSeconds", spec.TerminationGracePeriodSeconds, 1);
         CheckAtLeast(errors, "spec.activeDeadlineSeconds", spec.ActiveDeadlineSeconds, 1);
         CheckAtLeast(errors, "spec.ttlSecondsAfterFinished", spec.TtlSecondsAfterFinished, 0);
+        CheckAtLeast(errors, "spec.nodeLossToleranceSeconds", spec.NodeLossToleranceSeconds, 0);
+        CheckAtLeast(errors, "spec.nodeLossReplaceAfterSeconds", spec.NodeLossReplaceAfterSeconds, 0);
+        CheckOneOf(errors, "spec.nodeLossPolicy", spec.NodeLossPolicy, NodeLossPolicies.All);
         CheckPodFields(errors, spec);
         return errors;
     }

@@ -14,10 +14,13 @@ namespace K8sTraining.Operator.Reconciliation;
 /// </summary>
 public static class TrainingJobDecider
 {
+    private static readonly IReadOnlyDictionary<string, V1Node?> NoNodes = new Dictionary<string, V1Node?>();
+
     /// <param name="report">What the running attempt's trainer said about itself, when the shell could ask it.</param>
-    public static Decision Decide(TrainingJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now, TrainerReport? report = null)
+    /// <param name="nodes">The Nodes of the job's pods by name (null: known to be deleted); a missing name is unknown.</param>
+    public static Decision Decide(TrainingJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now, TrainerReport? report = null, IReadOnlyDictionary<string, V1Node?>? nodes = null)
     {
-        var step = new Step(job, Clone(job.Status) ?? new TrainingJobStatus(), now, report);
+        var step = new Step(job, Clone(job.Status) ?? new TrainingJobStatus(), now, report, nodes ?? NoNodes);
         step.Run(pods);
         return new Decision(step.Status, step.Actions, step.Events, step.RequeueAfter);
     }
@@ -37,7 +40,7 @@ public static class TrainingJobDecider
     public static bool SameStatus(TrainingJobStatus? a, TrainingJobStatus? b) =>
         a is null || b is null ? ReferenceEquals(a, b) : KubernetesJson.Serialize(a) == KubernetesJson.Serialize(b);
 
-    private sealed class Step(TrainingJob job, TrainingJobStatus status, DateTimeOffset now, TrainerReport? report)
+    private sealed class Step(TrainingJob job, TrainingJobStatus status, DateTimeOffset now, TrainerReport? report, IReadOnlyDictionary<string, V1Node?> nodes)
     {
         public TrainingJobStatus Status { get; } = status;
 
@@ -142,11 +145,24 @@ public static class TrainingJobDecider
 
             if (state != PodState.Ended)
             {
-                Observe(current!, state);
-                return;
+                // A pod on a lost Node: wait (NodeLost says why), or, under Replace and in time, leave it and go on.
+                if (NodeLoss.Judge(job, current!, nodes, now) is not { } loss)
+                {
+                    Observe(current!, state);
+                    NodeLossOver(current!, state);
+                    return;
+                }
+
+                if (!loss.ReplaceNow)
+                {
+                    WaitForLostNode(current!, loss);
+                    return;
+                }
+
+                ReplaceLostAttempt(current!, loss);
             }
 
-            if (pods.Any(p => PodClassifier.StateOf(p) != PodState.Ended))
+            if (pods.Any(p => PodClassifier.StateOf(p) != PodState.Ended && !NodeLoss.Abandoned(job, Status, p, nodes, now)))
             {
                 // An older pod is still shutting down: never two trainers of one job at once.
                 return;
@@ -613,6 +629,87 @@ public static class TrainingJobDecider
             var phase = Status.Attempt == 1 ? JobPhases.Pending : JobPhases.Restarting;
             SetPhase(phase, ConditionReasons.PodPending, $"created pod {pod} for attempt {Status.Attempt}");
             Events.Add(JobEvent.Normal(EventReasons.AttemptCreated, $"Created pod {pod} for attempt {Status.Attempt}; {ResumeText()}"));
+            NodeLossReplaced(pod);
+        }
+
+        /// <summary>Under either policy, while the current attempt's pod sits on a lost Node: say so, and look again.</summary>
+        private void WaitForLostNode(V1Pod pod, NodeLossVerdict loss)
+        {
+            Status.ActivePod = pod.Metadata.Name;
+            Status.NodeLoss = NodeLoss.Record(loss, pod, Status.Attempt);
+            SetPhase(JobPhases.Restarting, loss.ConditionReason, loss.Message);
+            if (Conditions.Set(ConditionList, ConditionTypes.NodeLost, true, loss.ConditionReason, loss.Message, Generation, now))
+            {
+                Events.Add(JobEvent.Warning(EventReasons.NodeLost, $"Attempt {Status.Attempt}: {loss.Message}"));
+            }
+
+            if (loss.RecheckAfter is { } after)
+            {
+                Requeue(after);
+            }
+        }
+
+        /// <summary>
+        /// The Replace policy acts: the attempt on the lost Node ends as a preemption (once) while its pod is left alone,
+        /// and the run goes on to the next attempt.
+        /// </summary>
+        private void ReplaceLostAttempt(V1Pod pod, NodeLossVerdict loss)
+        {
+            Status.NodeLoss = NodeLoss.Record(loss, pod, Status.Attempt);
+            Conditions.Set(ConditionList, ConditionTypes.NodeLost, true, loss.ConditionReason, loss.Message, Generation, now);
+            if (Status.LastTermination?.Attempt == Status.Attempt)
+            {
+                // Recorded before (a refused create is being retried): never counted twice.
+                return;
+            }
+
+            var message = $"pod {pod.Metadata.Name} is on a lost node ({loss.Sign.Description} since {NodeLoss.Time(loss.Since)}) and was replaced under nodeLossPolicy Replace after {Spec.EffectiveNodeLossReplaceAfterSeconds}s; it may still run, and checkpoint fencing refuses its commits";
+            Record(new PodOutcome(AttemptOutcomes.Preempted, ConditionReasons.NodeLost, null, message, null), pod.Metadata.Name);
+        }
+
+        /// <summary>The replacement of an attempt lost with its Node was just created: one Event naming the checkpoint and the policy.</summary>
+        private void NodeLossReplaced(string pod)
+        {
+            if (Status.NodeLoss is not { ReplacedAt: null } loss || loss.Attempt >= Status.Attempt)
+            {
+                return;
+            }
+
+            loss.ReplacedAt = now.UtcDateTime;
+            var since = loss.Since is { } s ? new DateTimeOffset(DateTime.SpecifyKind(s, DateTimeKind.Utc)) : now;
+            var how = loss.Policy == NodeLossPolicies.Replace
+                ? $"nodeLossPolicy Replace acted after {NodeLoss.Seconds(now - since)}s while pod {loss.Pod} may still exist on node {loss.Node}"
+                : $"nodeLossPolicy Wait: pod {loss.Pod} on node {loss.Node} is gone";
+            var message = $"attempt {Status.Attempt} (pod {pod}) replaces attempt {loss.Attempt} lost with node {loss.Node} ({loss.Reason} since {NodeLoss.Time(since)}); {how}; {ResumeText()}";
+            Conditions.Set(ConditionList, ConditionTypes.NodeLost, true, loss.Policy == NodeLossPolicies.Replace ? ConditionReasons.ReplacedUnderReplacePolicy : ConditionReasons.Replacing, $"{message}; waiting for it to run", Generation, now);
+            Events.Add(JobEvent.Normal(EventReasons.NodeLossReplacement, $"Created pod {pod} for attempt {Status.Attempt} to replace attempt {loss.Attempt} lost with node {loss.Node}; {how}; {ResumeText()}"));
+        }
+
+        /// <summary>The current attempt's pod is on a healthy Node: a loss recorded before is over once it runs (or its Node came back).</summary>
+        private void NodeLossOver(V1Pod pod, PodState state)
+        {
+            if (Status.NodeLoss is not { } loss)
+            {
+                return;
+            }
+
+            var since = loss.Since is { } s ? new DateTimeOffset(DateTime.SpecifyKind(s, DateTimeKind.Utc)) : now;
+            if (loss.Attempt == Status.Attempt)
+            {
+                // The same pod, and its Node is no longer lost: the Node came back in time.
+                Status.NodeLoss = null;
+                var message = $"node {loss.Node} recovered after {NodeLoss.Seconds(now - since)}s; pod {pod.Metadata.Name} was not replaced";
+                Conditions.Set(ConditionList, ConditionTypes.NodeLost, false, ConditionReasons.NodeRecovered, message, Generation, now);
+                Events.Add(JobEvent.Normal(EventReasons.NodeRecovered, $"Attempt {Status.Attempt}: {message}"));
+                return;
+            }
+
+            if (state == PodState.Running)
+            {
+                Status.NodeLoss = null;
+                Conditions.Set(ConditionList, ConditionTypes.NodeLost, false, ConditionReasons.ReplacementRunning,
+                    $"pod {pod.Metadata.Name} (attempt {Status.Attempt}) runs {NodeLoss.Seconds(now - since)}s after node {loss.Node} was lost ({loss.Reason}); nodeLossPolicy {loss.Policy}", Generation, now);
+            }
         }
 
         private void Fail(string reason, string message, string eventReason = EventReasons.Failed)

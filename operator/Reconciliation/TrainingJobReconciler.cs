@@ -26,7 +26,8 @@ public sealed partial class TrainingJobReconciler(
     TimeProvider time,
     OperatorMetrics metrics,
     ILogger<TrainingJobReconciler> logger,
-    TrainerProgressProbe? progressProbe = null)
+    TrainerProgressProbe? progressProbe = null,
+    Func<IReadOnlyCollection<string>, CancellationToken, Task<IReadOnlyDictionary<string, V1Node?>>>? nodesOf = null)
 {
     public async Task<ReconcileResult> ReconcileAsync(string key, CancellationToken cancellationToken)
     {
@@ -70,11 +71,16 @@ public sealed partial class TrainingJobReconciler(
         // A running attempt is asked where it is (I/O stays here; the decider only reads the answer).
         var running = progressProbe is null
             ? null
-            : pods.LastOrDefault(p => p.Metadata.Name == job.Status?.ActivePod && p.Metadata.DeletionTimestamp is null && p.Status?.Phase == "Running");
+            : pods.LastOrDefault(p => p.Metadata.Name == job.Status?.ActivePod && p.Metadata.DeletionTimestamp is null && p.Status?.Phase == "Running"
+                && job.Status?.NodeLoss?.Pod != p.Metadata.Name);
         var report = running is null ? null : await progressProbe!.ReadAsync(job, running, cancellationToken).ConfigureAwait(false);
+        // The Nodes of the pods still alive, so a pod on a lost Node can be told apart (I/O stays here too).
+        var nodeNames = pods.Where(p => PodClassifier.StateOf(p) != PodState.Ended && !string.IsNullOrEmpty(p.Spec?.NodeName))
+            .Select(p => p.Spec.NodeName).Distinct(StringComparer.Ordinal).ToList();
+        var nodes = nodesOf is null || nodeNames.Count == 0 ? null : await nodesOf(nodeNames, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
-        var decision = TrainingJobDecider.Decide(job, pods, now, report);
-        metrics.ObservePods(job, pods, now);
+        var decision = TrainingJobDecider.Decide(job, pods, now, report, nodes);
+        metrics.ObservePods(job, pods, now, decision.Status.NodeLoss);
 
         try
         {

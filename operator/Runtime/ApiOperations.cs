@@ -23,6 +23,9 @@ public static class ApiOperations
     public static readonly ApiOperation GetLease = new("get", "coordination.k8s.io", "leases");
     public static readonly ApiOperation CreateLease = new("create", "coordination.k8s.io", "leases");
     public static readonly ApiOperation UpdateLease = new("update", "coordination.k8s.io", "leases");
+    public static readonly ApiOperation ListNodes = new("list", "", "nodes");
+    public static readonly ApiOperation WatchNodes = new("watch", "", "nodes");
+    public static readonly ApiOperation GetNode = new("get", "", "nodes");
 
     /// <summary>Operations in the watched namespaces (ClusterRole when watching all, a Role per namespace otherwise).</summary>
     public static readonly IReadOnlyList<ApiOperation> Namespaced =
@@ -34,5 +37,11 @@ public static class ApiOperations
     /// <summary>Operations in the leader-election namespace only.</summary>
     public static readonly IReadOnlyList<ApiOperation> LeaderElection = [GetLease, CreateLease, UpdateLease];
 
-    public static readonly IReadOnlyList<ApiOperation> All = [.. Namespaced, .. LeaderElection];
+    /// <summary>
+    /// Operations on cluster-scoped objects, whatever namespaces are watched (always a ClusterRole): Nodes, read to
+    /// tell a trainer pod on a lost Node (issue 12); a Node missing from the cache is confirmed with a get, as pod GC does.
+    /// </summary>
+    public static readonly IReadOnlyList<ApiOperation> ClusterScoped = [ListNodes, WatchNodes, GetNode];
+
+    public static readonly IReadOnlyList<ApiOperation> All = [.. Namespaced, .. LeaderElection, .. ClusterScoped];
 }

@@ -44,6 +44,33 @@ public sealed class KubernetesApi(IKubernetes client, string identity)
             ListOrWatchPodsAsync(ns, rv, true, timeout, ct).WatchAsync<JsonElement, V1PodList>(onError, ct));
 #pragma warning restore CS0618
 
+    /// <summary>Nodes (cluster-scoped), to see a trainer pod's Node turn unreachable, NotReady or deleted.</summary>
+    public ListWatch NodesListWatch() => new(
+        async ct =>
+        {
+            using var response = await client.CoreV1.ListNodeWithHttpMessagesAsync(cancellationToken: ct).ConfigureAwait(false);
+            var items = response.Body.Items.Select(ToElement).ToList();
+            return new RawList(response.Body.Metadata.ResourceVersion, items);
+        },
+        (rv, timeout, onError, ct) =>
+#pragma warning disable CS0618
+            client.CoreV1.ListNodeWithHttpMessagesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, watch: true, cancellationToken: ct)
+                .WatchAsync<JsonElement, V1NodeList>(onError, ct));
+#pragma warning restore CS0618
+
+    /// <summary>Reads a Node straight from the API server; null when it does not exist (confirms a deletion the cache shows).</summary>
+    public async Task<V1Node?> GetNodeAsync(string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.CoreV1.ReadNodeAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
     private Task<HttpOperationResponse<JsonElement>> ListOrWatchJobsAsync(string? ns, string? resourceVersion, bool watch, int? timeoutSeconds, CancellationToken cancellationToken) =>
         ns is null
             ? client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<JsonElement>(

@@ -18,6 +18,7 @@ public sealed partial class TrainingJobController : IDisposable
     private readonly ILogger<TrainingJobController> _logger;
     private readonly List<Informer<TrainingJob>> _jobInformers = [];
     private readonly List<Informer<V1Pod>> _podInformers = [];
+    private readonly Informer<V1Node> _nodeInformer;
     private readonly KubernetesApi _api;
     private readonly WorkQueue _queue;
     private readonly PodExpectations _expectations;
@@ -49,6 +50,11 @@ public sealed partial class TrainingJobController : IDisposable
             _podInformers.Add(pods);
         }
 
+        // Cluster-scoped, read whatever namespaces are watched. Not waited for before reconciling: until it has listed,
+        // every Node is unknown (never taken for deleted), which is how the operator behaved before it read Nodes.
+        _nodeInformer = new Informer<V1Node>("nodes", api.NodesListWatch(), raw => KubernetesJson.Deserialize<V1Node>(raw), options.WatchTimeoutSeconds, informerLogger, time);
+        _nodeInformer.Changed += OnNodeChanged;
+
         _reconciler = new TrainingJobReconciler(
             api,
             GetJob,
@@ -61,7 +67,8 @@ public sealed partial class TrainingJobController : IDisposable
             loggerFactory.CreateLogger<TrainingJobReconciler>(),
             options.ProgressInterval > TimeSpan.Zero
                 ? new TrainerProgressProbe(_trainerHttp, time, options.ProgressInterval, loggerFactory.CreateLogger<TrainerProgressProbe>())
-                : null);
+                : null,
+            NodesOfAsync);
     }
 
     /// <summary>Completes when every cache has listed once.</summary>
@@ -69,9 +76,9 @@ public sealed partial class TrainingJobController : IDisposable
 
     public int QueueLength => _queue.Length;
 
-    public int WatchRestarts => _jobInformers.Sum(i => i.WatchRestarts) + _podInformers.Sum(i => i.WatchRestarts);
+    public int WatchRestarts => _jobInformers.Sum(i => i.WatchRestarts) + _podInformers.Sum(i => i.WatchRestarts) + _nodeInformer.WatchRestarts;
 
-    public int Relists => _jobInformers.Sum(i => i.Relists) + _podInformers.Sum(i => i.Relists);
+    public int Relists => _jobInformers.Sum(i => i.Relists) + _podInformers.Sum(i => i.Relists) + _nodeInformer.Relists;
 
     /// <summary>TrainingJobs the operator cannot decode, as namespace/name.</summary>
     public IReadOnlyList<string> UndecodableJobs => _jobInformers.SelectMany(i => i.Undecodable).Select(u => u.Key).Order(StringComparer.Ordinal).ToList();
@@ -80,6 +87,7 @@ public sealed partial class TrainingJobController : IDisposable
     public IReadOnlyList<string> ListProblems =>
         _jobInformers.Select(i => (i.Description, i.ListProblem))
             .Concat(_podInformers.Select(i => (i.Description, i.ListProblem)))
+            .Append((_nodeInformer.Description, _nodeInformer.ListProblem))
             .Where(p => p.ListProblem is not null)
             .Select(p => $"{p.Description}: cannot list since {p.ListProblem!.Since.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}: {p.ListProblem.Message}")
             .ToList();
@@ -88,6 +96,7 @@ public sealed partial class TrainingJobController : IDisposable
     {
         var informers = _jobInformers.Select(i => i.RunAsync(cancellationToken))
             .Concat(_podInformers.Select(i => i.RunAsync(cancellationToken)))
+            .Append(_nodeInformer.RunAsync(cancellationToken))
             .ToList();
 
         // Reconcile only from a complete picture: pods first, so no job is judged without its pods.
@@ -242,6 +251,64 @@ public sealed partial class TrainingJobController : IDisposable
         }
     }
 
+    /// <summary>
+    /// A Node's change that matters to node loss (Ready status, the lifecycle taints, existence) wakes the jobs with a
+    /// pod on it; heartbeat-only updates wake nothing.
+    /// </summary>
+    private void OnNodeChanged(V1Node? old, V1Node? current)
+    {
+        if (old is not null && current is not null && NodeLossState(old) == NodeLossState(current))
+        {
+            return;
+        }
+
+        var name = (current ?? old)?.Metadata.Name;
+        foreach (var pod in _podInformers.SelectMany(i => i.Items).Where(p => p.Spec?.NodeName == name))
+        {
+            var owner = pod.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true && o.Kind == TrainingJob.KubeKind);
+            if (owner is not null)
+            {
+                _queue.Add($"{pod.Metadata.NamespaceProperty}/{owner.Name}");
+            }
+        }
+    }
+
+    private static string NodeLossState(V1Node node) =>
+        $"{node.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready")?.Status}|{string.Join(",", (node.Spec?.Taints ?? []).Where(t => t.Effect == "NoExecute").Select(t => t.Key).Order(StringComparer.Ordinal))}";
+
+    /// <summary>
+    /// The named Nodes as the cache has them. A Node the cache lacks is read from the API server before it counts as
+    /// deleted (as pod GC checks before it acts), and only once the cache has listed; an error leaves it unknown.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, V1Node?>> NodesOfAsync(IReadOnlyCollection<string> names, CancellationToken cancellationToken)
+    {
+        var nodes = new Dictionary<string, V1Node?>(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            if (_nodeInformer.Get("/" + name) is { } cached)
+            {
+                nodes[name] = cached;
+                continue;
+            }
+
+            if (!_nodeInformer.Synced.IsCompletedSuccessfully)
+            {
+                continue;
+            }
+
+            try
+            {
+                nodes[name] = await _api.GetNodeAsync(name, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log.NodeReadFailed(_logger, name, e.Message);
+            }
+        }
+
+        return nodes;
+    }
+
     private TrainingJob? GetJob(string key)
     {
         var ns = key[..key.IndexOf('/', StringComparison.Ordinal)];
@@ -301,6 +368,9 @@ public sealed partial class TrainingJobController : IDisposable
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Reported {Key} (generation {Generation}) as undecodable: {Problem}")]
         public static partial void ReportedUndecodable(ILogger logger, string key, long generation, string problem);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read node {Node}: {Message}; it counts as unknown")]
+        public static partial void NodeReadFailed(ILogger logger, string node, string message);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile of {Key} failed; retrying in {Seconds}s")]
         public static partial void ReconcileFailed(ILogger logger, string key, double seconds, Exception e);

@@ -24,6 +24,16 @@ rules with that list, and with the requests the operator makes against the local
 {{- end }}
 
 {{/*
+Cluster-scoped reads, whatever namespaces are watched (ApiOperations.ClusterScoped): Nodes, to tell a trainer pod on a
+lost Node (unreachable, NotReady, deleted) and apply spec.nodeLossPolicy. Read-only.
+*/}}
+{{- define "k8s-training.clusterRules" -}}
+- apiGroups: [""]
+  resources: ["nodes"]
+  verbs: ["get", "list", "watch"]
+{{- end }}
+
+{{/*
 Leader election: one Lease in the release namespace (ApiOperations.LeaderElection). get and update name that Lease;
 create cannot be limited by name (the object does not exist yet when RBAC decides).
 */}}

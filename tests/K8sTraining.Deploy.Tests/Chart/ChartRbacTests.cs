@@ -42,17 +42,40 @@ public sealed class ChartRbacTests
         Assert.Contains(RbacRules.Granted(chart, ServiceAccount), p => p.Scope == Permission.Cluster);
     }
 
+    [Theory]
+    [MemberData(nameof(ValueSets.Names), MemberType = typeof(ValueSets))]
+    public async Task Rbac_Should_LetTheOperatorOnlyReadNodes_When_ValuesAre(string valueSet)
+    {
+        var granted = RbacRules.Granted(await Renders.OfAsync(valueSet), ServiceAccount);
+
+        var nodes = granted.Where(p => p.Resource == "nodes").ToList();
+        if (nodes.Count == 0)
+        {
+            // rbac.create false: nothing is granted at all.
+            Assert.Empty(granted);
+            return;
+        }
+
+        Assert.Equal(["get", "list", "watch"], nodes.Select(p => p.Verb).Order());
+        Assert.All(nodes, p => Assert.Equal((Permission.Cluster, ""), (p.Scope, p.Group)));
+    }
+
     [Fact]
-    public async Task Rbac_Should_GrantARolePerWatchedNamespaceAndNothingClusterWide_When_NamespacesListed()
+    public async Task Rbac_Should_GrantARolePerWatchedNamespaceAndOnlyNodeReadsClusterWide_When_NamespacesListed()
     {
         var chart = await Renders.OfAsync(ValueSets.Namespaced);
         var clusterWide = RbacRules.Granted(await Renders.OfAsync(ValueSets.ClusterWide), ServiceAccount);
         var granted = RbacRules.Granted(chart, ServiceAccount);
 
-        Assert.Empty(chart.OfKind("ClusterRole"));
-        Assert.Empty(chart.OfKind("ClusterRoleBinding"));
+        // Nodes are cluster-scoped (issue 12): the only cluster-wide grant is reading them, through a ClusterRole of its own.
+        var nodesRole = Assert.Single(chart.OfKind("ClusterRole"));
+        Assert.EndsWith("-nodes", nodesRole.Name);
+        Assert.Equal(nodesRole.Name, (string?)Assert.Single(chart.OfKind("ClusterRoleBinding")).Json["roleRef"]!["name"]);
+        Assert.Equal(
+            ["get core/nodes", "list core/nodes", "watch core/nodes"],
+            granted.Where(p => p.Scope == Permission.Cluster).Select(p => $"{p.Verb} core/{p.Resource}").Order());
         Assert.Equal(["team-a", "team-b"], chart.OfKind("RoleBinding").Select(b => b.Namespace!).Where(n => n != Helm.ReleaseNamespace).Order());
-        var clusterRules = clusterWide.Where(p => p.Scope == Permission.Cluster).Select(p => p with { Scope = "" }).ToHashSet();
+        var clusterRules = clusterWide.Where(p => p.Scope == Permission.Cluster && p.Resource != "nodes").Select(p => p with { Scope = "" }).ToHashSet();
         foreach (var ns in new[] { "team-a", "team-b" })
         {
             // the same rules as cluster-wide, only scoped

@@ -20,6 +20,9 @@ public static class OperatorPermissions
             required.UnionWith(ImpliedByAdmission().Select(o => ToPermission(scope, o)));
         }
 
+        // Nodes are cluster-scoped: read through a ClusterRole whatever namespaces are watched.
+        required.UnionWith(ApiOperations.ClusterScoped.Select(o => ToPermission(Permission.Cluster, o)));
+
         if (leaderElection)
         {
             required.UnionWith(ApiOperations.LeaderElection.Select(o => ToPermission(releaseNamespace, o)));

@@ -91,6 +91,45 @@ public sealed class OperatorMetricsTests : IDisposable
     }
 
     [Fact]
+    public void ObservePods_Should_RecordRecoveryFromTheFirstSignOfNodeLoss_When_ThePodsNodeWasLost()
+    {
+        using var metrics = new OperatorMetrics();
+        var job = Job(attempt: 1, phase: JobPhases.Running);
+        var lost = new NodeLossRecord { Node = "local-node-2", Attempt = 1, Pod = "resnet-attempt-1", Since = T0.AddSeconds(-40).UtcDateTime, Reason = "NodeUnreachable", Policy = NodeLossPolicies.Wait };
+
+        metrics.ObservePods(job, [Pod(1, running: true)], T0);
+        // The operator sees the Node's loss 40 s after its first sign (the Ready transition), then the pod evicted.
+        metrics.ObservePods(job, [Pod(1, running: true)], T0, lost);
+        metrics.ObservePods(job, [Pod(1, running: true, disrupted: true, deleting: true)], T0.AddSeconds(30), lost);
+        metrics.ObservePods(Job(attempt: 2, phase: JobPhases.Restarting), [Pod(1, running: true, deleting: true), Pod(2, running: true)], T0.AddSeconds(50));
+
+        var recovery = Assert.Single(_measurements, m => m.Instrument == "k8straining_operator_recovery");
+        Assert.Equal(90, recovery.Value, 3);
+    }
+
+    [Fact]
+    public void RecordStatusWritten_Should_CountTheStepsLost_When_AnAttemptEndsPastItsLastCheckpoint()
+    {
+        using var metrics = new OperatorMetrics();
+        var written = new TrainingJobStatus
+        {
+            Phase = JobPhases.Restarting,
+            Attempt = 2,
+            Preemptions = 1,
+            Progress = new TrainingProgress { GlobalStep = 137 },
+            ResumeFrom = new CheckpointRecord { GlobalStep = 120 },
+            LastTermination = new TerminationRecord { Attempt = 1, Outcome = AttemptOutcomes.Preempted, Reason = "NodeLost" },
+        };
+
+        metrics.RecordStatusWritten(Job(attempt: 1, phase: JobPhases.Running), written);
+        metrics.RecordStatusWritten(Job(attempt: 2, phase: JobPhases.Restarting, lastTermination: written.LastTermination), written);
+
+        var lost = Assert.Single(_measurements, m => m.Instrument == "k8straining_operator_steps_lost" && m.Value > 0);
+        Assert.Equal(17, lost.Value);
+        Assert.Equal(("team-a", "resnet"), (lost.Tags["job_namespace"], lost.Tags["job_name"]));
+    }
+
+    [Fact]
     public void ObservePods_Should_RecordNoRecovery_When_NoPodWasDisrupted()
     {
         using var metrics = new OperatorMetrics();

@@ -69,6 +69,21 @@ public sealed class PodBuilder
         return this;
     }
 
+    /// <summary>Bound to <paramref name="node"/> (the scheduler's doing).</summary>
+    public PodBuilder OnNode(string node)
+    {
+        _pod.Spec.NodeName = node;
+        return this;
+    }
+
+    /// <summary>DisruptionTarget True with <paramref name="reason"/> since <paramref name="since"/> (the taint manager, pod GC).</summary>
+    public PodBuilder Disrupted(string reason, DateTimeOffset since)
+    {
+        _pod.Status.Conditions ??= [];
+        _pod.Status.Conditions.Add(new V1PodCondition { Type = WellKnown.DisruptionTarget, Status = "True", Reason = reason, LastTransitionTime = since.UtcDateTime });
+        return this;
+    }
+
     public PodBuilder Deleting()
     {
         _pod.Metadata.DeletionTimestamp = TrainingJobBuilder.T0.UtcDateTime;

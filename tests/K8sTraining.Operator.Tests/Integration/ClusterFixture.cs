@@ -11,7 +11,7 @@ namespace K8sTraining.Operator.Tests.Integration;
 /// integration tests, with the TrainingJob CRD applied and a test image `k8straining.test/script:*` that runs
 /// `$TEST_SCRIPT` with /bin/sh, plus an s3rver for checkpoints. Each test works in its own namespace.
 /// </summary>
-public sealed class ClusterFixture : IAsyncLifetime
+public class ClusterFixture : IAsyncLifetime
 {
     public const string ScriptImage = "k8straining.test/script:1";
 
@@ -26,7 +26,13 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public string S3DataDirectory { get; private set; } = "";
 
-    public async Task InitializeAsync()
+    /// <summary>Where the node agents keep their pods (<c>nodes/&lt;node&gt;/pods/...</c>: logs, termination files).</summary>
+    public string StateDirectory => Path.Combine(_scratch, "state");
+
+    /// <summary>The control plane's options: one node with a real cluster's timings unless a subclass says otherwise.</summary>
+    protected virtual LocalControlPlaneOptions Configure(LocalControlPlaneOptions options) => options;
+
+    public virtual async Task InitializeAsync()
     {
         _scratch = Directory.CreateTempSubdirectory("k8straining-operator-tests-").FullName;
         var table = Path.Combine(_scratch, "images.yaml");
@@ -40,21 +46,18 @@ public sealed class ClusterFixture : IAsyncLifetime
 
             """;
         await File.WriteAllTextAsync(table, text);
-        Plane = await LocalControlPlane.StartAsync(new LocalControlPlaneOptions
+        Plane = await LocalControlPlane.StartAsync(Configure(new LocalControlPlaneOptions
         {
             StartNodeAgent = true,
             RepositoryRoot = RepositoryPaths.Root,
-            StateDirectory = Path.Combine(_scratch, "state"),
-            ConfigureNodeAgent = o => new K8sTraining.NodeAgent.NodeAgentOptions
+            StateDirectory = StateDirectory,
+            // Everything the plane gave each agent (its name, HostIP, directory, heartbeat timings) is kept.
+            ConfigureNodeAgent = o => o with
             {
                 ClientConfiguration = K8sTraining.Operator.Runtime.OperatorServiceCollectionExtensions.LoadKubeconfig(o.KubeconfigPath!),
-                RepositoryRoot = o.RepositoryRoot,
-                NodeName = o.NodeName,
-                RootDirectory = o.RootDirectory,
-                TimeProvider = o.TimeProvider,
                 ImageTablePath = table,
             },
-        });
+        }));
         Client = new Kubernetes(K8sTraining.Operator.Runtime.OperatorServiceCollectionExtensions.LoadKubeconfig(Plane.KubeconfigPath));
         var crd = KubernetesYaml.Deserialize<V1CustomResourceDefinition>(await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "crds", "trainingjobs.k8straining.io.yaml")));
         await Client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
@@ -66,7 +69,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         await StartS3rverAsync();
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_s3rver is { HasExited: false })
         {

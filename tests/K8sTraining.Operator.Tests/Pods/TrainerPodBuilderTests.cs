@@ -1,6 +1,7 @@
 using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Pods;
+using K8sTraining.Operator.Reconciliation;
 using K8sTraining.Operator.Tests.Builders;
 
 namespace K8sTraining.Operator.Tests.Pods;
@@ -110,10 +111,32 @@ public sealed class TrainerPodBuilderTests
         var pod = TrainerPodBuilder.Build(job, 1);
 
         Assert.Equal("true", pod.Spec.NodeSelector["cloud.google.com/gke-spot"]);
-        Assert.Equal("nvidia.com/gpu", pod.Spec.Tolerations.Single().Key);
+        // The user's tolerations first, then the two node-loss ones the operator always adds.
+        Assert.Equal(["nvidia.com/gpu", WellKnown.NotReadyTaint, WellKnown.UnreachableTaint], pod.Spec.Tolerations.Select(t => t.Key));
         Assert.Equal("1", pod.Spec.Containers.Single().Resources.Limits["nvidia.com/gpu"].ToString());
         Assert.Equal("training", pod.Spec.PriorityClassName);
         Assert.Equal("trainer", pod.Spec.ServiceAccountName);
+    }
+
+    [Theory]
+    [InlineData(null, 30)]
+    [InlineData(0L, 0)]
+    [InlineData(5L, 5)]
+    public void Build_Should_TolerateNodeLossForNodeLossToleranceSeconds_When_BuildingAnAttempt(long? seconds, long expected)
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(s => s.NodeLossToleranceSeconds = seconds).Build();
+
+        var tolerations = TrainerPodBuilder.Build(job, 1).Spec.Tolerations;
+
+        foreach (var key in new[] { WellKnown.NotReadyTaint, WellKnown.UnreachableTaint })
+        {
+            var t = Assert.Single(tolerations, t => t.Key == key);
+            Assert.Equal(("Exists", "NoExecute", (long?)expected), (t.OperatorProperty, t.Effect, t.TolerationSeconds));
+            Assert.Null(t.Value);
+        }
+
+        // What the API server's own validation asks of tolerations, so the create is never refused for them.
+        Assert.Empty(SpecValidator.Validate(new TrainingJobSpec { Training = job.Spec.Training, Tolerations = tolerations.ToList() }));
     }
 
     [Fact]

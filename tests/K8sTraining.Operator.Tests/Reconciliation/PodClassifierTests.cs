@@ -22,6 +22,11 @@ public sealed class PodClassifierTests
         { "pod GC", PodBuilder.For(Job, 1).Disrupted("DeletionByPodGC").Exited(137).Build(), AttemptOutcomes.Preempted, "DeletionByPodGC" },
         { "kubelet termination", PodBuilder.For(Job, 1).Disrupted("TerminationByKubelet").Exited(137).Build(), AttemptOutcomes.Preempted, "TerminationByKubelet" },
         { "deleted while running", PodBuilder.For(Job, 1).Exited(137).Deleting().Build(), AttemptOutcomes.Preempted, "PodDeleted" },
+        { "node lost (pod status reason)", WithReason(PodBuilder.For(Job, 1).Exited(137).Build(), "NodeLost"), AttemptOutcomes.Preempted, "NodeLost" },
+        { "node lost (DisruptionTarget reason)", PodBuilder.For(Job, 1).Disrupted("NodeLost").Exited(137).Build(), AttemptOutcomes.Preempted, "NodeLost" },
+        { "pod GC, never reported by a kubelet", PodBuilder.For(Job, 1).Disrupted("DeletionByPodGC").Deleting().Build(), AttemptOutcomes.Preempted, "DeletionByPodGC" },
+        { "exit 76, fenced off by a newer attempt", PodBuilder.For(Job, 1).Exited(TrainerExitCodes.Superseded, PodBuilder.TerminationJson(TerminationStatuses.Superseded, 40, 0, 40, null, message: "attempt 2 committed step 50", reason: TerminationReasons.Superseded)).Build(), AttemptOutcomes.Preempted, TerminationReasons.Superseded },
+        { "exit 76 without a termination message", PodBuilder.For(Job, 1).Exited(TrainerExitCodes.Superseded).Build(), AttemptOutcomes.Preempted, TerminationReasons.Superseded },
         { "exit 2", PodBuilder.For(Job, 1).Exited(2).Build(), AttemptOutcomes.ConfigurationError, ConditionReasons.ConfigurationError },
         { "exit 2, prefix owned by another job", PodBuilder.For(Job, 1).Exited(2, PodBuilder.TerminationJson("invalid", 0, 0, 0, null, message: "owned by default/old", reason: TerminationReasons.CheckpointPrefixInUse)).Build(), AttemptOutcomes.ConfigurationError, ConditionReasons.CheckpointPrefixInUse },
         { "exit 69, storage unreachable", PodBuilder.For(Job, 1).Exited(69).Build(), AttemptOutcomes.StorageUnavailable, TerminationReasons.StorageUnavailable },
@@ -30,6 +35,12 @@ public sealed class PodClassifierTests
         { "OOMKilled", PodBuilder.For(Job, 1).Exited(137, reason: "OOMKilled").Build(), AttemptOutcomes.Failed, "OOMKilled" },
         { "SIGKILL without deletion", PodBuilder.For(Job, 1).Exited(137).Build(), AttemptOutcomes.Failed, "Error" },
     };
+
+    private static V1Pod WithReason(V1Pod pod, string reason)
+    {
+        pod.Status.Reason = reason;
+        return pod;
+    }
 
     [Theory]
     [MemberData(nameof(EndedPods))]

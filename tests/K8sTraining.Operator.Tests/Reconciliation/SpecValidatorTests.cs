@@ -37,6 +37,27 @@ public sealed class SpecValidatorTests
         }
     }
 
+    [Theory]
+    [InlineData("negative toleration", -1L, null, null, "spec.nodeLossToleranceSeconds must be at least 0, not -1")]
+    [InlineData("negative replace delay", null, null, -5L, "spec.nodeLossReplaceAfterSeconds must be at least 0, not -5")]
+    [InlineData("unknown policy", null, "Delete", null, "spec.nodeLossPolicy must be one of Wait, Replace, not 'Delete'")]
+    [InlineData("policy in the wrong case", null, "replace", null, "spec.nodeLossPolicy must be one of Wait, Replace, not 'replace'")]
+    [InlineData("Replace at once", 0L, "Replace", 0L, null)]
+    [InlineData("Wait", 30L, "Wait", 60L, null)]
+    public void Validate_Should_CheckTheNodeLossFields_When_Set(string name, long? tolerance, string? policy, long? replaceAfter, string? expected)
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(s =>
+        {
+            s.NodeLossToleranceSeconds = tolerance;
+            s.NodeLossPolicy = policy;
+            s.NodeLossReplaceAfterSeconds = replaceAfter;
+        }).Build();
+
+        var errors = SpecValidator.Validate(job.Spec);
+
+        Assert.True(expected is null ? errors.Count == 0 : errors.SequenceEqual([expected]), $"{name}: {string.Join("; ", errors)}");
+    }
+
     /// <summary>One row: a pod field the API server would refuse (or accept), and the error the operator gives first.</summary>
     public sealed record PodFieldCase(string Name, Action<TrainingJobSpec> Change, string? Error)
     {
