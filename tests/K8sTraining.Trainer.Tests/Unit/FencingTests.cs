@@ -118,6 +118,16 @@ public sealed class FencingTests
         Assert.Equal(expectedDeleted, deleted);
     }
 
+    [Fact]
+    public void Retain_Should_KeepThisAttemptsOwnCheckpoints_When_AStaleAttemptsPointerOverwroteItsCommit()
+    {
+        // The zombie's in-flight write landed after attempt 2's commit of step 75 (a store that ignores If-Match).
+        var zombies = new LatestPointer("step-000000000050", 50, ["step-000000000050", "step-000000000025"], 1, Job);
+        var (kept, deleted) = Fencing.Retain(zombies, "step-000000000100", 3, null, new HashSet<string>(), new FenceToken(2, Job), ["step-000000000075", "step-000000000050"]);
+        Assert.Equal(["step-000000000100", "step-000000000075", "step-000000000050"], kept);
+        Assert.Equal(["step-000000000025"], deleted);
+    }
+
     [Theory]
     [InlineData("attempt-0000000002.json", 2)]
     [InlineData("attempt-2.json", -1)]
