@@ -1,3 +1,5 @@
+using K8sTraining.Contract;
+
 namespace K8sTraining.Operator.Api;
 
 /// <summary>Values of status.phase.</summary>
@@ -131,5 +133,5 @@ public static class WellKnown
     public const string MetricsPortName = "metrics";
     public const string DisruptionTarget = "DisruptionTarget";
     public const string CheckpointDirectory = "/var/run/k8straining/checkpoints";
-    public const string TerminationLog = "/dev/termination-log";
+    public const string TerminationLog = TerminationMessage.DefaultPath;
 }
