@@ -21,6 +21,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
     private readonly S3StoreOptions options;
     private readonly S3ObjectClient objects;
     private readonly ILogger logger;
+    private readonly Metrics.TrainerMetrics? metrics;
     private readonly object gate = new();
     private readonly List<StagedCheckpoint> queue = [];
     private readonly SemaphoreSlim wake = new(0);
@@ -39,10 +40,11 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
     private long newestEnqueuedStep = -1;
     private int stagingSequence;
 
-    public S3CheckpointStore(S3StoreOptions options, ILogger<S3CheckpointStore> logger)
+    public S3CheckpointStore(S3StoreOptions options, ILogger<S3CheckpointStore> logger, Metrics.TrainerMetrics? metrics = null)
     {
         this.options = options;
         this.logger = logger;
+        this.metrics = metrics;
         objects = new S3ObjectClient(options);
         if (!S3ObjectClient.ParallelMultipartAvailable)
         {
@@ -531,8 +533,8 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
             committedStep = Math.Max(committedStep ?? -1, item.GlobalStep);
         }
         LogCommitted(options.Location.Uri(item.Name), item.Manifest.Files.Sum(f => f.Size), seconds, Stopwatch.GetElapsedTime(item.QueuedAt).TotalSeconds);
-        Metrics.TrainerMetrics.RecordCheckpointUploaded(TimeSpan.FromSeconds(seconds));
-        Metrics.TrainerMetrics.RecordCheckpointCommittedRemotely(item.GlobalStep);
+        metrics?.RecordCheckpointUploaded(TimeSpan.FromSeconds(seconds));
+        metrics?.RecordCheckpointCommittedRemotely(item.GlobalStep);
 
         foreach (var dropped in all.Except(kept, StringComparer.Ordinal))
         {
