@@ -16,6 +16,12 @@ namespace K8sTraining.Contract;
 /// </remarks>
 public sealed record TerminationMessage
 {
+    /// <summary>
+    /// Where the trainer writes the message and the kubelet reads it: Kubernetes' default terminationMessagePath, which the
+    /// operator also sets on the trainer container.
+    /// </summary>
+    public const string DefaultPath = "/dev/termination-log";
+
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
 
     /// <summary>One of <see cref="TerminationStatuses"/>.</summary>

@@ -1,5 +1,11 @@
 using K8sTraining.Operator.Runtime;
 
+if (OperatorOptions.IsHelpRequest(args))
+{
+    Console.Write(OperatorOptions.Usage());
+    return 0;
+}
+
 OperatorOptions options;
 try
 {

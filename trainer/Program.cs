@@ -40,7 +40,7 @@ static int InvalidArguments(string message, string[] args)
 {
     Console.Error.WriteLine($"error: {message}");
     Console.Error.WriteLine("run with --help for the flags");
-    var explicitLog = args.SkipWhile(a => a != "--termination-log").Skip(1).FirstOrDefault()
+    var explicitLog = OptionsParser.TerminationLogFlag(args[1..])
         ?? Environment.GetEnvironmentVariable(TrainerEnvironment.TerminationLog);
     var report = new TerminationMessage
     {

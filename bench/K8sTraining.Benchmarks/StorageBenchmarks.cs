@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using K8sTraining.Contract;
+using K8sTraining.TestSupport;
 using K8sTraining.Trainer.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 using Minio;
@@ -29,7 +30,7 @@ public sealed class StorageBenchmarks : IBenchmarkSuite
         var sizesMb = (Environment.GetEnvironmentVariable("BENCH_STORAGE_SIZES_MB") ?? "10,100,1000")
             .Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var throughputMb = int.Parse(Environment.GetEnvironmentVariable("BENCH_STORAGE_THROUGHPUT_MB") ?? "256", CultureInfo.InvariantCulture);
-        await using var server = await StorageS3rver.StartAsync(context.RepositoryRoot, Path.Combine(context.ScratchDirectory, "s3rver"), cancellationToken).ConfigureAwait(false);
+        await using var server = await S3rverServer.StartAsync(Path.Combine(context.ScratchDirectory, "s3rver"), cancellationToken).ConfigureAwait(false);
         var env = new Dictionary<string, string>
         {
             ["AWS_ACCESS_KEY_ID"] = "S3RVER",
@@ -55,7 +56,7 @@ public sealed class StorageBenchmarks : IBenchmarkSuite
         }
     }
 
-    private static async Task ThroughputAsync(BenchmarkContext context, S3StoreOptions options, StorageS3rver server, int sizeMb, CancellationToken cancellationToken)
+    private static async Task ThroughputAsync(BenchmarkContext context, S3StoreOptions options, S3rverServer server, int sizeMb, CancellationToken cancellationToken)
     {
         var file = Path.Combine(context.ScratchDirectory, "throughput.bin");
         var entry = WriteRandomFile(file, (long)sizeMb << 20);

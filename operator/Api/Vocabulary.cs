@@ -1,3 +1,5 @@
+using K8sTraining.Contract;
+
 namespace K8sTraining.Operator.Api;
 
 /// <summary>Values of status.phase.</summary>
@@ -180,5 +182,5 @@ public static class WellKnown
     public const string NotReadyTaint = "node.kubernetes.io/not-ready";
     public const string UnreachableTaint = "node.kubernetes.io/unreachable";
     public const string CheckpointDirectory = "/var/run/k8straining/checkpoints";
-    public const string TerminationLog = "/dev/termination-log";
+    public const string TerminationLog = TerminationMessage.DefaultPath;
 }

@@ -1,8 +1,10 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 
 namespace K8sTraining.Operator.Runtime;
 
-/// <summary>The operator's command line (`--name value` or `--name=value`).</summary>
+/// <summary>The operator's command line (`--name value` or `--name=value`), read with System.CommandLine.</summary>
 public sealed record OperatorOptions
 {
     /// <summary>Kubeconfig file; without it the in-cluster configuration (or $KUBECONFIG / ~/.kube/config).</summary>
@@ -42,49 +44,79 @@ public sealed record OperatorOptions
     /// </summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Each flag: its name, what it takes, its help, and how its value sets the options.</summary>
+    private static readonly IReadOnlyList<Flag> Flags =
+    [
+        new("kubeconfig", "PATH", "kubeconfig file (default: in-cluster, then $KUBECONFIG or ~/.kube/config)", (o, _, v) => o with { Kubeconfig = v }),
+        new("namespaces", "A,B", "namespaces to watch, comma-separated (default: all)", (o, _, v) => o with { Namespaces = v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) }),
+        new("leader-elect", "true|false", "run with leader election (a bare --leader-elect means true)", (o, n, v) => o with { LeaderElect = ParseBool(n, v) }, IsSwitch: true),
+        new("leader-election-namespace", "NAME", "namespace of the leader election Lease (default default)", (o, _, v) => o with { LeaderElectionNamespace = v }),
+        new("leader-election-lease-name", "NAME", "name of the leader election Lease (default k8s-training-operator)", (o, _, v) => o with { LeaderElectionLeaseName = v }),
+        new("identity", "ID", "this replica's identity in the Lease (default host name and process id)", (o, _, v) => o with { Identity = v }),
+        new("http-port", "N", "port of /healthz, /readyz and /metrics; 0 picks a free one (default 8080)", (o, n, v) => o with { HttpPort = ParseInt(n, v, 0, 65535) }),
+        new("max-concurrent-reconciles", "N", "jobs reconciled at once (default 4)", (o, n, v) => o with { MaxConcurrentReconciles = ParseInt(n, v, 1, 1000) }),
+        new("watch-timeout-seconds", "N", "server-side watch timeout (default 300)", (o, n, v) => o with { WatchTimeoutSeconds = ParseInt(n, v, 1, 3600) }),
+        new("lease-duration-seconds", "N", "leader election lease duration (default 15)", (o, n, v) => o with { LeaseDuration = TimeSpan.FromSeconds(ParseInt(n, v, 1, 3600)) }),
+        new("renew-deadline-seconds", "N", "leader election renew deadline, less than the lease duration (default 10)", (o, n, v) => o with { RenewDeadline = TimeSpan.FromSeconds(ParseInt(n, v, 1, 3600)) }),
+        new("retry-period-seconds", "N", "leader election retry period (default 2)", (o, n, v) => o with { RetryPeriod = TimeSpan.FromSeconds(ParseInt(n, v, 1, 3600)) }),
+        new("resync-period-seconds", "N", "every job is reconciled again this often (default 600)", (o, n, v) => o with { ResyncPeriod = TimeSpan.FromSeconds(ParseInt(n, v, 1, 86400)) }),
+        new("progress-interval-seconds", "N", "how often a running trainer's /metrics is read for status; 0 = never (default 30)", (o, n, v) => o with { ProgressInterval = TimeSpan.FromSeconds(ParseInt(n, v, 0, 86400)) }),
+    ];
+
+    // System.CommandLine reads the command line (--name value, --name=value or --name:value; given twice, the last wins);
+    // the table above turns each value into options, so every message names the flag and what it takes.
+    private static readonly Command OperatorCommand = BuildCommand();
+
+    private static readonly ParserConfiguration Configuration = new() { ResponseFileTokenReplacer = null };
+
+    /// <summary>True when the command line asks for help (-h or --help anywhere).</summary>
+    public static bool IsHelpRequest(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        return args.Any(a => a is "-h" or "--help");
+    }
+
+    /// <summary>The flags, one a line, for --help.</summary>
+    public static string Usage() =>
+        "usage: K8sTraining.Operator [flags]\n" + string.Join('\n', Flags.Select(f => $"  {"--" + f.Name + " " + f.Value,-42} {f.Help}")) + "\n";
+
+    /// <summary>Parses the command line; throws <see cref="ArgumentException"/> naming the flag and what it takes.</summary>
     public static OperatorOptions Parse(IReadOnlyList<string> args)
     {
-        var options = new OperatorOptions();
-        for (var i = 0; i < args.Count; i++)
+        ArgumentNullException.ThrowIfNull(args);
+        var result = OperatorCommand.Parse(args, Configuration);
+        // A flag right after a flag that takes a value (--http-port --identity a) means the first value was forgotten.
+        if (result.CommandResult.Children.OfType<OptionResult>().FirstOrDefault(o => o.Tokens.Any(t => Flags.Any(f => "--" + f.Name == t.Value))) is { } swallowing)
         {
-            var arg = args[i];
-            if (!arg.StartsWith("--", StringComparison.Ordinal))
-            {
-                throw new ArgumentException($"unexpected argument '{arg}'");
-            }
+            throw new ArgumentException($"{swallowing.Option.Name} needs a value ({Flags.First(f => "--" + f.Name == swallowing.Option.Name).Value})");
+        }
+        if (result.UnmatchedTokens.FirstOrDefault() is { } token)
+        {
+            throw new ArgumentException(token.StartsWith("--", StringComparison.Ordinal)
+                ? $"unknown flag {(token.IndexOf('=', StringComparison.Ordinal) is > 0 and var eq ? token[..eq] : token)}; run with --help for the flags"
+                : $"unexpected argument '{token}'; run with --help for the flags");
+        }
 
-            string name;
-            string value;
-            var eq = arg.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0)
-            {
-                name = arg[2..eq];
-                value = arg[(eq + 1)..];
-            }
-            else
-            {
-                name = arg[2..];
-                value = i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "true";
-            }
+        var missing = result.Errors.Select(e => e.SymbolResult switch
+        {
+            OptionResult o => o.Option,
+            ArgumentResult { Parent: OptionResult o } => o.Option,
+            _ => null,
+        }).FirstOrDefault(o => o is not null);
+        if (missing is not null)
+        {
+            throw new ArgumentException($"{missing.Name} needs a value ({Flags.First(f => "--" + f.Name == missing.Name).Value})");
+        }
+        if (result.Errors.Count > 0)
+        {
+            throw new ArgumentException(result.Errors[0].Message);
+        }
 
-            options = name switch
-            {
-                "kubeconfig" => options with { Kubeconfig = value },
-                "namespaces" => options with { Namespaces = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
-                "leader-elect" => options with { LeaderElect = ParseBool(name, value) },
-                "leader-election-namespace" => options with { LeaderElectionNamespace = value },
-                "leader-election-lease-name" => options with { LeaderElectionLeaseName = value },
-                "identity" => options with { Identity = value },
-                "http-port" => options with { HttpPort = ParseInt(name, value, 0, 65535) },
-                "max-concurrent-reconciles" => options with { MaxConcurrentReconciles = ParseInt(name, value, 1, 1000) },
-                "watch-timeout-seconds" => options with { WatchTimeoutSeconds = ParseInt(name, value, 1, 3600) },
-                "lease-duration-seconds" => options with { LeaseDuration = TimeSpan.FromSeconds(ParseInt(name, value, 1, 3600)) },
-                "renew-deadline-seconds" => options with { RenewDeadline = TimeSpan.FromSeconds(ParseInt(name, value, 1, 3600)) },
-                "retry-period-seconds" => options with { RetryPeriod = TimeSpan.FromSeconds(ParseInt(name, value, 1, 3600)) },
-                "resync-period-seconds" => options with { ResyncPeriod = TimeSpan.FromSeconds(ParseInt(name, value, 1, 86400)) },
-                "progress-interval-seconds" => options with { ProgressInterval = TimeSpan.FromSeconds(ParseInt(name, value, 0, 86400)) },
-                _ => throw new ArgumentException($"unknown flag --{name}"),
-            };
+        var options = new OperatorOptions();
+        foreach (var given in result.CommandResult.Children.OfType<OptionResult>().Where(o => !o.Implicit))
+        {
+            var flag = Flags.First(f => "--" + f.Name == given.Option.Name);
+            options = flag.Apply(options, flag.Name, given.Tokens.Count > 0 ? given.Tokens[^1].Value : "true");
         }
 
         if (options.LeaderElect && options.RenewDeadline >= options.LeaseDuration)
@@ -93,6 +125,23 @@ public sealed record OperatorOptions
         }
 
         return options;
+    }
+
+    private static Command BuildCommand()
+    {
+        var command = new Command("operator", "Runs the TrainingJob operator.");
+        foreach (var flag in Flags)
+        {
+            command.Options.Add(new Option<string[]>("--" + flag.Name)
+            {
+                Description = flag.Help,
+                HelpName = flag.Value,
+                // A switch may stand alone (--leader-elect); any other flag needs its value.
+                Arity = flag.IsSwitch ? ArgumentArity.ZeroOrMore : ArgumentArity.OneOrMore,
+                AllowMultipleArgumentsPerToken = false,
+            });
+        }
+        return command;
     }
 
     private static bool ParseBool(string name, string value) => value.ToLowerInvariant() switch
@@ -106,4 +155,6 @@ public sealed record OperatorOptions
         int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
             ? n
             : throw new ArgumentException($"--{name} takes a whole number from {min} to {max}, not '{value}'");
+
+    private sealed record Flag(string Name, string Value, string Help, Func<OperatorOptions, string, string, OperatorOptions> Apply, bool IsSwitch = false);
 }

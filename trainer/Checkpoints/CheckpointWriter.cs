@@ -2,9 +2,10 @@ namespace K8sTraining.Trainer.Checkpoints;
 
 /// <summary>
 /// Writes snapshots on a background thread, one at a time, so periodic checkpoints cost the training loop only the
-/// in-memory snapshot. A new write (or a signal checkpoint) first waits for the one in flight.
+/// in-memory snapshot. A new write (or a signal checkpoint) first waits for the one in flight. <paramref name="onCommitted"/>
+/// gets each committed checkpoint and how long its write took.
 /// </summary>
-public sealed class CheckpointWriter(LocalCheckpointStore store, Action<LocalCheckpoint> onCommitted)
+public sealed class CheckpointWriter(LocalCheckpointStore store, Action<LocalCheckpoint, TimeSpan> onCommitted)
 {
     private Task<LocalCheckpoint>? _inFlight;
 
@@ -46,9 +47,9 @@ public sealed class CheckpointWriter(LocalCheckpointStore store, Action<LocalChe
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var committed = store.Write(snapshot);
-        K8sTraining.Trainer.Metrics.TrainerMetrics.RecordCheckpointSaved(System.Diagnostics.Stopwatch.GetElapsedTime(started), committed.Manifest.Files.Sum(f => f.Size));
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         LastCommitted = committed;
-        onCommitted(committed);
+        onCommitted(committed, elapsed);
         return committed;
     }
 }

@@ -1,4 +1,5 @@
 using K8sTraining.Contract;
+using K8sTraining.Trainer.Metrics;
 using K8sTraining.Trainer.Options;
 using K8sTraining.Trainer.Storage;
 using Microsoft.Extensions.Logging;
@@ -16,23 +17,19 @@ public sealed class RemoteCheckpointSync : IAsyncDisposable
     public RemoteCheckpointSync(IRemoteCheckpointStore? store)
     {
         this.store = store;
-        if (store is not null)
-        {
-            Metrics.TrainerMetrics.ObserveUploadBacklog(() => store.Backlog);
-        }
     }
 
     public bool Enabled => store is not null;
 
     public string? Location => store?.Location;
 
-    public static RemoteCheckpointSync Create(TrainerOptions options, ILoggerFactory loggerFactory)
+    public static RemoteCheckpointSync Create(TrainerOptions options, ILoggerFactory loggerFactory, TrainerMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var owner = options.JobUid is { Length: > 0 } uid ? new CheckpointOwnerClaim(uid, options.JobNamespace, options.JobName, options.CheckpointAdopt) : null;
         return options.CheckpointUri is null
             ? new RemoteCheckpointSync(null)
-            : new RemoteCheckpointSync(RemoteCheckpointStoreFactory.Create(options.CheckpointUri, options.KeepCheckpoints, Environment.GetEnvironmentVariable, loggerFactory, owner));
+            : new RemoteCheckpointSync(RemoteCheckpointStoreFactory.Create(options.CheckpointUri, options.KeepCheckpoints, Environment.GetEnvironmentVariable, loggerFactory, owner, metrics));
     }
 
     public Task ValidateAsync(CancellationToken cancellationToken) => store?.ValidateAsync(cancellationToken) ?? Task.CompletedTask;

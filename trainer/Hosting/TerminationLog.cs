@@ -5,8 +5,6 @@ namespace K8sTraining.Trainer.Hosting;
 /// <summary>Writes the termination report where Kubernetes reads it (terminationMessagePath).</summary>
 public static class TerminationLog
 {
-    public const string KubernetesDefaultPath = "/dev/termination-log";
-
     /// <summary>The explicit path, else /dev/termination-log when it can be written, else none.</summary>
     public static string? ResolvePath(string? configured)
     {
@@ -16,8 +14,8 @@ public static class TerminationLog
         }
         try
         {
-            using var probe = new FileStream(KubernetesDefaultPath, FileMode.Open, FileAccess.Write);
-            return KubernetesDefaultPath;
+            using var probe = new FileStream(TerminationMessage.DefaultPath, FileMode.Open, FileAccess.Write);
+            return TerminationMessage.DefaultPath;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

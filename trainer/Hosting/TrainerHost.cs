@@ -34,7 +34,7 @@ public static class TrainerHost
         ArgumentNullException.ThrowIfNull(options);
         services.AddSingleton(options);
         services.AddSingleton<TrainingOutcomeHolder>();
-        services.AddTrainerMetrics(options.MetricsPort);
+        services.AddTrainerMetrics(options.MetricsPort, options.JobNamespace, options.JobName);
         services.AddHostedService<TrainingWorker>();
         services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         // The worker bounds its own shutdown work (--shutdown-timeout-seconds); the host must not abandon it first.

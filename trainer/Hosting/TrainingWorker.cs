@@ -17,6 +17,7 @@ namespace K8sTraining.Trainer.Hosting;
 public sealed partial class TrainingWorker(
     TrainerOptions options,
     TrainingOutcomeHolder holder,
+    TrainerMetrics metrics,
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggerFactory,
     ILogger<TrainingWorker> logger) : BackgroundService
@@ -35,7 +36,8 @@ public sealed partial class TrainingWorker(
         RemoteCheckpointSync? remote = null;
         try
         {
-            remote = RemoteCheckpointSync.Create(options, loggerFactory);
+            remote = RemoteCheckpointSync.Create(options, loggerFactory, metrics);
+            metrics.ObserveUploadBacklog(() => remote?.Backlog ?? 0);
             var bar = options.Progress == "bar" || (options.Progress == "auto" && !Console.IsOutputRedirected);
             var sync = remote;
             if (bar)
@@ -114,13 +116,13 @@ public sealed partial class TrainingWorker(
             // Before the CSV log is opened there: a checkpoint directory that is a file or read-only is the user's to fix.
             LocalCheckpointStore.EnsureUsable(directory);
         }
-        var observers = new List<ITrainingObserver> { view, new MetricsObserver() };
+        var observers = new List<ITrainingObserver> { view, new MetricsObserver(metrics) };
         using var csv = options.ResolvedLogCsv is { } path && options.CheckpointDirectory is not null | options.LogCsv is not null ? new CsvObserver(path, options.LogEverySteps) : null;
         if (csv is not null)
         {
             observers.Add(csv);
         }
-        var loop = new TrainingLoop(options, remote, attempt, new CompositeObserver(observers), loggerFactory.CreateLogger<TrainingLoop>());
+        var loop = new TrainingLoop(options, remote, attempt, metrics, new CompositeObserver(observers), loggerFactory.CreateLogger<TrainingLoop>());
         return await loop.RunAsync(stoppingToken).ConfigureAwait(false);
     }
 

@@ -3,18 +3,18 @@ using K8sTraining.Trainer.Training;
 namespace K8sTraining.Trainer.Metrics;
 
 /// <summary>Feeds the loop's progress into <see cref="TrainerMetrics"/>; cheap enough for every step.</summary>
-public sealed class MetricsObserver : ITrainingObserver
+public sealed class MetricsObserver(TrainerMetrics trainerMetrics) : ITrainingObserver
 {
     public void OnStep(TrainingProgress progress)
     {
         ArgumentNullException.ThrowIfNull(progress);
-        TrainerMetrics.RecordStep(progress.GlobalStep, progress.Epoch, progress.StepInEpoch, progress.Loss, progress.SamplesPerSecond);
+        trainerMetrics.RecordStep(progress.GlobalStep, progress.Epoch, progress.StepInEpoch, progress.Loss, progress.SamplesPerSecond);
     }
 
     public void OnEpochEnd(EpochMetrics metrics, TrainingProgress progress)
     {
         ArgumentNullException.ThrowIfNull(metrics);
-        TrainerMetrics.RecordEpochEnd(metrics.GlobalStep, metrics.Epoch, metrics.TestAccuracy);
+        trainerMetrics.RecordEpochEnd(metrics.GlobalStep, metrics.Epoch, metrics.TestAccuracy);
     }
 
     public void OnMessage(string message)

@@ -11,7 +11,7 @@ namespace K8sTraining.Trainer.Metrics;
 /// before the training worker, so it starts first and stops last: the final step, epoch and checkpoint are still
 /// served while the trainer shuts down.
 /// </summary>
-public sealed partial class TrainerMetricsServer(int port, ILogger<TrainerMetricsServer> logger) : IHostedService, IDisposable
+public sealed partial class TrainerMetricsServer(int port, TrainerMetrics metrics, ILogger<TrainerMetricsServer> logger) : IHostedService, IDisposable
 {
     /// <summary>Longest wait for a last scrape on shutdown; only scrapers faster than this are waited for.</summary>
     public static readonly TimeSpan FinalScrapeLimit = TimeSpan.FromSeconds(3);
@@ -66,12 +66,12 @@ public sealed partial class TrainerMetricsServer(int port, ILogger<TrainerMetric
         var interval = _scrapeIntervalSeconds;
         if (_provider is not null && interval * 1.5 <= FinalScrapeLimit.TotalSeconds)
         {
-            var seen = TrainerMetrics.Collections;
+            var seen = metrics.Collections;
             // The interval is an estimate from collections (a scrape may collect more than once): leave room for a
             // whole period plus jitter, within the limit.
             var wait = Math.Min(FinalScrapeLimit.TotalSeconds, (interval * 2.5) + 0.5);
             var deadline = Stopwatch.GetTimestamp() + (long)(wait * Stopwatch.Frequency);
-            while (TrainerMetrics.Collections == seen && Stopwatch.GetTimestamp() < deadline && !cancellationToken.IsCancellationRequested)
+            while (metrics.Collections == seen && Stopwatch.GetTimestamp() < deadline && !cancellationToken.IsCancellationRequested)
             {
                 await Task.Delay(20, CancellationToken.None).ConfigureAwait(false);
             }
@@ -103,7 +103,7 @@ public sealed partial class TrainerMetricsServer(int port, ILogger<TrainerMetric
 
     private void SampleScrapeIntervalLocked()
     {
-        var collections = TrainerMetrics.Collections;
+        var collections = metrics.Collections;
         if (collections == _lastCollections)
         {
             return;

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -7,14 +8,17 @@ namespace K8sTraining.Trainer.Metrics;
 public static class TrainerMetricsServiceCollectionExtensions
 {
     /// <summary>
-    /// Serves /metrics on <paramref name="port"/> when it is set and not 0. Call before registering the training worker,
-    /// so the endpoint starts first and stops last.
+    /// Registers the run's <see cref="TrainerMetrics"/>, labelled with the job's namespace and name, and serves /metrics
+    /// on <paramref name="port"/> when it is set and not 0. Call before registering the training worker, so the endpoint
+    /// starts first and stops last.
     /// </summary>
-    public static IServiceCollection AddTrainerMetrics(this IServiceCollection services, int? port)
+    public static IServiceCollection AddTrainerMetrics(this IServiceCollection services, int? port, string? jobNamespace, string? jobName)
     {
+        services.AddMetrics();
+        services.AddSingleton(sp => new TrainerMetrics(sp.GetRequiredService<IMeterFactory>(), jobNamespace, jobName));
         if (port is > 0 and var p)
         {
-            services.AddHostedService(sp => new TrainerMetricsServer(p, sp.GetRequiredService<ILogger<TrainerMetricsServer>>()));
+            services.AddHostedService(sp => new TrainerMetricsServer(p, sp.GetRequiredService<TrainerMetrics>(), sp.GetRequiredService<ILogger<TrainerMetricsServer>>()));
         }
 
         return services;

@@ -1,10 +1,12 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using K8sTraining.Contract;
 
 namespace K8sTraining.Trainer.Options;
 
 /// <summary>
-/// Parses <c>train --flag value ...</c>. Every flag may also come from the environment as TRAINER_ plus the flag name in
+/// Parses <c>train --flag value ...</c> with System.CommandLine. Every flag may also come from the environment as TRAINER_ plus the flag name in
 /// upper snake case (<see cref="TrainerEnvironment.ForFlag"/>: <c>--checkpoint-every-steps</c> is
 /// <c>TRAINER_CHECKPOINT_EVERY_STEPS</c>); the command line wins.
 /// </summary>
@@ -28,7 +30,7 @@ public static class OptionsParser
         ("--checkpoint-every-steps", "N", "0", "periodic checkpoint interval (0 = only on a signal and at the end)"),
         ("--keep-checkpoints", "K", "3", "how many checkpoints retention keeps"),
         ("--output", "FILE", "", "final weights"),
-        ("--termination-log", "FILE", "/dev/termination-log when writable", "where the one-line JSON report goes"),
+        ("--termination-log", "FILE", $"{TerminationMessage.DefaultPath} when writable", "where the one-line JSON report goes"),
         ("--checkpoint-uri", "s3://bucket/prefix", "", "remote checkpoint store (S3-compatible, AWS_* credentials)"),
         ("--metrics-port", "N", "", "Prometheus metrics port"),
         ("--shutdown-timeout-seconds", "N", "25", "budget for the signal checkpoint and its upload"),
@@ -40,6 +42,14 @@ public static class OptionsParser
         ("--job-uid", "UID", "", "the TrainingJob's uid: claims --checkpoint-uri in owner.json and refuses a prefix another job owns"),
         ("--checkpoint-adopt", "true|false", "false", "take over a --checkpoint-uri prefix that holds another job's checkpoints"),
     ];
+
+    // System.CommandLine reads the command line: each flag takes one value, as --flag value, --flag=value or --flag:value
+    // (given twice, the last wins, as before). Defaults, TRAINER_* fallbacks and validation stay here, so a value from
+    // the environment is checked as strictly as one from the command line and the errors name where it came from.
+    private static readonly Command TrainCommand = BuildCommand();
+
+    // No @file response files: a value such as --job-name @x must stay a value.
+    private static readonly ParserConfiguration Configuration = new() { ResponseFileTokenReplacer = null };
 
     /// <summary>True when the arguments after the command ask for help (-h or --help anywhere).</summary>
     public static bool IsHelpRequest(IReadOnlyList<string> args)
@@ -54,41 +64,25 @@ public static class OptionsParser
         return "usage: K8sTraining.Trainer train [flags]\n" + string.Join('\n', lines) + "\n";
     }
 
+    /// <summary>
+    /// Where the report of a command line that does not parse goes: --termination-log as far as it can be read (in any of
+    /// its forms), else null (then TRAINER_TERMINATION_LOG, then the Kubernetes default).
+    /// </summary>
+    public static string? TerminationLogFlag(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var result = TrainCommand.Parse(args, Configuration);
+        return Given(result).GetValueOrDefault("--termination-log");
+    }
+
     /// <summary>Parses and validates; throws <see cref="OptionsException"/> naming the field, value and what is allowed.</summary>
     public static TrainerOptions Parse(IReadOnlyList<string> args, Func<string, string?> environment)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(environment);
-        var known = Flags.Select(f => f.Flag).ToHashSet(StringComparer.Ordinal);
-        var given = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Count; i++)
-        {
-            var arg = args[i];
-            string flag, value;
-            var eq = arg.IndexOf('=', StringComparison.Ordinal);
-            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
-            {
-                (flag, value) = (arg[..eq], arg[(eq + 1)..]);
-            }
-            else
-            {
-                flag = arg;
-                if (!known.Contains(flag))
-                {
-                    throw new OptionsException($"unknown argument '{arg}'; allowed: {string.Join(", ", known)}");
-                }
-                if (i + 1 >= args.Count)
-                {
-                    throw new OptionsException($"{flag}: a value is required ({Flags.First(f => f.Flag == flag).Value})");
-                }
-                value = args[++i];
-            }
-            if (!known.Contains(flag))
-            {
-                throw new OptionsException($"unknown argument '{flag}'; allowed: {string.Join(", ", known)}");
-            }
-            given[flag] = value;
-        }
+        var result = TrainCommand.Parse(args, Configuration);
+        ThrowOnSyntaxError(result);
+        var given = Given(result);
 
         string? Raw(string flag)
         {
@@ -184,5 +178,93 @@ public static class OptionsParser
             JobUid = Text("--job-uid"),
             CheckpointAdopt = Choice("--checkpoint-adopt", "false", "true", "false") == "true",
         };
+    }
+
+    private static Command BuildCommand()
+    {
+        var command = new Command("train", "Trains a model, resuming from the newest valid checkpoint.");
+        foreach (var (flag, value, _, help) in Flags)
+        {
+            command.Options.Add(new Option<string[]>(flag)
+            {
+                Description = help,
+                HelpName = value,
+                Arity = ArgumentArity.OneOrMore,
+                AllowMultipleArgumentsPerToken = false,
+            });
+        }
+        return command;
+    }
+
+    /// <summary>The flags given on the command line, each with its last value.</summary>
+    private static Dictionary<string, string> Given(ParseResult result) =>
+        result.CommandResult.Children.OfType<OptionResult>()
+            .Where(o => o is { Implicit: false, Tokens.Count: > 0 })
+            .ToDictionary(o => o.Option.Name, o => o.Tokens[^1].Value, StringComparer.Ordinal);
+
+    private static void ThrowOnSyntaxError(ParseResult result)
+    {
+        if (result.Errors.Count == 0)
+        {
+            return;
+        }
+        var allowed = string.Join(", ", Flags.Select(f => f.Flag));
+        // A flag right after a flag that takes a value (--epochs --batch-size 8) means the first value was forgotten.
+        if (result.CommandResult.Children.OfType<OptionResult>().FirstOrDefault(o => o.Tokens.Any(t => Flags.Any(f => f.Flag == t.Value))) is { } swallowing)
+        {
+            throw new OptionsException($"{swallowing.Option.Name}: a value is required ({Flags.First(f => f.Flag == swallowing.Option.Name).Value})");
+        }
+        if (result.UnmatchedTokens.FirstOrDefault() is { } token)
+        {
+            var name = token.StartsWith("--", StringComparison.Ordinal) && token.IndexOf('=', StringComparison.Ordinal) is > 0 and var eq ? token[..eq] : token;
+            var hint = Nearest(name) is { } near ? $" (did you mean {near}?)" : "";
+            throw new OptionsException($"unknown argument '{name}'{hint}; allowed: {allowed}");
+        }
+        foreach (var error in result.Errors)
+        {
+            var option = error.SymbolResult switch
+            {
+                OptionResult o => o.Option,
+                ArgumentResult { Parent: OptionResult o } => o.Option,
+                _ => null,
+            };
+            if (option is not null)
+            {
+                throw new OptionsException($"{option.Name}: a value is required ({Flags.First(f => f.Flag == option.Name).Value})");
+            }
+        }
+        throw new OptionsException($"{result.Errors[0].Message}; allowed: {allowed}");
+    }
+
+    /// <summary>The flag a mistyped one most likely meant (the only one it begins, or a letter or two off), or null.</summary>
+    private static string? Nearest(string typed)
+    {
+        if (!typed.StartsWith("--", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var longer = Flags.Where(f => f.Flag.StartsWith(typed, StringComparison.Ordinal)).Select(f => f.Flag).ToList();
+        if (longer.Count == 1)
+        {
+            return longer[0];
+        }
+        var best = Flags.Select(f => (f.Flag, Distance: EditDistance(typed, f.Flag))).MinBy(c => c.Distance);
+        return best.Distance <= Math.Max(2, typed.Length / 5) ? best.Flag : null;
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var current = new int[b.Length + 1];
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+            previous = current;
+        }
+        return previous[b.Length];
     }
 }

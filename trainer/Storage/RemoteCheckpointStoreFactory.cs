@@ -15,11 +15,12 @@ public static class RemoteCheckpointStoreFactory
         int keep,
         Func<string, string?> environment,
         ILoggerFactory loggerFactory,
-        CheckpointOwnerClaim? owner = null)
+        CheckpointOwnerClaim? owner = null,
+        Metrics.TrainerMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         var options = S3StoreOptions.FromEnvironment(checkpointUri, keep, environment) with { Owner = owner };
-        return new S3CheckpointStore(options, loggerFactory.CreateLogger<S3CheckpointStore>());
+        return new S3CheckpointStore(options, loggerFactory.CreateLogger<S3CheckpointStore>(), metrics);
     }
 }

@@ -25,6 +25,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
     private readonly S3StoreOptions options;
     private readonly IObjectStorage objects;
     private readonly ILogger logger;
+    private readonly Metrics.TrainerMetrics? metrics;
     private readonly object gate = new();
     private readonly List<StagedCheckpoint> queue = [];
     private readonly SemaphoreSlim wake = new(0);
@@ -53,18 +54,19 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
     /// <summary>How often one commit re-reads and re-decides latest.json after a refused or lost conditional write.</summary>
     private const int CommitRounds = 8;
 
-    public S3CheckpointStore(S3StoreOptions options, ILogger<S3CheckpointStore> logger)
-        : this(options, new S3ObjectClient(options), logger)
+    public S3CheckpointStore(S3StoreOptions options, ILogger<S3CheckpointStore> logger, Metrics.TrainerMetrics? metrics = null)
+        : this(options, new S3ObjectClient(options), logger, metrics)
     {
     }
 
     /// <summary>Over another object store (a test double that enforces conditional writes).</summary>
-    internal S3CheckpointStore(S3StoreOptions options, IObjectStorage objects, ILogger<S3CheckpointStore> logger)
+    internal S3CheckpointStore(S3StoreOptions options, IObjectStorage objects, ILogger<S3CheckpointStore> logger, Metrics.TrainerMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         this.options = options;
         this.logger = logger;
         this.objects = objects;
+        this.metrics = metrics;
         token = options.Attempt is { } attempt ? new FenceToken(attempt, options.Owner?.Uid) : null;
         if (!S3ObjectClient.ParallelMultipartAvailable)
         {
@@ -657,8 +659,8 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
             invalid = [.. invalidRemote];
         }
         LogCommitted(options.Location.Uri(item.Name), item.Manifest.Files.Sum(f => f.Size), seconds, Stopwatch.GetElapsedTime(item.QueuedAt).TotalSeconds);
-        Metrics.TrainerMetrics.RecordCheckpointUploaded(TimeSpan.FromSeconds(seconds));
-        Metrics.TrainerMetrics.RecordCheckpointCommittedRemotely(item.GlobalStep);
+        metrics?.RecordCheckpointUploaded(TimeSpan.FromSeconds(seconds));
+        metrics?.RecordCheckpointCommittedRemotely(item.GlobalStep);
 
         foreach (var dropped in deleted)
         {

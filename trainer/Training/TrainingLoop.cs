@@ -18,7 +18,7 @@ namespace K8sTraining.Trainer.Training;
 /// for a stop request between steps, checkpoint periodically in the background, and on a stop finish the step, wait
 /// for the write in flight, checkpoint and report "preempted".
 /// </summary>
-public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpointSync remote, AttemptRecord attempt, ITrainingObserver observer, ILogger<TrainingLoop> logger)
+public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpointSync remote, AttemptRecord attempt, TrainerMetrics metrics, ITrainingObserver observer, ILogger<TrainingLoop> logger)
 {
     private const int EvaluationBatch = 1000;
     private const long NoGcBudgetBytes = 32L * 1024 * 1024;
@@ -78,11 +78,11 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
             var from = remote.NewestCommitted is { } durable && durable.GlobalStep == found.Manifest.GlobalStep ? durable.Uri : found.Directory;
             attempt.RecordResume(savedState.GlobalStep, savedState.Epoch, savedState.StepInEpoch, from);
             attempt.RecordAccuracy(savedState.History.Count > 0 ? savedState.History[^1].TestAccuracy : null);
-            TrainerMetrics.RecordResumePoint(savedState.GlobalStep, savedState.Epoch, savedState.StepInEpoch);
+            metrics.RecordResumePoint(savedState.GlobalStep, savedState.Epoch, savedState.StepInEpoch);
         }
         else
         {
-            TrainerMetrics.RecordResumePoint(0, 0, 0);
+            metrics.RecordResumePoint(0, 0, 0);
         }
 
         var data = DatasetLoader.Load(options);
@@ -105,10 +105,11 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         }
 
         store?.RemoveIncompleteWrites();
-        var writer = store is null ? null : new CheckpointWriter(store, committed =>
+        var writer = store is null ? null : new CheckpointWriter(store, (committed, elapsed) =>
         {
+            metrics.RecordCheckpointSaved(elapsed, committed.Manifest.Files.Sum(f => f.Size));
             attempt.RecordLocalCheckpoint(committed);
-            TrainerMetrics.RecordCheckpointCommittedLocally(committed.Manifest.GlobalStep, committed.Manifest.Epoch, committed.Manifest.StepInEpoch, remote.Enabled);
+            metrics.RecordCheckpointCommittedLocally(committed.Manifest.GlobalStep, committed.Manifest.Epoch, committed.Manifest.StepInEpoch, remote.Enabled);
             remote.Enqueue(committed);
         }) { LastCommitted = found };
         var stepsPerEpoch = (data.Train.Count + options.BatchSize - 1) / options.BatchSize;
@@ -118,7 +119,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         var pixels = new float[options.BatchSize * ImageDataset.PixelsPerImage];
         var labels = new long[options.BatchSize];
         double? lastAccuracy = state.History.Count > 0 ? state.History[^1].TestAccuracy : null;
-        TrainerMetrics.RecordStart(state.GlobalStep, state.Epoch, state.StepInEpoch, lastAccuracy, resumed: found is not null);
+        metrics.RecordStart(state.GlobalStep, state.Epoch, state.StepInEpoch, lastAccuracy, resumed: found is not null);
         if (_startDelayMs > 0)
         {
             stopRequested.WaitHandle.WaitOne(_startDelayMs);

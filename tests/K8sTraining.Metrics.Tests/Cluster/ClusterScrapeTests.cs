@@ -46,13 +46,13 @@ public sealed class ClusterScrapeTests
             using var client = new Kubernetes(OperatorServiceCollectionExtensions.LoadKubeconfig(plane.KubeconfigPath));
             var crd = KubernetesYaml.Deserialize<V1CustomResourceDefinition>(await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "crds", "trainingjobs.k8straining.io.yaml")));
             await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
-            await using var s3 = await S3rver.StartAsync();
+            await using var s3 = await S3rverServer.StartAsync();
             var ns = $"metrics-{Guid.NewGuid():N}"[..16];
             await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } });
             await client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
             {
                 Metadata = new V1ObjectMeta { Name = "s3-credentials", NamespaceProperty = ns },
-                StringData = s3.Environment.ToDictionary(e => e.Key, e => e.Value),
+                StringData = s3.AwsEnvironment.ToDictionary(e => e.Key, e => e.Value),
             }, ns);
 
             var operatorPort = FreePort.Next();
@@ -68,7 +68,7 @@ public sealed class ClusterScrapeTests
                 Spec = new TrainingJobSpec
                 {
                     Training = new TrainingSpec { Model = "mlp", Dataset = "synthetic", Samples = 2048, Epochs = 1000, BatchSize = 32, Seed = 7 },
-                    Checkpoint = new CheckpointSpec { Uri = $"s3://{S3rver.Bucket}/jobs/{ns}/{JobName}", SecretName = "s3-credentials", EverySteps = 20, Keep = 3 },
+                    Checkpoint = new CheckpointSpec { Uri = $"s3://{S3rverServer.Bucket}/jobs/{ns}/{JobName}", SecretName = "s3-credentials", EverySteps = 20, Keep = 3 },
                     TerminationGracePeriodSeconds = 30,
                     // The port the chart's PodMonitor would scrape by name; free here, since every local pod shares loopback.
                     MetricsPort = trainerPort,
@@ -137,7 +137,7 @@ public sealed class ClusterScrapeTests
                 var documented = MetricsDoc.Metrics();
                 MetricAssertions.AllExportedWithDocumentedLabels(documented, series);
                 MetricAssertions.NoneUndocumented(documented, series, "k8straining_");
-                Assert.All(series, s => Assert.All(s.Values, v => Assert.DoesNotContain(S3rver.Key, v, StringComparison.Ordinal)));
+                Assert.All(series, s => Assert.All(s.Values, v => Assert.DoesNotContain(S3rverServer.AccessKey, v, StringComparison.Ordinal)));
                 Assert.DoesNotContain(series, s => s.Values.Any(v => v.StartsWith($"{JobName}-attempt-", StringComparison.Ordinal)));
 
                 // Every panel's every query, sent as Grafana sends it (a range query over the test's time range, for this

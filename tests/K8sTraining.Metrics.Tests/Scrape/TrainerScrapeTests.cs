@@ -22,10 +22,10 @@ public sealed class TrainerScrapeTests
         var work = Directory.CreateTempSubdirectory("k8straining-metrics-trainer-").FullName;
         try
         {
-            await using var s3 = await S3rver.StartAsync();
+            await using var s3 = await S3rverServer.StartAsync();
             var port = FreePort.Next();
             await using var prometheus = await PrometheusServer.StartAsync([("trainer", $"127.0.0.1:{port}")]);
-            var env = new Dictionary<string, string>(s3.Environment)
+            var env = new Dictionary<string, string>(s3.AwsEnvironment)
             {
                 ["TRAINER_JOB_NAMESPACE"] = Namespace,
                 ["TRAINER_JOB_NAME"] = Job,
@@ -36,7 +36,7 @@ public sealed class TrainerScrapeTests
             [
                 dll, "train", "--model", "mlp", "--dataset", "synthetic", "--samples", "512", "--batch-size", "64", "--epochs", "1000",
                 "--seed", "7", "--threads", "1", "--checkpoint-dir", Path.Combine(work, "checkpoints"), "--checkpoint-every-steps", "4",
-                "--checkpoint-uri", $"s3://{S3rver.Bucket}/metrics-tests/{Guid.NewGuid():N}", "--metrics-port", port.ToString(CultureInfo.InvariantCulture),
+                "--checkpoint-uri", $"s3://{S3rverServer.Bucket}/metrics-tests/{Guid.NewGuid():N}", "--metrics-port", port.ToString(CultureInfo.InvariantCulture),
                 "--termination-log", Path.Combine(work, log), "--progress", "log",
             ];
 
@@ -57,7 +57,7 @@ public sealed class TrainerScrapeTests
             Assert.NotEmpty(documented);
             MetricAssertions.AllExportedWithDocumentedLabels(documented, series);
             MetricAssertions.NoneUndocumented(documented, series, "k8straining_trainer_");
-            Assert.All(series, s => Assert.All(s.Values, v => Assert.DoesNotContain(S3rver.Key, v, StringComparison.Ordinal)));
+            Assert.All(series, s => Assert.All(s.Values, v => Assert.DoesNotContain(S3rverServer.AccessKey, v, StringComparison.Ordinal)));
             Assert.All(series.Where(s => s["__name__"] == "k8straining_trainer_global_step"), s =>
             {
                 Assert.Equal(Namespace, s["job_namespace"]);
@@ -98,7 +98,7 @@ public sealed class TrainerScrapeTests
                 TimeSpan.FromSeconds(120),
                 $"Prometheus to see global step {minimumStep} and {readyQuery}");
             Assert.False(trainer.Process.HasExited, $"the trainer exited early:\n{trainer.Output}");
-            Signals.Terminate(trainer.Process.Id);
+            trainer.SendSigterm();
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             await trainer.Process.WaitForExitAsync(timeout.Token);
             Assert.True(trainer.Process.ExitCode == 75, $"exit {trainer.Process.ExitCode}:\n{trainer.Output}");

@@ -40,6 +40,8 @@ public sealed class ContractLiteralsTests
     [InlineData("model name", """        "mlp" => new Mlp(),""", true)]
     [InlineData("optimizer name", """        var optimizer = Choice("--optimizer", "adamw", "sgd", "adamw");""", true)]
     [InlineData("termination status", """    public const string Completed = "completed";""", true)]
+    [InlineData("termination message path", """    public const string TerminationLog = "/dev/termination-log";""", true)]
+    [InlineData("termination message path in a help text", """        ("--termination-log", "FILE", "/dev/termination-log when writable", "where the report goes"),""", true)]
     [InlineData("doc comment", """/// <summary>Every flag may come from TRAINER_ plus its name; writes step-000000000042.</summary>""", false)]
     [InlineData("trailing comment", """        Add(TrainerEnvironment.JobName, name); // the trainer's TRAINER_JOB_NAME""", false)]
     [InlineData("through the contract", """        Add(TrainerEnvironment.Model, t.Model);""", false)]
@@ -70,6 +72,7 @@ public sealed class ContractLiteralsTests
             ("TRAINER_* variable", Word(TrainerEnvironment.Prefix, suffix: "[A-Z0-9_]*")),
             ("checkpoint directory prefix", new Regex(Regex.Escape(CheckpointLayout.DirectoryPrefix))),
             ("checkpoint step format", new Regex($@"\bD{CheckpointLayout.StepDigits}\b")),
+            ("termination message path", Word(TerminationMessage.DefaultPath)),
         };
         forbidden.AddRange(TrainerMetricNames.Progress.Select(m => ("progress metric name", Word(m))));
         forbidden.AddRange(new[] { CheckpointLayout.ManifestFileName, CheckpointLayout.LatestFileName, CheckpointLayout.OwnerFileName }.Select(f => ("checkpoint document name", Quoted(f))));

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using K8sTraining.LocalCluster.Hosting;
 using K8sTraining.Operator.Api;
 using k8s;
@@ -16,7 +15,7 @@ public class ClusterFixture : IAsyncLifetime
     public const string ScriptImage = "k8straining.test/script:1";
 
     private string _scratch = "";
-    private Process? _s3rver;
+    private S3rverServer? _s3rver;
 
     public LocalControlPlane Plane { get; private set; } = null!;
 
@@ -71,10 +70,9 @@ public class ClusterFixture : IAsyncLifetime
 
     public virtual async Task DisposeAsync()
     {
-        if (_s3rver is { HasExited: false })
+        if (_s3rver is not null)
         {
-            _s3rver.Kill(entireProcessTree: true);
-            await _s3rver.WaitForExitAsync();
+            await _s3rver.DisposeAsync();
         }
 
         Client.Dispose();
@@ -130,29 +128,9 @@ public class ClusterFixture : IAsyncLifetime
 
     private async Task StartS3rverAsync()
     {
-        var exe = Path.Combine(RepositoryPaths.Root, "tools", "node_modules", ".bin", "s3rver");
-        if (!File.Exists(exe))
-        {
-            throw new InvalidOperationException($"{exe} is missing: run `make deps`.");
-        }
-
-        var port = OperatorProcess.FreePort();
         S3DataDirectory = Path.Combine(_scratch, "s3");
-        Directory.CreateDirectory(S3DataDirectory);
-        var info = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "-d", S3DataDirectory, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-s", "--configure-bucket", "k8straining" })
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        _s3rver = Process.Start(info)!;
-        _s3rver.OutputDataReceived += (_, _) => { };
-        _s3rver.ErrorDataReceived += (_, _) => { };
-        _s3rver.BeginOutputReadLine();
-        _s3rver.BeginErrorReadLine();
-        S3Endpoint = $"http://127.0.0.1:{port}";
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        await Eventually.GetAsync(async () => (await http.GetAsync(S3Endpoint + "/")).IsSuccessStatusCode, ok => ok, TimeSpan.FromSeconds(30), "s3rver to answer");
+        _s3rver = await S3rverServer.StartAsync(S3DataDirectory);
+        S3Endpoint = _s3rver.EndpointUrl;
     }
 }
 

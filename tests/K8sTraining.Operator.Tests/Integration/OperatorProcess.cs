@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 
 namespace K8sTraining.Operator.Tests.Integration;
@@ -9,11 +6,10 @@ namespace K8sTraining.Operator.Tests.Integration;
 /// <summary>The published operator (.local/publish/operator) as a real process with its own HTTP port.</summary>
 public sealed class OperatorProcess : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly StringBuilder _output = new();
+    private readonly ChildProcess _process;
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
 
-    private OperatorProcess(Process process, int port, string identity)
+    private OperatorProcess(ChildProcess process, int port, string identity)
     {
         _process = process;
         Port = port;
@@ -26,39 +22,14 @@ public sealed class OperatorProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _process.Output;
 
     public static OperatorProcess Start(string kubeconfig, string ns, string identity, params string[] extra)
     {
-        var dll = Path.Combine(RepositoryPaths.Publish("operator"), "K8sTraining.Operator.dll");
-        if (!File.Exists(dll))
-        {
-            throw new InvalidOperationException($"{dll} is missing: run `make publish` (or dotnet publish operator/K8sTraining.Operator.csproj -c Release -o .local/publish/operator).");
-        }
-
+        var dll = RepositoryPaths.Published("operator", "K8sTraining.Operator.dll");
         var port = FreePort();
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { dll, "--kubeconfig", kubeconfig, "--namespaces", ns, "--identity", identity, "--http-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Concat(extra))
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(info) ?? throw new InvalidOperationException("operator did not start");
-        var op = new OperatorProcess(process, port, identity);
-        process.OutputDataReceived += (_, e) => op.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => op.Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return op;
+        var process = ChildProcess.Start("dotnet", [dll, "--kubeconfig", kubeconfig, "--namespaces", ns, "--identity", identity, "--http-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. extra]);
+        return new OperatorProcess(process, port, identity);
     }
 
     public async Task<JsonElement?> LeaderInfoAsync()
@@ -92,53 +63,21 @@ public sealed class OperatorProcess : IAsyncDisposable
         Eventually.GetAsync(LeaderInfoAsync, i => i is { } e && e.GetProperty("isLeader").GetBoolean() && e.GetProperty("cachesSynced").GetBoolean(), timeout ?? TimeSpan.FromSeconds(30), $"operator {Identity} to lead with synced caches");
 
     /// <summary>SIGKILL: no chance to clean up, as a node crash or OOM kill.</summary>
-    public async Task KillAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-        }
-
-        await _process.WaitForExitAsync();
-    }
+    public Task KillAsync() => _process.KillAsync();
 
     /// <summary>SIGTERM and wait: the graceful path.</summary>
     public async Task<int> StopAsync(TimeSpan timeout)
     {
         if (!_process.HasExited)
         {
-            using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-            await kill.WaitForExitAsync();
+            _process.SendSigterm();
         }
 
-        using var cts = new CancellationTokenSource(timeout);
-        await _process.WaitForExitAsync(cts.Token);
-        return _process.ExitCode;
+        return await _process.WaitForExitAsync(timeout);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await KillAsync();
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.AppendLine(line);
-        }
-    }
+    /// <summary>A loopback port nobody listens on right now (<see cref="TestSupport.FreePort.Next"/>).</summary>
+    public static int FreePort() => TestSupport.FreePort.Next();
 }

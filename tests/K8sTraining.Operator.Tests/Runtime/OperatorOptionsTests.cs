@@ -46,6 +46,52 @@ public sealed class OperatorOptionsTests
         Assert.Equal(TimeSpan.FromSeconds(seconds), OperatorOptions.Parse(args).ProgressInterval);
     }
 
+    [Theory]
+    [InlineData(new[] { "--leader-elect" }, true)]
+    [InlineData(new[] { "--leader-elect", "--identity", "a" }, true)]
+    [InlineData(new[] { "--leader-elect", "false" }, false)]
+    [InlineData(new[] { "--leader-elect=no" }, false)]
+    public void Parse_Should_ReadLeaderElect_When_GivenAloneOrWithAValue(string[] args, bool expected)
+    {
+        Assert.Equal(expected, OperatorOptions.Parse(args).LeaderElect);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--kubeconfig" }, "--kubeconfig needs a value (PATH)")]
+    [InlineData(new[] { "--http-port", "--identity", "a" }, "--http-port needs a value (N)")]
+    [InlineData(new[] { "--http-prot", "80" }, "unknown flag --http-prot; run with --help for the flags")]
+    [InlineData(new[] { "stray" }, "unexpected argument 'stray'; run with --help for the flags")]
+    public void Parse_Should_NameTheFlagAndTheFix_When_AValueIsMissingOrAFlagUnknown(string[] args, string expected)
+    {
+        var e = Assert.Throws<ArgumentException>(() => OperatorOptions.Parse(args));
+
+        Assert.Equal(expected, e.Message);
+    }
+
+    [Fact]
+    public void Parse_Should_TakeTheLastValue_When_AFlagIsRepeated()
+    {
+        Assert.Equal(9090, OperatorOptions.Parse(["--http-port", "80", "--http-port=9090"]).HttpPort);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--help" }, true)]
+    [InlineData(new[] { "--namespaces", "a", "-h" }, true)]
+    [InlineData(new[] { "--namespaces", "a" }, false)]
+    public void IsHelpRequest_Should_FindHelp_When_AskedAnywhere(string[] args, bool expected)
+    {
+        Assert.Equal(expected, OperatorOptions.IsHelpRequest(args));
+    }
+
+    [Fact]
+    public void Usage_Should_ListEveryFlagTheParserAccepts_When_HelpIsAsked()
+    {
+        var flags = System.Text.RegularExpressions.Regex.Matches(OperatorOptions.Usage(), @"^  (--[a-z-]+)", System.Text.RegularExpressions.RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToList();
+
+        Assert.Equal(14, flags.Count);
+        Assert.All(flags, f => OperatorOptions.Parse(f == "--leader-elect" ? [f] : [f, f.EndsWith("-seconds", StringComparison.Ordinal) || f.EndsWith("-port", StringComparison.Ordinal) || f.EndsWith("-reconciles", StringComparison.Ordinal) ? "5" : "x"]));
+    }
+
     [Fact]
     public void ApiOperations_Should_ListEveryVerbOnce_When_TheChartDerivesRbac()
     {

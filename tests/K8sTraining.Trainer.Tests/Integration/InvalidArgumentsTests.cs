@@ -59,6 +59,25 @@ public sealed class InvalidArgumentsTests
         AssertNothingWritten(run);
     }
 
+    [Fact]
+    public async Task Train_Should_SuggestTheFlagAndReportToTheLogGivenWithEquals_When_AFlagIsMistyped()
+    {
+        using var run = new TrainerRun();
+        var args = run.Args().ToList();
+        var at = args.IndexOf("--termination-log");
+        args.RemoveRange(at, 2);
+        var (code, process) = await TrainerProcess.RunAsync([.. args, $"--termination-log={run.TerminationLogPath}", "--epoch", "3"]);
+        using (process)
+        {
+            Assert.True(code == TrainerExitCodes.InvalidConfiguration, $"exit {code}\n{process.Stdout}\n{process.Stderr}");
+            Assert.Contains("unknown argument '--epoch' (did you mean --epochs?)", process.Stderr, StringComparison.Ordinal);
+        }
+        AssertNothingWritten(run);
+        var report = run.ReadTerminationReport();
+        Assert.Equal((TerminationStatuses.Invalid, TerminationReasons.InvalidConfiguration), (report.Status, report.Reason));
+        Assert.Contains("did you mean --epochs?", report.Message, StringComparison.Ordinal);
+    }
+
     private static void AssertNothingWritten(TrainerRun run)
     {
         Assert.False(Directory.Exists(run.CheckpointDirectory), "the checkpoint directory was created");

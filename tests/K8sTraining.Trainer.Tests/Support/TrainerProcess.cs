@@ -1,7 +1,4 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
 namespace K8sTraining.Trainer.Tests.Support;
@@ -9,18 +6,12 @@ namespace K8sTraining.Trainer.Tests.Support;
 /// <summary>A real trainer process (the K8sTraining.Trainer.dll beside the tests) with its output and real signals.</summary>
 public sealed partial class TrainerProcess : IDisposable
 {
-    private const int SigTerm = 15;
-    private const int SigCont = 18;
-    private const int SigStop = 19;
-
-    private readonly Process _process;
-    private readonly ConcurrentQueue<string> _stdout = new();
-    private readonly ConcurrentQueue<string> _stderr = new();
+    private readonly ChildProcess _process;
     private long _lastGlobalStep = -1;
 
-    private TrainerProcess(Process process)
+    private TrainerProcess(Func<TrainerProcess, ChildProcess> start)
     {
-        _process = process;
+        _process = start(this);
     }
 
     public static string TrainerDll
@@ -34,9 +25,9 @@ public sealed partial class TrainerProcess : IDisposable
 
     public int Id => _process.Id;
 
-    public string Stdout => string.Join('\n', _stdout);
+    public string Stdout => _process.Stdout;
 
-    public string Stderr => string.Join('\n', _stderr);
+    public string Stderr => _process.Stderr;
 
     /// <summary>The highest global step the trainer has logged (needs --log-every-steps 1 to be exact).</summary>
     public long LastGlobalStep => Interlocked.Read(ref _lastGlobalStep);
@@ -44,43 +35,17 @@ public sealed partial class TrainerProcess : IDisposable
     public static TrainerProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
         StartCommand(["train", .. args], environment);
 
-    /// <summary>Starts the trainer with exactly these arguments (no implied <c>train</c> command).</summary>
-    public static TrainerProcess StartCommand(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
-    {
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(TrainerDll);
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-        foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("TRAINER_", StringComparison.Ordinal) || k.StartsWith("K8STRAINING_TEST_", StringComparison.Ordinal)).ToList())
-        {
-            info.Environment.Remove(key);
-        }
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-        {
-            info.Environment[key] = value;
-        }
-        var process = new Process { StartInfo = info };
-        var trainer = new TrainerProcess(process);
-        process.OutputDataReceived += (_, e) => trainer.OnStdout(e.Data);
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                trainer._stderr.Enqueue(e.Data);
-            }
-        };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return trainer;
-    }
+    /// <summary>
+    /// Starts the trainer with exactly these arguments (no implied <c>train</c> command), without the TRAINER_* and test
+    /// variables of the test run's own environment.
+    /// </summary>
+    public static TrainerProcess StartCommand(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
+        new(trainer => ChildProcess.Start(
+            Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet",
+            [TrainerDll, .. args],
+            environment,
+            onStdout: trainer.OnStdout,
+            dropInherited: k => k.StartsWith("TRAINER_", StringComparison.Ordinal) || k.StartsWith("K8STRAINING_TEST_", StringComparison.Ordinal)));
 
     /// <summary>Runs to the end and returns the exit code.</summary>
     public static async Task<(int ExitCode, TrainerProcess Process)> RunAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, int timeoutSeconds = 180)
@@ -90,47 +55,17 @@ public sealed partial class TrainerProcess : IDisposable
         return (code, p);
     }
 
-    public void SendSigterm()
-    {
-        if (Kill(_process.Id, SigTerm) != 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            var state = _process.HasExited ? $"it had already exited with {_process.ExitCode}" : "it is still running";
-            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {errno}; {state}\n{Stdout}\n{Stderr}");
-        }
-    }
+    public void SendSigterm() => _process.SendSigterm();
 
-    public void SendSigkill() => _process.Kill();
+    public void SendSigkill() => _process.Process.Kill();
 
     /// <summary>Freezes the process (SIGSTOP), as a node partition freezes a trainer from everyone else's view.</summary>
-    public void SendSigstop() => Signal(SigStop);
+    public void SendSigstop() => _process.SendSigstop();
 
     /// <summary>Lets a frozen process run on (SIGCONT): the zombie comes back, unaware of what happened meanwhile.</summary>
-    public void SendSigcont() => Signal(SigCont);
+    public void SendSigcont() => _process.SendSigcont();
 
-    private void Signal(int signal)
-    {
-        if (Kill(_process.Id, signal) != 0)
-        {
-            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-    }
-
-    public async Task<int> WaitForExitAsync(TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await _process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            _process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"The trainer did not exit within {timeout}.\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
-        }
-        _process.WaitForExit();
-        return _process.ExitCode;
-    }
+    public Task<int> WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync(timeout);
 
     /// <summary>Polls until the trainer has logged <paramref name="globalStep"/>; fails if it exits first.</summary>
     public async Task WaitForGlobalStepAsync(long globalStep, TimeSpan timeout)
@@ -139,28 +74,16 @@ public sealed partial class TrainerProcess : IDisposable
         {
             if (_process.HasExited && LastGlobalStep < globalStep)
             {
-                throw new InvalidOperationException($"The trainer exited ({_process.ExitCode}) at step {LastGlobalStep} before step {globalStep}.\n{Stdout}\n{Stderr}");
+                throw new InvalidOperationException($"The trainer exited ({_process.Process.ExitCode}) at step {LastGlobalStep} before step {globalStep}.\n{Stdout}\n{Stderr}");
             }
             return LastGlobalStep >= globalStep;
         }, timeout, $"global step {globalStep}");
     }
 
-    public void Dispose()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-        }
-        _process.Dispose();
-    }
+    public void Dispose() => _process.Dispose();
 
-    private void OnStdout(string? line)
+    private void OnStdout(string line)
     {
-        if (line is null)
-        {
-            return;
-        }
-        _stdout.Enqueue(line);
         var m = GlobalStepPattern().Match(line);
         if (m.Success)
         {
@@ -174,7 +97,4 @@ public sealed partial class TrainerProcess : IDisposable
 
     [GeneratedRegex(@"\(global (\d+)/")]
     private static partial Regex GlobalStepPattern();
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 }

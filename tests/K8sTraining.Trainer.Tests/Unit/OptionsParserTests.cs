@@ -144,4 +144,45 @@ public sealed class OptionsParserTests
 
         Assert.Equal($"{flag}: '{value}' is not allowed; allowed: {string.Join(", ", allowed)}", e.Message);
     }
+
+    [Theory]
+    [InlineData("--epoch", "--epochs")]
+    [InlineData("--batchsize", "--batch-size")]
+    [InlineData("--checkpoint-every", "--checkpoint-every-steps")]
+    public void Parse_Should_SuggestTheNearestFlag_When_AFlagIsMistyped(string typed, string meant)
+    {
+        var e = Assert.Throws<OptionsException>(() => OptionsParser.Parse([typed, "3"], _ => null));
+
+        Assert.StartsWith($"unknown argument '{typed}' (did you mean {meant}?); allowed: --model", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_Should_NameTheFlagWithoutItsValue_When_AnUnknownFlagIsGivenWithEquals()
+    {
+        var e = Assert.Throws<OptionsException>(() => OptionsParser.Parse(["--epoch=3"], _ => null));
+
+        Assert.StartsWith("unknown argument '--epoch' (did you mean --epochs?)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_Should_SayTheValueIsMissing_When_AFlagIsFollowedByAnotherFlag()
+    {
+        var e = Assert.Throws<OptionsException>(() => OptionsParser.Parse(["--epochs", "--batch-size", "8"], _ => null));
+
+        Assert.Equal("--epochs: a value is required (N)", e.Message);
+    }
+
+    [Fact]
+    public void Parse_Should_TakeTheLastValue_When_AFlagIsRepeated()
+    {
+        Assert.Equal(5, OptionsParser.Parse(["--epochs", "2", "--epochs=5"], _ => null).Epochs);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--termination-log", "/tmp/a", "--epochs", "x" }, "/tmp/a")]
+    [InlineData(new[] { "--epochs", "x", "--termination-log=/tmp/b" }, "/tmp/b")]
+    [InlineData(new[] { "--bogus", "--termination-log=/tmp/c" }, "/tmp/c")]
+    [InlineData(new[] { "--epochs", "x" }, null)]
+    public void TerminationLogFlag_Should_FindTheReportPath_When_TheRestOfTheCommandLineIsInvalid(string[] args, string? expected) =>
+        Assert.Equal(expected, OptionsParser.TerminationLogFlag(args));
 }

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace K8sTraining.Metrics.Tests.Support;
+namespace K8sTraining.TestSupport;
 
 public static class FreePort
 {
