@@ -1,5 +1,6 @@
-# K8sTraining: `make demo` shows the main job, `make test` runs every test,
-# `make test-unit` only the in-memory ones (Category=Unit), in under a minute. Each installs what is missing first.
+# K8sTraining: `make demo` shows the main job, `make demo-node-loss` a node lost without warning (on 2 local nodes),
+# `make test` runs every test, `make test-unit` only the in-memory ones (Category=Unit), in under a minute. Each installs
+# what is missing first.
 SHELL := /bin/bash
 DOTNET ?= dotnet
 CONFIG ?= Release
@@ -11,7 +12,7 @@ export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 export PATH := $(CURDIR)/$(LOCAL)/bin:$(PATH)
 
-.PHONY: all deps build publish test test-unit demo bench local-cluster clean
+.PHONY: all deps build publish test test-unit demo demo-node-loss bench local-cluster clean
 
 all: build
 
@@ -35,6 +36,9 @@ test-unit: build
 
 demo: publish
 	@./scripts/demo.sh
+
+demo-node-loss: publish
+	@./scripts/demo-node-loss.sh
 
 bench: publish
 	$(DOTNET) run --project bench/K8sTraining.Benchmarks -c $(CONFIG) --no-build -- $(BENCH_ARGS)

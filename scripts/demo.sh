@@ -13,58 +13,21 @@ timeout_s="${DEMO_TIMEOUT_SECONDS:-3600}"
 job=fashion-mnist
 ns=default
 steps_per_epoch=$(( (60000 + 128 - 1) / 128 ))
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-fail() { echo "demo: $*" >&2; exit 1; }
-for f in .local/publish/localcluster/K8sTraining.LocalCluster.dll .local/publish/operator/K8sTraining.Operator.dll .local/publish/trainer/K8sTraining.Trainer.dll; do
-  [ -f "$f" ] || fail "$f is missing; run make publish"
-done
-ls /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte* >/dev/null 2>&1 || fail "Fashion-MNIST is missing; run make deps"
-command -v kubectl >/dev/null || fail "kubectl is missing"
+# shellcheck source=scripts/demo-lib.sh
+. "$root/scripts/demo-lib.sh"
+demo_check_prerequisites
 
 rm -rf "$work"; mkdir -p "$work"
 # A fresh checkpoint prefix: an old run's checkpoints would make the first attempt resume instead of start.
 rm -rf "$root/.local/s3/k8straining/jobs/$job" "$root/.local/nodes/local-node/pods/${ns}_${job}-"* 2>/dev/null || true
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 s3_port="$(free_port)"
 
 say "1/6 starting the local cluster (API server, node agent, s3rver on port $s3_port, operator)"
-LOCAL_KUBECONFIG="$kubeconfig" LOCAL_S3_PORT="$s3_port" setsid "$root/scripts/local-cluster.sh" >"$work/local-cluster.log" 2>&1 &
-cluster_pid=$!
-cleanup() {
-  say "stopping everything"
-  kill -TERM "$cluster_pid" 2>/dev/null || true
-  for _ in $(seq 150); do kill -0 "$cluster_pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL -- "-$cluster_pid" 2>/dev/null || true
-  wait "$cluster_pid" 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-k() { kubectl --kubeconfig "$kubeconfig" "$@"; }
-for _ in $(seq 600); do
-  grep -q "Ctrl+C stops everything" "$work/local-cluster.log" 2>/dev/null && break
-  kill -0 "$cluster_pid" 2>/dev/null || { cat "$work/local-cluster.log" >&2; fail "the local cluster did not start"; }
-  sleep 0.1
-done
-grep -q "operator     running" "$work/local-cluster.log" || { cat "$work/local-cluster.log" >&2; fail "the operator is not running"; }
-sed -n '/K8sTraining local cluster/,/operator /p' "$work/local-cluster.log"
-k get crd trainingjobs.k8straining.io >/dev/null
+demo_start_cluster
 
 say "2/6 kubectl apply: the S3 Secret and examples/fashion-mnist-s3.yaml"
-sed "s#AWS_ENDPOINT_URL: .*#AWS_ENDPOINT_URL: http://127.0.0.1:$s3_port#" examples/s3-credentials.yaml > "$work/s3-credentials.yaml"
-k apply -f "$work/s3-credentials.yaml" -f examples/fashion-mnist-s3.yaml
+k apply -f "$(demo_s3_secret)" -f examples/fashion-mnist-s3.yaml
 
-field() { k get tj "$job" -o "jsonpath={$1}" 2>/dev/null || true; }
-wait_for() { # description, seconds, command...
-  local what="$1" seconds="$2"; shift 2
-  local deadline=$((SECONDS + seconds))
-  until "$@"; do
-    [ $SECONDS -lt $deadline ] || { k get tj,pods -o wide >&2 || true; fail "timed out waiting for $what"; }
-    sleep 1
-  done
-}
-podlog() { # the trainer's log: kubectl logs, or the node agent's file when the API server double has no /log
-  k logs "$1" 2>/dev/null || cat "$root"/.local/nodes/local-node/pods/"${ns}_$1"_*/containers/trainer/*.log 2>/dev/null || true
-}
 is_running() { [ "$(field .status.phase)" = Running ]; }
 wait_for "the job to run" 300 is_running
 k get tj "$job"

@@ -11,6 +11,12 @@
 #   LOCAL_NO_ADMISSION set to 1 to turn off the ServiceAccount, PriorityClass and Pod Security admission checks
 #   LOCAL_NO_OPERATOR  set to 1 to leave the operator out
 #   LOCAL_PROGRESS_INTERVAL_SECONDS  how often the operator reads running trainers into the status (default 5)
+#   LOCAL_NODES        how many nodes (node agents): local-node, local-node-2, ... on 127.0.0.1, 127.0.0.2, ... (default 1)
+# Node lifecycle timings, in seconds (default: a real cluster's; README "Nodes, heartbeats and node loss" says whose):
+#   LOCAL_NODE_MONITOR_PERIOD (5)  LOCAL_NODE_MONITOR_GRACE_PERIOD (50)  LOCAL_NODE_STARTUP_GRACE_PERIOD (60)
+#   LOCAL_DEFAULT_TOLERATION_SECONDS (300)  LOCAL_POD_GC_PERIOD (20)  LOCAL_POD_GC_QUARANTINE (40)
+#   LOCAL_CLOUD_NODE_DELETION_DELAY (0)  LOCAL_NODE_LEASE_DURATION (40)  LOCAL_NODE_LEASE_RENEW_INTERVAL (10)
+#   LOCAL_NODE_STATUS_REPORT_FREQUENCY (300)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -55,10 +61,20 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # 1. The API server double and the node agent.
 admission=()
 [ "${LOCAL_NO_ADMISSION:-0}" = 1 ] && admission=(--no-admission)
+# Each LOCAL_<SETTING> that is set becomes serve's --<setting> (LOCAL_NODE_MONITOR_GRACE_PERIOD: --node-monitor-grace-period).
+node_flags=()
+for setting in NODES NODE_MONITOR_PERIOD NODE_MONITOR_GRACE_PERIOD NODE_STARTUP_GRACE_PERIOD DEFAULT_TOLERATION_SECONDS \
+  POD_GC_PERIOD POD_GC_QUARANTINE CLOUD_NODE_DELETION_DELAY NODE_LEASE_DURATION NODE_LEASE_RENEW_INTERVAL NODE_STATUS_REPORT_FREQUENCY; do
+  var="LOCAL_$setting"
+  if [ -n "${!var:-}" ]; then
+    flag="--$(echo "$setting" | tr 'A-Z_' 'a-z-')"
+    node_flags+=("$flag" "${!var}")
+  fi
+done
 # Empty the log here, not in the child's redirection: the loop below must never read an earlier run's "serving at".
 : >"$logs/control-plane.log"
 setsid dotnet "$apiserver_dll" serve --port "${LOCAL_CLUSTER_PORT:-0}" --kubeconfig "$kubeconfig" \
-  --audit-log "$logs/audit.jsonl" --state-dir "$root/.local" "${admission[@]}" >"$logs/control-plane.log" 2>&1 &
+  --audit-log "$logs/audit.jsonl" --state-dir "$root/.local" "${admission[@]}" "${node_flags[@]}" >"$logs/control-plane.log" 2>&1 &
 pids+=("$!")
 server=""
 for _ in $(seq 300); do
@@ -68,6 +84,8 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 [ -n "$server" ] || { echo "the control plane did not start; see $logs/control-plane.log" >&2; exit 1; }
+nodes="$(sed -nE 's/^node agents: (.*)$/\1/p' "$logs/control-plane.log" | head -1)"
+second_node="$(echo "$nodes" | sed -nE 's/.*, ([^ ,]+) \(127\.0\.0\.2\).*/\1/p')"
 
 # 2. S3 (s3rver) on loopback with the bucket the examples use.
 port_free() { python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",int(sys.argv[1]))); s.close()' "$1" 2>/dev/null; }
@@ -127,7 +145,8 @@ fi
 cat <<INFO
 
 K8sTraining local cluster
-  API server   $server  (node agent: local-node; log: $logs/control-plane.log; audit: $logs/audit.jsonl)
+  API server   $server  (log: $logs/control-plane.log; audit: $logs/audit.jsonl)
+  nodes        ${nodes:-local-node}
   S3           http://127.0.0.1:$s3_port  bucket k8straining, access key S3RVER, secret S3RVER (data: ${s3_dir#"$root"/})${s3_note:+
                $s3_note: $s3_secret is the example Secret pointing there}
   operator     $operator_note
@@ -138,7 +157,11 @@ Use it (from $root):
   kubectl apply -f $s3_secret -f examples/fashion-mnist-s3.yaml
   kubectl get trainingjobs -w
   export AWS_ENDPOINT_URL=http://127.0.0.1:$s3_port AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
-
+${second_node:+
+Partition a node (it turns NotReady, its processes run on; freeze=kill instead loses it for good, as a vanished VM), then heal it:
+  kubectl annotate node $second_node localcluster.k8straining.io/freeze=keep
+  kubectl annotate node $second_node localcluster.k8straining.io/freeze-
+}
 Ctrl+C stops everything.
 INFO
 

@@ -274,6 +274,7 @@ public sealed partial class NodeLifecycleController(ResourceOperations ops, Node
         try
         {
             ops.Delete(BuiltinResources.Pods, ns, name, new DeleteOptions { PreconditionUid = (string?)current["metadata"]?["uid"] });
+            PodEvents.Record(ops, current, "taint-eviction-controller", "Normal", "TaintManagerEviction", $"Marking for deletion Pod {ns}/{name}");
             LogEvicted(ns, name, string.Join(", ", taints.Where(t => t.Effect == Taint.NoExecute)));
         }
         catch (ApiException e) when (e.Code is 404 or 409)

@@ -8,7 +8,8 @@ namespace K8sTraining.LocalCluster.Controllers.Nodes;
 /// <summary>
 /// The default scheduler's loop: every pod of schedulerName default-scheduler without spec.nodeName is bound (the
 /// pods/binding subresource) to the node <see cref="SchedulingDecision"/> picks, or marked PodScheduled=False reason
-/// Unschedulable and tried again whenever anything changes (a node turning Ready, a taint going away).
+/// Unschedulable and tried again whenever anything changes (a node turning Ready, a taint going away). Records the
+/// Scheduled and FailedScheduling Events.
 /// </summary>
 public sealed partial class Scheduler(ResourceOperations ops, ILogger<Scheduler> logger) : IAsyncDisposable
 {
@@ -84,6 +85,7 @@ public sealed partial class Scheduler(ResourceOperations ops, ILogger<Scheduler>
             if (result.Node is { } node)
             {
                 ops.Bind(ns, name, (string?)pod["metadata"]?["uid"], node);
+                PodEvents.Record(ops, pod, "default-scheduler", "Normal", "Scheduled", $"Successfully assigned {ns}/{name} to {node}");
                 LogBound(ns, name, node);
                 var index = nodes.FindIndex(n => n.Name == node);
                 nodes[index] = nodes[index] with { Pods = nodes[index].Pods + 1 };
@@ -91,6 +93,7 @@ public sealed partial class Scheduler(ResourceOperations ops, ILogger<Scheduler>
             else if (Conditions.Set(pod, "PodScheduled", "False", Unschedulable, result.Message, ops.Now()))
             {
                 ops.Store.Put(BuiltinResources.Pods.StorageKey, pod);
+                PodEvents.Record(ops, pod, "default-scheduler", "Warning", "FailedScheduling", result.Message);
                 LogUnschedulable(ns, name, result.Message);
             }
         }

@@ -70,7 +70,7 @@ internal sealed class NodeHeartbeat(IKubernetes client, NodeAgentOptions options
                     {
                         ["kubernetes.io/hostname"] = options.NodeName,
                         ["kubernetes.io/os"] = "linux",
-                        ["kubernetes.io/arch"] = RuntimeInformation.OSArchitecture == Architecture.Arm64 ? "arm64" : "amd64",
+                        ["kubernetes.io/arch"] = Architecture(),
                     },
                 },
             }, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -109,7 +109,7 @@ internal sealed class NodeHeartbeat(IKubernetes client, NodeAgentOptions options
             ],
             NodeInfo = new V1NodeSystemInfo
             {
-                Architecture = RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant(),
+                Architecture = Architecture(),
                 OperatingSystem = "linux",
                 OsImage = RuntimeInformation.OSDescription,
                 KernelVersion = Environment.OSVersion.Version.ToString(),
@@ -125,6 +125,9 @@ internal sealed class NodeHeartbeat(IKubernetes client, NodeAgentOptions options
         _lastReport = now;
         return current;
     }
+
+    /// <summary>GOARCH, as a kubelet reports it.</summary>
+    private static string Architecture() => RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? "arm64" : "amd64";
 
     /// <summary>The Lease kube-node-lease/NODE, owned by the Node (so it goes with it), renewed now.</summary>
     private async Task RenewLeaseAsync(V1Node owner, CancellationToken cancellationToken)

@@ -123,6 +123,7 @@ public sealed class NodeLifecycleTests
 
         Assert.Contains(" NotReady ", (await cluster.KubectlAsync("get", "node", "local-node-2", "--no-headers")).Stdout, StringComparison.Ordinal);
         Assert.Equal("DeletionByTaintManager", disruption);
+        Assert.Matches(@"Normal\s+TaintManagerEviction\s+.*taint-eviction-controller\s+Marking for deletion Pod default/zombie", (await cluster.KubectlAsync("describe", "pod", "zombie")).Stdout);
 
         (await cluster.KubectlAsync("annotate", "node", "local-node-2", $"{Freeze}-")).Succeeded();
 
@@ -166,5 +167,8 @@ public sealed class NodeLifecycleTests
         await cluster.WaitForRunningAsync("waiting");
         Assert.Equal("local-node-2", await cluster.JsonPathAsync("pod", "waiting", "{.spec.nodeName}"));
         Assert.Equal("True", await cluster.JsonPathAsync("pod", "waiting", "{.status.conditions[?(@.type==\"PodScheduled\")].status}"));
+        var described = (await cluster.KubectlAsync("describe", "pod", "waiting")).Succeeded().Stdout;
+        Assert.Matches(@"Warning\s+FailedScheduling\s+.*default-scheduler\s+0/2 nodes are available", described);
+        Assert.Matches(@"Normal\s+Scheduled\s+.*default-scheduler\s+Successfully assigned default/waiting to local-node-2", described);
     }
 }
