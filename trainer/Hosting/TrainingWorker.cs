@@ -51,8 +51,16 @@ public sealed partial class TrainingWorker(
         }
         catch (SupersededException e)
         {
-            // Logged once by the store where it found the newer attempt; no flush: nothing more goes up.
-            return new TrainingOutcome(TrainerExitCodes.Superseded, attempt.Report(TerminationStatuses.Superseded, e.Message, TerminationReasons.Superseded, remote?.NewestCommitted));
+            // Logged once by the store where it found the newer attempt; no flush: nothing more goes up. The checkpoint
+            // reported is the newest this attempt knows committed remotely, never a local one: those are on a node the
+            // job has left, and the newer attempt owns the prefix.
+            var newest = remote?.NewestCommitted;
+            var report = attempt.Report(TerminationStatuses.Superseded, e.Message, TerminationReasons.Superseded, newest) with
+            {
+                Checkpoint = newest?.Uri,
+                CheckpointUploaded = newest is not null,
+            };
+            return new TrainingOutcome(TrainerExitCodes.Superseded, report);
         }
         catch (RemoteStoreUnavailableException e)
         {

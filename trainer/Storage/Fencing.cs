@@ -75,12 +75,14 @@ public static class Fencing
     /// committed that an older attempt listed are dropped, unlisted but not deleted: that attempt wrote them after this
     /// one started (a zombie's race), so they are not part of this attempt's history. Returns the list and the
     /// checkpoints retention deletes (listed before, kept no more; never the unlisted newer ones).
+    /// <paramref name="ownLastList"/> is what this attempt's previous commit listed: merged in, so a stale attempt's
+    /// pointer that overwrote it (a store that ignores conditional writes) does not drop this attempt's checkpoints.
     /// </summary>
     public static (List<string> Kept, List<string> Deleted) Retain(
-        LatestPointer? current, string committing, int keep, string? keepAlways, IReadOnlySet<string> invalid, FenceToken? mine)
+        LatestPointer? current, string committing, int keep, string? keepAlways, IReadOnlySet<string> invalid, FenceToken? mine, IReadOnlyList<string>? ownLastList = null)
     {
         ArgumentNullException.ThrowIfNull(invalid);
-        var listed = (current?.Retained ?? []).Append(current?.Checkpoint).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        var listed = (current?.Retained ?? []).Append(current?.Checkpoint).Concat(ownLastList ?? []).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
         var olderAttemptsList = mine is not null && current?.Attempt is { } previous && previous < mine.Attempt
             && string.Equals(current.JobUid, mine.JobUid, StringComparison.Ordinal);
         var all = listed.Where(n => !invalid.Contains(n))

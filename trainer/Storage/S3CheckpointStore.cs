@@ -47,6 +47,9 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
     private readonly HashSet<int> otherJobsFences = [];
     private SupersededException? superseded;
 
+    // What this process's last commit listed, merged into the next one (see Fencing.Retain).
+    private LatestPointer? ownLastCommit;
+
     /// <summary>How often one commit re-reads and re-decides latest.json after a refused or lost conditional write.</summary>
     private const int CommitRounds = 8;
 
@@ -649,6 +652,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         lock (gate)
         {
             latest = pointer;
+            ownLastCommit = pointer;
             committedStep = Math.Max(committedStep ?? -1, item.GlobalStep);
             invalid = [.. invalidRemote];
         }
@@ -696,16 +700,18 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
             }
             string? keepAlways;
             HashSet<string> invalid;
+            IReadOnlyList<string>? ownLastList;
             lock (gate)
             {
                 keepAlways = protectedCheckpoint;
+                ownLastList = ownLastCommit?.Retained;
                 // This upload replaced whatever broken checkpoint had its name.
                 invalidRemote.Remove(item.Name);
                 invalid = [.. invalidRemote];
             }
             // Retention counts only checkpoints that may verify: ones that failed at restore are dropped, not counted, so
             // they can never push out the checkpoint just committed or the newest valid one.
-            var (kept, deleted) = Fencing.Retain(current, item.Name, options.Keep, keepAlways, invalid, token);
+            var (kept, deleted) = Fencing.Retain(current, item.Name, options.Keep, keepAlways, invalid, token, ownLastList);
             CheckpointLayout.TryParseDirectoryName(kept[0], out var newestStep);
             var pointer = new LatestPointer(kept[0], newestStep, kept, token?.Attempt, options.Owner?.Uid);
             var written = RemoteCheckpointDocuments.SerializeLatest(pointer);
@@ -722,6 +728,15 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
                 verdict = Fencing.AfterWrite(token, written, readBack, readPointer);
                 if (verdict == CommitVerdict.Superseded)
                 {
+                    if (readPointer!.Retained.Contains(item.Name, StringComparer.Ordinal))
+                    {
+                        // The newer attempt read this commit and still lists it: it is durable (the newer one may have
+                        // resumed from it), and the report says so.
+                        lock (gate)
+                        {
+                            committedStep = Math.Max(committedStep ?? -1, item.GlobalStep);
+                        }
+                    }
                     throw Supersede(readPointer!.Attempt!.Value, $"{options.Location.Uri(CheckpointLayout.LatestFileName)} was overwritten by attempt {readPointer.Attempt} ({readPointer.Checkpoint}) right after this attempt committed {item.Name}");
                 }
                 if (verdict == CommitVerdict.Retry)
