@@ -80,6 +80,7 @@ public sealed partial class NodeLossWaitTests(TwoNodeClusterFixture cluster, ITe
         // Accounting: the lost attempt is a preemption with a node-loss reason; the replacement's Event names the checkpoint.
         var events = (await cluster.EventsAsync(ns)).Where(e => e.InvolvedObject.Name == "mnist").ToList();
         var preempted = Assert.Single(events, e => e.Reason == EventReasons.Preempted);
+        output.WriteLine($"Preempted: {preempted.Message}");
         Assert.Matches("DeletionByTaintManager|DeletionByPodGC|NodeLost", preempted.Message);
         Assert.Contains(events, e => e.Reason == EventReasons.NodeLost && e.Message.Contains(node, StringComparison.Ordinal));
         var replaced = Assert.Single(events, e => e.Reason == EventReasons.NodeLossReplacement);
@@ -172,7 +173,9 @@ public sealed class NodeLossReplaceTests(TwoNodeClusterFixture cluster, ITestOut
         Assert.DoesNotContain(1, latest.Attempts.Skip(firstByTwo));
         Assert.Equal((1, 0), (done.Status!.Preemptions, done.Status.Restarts));
         var events = (await cluster.EventsAsync(ns)).Where(e => e.InvolvedObject.Name == "mnist").ToList();
-        Assert.Contains(events, e => e.Reason == EventReasons.Preempted && e.Message.Contains("nodeLossPolicy Replace", StringComparison.Ordinal));
+        var preempted = Assert.Single(events, e => e.Reason == EventReasons.Preempted);
+        output.WriteLine($"Preempted: {preempted.Message}");
+        Assert.Contains("nodeLossPolicy Replace", preempted.Message, StringComparison.Ordinal);
         Assert.Contains(events, e => e.Reason == EventReasons.NodeLossReplacement && e.Message.Contains("nodeLossPolicy Replace acted", StringComparison.Ordinal));
         Assert.Contains("superseded by attempt 2", zombieLog, StringComparison.Ordinal);
 
