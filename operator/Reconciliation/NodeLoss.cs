@@ -149,7 +149,17 @@ public static class NodeLoss
         ArgumentNullException.ThrowIfNull(status);
         var attempt = PodClassifier.AttemptOf(pod);
         var ended = attempt < status.Attempt || (attempt == status.Attempt && status.LastTermination?.Attempt == attempt);
-        return ended && job.Spec.EffectiveNodeLossPolicy == NodeLossPolicies.Replace && Judge(job, pod, nodes, now) is { ReplaceNow: true };
+        return ended && job.Spec.EffectiveNodeLossPolicy == NodeLossPolicies.Replace && (RecordedAsLost(status, pod) || Judge(job, pod, nodes, now) is { ReplaceNow: true });
+    }
+
+    /// <summary>
+    /// True when the status already ended <paramref name="pod"/>'s attempt as lost with its Node (the Replace policy
+    /// acted): the attempt stays given up even if its Node comes back before the replacement exists.
+    /// </summary>
+    public static bool RecordedAsLost(TrainingJobStatus status, V1Pod pod)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        return status.LastTermination is { Reason: ConditionReasons.NodeLost } t && t.Attempt == PodClassifier.AttemptOf(pod);
     }
 
     /// <summary>The record the status keeps of a loss (its first sign is kept as the loss goes on).</summary>

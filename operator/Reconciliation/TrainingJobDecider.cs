@@ -143,7 +143,7 @@ public static class TrainingJobDecider
                 Resume();
             }
 
-            if (state != PodState.Ended)
+            if (state != PodState.Ended && !NodeLoss.RecordedAsLost(Status, current!))
             {
                 // A pod on a lost Node: wait (NodeLost says why), or, under Replace and in time, leave it and go on.
                 if (NodeLoss.Judge(job, current!, nodes, now) is not { } loss)

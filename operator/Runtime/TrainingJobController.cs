@@ -76,9 +76,10 @@ public sealed partial class TrainingJobController : IDisposable
 
     public int QueueLength => _queue.Length;
 
-    public int WatchRestarts => _jobInformers.Sum(i => i.WatchRestarts) + _podInformers.Sum(i => i.WatchRestarts) + _nodeInformer.WatchRestarts;
+    /// <summary>Watches of TrainingJobs and pods restarted (the Node watch is not counted: it is no job's).</summary>
+    public int WatchRestarts => _jobInformers.Sum(i => i.WatchRestarts) + _podInformers.Sum(i => i.WatchRestarts);
 
-    public int Relists => _jobInformers.Sum(i => i.Relists) + _podInformers.Sum(i => i.Relists) + _nodeInformer.Relists;
+    public int Relists => _jobInformers.Sum(i => i.Relists) + _podInformers.Sum(i => i.Relists);
 
     /// <summary>TrainingJobs the operator cannot decode, as namespace/name.</summary>
     public IReadOnlyList<string> UndecodableJobs => _jobInformers.SelectMany(i => i.Undecodable).Select(u => u.Key).Order(StringComparer.Ordinal).ToList();

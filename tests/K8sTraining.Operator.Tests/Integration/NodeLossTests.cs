@@ -80,6 +80,7 @@ public sealed partial class NodeLossWaitTests(TwoNodeClusterFixture cluster, ITe
         // Accounting: the lost attempt is a preemption with a node-loss reason; the replacement's Event names the checkpoint.
         var events = (await cluster.EventsAsync(ns)).Where(e => e.InvolvedObject.Name == "mnist").ToList();
         var preempted = Assert.Single(events, e => e.Reason == EventReasons.Preempted);
+        output.WriteLine($"Preempted: {preempted.Message}");
         Assert.Matches("DeletionByTaintManager|DeletionByPodGC|NodeLost", preempted.Message);
         Assert.Contains(events, e => e.Reason == EventReasons.NodeLost && e.Message.Contains(node, StringComparison.Ordinal));
         var replaced = Assert.Single(events, e => e.Reason == EventReasons.NodeLossReplacement);
@@ -90,7 +91,7 @@ public sealed partial class NodeLossWaitTests(TwoNodeClusterFixture cluster, ITe
         // The steps lost are at most the checkpoint interval: from attempt 1's last step to where attempt 2 resumed.
         var lastStep = e2e.LastLoggedStep(ns, "mnist-attempt-1");
         var resumedAt = e2e.ResumedStep(ns, "mnist-attempt-2");
-        Assert.True(resumedAt > 0 && lastStep - resumedAt <= EverySteps, $"attempt 1 reached step {lastStep}, attempt 2 resumed at {resumedAt}");
+        Assert.True(resumedAt > 0 && lastStep >= resumedAt && lastStep - resumedAt <= EverySteps, $"attempt 1 reached step {lastStep}, attempt 2 resumed at {resumedAt}");
 
         Assert.Null(done.Status.NodeLoss);
         e2e.Report("Wait, freeze=kill", frozen, waiting.Status.NodeLoss?.Since, created, recovered, lastStep - resumedAt);
@@ -172,7 +173,9 @@ public sealed class NodeLossReplaceTests(TwoNodeClusterFixture cluster, ITestOut
         Assert.DoesNotContain(1, latest.Attempts.Skip(firstByTwo));
         Assert.Equal((1, 0), (done.Status!.Preemptions, done.Status.Restarts));
         var events = (await cluster.EventsAsync(ns)).Where(e => e.InvolvedObject.Name == "mnist").ToList();
-        Assert.Contains(events, e => e.Reason == EventReasons.Preempted && e.Message.Contains("nodeLossPolicy Replace", StringComparison.Ordinal));
+        var preempted = Assert.Single(events, e => e.Reason == EventReasons.Preempted);
+        output.WriteLine($"Preempted: {preempted.Message}");
+        Assert.Contains("nodeLossPolicy Replace", preempted.Message, StringComparison.Ordinal);
         Assert.Contains(events, e => e.Reason == EventReasons.NodeLossReplacement && e.Message.Contains("nodeLossPolicy Replace acted", StringComparison.Ordinal));
         Assert.Contains("superseded by attempt 2", zombieLog, StringComparison.Ordinal);
 
@@ -206,6 +209,8 @@ internal sealed partial class NodeLossRun(TwoNodeClusterFixture cluster, ITestOu
                     new V1EnvVar { Name = "TRAINER_THREADS", Value = "1" },
                     // About 30 ms a step: the loss lands mid-run on this tiny model, and the math is unchanged.
                     new V1EnvVar { Name = "K8STRAINING_TEST_STEP_DELAY_MS", Value = "30" },
+                    // Every step in the log, so the test knows how far a trainer got before its node was lost.
+                    new V1EnvVar { Name = TrainerEnvironment.ForFlag("--log-every-steps"), Value = "1" },
                 ],
             },
         };
