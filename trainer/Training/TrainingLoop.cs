@@ -198,7 +198,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         remote.ThrowIfSuperseded();
         var message = $"Completed {options.Epochs} epoch(s) at global step {state.GlobalStep}; test accuracy {lastAccuracy:F4}";
         observer.OnMessage(message);
-        return new TrainingOutcome(TrainerExitCodes.Completed, Report(TerminationStatuses.Completed, state, final, lastAccuracy, message));
+        RecordEnding(state, final, lastAccuracy);
+        return new TrainingOutcome.Completed(message);
     }
 
     private async Task<TrainingOutcome> StopAsync(nn.Module model, OptimizerHelper optimizer, TrainingState state, CheckpointWriter? writer, double? accuracy)
@@ -208,7 +209,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         {
             var lost = $"Stopped at global step {state.GlobalStep} without --checkpoint-dir: progress is lost";
             observer.OnMessage(lost);
-            return new TrainingOutcome(TrainerExitCodes.Failed, Report(TerminationStatuses.Failed, state, null, accuracy, lost));
+            RecordEnding(state, null, accuracy);
+            return new TrainingOutcome.StoppedWithoutCheckpoint(lost);
         }
         writer.WaitForInFlight();
         var checkpoint = writer.LastCommitted?.Manifest.GlobalStep == state.GlobalStep && writer.LastCommitted.Manifest.Epoch == state.Epoch
@@ -218,7 +220,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         remote.ThrowIfSuperseded();
         var message = $"Stopped by signal after global step {state.GlobalStep} (epoch {state.Epoch}, step {state.StepInEpoch} of epoch); checkpoint {checkpoint!.Directory} written in {clock.Elapsed.TotalSeconds:F2} s";
         observer.OnMessage(message);
-        return new TrainingOutcome(TrainerExitCodes.Interrupted, Report(TerminationStatuses.Preempted, state, checkpoint, accuracy, message));
+        RecordEnding(state, checkpoint, accuracy);
+        return new TrainingOutcome.Interrupted(message);
     }
 
     private async Task FlushRemoteAsync()
@@ -235,8 +238,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
     }
 
     // The position, accuracy and newest local checkpoint are in the attempt record already; the checkpoint and
-    // accuracy arguments only make each ending say what it relies on.
-    private TerminationMessage Report(string status, TrainingState state, LocalCheckpoint? checkpoint, double? accuracy, string message)
+    // accuracy arguments only make each ending say what it relies on. Hosting reports the outcome from the record.
+    private void RecordEnding(TrainingState state, LocalCheckpoint? checkpoint, double? accuracy)
     {
         attempt.RecordPosition(state.GlobalStep, state.Epoch, state.StepInEpoch);
         attempt.RecordAccuracy(accuracy);
@@ -244,7 +247,6 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         {
             attempt.RecordLocalCheckpoint(checkpoint);
         }
-        return attempt.Report(status, message, null, remote.NewestCommitted);
     }
 
     private OptimizerHelper CreateOptimizer(nn.Module model) => options.Optimizer switch
