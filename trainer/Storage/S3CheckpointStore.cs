@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using K8sTraining.Contract;
+using K8sTraining.Trainer.Checkpoints;
 using Microsoft.Extensions.Logging;
 
 namespace K8sTraining.Trainer.Storage;
@@ -383,7 +384,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         try
         {
             var manifestBytes = File.ReadAllBytes(Path.Combine(source, CheckpointLayout.ManifestFileName));
-            var manifest = RemoteCheckpointDocuments.ParseManifest(manifestBytes);
+            var manifest = CheckpointManifest.ParseVerified(manifestBytes);
             if (!CheckpointLayout.TryParseDirectoryName(name, out var step) || step != manifest.GlobalStep)
             {
                 throw new InvalidDataException($"{source} is not a checkpoint directory {CheckpointLayout.DirectoryPrefix}<{CheckpointLayout.StepDigits} digits> matching its manifest (globalStep {manifest.GlobalStep}).");
@@ -767,7 +768,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
             await objects.DeleteAsync(manifestKey, cancellationToken).ConfigureAwait(false);
             if (bytes is not null)
             {
-                foreach (var file in RemoteCheckpointDocuments.ParseManifest(bytes).Files)
+                foreach (var file in CheckpointManifest.ParseVerified(bytes).Files)
                 {
                     await objects.DeleteAsync(options.Location.Key($"{name}/{file.Name}"), cancellationToken).ConfigureAwait(false);
                 }
@@ -784,10 +785,10 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
     {
         var manifestBytes = await objects.GetBytesAsync(options.Location.Key($"{name}/{CheckpointLayout.ManifestFileName}"), cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidDataException("its manifest.json is missing");
-        CheckpointManifestView manifest;
+        CheckpointManifest manifest;
         try
         {
-            manifest = RemoteCheckpointDocuments.ParseManifest(manifestBytes);
+            manifest = CheckpointManifest.ParseVerified(manifestBytes);
         }
         catch (System.Text.Json.JsonException e)
         {
@@ -908,7 +909,7 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private sealed record StagedCheckpoint(string Name, long GlobalStep, string StagingDirectory, CheckpointManifestView Manifest, byte[] ManifestBytes, long QueuedAt);
+    private sealed record StagedCheckpoint(string Name, long GlobalStep, string StagingDirectory, CheckpointManifest Manifest, byte[] ManifestBytes, long QueuedAt);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Remote checkpoints at {Location} ({Endpoint}): newest {Newest}")]
     private partial void LogValidated(string location, string endpoint, string newest);

@@ -5,6 +5,7 @@ using Minio;
 using Minio.DataModel.Args;
 using System.Xml.Linq;
 using K8sTraining.Contract;
+using K8sTraining.Trainer.Checkpoints;
 using Minio.Exceptions;
 
 namespace K8sTraining.Trainer.Storage;
