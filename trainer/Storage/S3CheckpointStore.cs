@@ -69,10 +69,6 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
         this.objects = objects;
         this.metrics = metrics;
         token = options.Attempt is { } attempt ? new FenceToken(attempt, options.Owner?.Uid) : null;
-        if (!S3ObjectClient.ParallelMultipartAvailable)
-        {
-            LogMultipartUnavailable(S3ObjectClient.ParallelMultipartUnavailableReason);
-        }
     }
 
     public string Location => options.Location.ToString();
@@ -985,7 +981,4 @@ public sealed partial class S3CheckpointStore : IRemoteCheckpointStore
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Commit of {Checkpoint} raced another writer (round {Round}: {Reason}); reading latest.json again")]
     private partial void LogCommitRaced(string checkpoint, int round, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Large files will upload one part at a time: {Reason}")]
-    private partial void LogMultipartUnavailable(string? reason);
 }
