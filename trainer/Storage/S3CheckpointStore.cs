@@ -15,7 +15,8 @@ namespace K8sTraining.Trainer.Storage;
 /// then writes its own fence (<c>fences/attempt-N.json</c>); before every file, manifest, commit and delete it lists the
 /// fences; latest.json is read with its ETag, refused when a newer attempt committed it, written with If-Match (or
 /// If-None-Match: *) and read back. A stale attempt stops uploading for good and the loop exits 76 (see trainer/README.md).
-/// The restore path is <see cref="S3CheckpointRestorer"/>, the commit path <see cref="S3CheckpointCommitter"/>; they share
+/// The restore path is <see cref="S3CheckpointRestorer"/>; the commit path is <see cref="S3UploadQueue"/> (staging, the
+/// background worker, retries) and <see cref="S3CheckpointCommit"/> (the protocol for one checkpoint). They share
 /// what is known of the remote checkpoints (<see cref="RemoteCheckpointState"/>), the fences (<see cref="FenceGuard"/>)
 /// and the retry policy (<see cref="RemoteRetry"/>).
 /// </remarks>
@@ -26,7 +27,7 @@ public sealed class S3CheckpointStore : IRemoteCheckpointStore
     private readonly RemoteCheckpointState state;
     private readonly FenceGuard fence;
     private readonly S3CheckpointRestorer restorer;
-    private readonly S3CheckpointCommitter committer;
+    private readonly S3UploadQueue uploads;
     private int disposed;
 
     public S3CheckpointStore(S3StoreOptions options, ILogger<S3CheckpointStore> logger, Metrics.TrainerMetrics? metrics = null)
@@ -44,12 +45,12 @@ public sealed class S3CheckpointStore : IRemoteCheckpointStore
         fence = new FenceGuard(options, objects, logger);
         var retry = new RemoteRetry(options, logger);
         restorer = new S3CheckpointRestorer(options, objects, state, fence, retry, logger);
-        committer = new S3CheckpointCommitter(options, objects, state, fence, retry, logger, metrics);
+        uploads = new S3UploadQueue(options, state, fence, retry, new S3CheckpointCommit(options, objects, state, fence, logger, metrics), logger);
     }
 
     public string Location => options.Location.ToString();
 
-    public int Backlog => committer.Backlog;
+    public int Backlog => uploads.Backlog;
 
     /// <summary>
     /// The newest checkpoint known to be committed remotely: uploaded by this process, restored from the store, or the
@@ -65,9 +66,9 @@ public sealed class S3CheckpointStore : IRemoteCheckpointStore
     public Task<long?> RestoreNewestAsync(string localCheckpointRoot, long localNewestGlobalStep, CancellationToken cancellationToken) =>
         restorer.RestoreNewestAsync(localCheckpointRoot, localNewestGlobalStep, cancellationToken);
 
-    public void Enqueue(string localCheckpointDirectory) => committer.Enqueue(localCheckpointDirectory);
+    public void Enqueue(string localCheckpointDirectory) => uploads.Enqueue(localCheckpointDirectory);
 
-    public Task<RemoteFlushResult> FlushAsync(TimeSpan timeout, CancellationToken cancellationToken) => committer.FlushAsync(timeout, cancellationToken);
+    public Task<RemoteFlushResult> FlushAsync(TimeSpan timeout, CancellationToken cancellationToken) => uploads.FlushAsync(timeout, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
@@ -75,7 +76,7 @@ public sealed class S3CheckpointStore : IRemoteCheckpointStore
         {
             return;
         }
-        await committer.DisposeAsync().ConfigureAwait(false);
+        await uploads.DisposeAsync().ConfigureAwait(false);
         objects.Dispose();
     }
 }
