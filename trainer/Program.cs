@@ -1,6 +1,7 @@
 using K8sTraining.Contract;
 using K8sTraining.Trainer.Hosting;
 using K8sTraining.Trainer.Options;
+using K8sTraining.Trainer.Training;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -32,9 +33,9 @@ catch (OptionsException e)
 
 OpenMpThreads.PreferPassiveWaiting();
 using var host = TrainerHost.Build(options);
-var holder = host.Services.GetRequiredService<TrainingOutcomeHolder>();
+var holder = host.Services.GetRequiredService<TrainerExitHolder>();
 await host.RunAsync();
-return holder.Outcome?.ExitCode ?? TrainerExitCodes.Failed;
+return holder.Exit?.ExitCode ?? TrainerExitCodes.Failed;
 
 static int InvalidArguments(string message, string[] args)
 {
@@ -42,16 +43,7 @@ static int InvalidArguments(string message, string[] args)
     Console.Error.WriteLine("run with --help for the flags");
     var explicitLog = OptionsParser.TerminationLogFlag(args[1..])
         ?? Environment.GetEnvironmentVariable(TrainerEnvironment.TerminationLog);
-    var report = new TerminationMessage
-    {
-        Status = TerminationStatuses.Invalid,
-        GlobalStep = 0,
-        Epoch = 0,
-        StepInEpoch = 0,
-        CheckpointUploaded = false,
-        Message = message,
-        Reason = TerminationReasons.InvalidConfiguration,
-    };
-    TerminationLog.Write(TerminationLog.ResolvePath(explicitLog), report);
-    return TrainerExitCodes.InvalidConfiguration;
+    var exit = TrainerExit.For(new TrainingOutcome.Invalid(message, TerminationReasons.InvalidConfiguration), new AttemptRecord(), null);
+    TerminationLog.Write(TerminationLog.ResolvePath(explicitLog), exit.Report);
+    return exit.ExitCode;
 }

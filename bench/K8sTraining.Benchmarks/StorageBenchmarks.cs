@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using K8sTraining.Contract;
+using K8sTraining.Trainer.Checkpoints;
 using K8sTraining.TestSupport;
 using K8sTraining.Trainer.Storage;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -33,7 +33,7 @@ public static class TrainerHost
     {
         ArgumentNullException.ThrowIfNull(options);
         services.AddSingleton(options);
-        services.AddSingleton<TrainingOutcomeHolder>();
+        services.AddSingleton<TrainerExitHolder>();
         services.AddTrainerMetrics(options.MetricsPort, options.JobNamespace, options.JobName);
         services.AddHostedService<TrainingWorker>();
         services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);

@@ -16,7 +16,7 @@ namespace K8sTraining.Trainer.Hosting;
 /// </summary>
 public sealed partial class TrainingWorker(
     TrainerOptions options,
-    TrainingOutcomeHolder holder,
+    TrainerExitHolder holder,
     TrainerMetrics metrics,
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggerFactory,
@@ -24,56 +24,30 @@ public sealed partial class TrainingWorker(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var outcome = await Task.Run(() => RunAsync(stoppingToken), CancellationToken.None).ConfigureAwait(false);
-        holder.Outcome = outcome;
-        TerminationLog.Write(TerminationLog.ResolvePath(options.TerminationLog), outcome.Report);
+        var exit = await Task.Run(() => RunAsync(stoppingToken), CancellationToken.None).ConfigureAwait(false);
+        holder.Exit = exit;
+        TerminationLog.Write(TerminationLog.ResolvePath(options.TerminationLog), exit.Report);
         lifetime.StopApplication();
     }
 
-    private async Task<TrainingOutcome> RunAsync(CancellationToken stoppingToken)
+    private async Task<TrainerExit> RunAsync(CancellationToken stoppingToken)
     {
         var attempt = new AttemptRecord();
         RemoteCheckpointSync? remote = null;
         try
         {
-            remote = RemoteCheckpointSync.Create(options, loggerFactory, metrics);
-            metrics.ObserveUploadBacklog(() => remote?.Backlog ?? 0);
-            var bar = options.Progress == "bar" || (options.Progress == "auto" && !Console.IsOutputRedirected);
-            var sync = remote;
-            if (bar)
+            TrainingOutcome outcome;
+            try
             {
-                return await ProgressBarObserver.RunAsync(view => RunLoopAsync(sync, attempt, view, stoppingToken)).ConfigureAwait(false);
+                remote = RemoteCheckpointSync.Create(options, loggerFactory, metrics);
+                metrics.ObserveUploadBacklog(() => remote?.Backlog ?? 0);
+                outcome = await TrainAsync(remote, attempt, stoppingToken).ConfigureAwait(false);
             }
-            return await RunLoopAsync(sync, attempt, new LogObserver(options.LogEverySteps, loggerFactory.CreateLogger<LogObserver>()), stoppingToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (InvalidReason(e) is { } reason)
-        {
-            LogInvalid(logger, e.Message);
-            return new TrainingOutcome(TrainerExitCodes.InvalidConfiguration, attempt.Report(TerminationStatuses.Invalid, e.Message, reason, remote?.NewestCommitted));
-        }
-        catch (SupersededException e)
-        {
-            // Logged once by the store where it found the newer attempt; no flush: nothing more goes up. The checkpoint
-            // reported is the newest this attempt knows committed remotely, never a local one: those are on a node the
-            // job has left, and the newer attempt owns the prefix.
-            var newest = remote?.NewestCommitted;
-            var report = attempt.Report(TerminationStatuses.Superseded, e.Message, TerminationReasons.Superseded, newest) with
+            catch (Exception e)
             {
-                Checkpoint = newest?.Uri,
-                CheckpointUploaded = newest is not null,
-            };
-            return new TrainingOutcome(TrainerExitCodes.Superseded, report);
-        }
-        catch (RemoteStoreUnavailableException e)
-        {
-            LogStorageUnavailable(logger, e.Message);
-            return new TrainingOutcome(TrainerExitCodes.StorageUnavailable, attempt.Report(TerminationStatuses.Failed, e.Message, TerminationReasons.StorageUnavailable, remote?.NewestCommitted));
-        }
-        catch (Exception e)
-        {
-            LogFailed(logger, e);
-            await FlushAfterFailureAsync(remote).ConfigureAwait(false);
-            return new TrainingOutcome(TrainerExitCodes.Failed, attempt.Report(TerminationStatuses.Failed, $"{e.GetType().Name}: {e.Message}", null, remote?.NewestCommitted));
+                outcome = await OutcomeOfErrorAsync(e, remote).ConfigureAwait(false);
+            }
+            return TrainerExit.For(outcome, attempt, remote?.NewestCommitted);
         }
         finally
         {
@@ -81,6 +55,37 @@ public sealed partial class TrainingWorker(
             {
                 await remote.DisposeAsync().ConfigureAwait(false);
             }
+        }
+    }
+
+    private Task<TrainingOutcome> TrainAsync(RemoteCheckpointSync remote, AttemptRecord attempt, CancellationToken stoppingToken)
+    {
+        var bar = options.Progress == "bar" || (options.Progress == "auto" && !Console.IsOutputRedirected);
+        return bar
+            ? ProgressBarObserver.RunAsync(view => RunLoopAsync(remote, attempt, view, stoppingToken))
+            : RunLoopAsync(remote, attempt, new LogObserver(options.LogEverySteps, loggerFactory.CreateLogger<LogObserver>()), stoppingToken);
+    }
+
+    /// <summary>The outcome an error ends the attempt with, logged once (a failure also flushes what it committed).</summary>
+    private async Task<TrainingOutcome> OutcomeOfErrorAsync(Exception error, RemoteCheckpointSync? remote)
+    {
+        if (InvalidReason(error) is { } reason)
+        {
+            LogInvalid(logger, error.Message);
+            return new TrainingOutcome.Invalid(error.Message, reason);
+        }
+        switch (error)
+        {
+            case SupersededException:
+                // Logged once by the store where it found the newer attempt; no flush: nothing more goes up.
+                return new TrainingOutcome.Superseded(error.Message);
+            case RemoteStoreUnavailableException:
+                LogStorageUnavailable(logger, error.Message);
+                return new TrainingOutcome.StorageUnavailable(error.Message);
+            default:
+                LogFailed(logger, error);
+                await FlushAfterFailureAsync(remote).ConfigureAwait(false);
+                return new TrainingOutcome.Failed($"{error.GetType().Name}: {error.Message}");
         }
     }
 
@@ -139,8 +144,8 @@ public sealed partial class TrainingWorker(
     private static partial void LogFailed(ILogger logger, Exception exception);
 }
 
-/// <summary>Carries the outcome from the worker to Program's exit code.</summary>
-public sealed class TrainingOutcomeHolder
+/// <summary>Carries the exit from the worker to Program's exit code.</summary>
+public sealed class TrainerExitHolder
 {
-    public TrainingOutcome? Outcome { get; set; }
+    public TrainerExit? Exit { get; set; }
 }

@@ -1,3 +1,5 @@
+using K8sTraining.Trainer.Checkpoints;
+
 namespace K8sTraining.Trainer.Storage;
 
 /// <summary>

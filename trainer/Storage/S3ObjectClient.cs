@@ -5,6 +5,7 @@ using Minio;
 using Minio.DataModel.Args;
 using System.Xml.Linq;
 using K8sTraining.Contract;
+using K8sTraining.Trainer.Checkpoints;
 using Minio.Exceptions;
 
 namespace K8sTraining.Trainer.Storage;
@@ -12,8 +13,9 @@ namespace K8sTraining.Trainer.Storage;
 /// <summary>What the store needs from S3, each call one or a few requests: small objects, verified file uploads, ranged downloads.</summary>
 /// <remarks>
 /// Ranged GETs go through presigned URLs and a plain HttpClient: Minio 7.0.0 treats the 206 Partial Content answer to
-/// a ranged GetObject as an error (PartialContentException). The presigned URL is computed locally and carries no
-/// secret (only a signature), and it never appears in logs or messages.
+/// a ranged GetObject as an error (PartialContentException). Multipart uploads (initiate, parallel parts, complete,
+/// abort) are presigned requests too (<see cref="S3Multipart"/>): Minio 7 keeps those calls private. The presigned URL
+/// is computed locally and carries no secret (only a signature), and it never appears in logs or messages.
 /// </remarks>
 public sealed class S3ObjectClient : IObjectStorage
 {
@@ -27,8 +29,15 @@ public sealed class S3ObjectClient : IObjectStorage
     private readonly IMinioClient client;
     private readonly HttpClient http;
     private readonly SigV4Presigner presigner;
+    private readonly S3Multipart multipart;
 
     public S3ObjectClient(S3StoreOptions options)
+        : this(options, null)
+    {
+    }
+
+    /// <summary>With the handler the presigned requests go through (a test that watches them), or the default one.</summary>
+    internal S3ObjectClient(S3StoreOptions options, HttpMessageHandler? handler)
     {
         this.options = options;
         var builder = new MinioClient()
@@ -40,8 +49,9 @@ public sealed class S3ObjectClient : IObjectStorage
             ? builder.WithCredentials(options.AccessKey, options.SecretKey)
             : builder.WithCredentials(options.AccessKey, options.SecretKey).WithSessionToken(options.SessionToken);
         client = builder.Build();
-        http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = options.RequestTimeout };
+        http = new HttpClient(handler ?? new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = options.RequestTimeout };
         presigner = new SigV4Presigner(options.AccessKey, options.SecretKey, options.Region, options.SessionToken);
+        multipart = new S3Multipart(http, Presign);
     }
 
     /// <summary>User metadata for an upload: its SHA-256 and, for a fenced trainer, the attempt.</summary>
@@ -65,7 +75,7 @@ public sealed class S3ObjectClient : IObjectStorage
         return presigner.Presign(method, options.UseTls ? "https" : "http", host, path, query, DateTime.UtcNow, TimeSpan.FromHours(1), signedHeaders);
     }
 
-    private static async Task<Exception> ErrorAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
+    internal static async Task<Exception> ErrorAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
     {
         var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         var code = System.Text.RegularExpressions.Regex.Match(body, "<Code>([^<]*)</Code>").Groups[1].Value;
@@ -73,11 +83,6 @@ public sealed class S3ObjectClient : IObjectStorage
     }
 
     public S3CheckpointLocation Location => options.Location;
-
-    /// <summary>Whether uploads of large files use parallel parts (false only when the Minio build lacks the members).</summary>
-    public static bool ParallelMultipartAvailable => MinioMultipart.IsAvailable;
-
-    public static string? ParallelMultipartUnavailableReason => MinioMultipart.UnavailableReason;
 
     /// <summary>Reads a small object whole; null when it does not exist.</summary>
     public async Task<byte[]?> GetBytesAsync(string key, CancellationToken cancellationToken)
@@ -231,30 +236,19 @@ public sealed class S3ObjectClient : IObjectStorage
             throw new LocalCheckpointDamagedException($"{path} has {length} bytes, its manifest says {expected.Size}: the local checkpoint is damaged.");
         }
         var metadata = Metadata(expected.Sha256);
-        if (length < options.MultipartThreshold || !MinioMultipart.IsAvailable)
+        if (length < options.MultipartThreshold)
         {
-            if (length < options.MultipartThreshold)
+            var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+            if (Convert.ToHexStringLower(SHA256.HashData(bytes)) != expected.Sha256)
             {
-                var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
-                if (Convert.ToHexStringLower(SHA256.HashData(bytes)) != expected.Sha256)
-                {
-                    throw new LocalCheckpointDamagedException($"{path} does not match the SHA-256 in its manifest: the local checkpoint is damaged.");
-                }
-                using var stream = new MemoryStream(bytes, writable: false);
-                var response = await client.PutObjectAsync(
-                    new PutObjectArgs().WithBucket(options.Location.Bucket).WithObject(key)
-                        .WithStreamData(stream).WithObjectSize(bytes.Length).WithHeaders(metadata),
-                    cancellationToken).ConfigureAwait(false);
-                await VerifyPutAsync(key, response.Etag, bytes, cancellationToken).ConfigureAwait(false);
+                throw new LocalCheckpointDamagedException($"{path} does not match the SHA-256 in its manifest: the local checkpoint is damaged.");
             }
-            else
-            {
-                await using var stream = File.OpenRead(path);
-                _ = await client.PutObjectAsync(
-                    new PutObjectArgs().WithBucket(options.Location.Bucket).WithObject(key)
-                        .WithStreamData(stream).WithObjectSize(length).WithHeaders(metadata),
-                    cancellationToken).ConfigureAwait(false);
-            }
+            using var stream = new MemoryStream(bytes, writable: false);
+            var response = await client.PutObjectAsync(
+                new PutObjectArgs().WithBucket(options.Location.Bucket).WithObject(key)
+                    .WithStreamData(stream).WithObjectSize(bytes.Length).WithHeaders(metadata),
+                cancellationToken).ConfigureAwait(false);
+            await VerifyPutAsync(key, response.Etag, bytes, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -265,10 +259,9 @@ public sealed class S3ObjectClient : IObjectStorage
 
     private async Task UploadMultipartAsync(string key, string path, long length, Dictionary<string, string> metadata, CancellationToken cancellationToken)
     {
-        var bucket = options.Location.Bucket;
         var partSize = Math.Max(options.PartSize, (length + 9_999) / 10_000);
         var partCount = (int)((length + partSize - 1) / partSize);
-        var uploadId = await MinioMultipart.InitiateAsync(client, bucket, key, metadata, cancellationToken).ConfigureAwait(false);
+        var uploadId = await multipart.InitiateAsync(key, metadata, cancellationToken).ConfigureAwait(false);
         var etags = new string[partCount];
         var partMd5s = new byte[partCount][];
         try
@@ -322,9 +315,7 @@ public sealed class S3ObjectClient : IObjectStorage
                         ArrayPool<byte>.Shared.Return(buffer);
                     }
                 }).ConfigureAwait(false);
-            var finalEtag = await MinioMultipart.CompleteAsync(
-                client, bucket, key, uploadId,
-                etags.Select((e, i) => (e, i)).ToDictionary(x => x.i + 1, x => x.e), cancellationToken).ConfigureAwait(false);
+            var finalEtag = await multipart.CompleteAsync(key, uploadId, etags, cancellationToken).ConfigureAwait(false);
             // AWS answers MD5(concatenated part MD5s)-N; servers that answer a plain MD5 of the whole (s3rver) were
             // already checked part by part above.
             var trimmed = finalEtag?.Trim('"') ?? "";
@@ -342,7 +333,7 @@ public sealed class S3ObjectClient : IObjectStorage
             try
             {
                 using var abortTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                await MinioMultipart.AbortAsync(client, bucket, key, uploadId, abortTimeout.Token).ConfigureAwait(false);
+                await multipart.AbortAsync(key, uploadId, abortTimeout.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

@@ -1,6 +1,5 @@
 using K8sTraining.Contract;
 using K8sTraining.Trainer.Checkpoints;
-using K8sTraining.Trainer.Hosting;
 
 namespace K8sTraining.Trainer.Training;
 

@@ -2,10 +2,10 @@ using System.Diagnostics;
 using K8sTraining.Contract;
 using K8sTraining.Trainer.Checkpoints;
 using K8sTraining.Trainer.Data;
-using K8sTraining.Trainer.Hosting;
 using K8sTraining.Trainer.Metrics;
 using K8sTraining.Trainer.Models;
 using K8sTraining.Trainer.Options;
+using K8sTraining.Trainer.Storage;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -39,6 +39,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
 
     private readonly int _startDelayMs = int.TryParse(Environment.GetEnvironmentVariable(StartDelayEnvironmentVariable), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var ms) ? ms : 0;
 
+    /// <summary>The story of a run: check the storage and claim it, find where to resume, train, and say how it ended.</summary>
     public async Task<TrainingOutcome> RunAsync(CancellationToken stopRequested)
     {
         var configuration = TrainingConfiguration.From(options);
@@ -46,10 +47,36 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         {
             torch.set_num_threads(options.Threads);
         }
+        var store = OpenLocalStore();
+        // Validates the remote store and, with an owner and an attempt, claims the prefix (owner.json, the fence).
+        await remote.ValidateAsync(CancellationToken.None).ConfigureAwait(false);
+        var resume = await FindResumePointAsync(store, configuration).ConfigureAwait(false);
 
+        var data = DatasetLoader.Load(options);
+        torch.manual_seed(options.Seed);
+        using var model = ModelFactory.Create(options.Model);
+        using var optimizer = CreateOptimizer(model);
+        var state = Restore(resume, configuration, model, optimizer, data);
+        var writer = StartCheckpointWriter(store, resume?.Checkpoint);
+        return await TrainAsync(model, optimizer, data, state, writer, resumed: resume is not null, stopRequested).ConfigureAwait(false);
+    }
+
+    /// <summary>A checkpoint to resume from and the training state saved in it.</summary>
+    private sealed record SavedCheckpoint(LocalCheckpoint Checkpoint, TrainingState State);
+
+    private LocalCheckpointStore? OpenLocalStore()
+    {
         var store = options.CheckpointDirectory is null ? null : new LocalCheckpointStore(options.CheckpointDirectory, options.KeepCheckpoints, logger);
         store?.EnsureUsable();
-        await remote.ValidateAsync(CancellationToken.None).ConfigureAwait(false);
+        return store;
+    }
+
+    /// <summary>
+    /// The newest valid local checkpoint, or the remote one restored over it when that is newer; refuses (exit 2) one
+    /// saved with another configuration. Records the position and resume point before any data is loaded.
+    /// </summary>
+    private async Task<SavedCheckpoint?> FindResumePointAsync(LocalCheckpointStore? store, TrainingConfiguration configuration)
+    {
         var found = store?.FindNewestValid();
         if (store is not null && remote.Enabled)
         {
@@ -59,59 +86,67 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
                 found = store.FindNewestValid();
             }
         }
-        var savedState = found is null ? null : CheckpointCodec.ReadState(found);
-        if (found is not null && savedState is not null)
-        {
-            // The job's last known position, even if this attempt refuses to resume from it below.
-            attempt.RecordPosition(savedState.GlobalStep, savedState.Epoch, savedState.StepInEpoch);
-            attempt.RecordLocalCheckpoint(found);
-        }
-        if (savedState is not null && configuration.FirstDifference(savedState.Configuration) is { } diff)
-        {
-            throw new ConfigurationMismatchException(
-                $"{diff.Flag}: '{diff.Requested}' differs from '{diff.Saved}' in checkpoint {found!.Directory}; resume with {diff.Flag} {diff.Saved} or use another --checkpoint-dir");
-        }
-        if (found is not null && savedState is not null)
-        {
-            // Known before any data is loaded, so the operator can correct status.resumeFrom from the first scrape. Named
-            // by its remote URI when the store holds it (restored, or listed in latest.json), else by its local path.
-            var from = remote.NewestCommitted is { } durable && durable.GlobalStep == found.Manifest.GlobalStep ? durable.Uri : found.Directory;
-            attempt.RecordResume(savedState.GlobalStep, savedState.Epoch, savedState.StepInEpoch, from);
-            attempt.RecordAccuracy(savedState.History.Count > 0 ? savedState.History[^1].TestAccuracy : null);
-            metrics.RecordResumePoint(savedState.GlobalStep, savedState.Epoch, savedState.StepInEpoch);
-        }
-        else
+        if (found is null)
         {
             metrics.RecordResumePoint(0, 0, 0);
+            return null;
         }
+        var saved = CheckpointCodec.ReadState(found);
+        // The job's last known position, even if this attempt refuses to resume from it below.
+        attempt.RecordPosition(saved.GlobalStep, saved.Epoch, saved.StepInEpoch);
+        attempt.RecordLocalCheckpoint(found);
+        if (configuration.FirstDifference(saved.Configuration) is { } diff)
+        {
+            throw new ConfigurationMismatchException(
+                $"{diff.Flag}: '{diff.Requested}' differs from '{diff.Saved}' in checkpoint {found.Directory}; resume with {diff.Flag} {diff.Saved} or use another --checkpoint-dir");
+        }
+        // Known before any data is loaded, so the operator can correct status.resumeFrom from the first scrape. Named
+        // by its remote URI when the store holds it (restored, or listed in latest.json), else by its local path.
+        var from = remote.NewestCommitted is { } durable && durable.GlobalStep == found.Manifest.GlobalStep ? durable.Uri : found.Directory;
+        attempt.RecordResume(saved.GlobalStep, saved.Epoch, saved.StepInEpoch, from);
+        attempt.RecordAccuracy(saved.History.Count > 0 ? saved.History[^1].TestAccuracy : null);
+        metrics.RecordResumePoint(saved.GlobalStep, saved.Epoch, saved.StepInEpoch);
+        return new SavedCheckpoint(found, saved);
+    }
 
-        var data = DatasetLoader.Load(options);
-        torch.manual_seed(options.Seed);
-        using var model = ModelFactory.Create(options.Model);
-        using var optimizer = CreateOptimizer(model);
-        var state = savedState ?? new TrainingState
-        {
-            Configuration = configuration,
-            Schedule = new LearningRateSchedule(options.LearningRate, options.LearningRateGamma),
-        };
-        if (found is not null)
-        {
-            CheckpointCodec.Restore(found, model, optimizer);
-            observer.OnMessage($"Resuming at epoch {state.Epoch}, step {state.StepInEpoch} of epoch (global step {state.GlobalStep}) from {found.Directory}");
-        }
-        else
+    /// <summary>Loads the model, optimizer and RNG from the resume point, or starts a fresh state.</summary>
+    private TrainingState Restore(SavedCheckpoint? resume, TrainingConfiguration configuration, nn.Module model, OptimizerHelper optimizer, DatasetSplits data)
+    {
+        if (resume is null)
         {
             observer.OnMessage($"Starting {options.Model} on {options.Dataset} ({data.Train.Count} training, {data.Test.Count} test samples), {options.Epochs} epoch(s), batch size {options.BatchSize}");
+            return new TrainingState
+            {
+                Configuration = configuration,
+                Schedule = new LearningRateSchedule(options.LearningRate, options.LearningRateGamma),
+            };
         }
+        var state = resume.State;
+        CheckpointCodec.Restore(resume.Checkpoint, model, optimizer);
+        observer.OnMessage($"Resuming at epoch {state.Epoch}, step {state.StepInEpoch} of epoch (global step {state.GlobalStep}) from {resume.Checkpoint.Directory}");
+        return state;
+    }
 
-        store?.RemoveIncompleteWrites();
-        var writer = store is null ? null : new CheckpointWriter(store, (committed, elapsed) =>
+    /// <summary>The background checkpoint writer (none without --checkpoint-dir); each commit is queued for the remote store.</summary>
+    private CheckpointWriter? StartCheckpointWriter(LocalCheckpointStore? store, LocalCheckpoint? resumedFrom)
+    {
+        if (store is null)
+        {
+            return null;
+        }
+        store.RemoveIncompleteWrites();
+        return new CheckpointWriter(store, (committed, elapsed) =>
         {
             metrics.RecordCheckpointSaved(elapsed, committed.Manifest.Files.Sum(f => f.Size));
             attempt.RecordLocalCheckpoint(committed);
             metrics.RecordCheckpointCommittedLocally(committed.Manifest.GlobalStep, committed.Manifest.Epoch, committed.Manifest.StepInEpoch, remote.Enabled);
             remote.Enqueue(committed);
-        }) { LastCommitted = found };
+        }) { LastCommitted = resumedFrom };
+    }
+
+    /// <summary>Trains epoch by epoch until done or stopped; a newer attempt's commit ends it between steps.</summary>
+    private async Task<TrainingOutcome> TrainAsync(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, DatasetSplits data, TrainingState state, CheckpointWriter? writer, bool resumed, CancellationToken stopRequested)
+    {
         var stepsPerEpoch = (data.Train.Count + options.BatchSize - 1) / options.BatchSize;
         var totalSteps = (long)stepsPerEpoch * options.Epochs;
         var clock = Stopwatch.StartNew();
@@ -119,7 +154,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         var pixels = new float[options.BatchSize * ImageDataset.PixelsPerImage];
         var labels = new long[options.BatchSize];
         double? lastAccuracy = state.History.Count > 0 ? state.History[^1].TestAccuracy : null;
-        metrics.RecordStart(state.GlobalStep, state.Epoch, state.StepInEpoch, lastAccuracy, resumed: found is not null);
+        metrics.RecordStart(state.GlobalStep, state.Epoch, state.StepInEpoch, lastAccuracy, resumed);
         if (_startDelayMs > 0)
         {
             stopRequested.WaitHandle.WaitOne(_startDelayMs);
@@ -168,18 +203,24 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
 
             var accuracy = Evaluate(model, data.Test);
             lastAccuracy = accuracy;
-            var metrics = new EpochMetrics(state.Epoch, state.GlobalStep, state.EpochSamples > 0 ? state.EpochLossSum / state.EpochSamples : double.NaN, accuracy, learningRate);
-            state.History.Add(metrics);
-            var progress = new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, sampler.StepsPerEpoch, state.GlobalStep, totalSteps, metrics.TrainLoss, learningRate, 0, null, writer?.LastSubmittedStep);
+            var epochMetrics = new EpochMetrics(state.Epoch, state.GlobalStep, state.EpochSamples > 0 ? state.EpochLossSum / state.EpochSamples : double.NaN, accuracy, learningRate);
+            state.History.Add(epochMetrics);
+            var progress = new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, sampler.StepsPerEpoch, state.GlobalStep, totalSteps, epochMetrics.TrainLoss, learningRate, 0, null, writer?.LastSubmittedStep);
             state.Epoch++;
             state.StepInEpoch = 0;
             state.EpochLossSum = 0;
             state.EpochSamples = 0;
             attempt.RecordPosition(state.GlobalStep, state.Epoch, state.StepInEpoch);
             attempt.RecordAccuracy(accuracy);
-            observer.OnEpochEnd(metrics, progress);
+            observer.OnEpochEnd(epochMetrics, progress);
         }
 
+        return await FinishAsync(model, optimizer, state, writer, lastAccuracy).ConfigureAwait(false);
+    }
+
+    /// <summary>After the last epoch: the final checkpoint, the --output model, the upload flush, then "completed".</summary>
+    private async Task<TrainingOutcome> FinishAsync(nn.Module model, OptimizerHelper optimizer, TrainingState state, CheckpointWriter? writer, double? lastAccuracy)
+    {
         remote.ThrowIfSuperseded();
         LocalCheckpoint? final = null;
         if (writer is not null)
@@ -198,7 +239,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         remote.ThrowIfSuperseded();
         var message = $"Completed {options.Epochs} epoch(s) at global step {state.GlobalStep}; test accuracy {lastAccuracy:F4}";
         observer.OnMessage(message);
-        return new TrainingOutcome(TrainerExitCodes.Completed, Report(TerminationStatuses.Completed, state, final, lastAccuracy, message));
+        RecordEnding(state, final, lastAccuracy);
+        return new TrainingOutcome.Completed(message);
     }
 
     private async Task<TrainingOutcome> StopAsync(nn.Module model, OptimizerHelper optimizer, TrainingState state, CheckpointWriter? writer, double? accuracy)
@@ -208,7 +250,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         {
             var lost = $"Stopped at global step {state.GlobalStep} without --checkpoint-dir: progress is lost";
             observer.OnMessage(lost);
-            return new TrainingOutcome(TrainerExitCodes.Failed, Report(TerminationStatuses.Failed, state, null, accuracy, lost));
+            RecordEnding(state, null, accuracy);
+            return new TrainingOutcome.StoppedWithoutCheckpoint(lost);
         }
         writer.WaitForInFlight();
         var checkpoint = writer.LastCommitted?.Manifest.GlobalStep == state.GlobalStep && writer.LastCommitted.Manifest.Epoch == state.Epoch
@@ -218,7 +261,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         remote.ThrowIfSuperseded();
         var message = $"Stopped by signal after global step {state.GlobalStep} (epoch {state.Epoch}, step {state.StepInEpoch} of epoch); checkpoint {checkpoint!.Directory} written in {clock.Elapsed.TotalSeconds:F2} s";
         observer.OnMessage(message);
-        return new TrainingOutcome(TrainerExitCodes.Interrupted, Report(TerminationStatuses.Preempted, state, checkpoint, accuracy, message));
+        RecordEnding(state, checkpoint, accuracy);
+        return new TrainingOutcome.Interrupted(message);
     }
 
     private async Task FlushRemoteAsync()
@@ -235,8 +279,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
     }
 
     // The position, accuracy and newest local checkpoint are in the attempt record already; the checkpoint and
-    // accuracy arguments only make each ending say what it relies on.
-    private TerminationMessage Report(string status, TrainingState state, LocalCheckpoint? checkpoint, double? accuracy, string message)
+    // accuracy arguments only make each ending say what it relies on. Hosting reports the outcome from the record.
+    private void RecordEnding(TrainingState state, LocalCheckpoint? checkpoint, double? accuracy)
     {
         attempt.RecordPosition(state.GlobalStep, state.Epoch, state.StepInEpoch);
         attempt.RecordAccuracy(accuracy);
@@ -244,7 +288,6 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         {
             attempt.RecordLocalCheckpoint(checkpoint);
         }
-        return attempt.Report(status, message, null, remote.NewestCommitted);
     }
 
     private OptimizerHelper CreateOptimizer(nn.Module model) => options.Optimizer switch

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using K8sTraining.Contract;
+using K8sTraining.Trainer.Checkpoints;
 using K8sTraining.Trainer.Storage;
 using Microsoft.Extensions.Logging;
 

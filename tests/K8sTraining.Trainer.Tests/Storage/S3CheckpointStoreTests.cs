@@ -39,7 +39,6 @@ public sealed class S3CheckpointStoreTests(S3rverFixture fixture) : IClassFixtur
             ["optimizer.bin"] = LocalCheckpoints.RandomBytes(4096, 8),
         };
         var dir = LocalCheckpoints.Write(local, 42, files);
-        Assert.True(S3ObjectClient.ParallelMultipartAvailable, S3ObjectClient.ParallelMultipartUnavailableReason);
         var (store, logs) = CreateStore(fixture.Server, prefix);
         await using (store)
         {

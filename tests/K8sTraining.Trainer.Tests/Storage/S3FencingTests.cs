@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using K8sTraining.Contract;
+using K8sTraining.Trainer.Checkpoints;
 using K8sTraining.Trainer.Storage;
 using K8sTraining.Trainer.Tests.Integration;
 using K8sTraining.Trainer.Tests.Support;
@@ -154,7 +155,7 @@ public sealed class S3FencingTests(ReferenceRunFixture reference, S3rverFixture 
                     problems.Add($"{name} has no manifest");
                     continue;
                 }
-                var manifest = RemoteCheckpointDocuments.ParseManifest(manifestBytes);
+                var manifest = CheckpointManifest.ParseVerified(manifestBytes);
                 if (CheckpointLayout.DirectoryName(manifest.GlobalStep) != name)
                 {
                     problems.Add($"{name}'s manifest says step {manifest.GlobalStep}");

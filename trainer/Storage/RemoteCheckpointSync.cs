@@ -1,10 +1,10 @@
 using K8sTraining.Contract;
+using K8sTraining.Trainer.Checkpoints;
 using K8sTraining.Trainer.Metrics;
 using K8sTraining.Trainer.Options;
-using K8sTraining.Trainer.Storage;
 using Microsoft.Extensions.Logging;
 
-namespace K8sTraining.Trainer.Checkpoints;
+namespace K8sTraining.Trainer.Storage;
 
 /// <summary>
 /// All the glue between the training loop and remote storage (--checkpoint-uri): validate at start, restore a newer
