@@ -24,6 +24,15 @@ public static class TrainingJobDecider
         return new Decision(draft.Status, draft.Actions, draft.Events, draft.RequeueAfter);
     }
 
+    /// <summary>
+    /// The ended pods to let go among those named for a job (<see cref="EarlierJobPods.Release"/>): all of a gone job
+    /// (<paramref name="job"/> null), else an earlier same-named job's, so their names free up.
+    /// </summary>
+    public static IReadOnlyList<ReleasePod> ReleaseOrphans(TrainingJob? job, IReadOnlyList<V1Pod> named) => EarlierJobPods.Release(job, named);
+
+    /// <summary>A create found <paramref name="holder"/> with the pod's name: null to adopt it (the job's own), else wait for it (<see cref="EarlierJobPods.NameHeld"/>).</summary>
+    public static PodNameHeld? NameHeld(TrainingJob job, V1Pod holder) => EarlierJobPods.NameHeld(job, holder);
+
     public static TimeSpan BackoffFor(TrainingJobSpec spec, int restarts)
     {
         var initial = Math.Max(0, spec.RestartBackoffSeconds ?? 10);

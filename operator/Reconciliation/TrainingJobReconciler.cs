@@ -49,19 +49,19 @@ public sealed partial class TrainingJobReconciler(
         if (job is null)
         {
             metrics.Forget(key);
-            // The job is gone: garbage collection deletes its pods; let the ended ones go so they can disappear.
-            foreach (var pod in orphansOf(key).Where(p => PodClassifier.StateOf(p) == PodState.Ended && HasFinalizer(p)))
-            {
-                await api.ReleasePodAsync(pod, cancellationToken).ConfigureAwait(false);
-            }
-
-            return ReconcileResult.Done;
         }
 
-        // Ended pods of an earlier job with the same name: let them go so their names free up.
-        foreach (var stale in orphansOf(key).Where(p => !IsOwnedBy(p, job) && PodClassifier.StateOf(p) == PodState.Ended && HasFinalizer(p)))
+        // The job is gone (garbage collection deletes its pods), or an earlier job of this name left ended pods: let
+        // the ended ones go so they can disappear and their names free up.
+        var named = orphansOf(key);
+        foreach (var release in TrainingJobDecider.ReleaseOrphans(job, named))
         {
-            await api.ReleasePodAsync(stale, cancellationToken).ConfigureAwait(false);
+            await api.ReleasePodAsync(named.First(p => p.Metadata.Name == release.Name), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (job is null)
+        {
+            return ReconcileResult.Done;
         }
 
         var cached = podsOf(job);
@@ -102,16 +102,16 @@ public sealed partial class TrainingJobReconciler(
                     break;
                 }
 
-                if (!IsOwnedBy(existing, job))
+                if (TrainingJobDecider.NameHeld(job, existing) is { } held)
                 {
                     // The name is still held by a pod of an earlier TrainingJob with this name: wait until it is gone.
                     Log.NameTaken(logger, job.Metadata.NamespaceProperty, pod.Metadata.Name);
-                    if (existing.Metadata.DeletionTimestamp is null && PodClassifier.StateOf(existing) == PodState.Ended)
+                    if (held.DeleteHolder)
                     {
                         await api.DeletePodAsync(existing.Metadata.NamespaceProperty, existing.Metadata.Name, existing.Metadata.Uid, cancellationToken).ConfigureAwait(false);
                     }
 
-                    return ReconcileResult.After(TimeSpan.FromSeconds(1));
+                    return ReconcileResult.After(held.LookAgainAfter);
                 }
 
                 expectations.Created(existing);
@@ -188,11 +188,6 @@ public sealed partial class TrainingJobReconciler(
             }
         }
     }
-
-    private static bool IsOwnedBy(V1Pod pod, TrainingJob job) =>
-        pod.Metadata.OwnerReferences?.Any(o => o.Controller == true && o.Uid == job.Metadata.Uid) == true;
-
-    private static bool HasFinalizer(V1Pod pod) => pod.Metadata.Finalizers?.Contains(WellKnown.TrackingFinalizer) == true;
 
     private static partial class Log
     {
