@@ -21,7 +21,7 @@ public static class TrainingJobDecider
     {
         var draft = new DecisionDraft(job, Clone(job.Status) ?? new TrainingJobStatus(), now, report, nodes ?? NoNodes);
         draft.Run(pods);
-        return new Decision(draft.Status, draft.Actions, draft.Events, draft.RequeueAfter);
+        return new Decision(draft.Status, draft.Actions, draft.Events, draft.RequeueAfter, DisruptionSeen.Of(job, pods));
     }
 
     /// <summary>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using K8sTraining.Operator.Api;
-using K8sTraining.Operator.Metrics;
 using K8sTraining.Operator.Pods;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
@@ -14,10 +13,11 @@ namespace K8sTraining.Operator.Reconciliation;
 /// recording its end is written (a crash in between repeats a harmless release).
 /// </summary>
 /// <param name="cluster">Reads from the caches and writes to the API server: the shell's only way out.</param>
+/// <param name="observer">Told what each reconcile decided and did (the metrics).</param>
 /// <param name="progress">Asks running trainers where they are; null when the operator does not ask.</param>
 public sealed partial class TrainingJobReconciler(
     IClusterPort cluster,
-    OperatorMetrics metrics,
+    IReconcileObserver observer,
     TimeProvider time,
     ILogger<TrainingJobReconciler> logger,
     ITrainerProgress? progress = null)
@@ -26,13 +26,7 @@ public sealed partial class TrainingJobReconciler(
     {
         var started = Stopwatch.GetTimestamp();
         var result = await ReconcileCoreAsync(key, cancellationToken).ConfigureAwait(false);
-        metrics.ReconcileDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        metrics.Reconciles.Add(1, new KeyValuePair<string, object?>("result", result switch
-        {
-            ReconcileResult.DoneResult => "done",
-            ReconcileResult.RequeueAfterResult => "requeue",
-            _ => "retry",
-        }));
+        observer.Reconciled(result, Stopwatch.GetElapsedTime(started));
         return result;
     }
 
@@ -42,7 +36,7 @@ public sealed partial class TrainingJobReconciler(
         var named = cluster.PodsNamedFor(key);
         if (job is null)
         {
-            metrics.Forget(key);
+            observer.JobGone(key);
         }
 
         // The job is gone (garbage collection deletes its pods), or an earlier job of this name left ended pods: let
@@ -70,7 +64,7 @@ public sealed partial class TrainingJobReconciler(
         var nodes = nodeNames.Count == 0 ? null : await cluster.NodesAsync(nodeNames, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
         var decision = TrainingJobDecider.Decide(job, pods, now, report, nodes);
-        metrics.ObservePods(job, pods, now, decision.Status.NodeLoss);
+        observer.Decided(job, decision, now);
 
         try
         {
@@ -100,7 +94,7 @@ public sealed partial class TrainingJobReconciler(
 
                 if (creation is PodCreation.Created)
                 {
-                    metrics.PodsCreated.Add(1);
+                    observer.PodCreated(job);
                     Log.PodCreated(logger, job.Metadata.NamespaceProperty, job.Metadata.Name, pod.Metadata.Name);
                 }
             }
@@ -108,8 +102,7 @@ public sealed partial class TrainingJobReconciler(
             if (!TrainingJobDecider.SameStatus(job.Status, decision.Status))
             {
                 await cluster.ReplaceStatusAsync(job, decision.Status, cancellationToken).ConfigureAwait(false);
-                metrics.StatusWrites.Add(1);
-                metrics.RecordStatusWritten(job, decision.Status);
+                observer.StatusWritten(job, decision.Status);
 
                 // Events describe the transition just written; record them before anything else can fail.
                 await RecordEventsAsync(job, decision.Events, now, cancellationToken).ConfigureAwait(false);
