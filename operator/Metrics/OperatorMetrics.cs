@@ -3,7 +3,6 @@ using System.Diagnostics.Metrics;
 using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Reconciliation;
-using K8sTraining.Operator.Runtime;
 using k8s.Models;
 
 namespace K8sTraining.Operator.Metrics;
@@ -11,9 +10,10 @@ namespace K8sTraining.Operator.Metrics;
 /// <summary>
 /// The operator's instruments (meter "K8sTraining.Operator"), exported on /metrics. Job series carry only
 /// job_namespace and job_name (never a pod or a step); the names avoid Prometheus's own "job" and "namespace" target
-/// labels, which a scrape would otherwise rename to exported_*.
+/// labels, which a scrape would otherwise rename to exported_*. Fed with what the reconciler decided
+/// (<see cref="IReconcileObserver"/>) and with the runtime's readings; it never reads the controller.
 /// </summary>
-public sealed class OperatorMetrics : IDisposable
+public sealed class OperatorMetrics : IReconcileObserver, IDisposable
 {
     public const string MeterName = "K8sTraining.Operator";
 
@@ -31,7 +31,12 @@ public sealed class OperatorMetrics : IDisposable
         [.. PodClassifier.PreemptionReasons.Concat(["exit-75", "deleted", WellKnown.DisruptionTarget, "Evicted", "Shutdown", "Terminated", "NodeShutdown", ConditionReasons.NodeLost, TerminationReasons.Superseded]).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 
     private readonly Meter _meter = new(MeterName);
-    private readonly OperatorState? _state;
+    private readonly IRuntimeReadings? _runtime;
+    private readonly Counter<long> _reconciles;
+    private readonly Histogram<double> _reconcileDuration;
+    private readonly Counter<long> _podsCreated;
+    private readonly Counter<long> _attemptsEnded;
+    private readonly Counter<long> _statusWrites;
     private readonly Counter<long> _preemptions;
     private readonly Counter<long> _restarts;
     private readonly Histogram<double> _recovery;
@@ -43,33 +48,24 @@ public sealed class OperatorMetrics : IDisposable
     /// <summary>Jobs (namespace/name) whose attempt was disrupted and whose replacement is not running yet: attempt and when seen.</summary>
     private readonly ConcurrentDictionary<string, (int Attempt, DateTimeOffset Seen)> _disrupted = new(StringComparer.Ordinal);
 
-    public OperatorMetrics(OperatorState? state = null)
+    /// <param name="runtime">The leader flag, the work queue and the watches, read at each scrape; null reads as a follower with nothing queued.</param>
+    public OperatorMetrics(IRuntimeReadings? runtime = null)
     {
-        _state = state;
-        Reconciles = _meter.CreateCounter<long>("k8straining_operator_reconciles", description: "Reconciles by result (done, requeue, retry).");
-        ReconcileDuration = _meter.CreateHistogram("k8straining_operator_reconcile_duration", "s", "Time spent in one reconcile.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = ReconcileBuckets });
-        PodsCreated = _meter.CreateCounter<long>("k8straining_operator_pods_created", description: "Trainer pods created.");
-        AttemptsEnded = _meter.CreateCounter<long>("k8straining_operator_attempts_ended", description: "Attempts ended, by outcome (Succeeded, Preempted, Failed, ConfigurationError, Suspended, Stopped).");
-        StatusWrites = _meter.CreateCounter<long>("k8straining_operator_status_writes", description: "Status subresource writes.");
+        _runtime = runtime;
+        _reconciles = _meter.CreateCounter<long>("k8straining_operator_reconciles", description: "Reconciles by result (done, requeue, retry).");
+        _reconcileDuration = _meter.CreateHistogram("k8straining_operator_reconcile_duration", "s", "Time spent in one reconcile.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = ReconcileBuckets });
+        _podsCreated = _meter.CreateCounter<long>("k8straining_operator_pods_created", description: "Trainer pods created.");
+        _attemptsEnded = _meter.CreateCounter<long>("k8straining_operator_attempts_ended", description: "Attempts ended, by outcome (Succeeded, Preempted, Failed, ConfigurationError, Suspended, Stopped).");
+        _statusWrites = _meter.CreateCounter<long>("k8straining_operator_status_writes", description: "Status subresource writes.");
         _preemptions = _meter.CreateCounter<long>("k8straining_operator_preemptions", description: "Attempts ended by preemption, by reason: the DisruptionTarget reason, exit-75 or deleted.");
         _restarts = _meter.CreateCounter<long>("k8straining_operator_restarts", description: "Attempts retried after a failure (counted against maxRestarts).");
         _recovery = _meter.CreateHistogram("k8straining_operator_recovery", "s", "Time from a disruption seen by the operator (for a lost Node, from its first sign) to the replacement pod running.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = RecoveryBuckets });
         _stepsLost = _meter.CreateCounter<long>("k8straining_operator_steps_lost", description: "Steps trained past the checkpoint a replacement resumes from, when an attempt ended (what a node lost without warning cost).");
         _meter.CreateObservableGauge("k8straining_operator_jobs", ObserveJobs, description: "TrainingJobs by phase, as last reconciled by the leader (a new job without a phase counts as Pending).");
-        _meter.CreateObservableGauge("k8straining_operator_work_queue_depth", () => (long)(_state?.Controller?.QueueLength ?? 0), description: "Keys waiting in the work queue.");
-        _meter.CreateObservableCounter("k8straining_operator_watch_restarts", () => (long)(_state?.Controller?.WatchRestarts ?? 0), description: "Watches ended and restarted (server timeout, close, error) since this replica started leading.");
-        _meter.CreateObservableGauge("k8straining_operator_leader", () => _state?.IsLeader == true ? 1L : 0L, description: "1 when this replica holds the leader lease and reconciles, else 0.");
+        _meter.CreateObservableGauge("k8straining_operator_work_queue_depth", () => (long)(_runtime?.QueueLength ?? 0), description: "Keys waiting in the work queue.");
+        _meter.CreateObservableCounter("k8straining_operator_watch_restarts", () => (long)(_runtime?.WatchRestarts ?? 0), description: "Watches ended and restarted (server timeout, close, error) since this replica started leading.");
+        _meter.CreateObservableGauge("k8straining_operator_leader", () => _runtime?.IsLeader == true ? 1L : 0L, description: "1 when this replica holds the leader lease and reconciles, else 0.");
     }
-
-    public Counter<long> Reconciles { get; }
-
-    public Histogram<double> ReconcileDuration { get; }
-
-    public Counter<long> PodsCreated { get; }
-
-    public Counter<long> AttemptsEnded { get; }
-
-    public Counter<long> StatusWrites { get; }
 
     /// <summary>The preemption reason label: "exit-75", "deleted", or the DisruptionTarget (or node) reason.</summary>
     public static string PreemptionReason(string? terminationReason) => terminationReason switch
@@ -93,7 +89,7 @@ public sealed class OperatorMetrics : IDisposable
         }
 
         var (ns, name) = (job.Metadata.NamespaceProperty, job.Metadata.Name);
-        AttemptsEnded.Add(1, new KeyValuePair<string, object?>("outcome", ended.Outcome));
+        _attemptsEnded.Add(1, new KeyValuePair<string, object?>("outcome", ended.Outcome));
         if (ended.Outcome == AttemptOutcomes.Preempted)
         {
             _preemptions.Add(1, new(JobMetricLabels.Namespace, ns), new(JobMetricLabels.Name, name), new("reason", PreemptionReason(ended.Reason)));
@@ -112,15 +108,49 @@ public sealed class OperatorMetrics : IDisposable
         }
     }
 
+    public void Reconciled(ReconcileResult result, TimeSpan took)
+    {
+        _reconcileDuration.Record(took.TotalSeconds);
+        _reconciles.Add(1, new KeyValuePair<string, object?>("result", result switch
+        {
+            ReconcileResult.DoneResult => "done",
+            ReconcileResult.RequeueAfterResult => "requeue",
+            _ => "retry",
+        }));
+    }
+
+    public void JobGone(string key) => Forget(key);
+
+    public void Decided(TrainingJob job, Decision decision, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        Observe(job, decision.Disruption ?? DisruptionSeen.None, now, decision.Status.NodeLoss);
+    }
+
+    public void PodCreated(TrainingJob job) => _podsCreated.Add(1);
+
+    public void StatusWritten(TrainingJob job, TrainingJobStatus written)
+    {
+        _statusWrites.Add(1);
+        RecordStatusWritten(job, written);
+    }
+
+    /// <summary>What <see cref="Observe"/> records for these pods, classified by <see cref="DisruptionSeen.Of"/> as the decider does.</summary>
+    public void ObservePods(TrainingJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now, NodeLossRecord? nodeLoss = null)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        Observe(job, DisruptionSeen.Of(job, pods), now, nodeLoss);
+    }
+
     /// <summary>
     /// On every reconcile: notes when an attempt is first seen disrupted (terminating, DisruptionTarget, or ended as a
     /// preemption), and records the recovery time once a later attempt's pod runs.
     /// </summary>
     /// <param name="nodeLoss">The Node loss the decision recorded: recovery then counts from its first sign, not from when the pod was seen disrupted.</param>
-    public void ObservePods(TrainingJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now, NodeLossRecord? nodeLoss = null)
+    public void Observe(TrainingJob job, DisruptionSeen seen, DateTimeOffset now, NodeLossRecord? nodeLoss = null)
     {
         ArgumentNullException.ThrowIfNull(job);
-        ArgumentNullException.ThrowIfNull(pods);
+        ArgumentNullException.ThrowIfNull(seen);
         var key = $"{job.Metadata.NamespaceProperty}/{job.Metadata.Name}";
         if (!_phases.ContainsKey(key))
         {
@@ -136,7 +166,7 @@ public sealed class OperatorMetrics : IDisposable
 
         if (_disrupted.TryGetValue(key, out var disrupted))
         {
-            if (pods.Any(p => PodClassifier.AttemptOf(p) > disrupted.Attempt && PodClassifier.StateOf(p) == PodState.Running))
+            if (seen.NewestRunningAttempt > disrupted.Attempt)
             {
                 _recovery.Record((now - disrupted.Seen).TotalSeconds, new KeyValuePair<string, object?>(JobMetricLabels.Namespace, job.Metadata.NamespaceProperty));
                 _disrupted.TryRemove(key, out _);
@@ -150,13 +180,9 @@ public sealed class OperatorMetrics : IDisposable
             return;
         }
 
-        foreach (var pod in pods)
+        if (seen.DisruptedAttempt is { } attempt)
         {
-            if (PodClassifier.AttemptOf(pod) is { } attempt && attempt == job.Status?.Attempt && IsDisrupted(pod))
-            {
-                _disrupted.TryAdd(key, (attempt, now));
-                return;
-            }
+            _disrupted.TryAdd(key, (attempt, now));
         }
     }
 
@@ -180,25 +206,10 @@ public sealed class OperatorMetrics : IDisposable
         _stepsLost.Add(0, new(JobMetricLabels.Namespace, ns), new(JobMetricLabels.Name, name));
     }
 
-    private static bool IsDisrupted(V1Pod pod)
-    {
-        if (pod.Status?.Conditions?.Any(c => c.Type == WellKnown.DisruptionTarget && c.Status == "True") == true)
-        {
-            return true;
-        }
-
-        return PodClassifier.StateOf(pod) switch
-        {
-            PodState.Terminating => true,
-            PodState.Ended => PodClassifier.Classify(pod).IsPreemption,
-            _ => false,
-        };
-    }
-
     private IEnumerable<Measurement<long>> ObserveJobs()
     {
         // Only the leader reconciles, so only the leader reports jobs: a sum over replicas stays right.
-        if (_state?.IsLeader != true)
+        if (_runtime?.IsLeader != true)
         {
             return [];
         }

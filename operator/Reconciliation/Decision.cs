@@ -25,5 +25,8 @@ public sealed record JobEvent(string Type, string Reason, string Message)
     public static JobEvent Warning(string reason, string message) => new("Warning", reason, message);
 }
 
-/// <summary>The outcome of one pure decision: the new status, the writes to make, the Events, when to look again.</summary>
-public sealed record Decision(TrainingJobStatus Status, IReadOnlyList<JobAction> Actions, IReadOnlyList<JobEvent> Events, TimeSpan? RequeueAfter);
+/// <summary>
+/// The outcome of one pure decision: the new status, the writes to make, the Events, when to look again, and what the
+/// pods showed about disruption (for the recovery metric).
+/// </summary>
+public sealed record Decision(TrainingJobStatus Status, IReadOnlyList<JobAction> Actions, IReadOnlyList<JobEvent> Events, TimeSpan? RequeueAfter, DisruptionSeen? Disruption = null);

@@ -103,7 +103,7 @@ public static class PodCreateFailures
         }
 
         var requeue = decided.RequeueAfter is { } sooner && sooner < delay ? sooner : delay;
-        return new Decision(status, decided.Actions.Where(a => a is not CreatePod).ToList(), events, requeue);
+        return new Decision(status, decided.Actions.Where(a => a is not CreatePod).ToList(), events, requeue, decided.Disruption);
     }
 
     /// <summary>A pod of the job exists: any earlier refusal is over.</summary>

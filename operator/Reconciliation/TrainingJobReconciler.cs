@@ -1,10 +1,6 @@
 using System.Diagnostics;
-using System.Net;
 using K8sTraining.Operator.Api;
-using K8sTraining.Operator.Metrics;
 using K8sTraining.Operator.Pods;
-using K8sTraining.Operator.Runtime;
-using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
@@ -16,119 +12,97 @@ namespace K8sTraining.Operator.Reconciliation;
 /// between leaves a pod the next reconcile adopts); an ended pod's finalizer is removed only after the status
 /// recording its end is written (a crash in between repeats a harmless release).
 /// </summary>
+/// <param name="cluster">Reads from the caches and writes to the API server: the shell's only way out.</param>
+/// <param name="observer">Told what each reconcile decided and did (the metrics).</param>
+/// <param name="progress">Asks running trainers where they are; null when the operator does not ask.</param>
 public sealed partial class TrainingJobReconciler(
-    KubernetesApi api,
-    Func<string, TrainingJob?> getJob,
-    Func<TrainingJob, IReadOnlyList<V1Pod>> podsOf,
-    Func<string, IReadOnlyList<V1Pod>> orphansOf,
-    Action<TrainingJob, TrainingJob> onStatusWritten,
-    PodExpectations expectations,
+    IClusterPort cluster,
+    IReconcileObserver observer,
     TimeProvider time,
-    OperatorMetrics metrics,
     ILogger<TrainingJobReconciler> logger,
-    TrainerProgressProbe? progressProbe = null,
-    Func<IReadOnlyCollection<string>, CancellationToken, Task<IReadOnlyDictionary<string, V1Node?>>>? nodesOf = null)
+    ITrainerProgress? progress = null)
 {
     public async Task<ReconcileResult> ReconcileAsync(string key, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var result = await ReconcileCoreAsync(key, cancellationToken).ConfigureAwait(false);
-        metrics.ReconcileDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        metrics.Reconciles.Add(1, new KeyValuePair<string, object?>("result", result switch
-        {
-            ReconcileResult.DoneResult => "done",
-            ReconcileResult.RequeueAfterResult => "requeue",
-            _ => "retry",
-        }));
+        observer.Reconciled(result, Stopwatch.GetElapsedTime(started));
         return result;
     }
 
     private async Task<ReconcileResult> ReconcileCoreAsync(string key, CancellationToken cancellationToken)
     {
-        var job = getJob(key);
+        var job = cluster.GetJob(key);
+        var named = cluster.PodsNamedFor(key);
         if (job is null)
         {
-            metrics.Forget(key);
-            // The job is gone: garbage collection deletes its pods; let the ended ones go so they can disappear.
-            foreach (var pod in orphansOf(key).Where(p => PodClassifier.StateOf(p) == PodState.Ended && HasFinalizer(p)))
-            {
-                await api.ReleasePodAsync(pod, cancellationToken).ConfigureAwait(false);
-            }
+            observer.JobGone(key);
+        }
 
+        // The job is gone (garbage collection deletes its pods), or an earlier job of this name left ended pods: let
+        // the ended ones go so they can disappear and their names free up.
+        foreach (var release in TrainingJobDecider.ReleaseOrphans(job, named))
+        {
+            await cluster.ReleasePodAsync(named.First(p => p.Metadata.Name == release.Name), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (job is null)
+        {
             return ReconcileResult.Done;
         }
 
-        // Ended pods of an earlier job with the same name: let them go so their names free up.
-        foreach (var stale in orphansOf(key).Where(p => !IsOwnedBy(p, job) && PodClassifier.StateOf(p) == PodState.Ended && HasFinalizer(p)))
-        {
-            await api.ReleasePodAsync(stale, cancellationToken).ConfigureAwait(false);
-        }
-
-        var cached = podsOf(job);
-        var pods = cached.Concat(expectations.Pending(job.Metadata.NamespaceProperty, job.Metadata.Uid)
-                .Where(p => cached.All(c => c.Metadata.Name != p.Metadata.Name)))
-            .ToList();
+        var pods = cluster.PodsOf(job);
         // A running attempt is asked where it is (I/O stays here; the decider only reads the answer).
-        var running = progressProbe is null
+        var running = progress is null
             ? null
             : pods.LastOrDefault(p => p.Metadata.Name == job.Status?.ActivePod && p.Metadata.DeletionTimestamp is null && p.Status?.Phase == "Running"
                 && job.Status?.NodeLoss?.Pod != p.Metadata.Name);
-        var report = running is null ? null : await progressProbe!.ReadAsync(job, running, cancellationToken).ConfigureAwait(false);
+        var report = running is null ? null : await progress!.ReadAsync(job, running, cancellationToken).ConfigureAwait(false);
         // The Nodes of the pods still alive, so a pod on a lost Node can be told apart (I/O stays here too).
         var nodeNames = pods.Where(p => PodClassifier.StateOf(p) != PodState.Ended && !string.IsNullOrEmpty(p.Spec?.NodeName))
             .Select(p => p.Spec.NodeName).Distinct(StringComparer.Ordinal).ToList();
-        var nodes = nodesOf is null || nodeNames.Count == 0 ? null : await nodesOf(nodeNames, cancellationToken).ConfigureAwait(false);
+        var nodes = nodeNames.Count == 0 ? null : await cluster.NodesAsync(nodeNames, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
         var decision = TrainingJobDecider.Decide(job, pods, now, report, nodes);
-        metrics.ObservePods(job, pods, now, decision.Status.NodeLoss);
+        observer.Decided(job, decision, now);
 
         try
         {
             foreach (var create in decision.Actions.OfType<CreatePod>())
             {
                 var pod = TrainerPodBuilder.Build(job, create.Attempt);
-                V1Pod existing;
-                bool created;
-                try
-                {
-                    (existing, created) = await api.CreatePodAsync(pod, cancellationToken).ConfigureAwait(false);
-                }
-                catch (HttpOperationException e) when (e.Response.StatusCode != HttpStatusCode.Conflict)
+                var creation = await cluster.CreatePodAsync(pod, cancellationToken).ConfigureAwait(false);
+                if (creation is PodCreation.Refused refused)
                 {
                     // Refused (admission, quota, validation): say so on the job and back off, instead of retrying blind.
-                    var refusal = PodCreateRefusal.From((int)e.Response.StatusCode, e.Response.Content, e.Message);
-                    Log.CreateRefused(logger, job.Metadata.NamespaceProperty, pod.Metadata.Name, refusal.Code, refusal.Message);
-                    decision = PodCreateFailures.Refused(job, decision, create, refusal, now);
+                    Log.CreateRefused(logger, job.Metadata.NamespaceProperty, pod.Metadata.Name, refused.Refusal.Code, refused.Refusal.Message);
+                    decision = PodCreateFailures.Refused(job, decision, create, refused.Refusal, now);
                     break;
                 }
 
-                if (!IsOwnedBy(existing, job))
+                if (creation is PodCreation.NameTaken { Holder: var holder } && TrainingJobDecider.NameHeld(job, holder) is { } held)
                 {
                     // The name is still held by a pod of an earlier TrainingJob with this name: wait until it is gone.
                     Log.NameTaken(logger, job.Metadata.NamespaceProperty, pod.Metadata.Name);
-                    if (existing.Metadata.DeletionTimestamp is null && PodClassifier.StateOf(existing) == PodState.Ended)
+                    if (held.DeleteHolder)
                     {
-                        await api.DeletePodAsync(existing.Metadata.NamespaceProperty, existing.Metadata.Name, existing.Metadata.Uid, cancellationToken).ConfigureAwait(false);
+                        await cluster.DeletePodAsync(holder.Metadata.NamespaceProperty, holder.Metadata.Name, holder.Metadata.Uid, cancellationToken).ConfigureAwait(false);
                     }
 
-                    return ReconcileResult.After(TimeSpan.FromSeconds(1));
+                    return ReconcileResult.After(held.LookAgainAfter);
                 }
 
-                expectations.Created(existing);
-                if (created)
+                if (creation is PodCreation.Created)
                 {
-                    metrics.PodsCreated.Add(1);
+                    observer.PodCreated(job);
                     Log.PodCreated(logger, job.Metadata.NamespaceProperty, job.Metadata.Name, pod.Metadata.Name);
                 }
             }
 
             if (!TrainingJobDecider.SameStatus(job.Status, decision.Status))
             {
-                var update = new TrainingJob { Metadata = job.Metadata, Spec = job.Spec, Status = decision.Status };
-                var written = await api.ReplaceStatusAsync(update, cancellationToken).ConfigureAwait(false);
-                metrics.StatusWrites.Add(1);
-                onStatusWritten(job, written);
-                metrics.RecordStatusWritten(job, decision.Status);
+                await cluster.ReplaceStatusAsync(job, decision.Status, cancellationToken).ConfigureAwait(false);
+                observer.StatusWritten(job, decision.Status);
 
                 // Events describe the transition just written; record them before anything else can fail.
                 await RecordEventsAsync(job, decision.Events, now, cancellationToken).ConfigureAwait(false);
@@ -143,15 +117,15 @@ public sealed partial class TrainingJobReconciler(
                 switch (action)
                 {
                     case ReleasePod release when pods.FirstOrDefault(p => p.Metadata.Name == release.Name) is { } pod:
-                        await api.ReleasePodAsync(pod, cancellationToken).ConfigureAwait(false);
+                        await cluster.ReleasePodAsync(pod, cancellationToken).ConfigureAwait(false);
                         break;
                     case DeletePod delete:
                         var uid = pods.FirstOrDefault(p => p.Metadata.Name == delete.Name)?.Metadata.Uid;
                         Log.DeletingPod(logger, job.Metadata.NamespaceProperty, delete.Name, delete.Why);
-                        await api.DeletePodAsync(job.Metadata.NamespaceProperty, delete.Name, uid, cancellationToken).ConfigureAwait(false);
+                        await cluster.DeletePodAsync(job.Metadata.NamespaceProperty, delete.Name, uid, cancellationToken).ConfigureAwait(false);
                         break;
                     case DeleteJob:
-                        await api.DeleteJobAsync(job, cancellationToken).ConfigureAwait(false);
+                        await cluster.DeleteJobAsync(job, cancellationToken).ConfigureAwait(false);
                         break;
                 }
             }
@@ -166,7 +140,7 @@ public sealed partial class TrainingJobReconciler(
         {
             // Look again when the trainer is next due to be asked, to keep the progress and the resume point current.
             // (Not yet scheduled: it refused while starting; ask again an interval from now.)
-            var due = progressProbe!.DueIn(running) is { } wait && wait > TimeSpan.Zero ? wait : progressProbe.Interval;
+            var due = progress!.DueIn(running) is { } wait && wait > TimeSpan.Zero ? wait : progress.Interval;
             return ReconcileResult.After(decision.RequeueAfter is { } sooner && sooner < due ? sooner : due);
         }
 
@@ -179,7 +153,7 @@ public sealed partial class TrainingJobReconciler(
         {
             try
             {
-                await api.RecordEventAsync(job, e, now, cancellationToken).ConfigureAwait(false);
+                await cluster.RecordEventAsync(job, e, now, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -188,11 +162,6 @@ public sealed partial class TrainingJobReconciler(
             }
         }
     }
-
-    private static bool IsOwnedBy(V1Pod pod, TrainingJob job) =>
-        pod.Metadata.OwnerReferences?.Any(o => o.Controller == true && o.Uid == job.Metadata.Uid) == true;
-
-    private static bool HasFinalizer(V1Pod pod) => pod.Metadata.Finalizers?.Contains(WellKnown.TrackingFinalizer) == true;
 
     private static partial class Log
     {

@@ -20,6 +20,7 @@ public static class OperatorServiceCollectionExtensions
         services.AddSingleton<IKubernetes>(_ => new Kubernetes(config));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<OperatorState>();
+        services.AddSingleton<IRuntimeReadings>(provider => provider.GetRequiredService<OperatorState>());
         services.AddOperatorMetrics();
         services.AddHostedService<OperatorHost>();
         return services;

@@ -19,7 +19,7 @@ namespace K8sTraining.Operator.Runtime;
 /// longer (doubling from 30 s to 10 min), so a cluster whose NetworkPolicy drops the operator's packets costs one
 /// timeout per pod now and then. A refused connection (a trainer still starting) is cheap and asked again next time.
 /// </remarks>
-public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider time, TimeSpan interval, ILogger<TrainerProgressProbe> logger)
+public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider time, TimeSpan interval, ILogger<TrainerProgressProbe> logger) : ITrainerProgress
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
 

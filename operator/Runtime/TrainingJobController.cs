@@ -22,6 +22,7 @@ public sealed partial class TrainingJobController : IDisposable
     private readonly KubernetesApi _api;
     private readonly WorkQueue _queue;
     private readonly PodExpectations _expectations;
+    private readonly ClusterPort _cluster;
     private readonly TrainingJobReconciler _reconciler;
     // Straight to the pod IP: a cluster-wide HTTP_PROXY must not carry in-cluster requests.
     private readonly HttpClient _trainerHttp = new(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TrainerProgressProbe.Timeout }) { Timeout = TrainerProgressProbe.Timeout * 2 };
@@ -55,20 +56,15 @@ public sealed partial class TrainingJobController : IDisposable
         _nodeInformer = new Informer<V1Node>("nodes", api.NodesListWatch(), raw => KubernetesJson.Deserialize<V1Node>(raw), options.WatchTimeoutSeconds, informerLogger, time);
         _nodeInformer.Changed += OnNodeChanged;
 
+        _cluster = new ClusterPort(api, options.Namespaces, _jobInformers, _podInformers, _nodeInformer, _expectations, loggerFactory.CreateLogger<ClusterPort>());
         _reconciler = new TrainingJobReconciler(
-            api,
-            GetJob,
-            PodsOf,
-            OrphansOf,
-            (read, written) => JobInformerFor(read.Metadata.NamespaceProperty)?.ReplaceIfUnchanged(read, written),
-            _expectations,
-            time,
+            _cluster,
             metrics,
+            time,
             loggerFactory.CreateLogger<TrainingJobReconciler>(),
             options.ProgressInterval > TimeSpan.Zero
                 ? new TrainerProgressProbe(_trainerHttp, time, options.ProgressInterval, loggerFactory.CreateLogger<TrainerProgressProbe>())
-                : null,
-            NodesOfAsync);
+                : null);
     }
 
     /// <summary>Completes when every cache has listed once.</summary>
@@ -142,7 +138,7 @@ public sealed partial class TrainingJobController : IDisposable
             try
             {
                 var ns = key[..key.IndexOf('/', StringComparison.Ordinal)];
-                var result = JobInformerFor(ns)?.GetUndecodable(key) is { } undecodable
+                var result = _cluster.JobInformerFor(ns)?.GetUndecodable(key) is { } undecodable
                     ? await ReportUndecodableAsync(undecodable, cancellationToken).ConfigureAwait(false)
                     : await _reconciler.ReconcileAsync(key, cancellationToken).ConfigureAwait(false);
                 switch (result)
@@ -277,91 +273,6 @@ public sealed partial class TrainingJobController : IDisposable
     private static string NodeLossState(V1Node node) =>
         $"{node.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready")?.Status}|{string.Join(",", (node.Spec?.Taints ?? []).Where(t => t.Effect == "NoExecute").Select(t => t.Key).Order(StringComparer.Ordinal))}";
 
-    /// <summary>
-    /// The named Nodes as the cache has them. A Node the cache lacks is read from the API server before it counts as
-    /// deleted (as pod GC checks before it acts), and only once the cache has listed; an error leaves it unknown.
-    /// </summary>
-    private async Task<IReadOnlyDictionary<string, V1Node?>> NodesOfAsync(IReadOnlyCollection<string> names, CancellationToken cancellationToken)
-    {
-        var nodes = new Dictionary<string, V1Node?>(StringComparer.Ordinal);
-        foreach (var name in names)
-        {
-            if (_nodeInformer.Get("/" + name) is { } cached)
-            {
-                nodes[name] = cached;
-                continue;
-            }
-
-            if (!_nodeInformer.Synced.IsCompletedSuccessfully)
-            {
-                continue;
-            }
-
-            try
-            {
-                nodes[name] = await _api.GetNodeAsync(name, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                Log.NodeReadFailed(_logger, name, e.Message);
-            }
-        }
-
-        return nodes;
-    }
-
-    private TrainingJob? GetJob(string key)
-    {
-        var ns = key[..key.IndexOf('/', StringComparison.Ordinal)];
-        return JobInformerFor(ns)?.Get(key);
-    }
-
-    private IReadOnlyList<V1Pod> PodsOf(TrainingJob job)
-    {
-        var ns = job.Metadata.NamespaceProperty;
-        var informer = PodInformerFor(ns);
-        if (informer is null)
-        {
-            return [];
-        }
-
-        return informer.Items
-            .Where(p => p.Metadata.NamespaceProperty == ns && p.Metadata.OwnerReferences?.Any(o => o.Controller == true && o.Uid == job.Metadata.Uid) == true)
-            .ToList();
-    }
-
-    /// <summary>Pods whose controlling owner has the name in the key (used once the job is gone from the cache).</summary>
-    private IReadOnlyList<V1Pod> OrphansOf(string key)
-    {
-        var slash = key.IndexOf('/', StringComparison.Ordinal);
-        var (ns, name) = (key[..slash], key[(slash + 1)..]);
-        return PodInformerFor(ns)?.Items
-            .Where(p => p.Metadata.NamespaceProperty == ns && p.Metadata.OwnerReferences?.Any(o => o.Controller == true && o.Kind == TrainingJob.KubeKind && o.Name == name) == true)
-            .ToList() ?? [];
-    }
-
-    private Informer<V1Pod>? PodInformerFor(string ns)
-    {
-        if (_options.Namespaces.Count == 0)
-        {
-            return _podInformers[0];
-        }
-
-        var index = _options.Namespaces.ToList().IndexOf(ns);
-        return index < 0 ? null : _podInformers[index];
-    }
-
-    private Informer<TrainingJob>? JobInformerFor(string ns)
-    {
-        if (_options.Namespaces.Count == 0)
-        {
-            return _jobInformers[0];
-        }
-
-        var index = _options.Namespaces.ToList().IndexOf(ns);
-        return index < 0 ? null : _jobInformers[index];
-    }
-
     private static partial class Log
     {
         [LoggerMessage(Level = LogLevel.Information, Message = "Caches synced; {Workers} workers reconciling TrainingJobs in {Namespaces}")]
@@ -369,9 +280,6 @@ public sealed partial class TrainingJobController : IDisposable
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Reported {Key} (generation {Generation}) as undecodable: {Problem}")]
         public static partial void ReportedUndecodable(ILogger logger, string key, long generation, string problem);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read node {Node}: {Message}; it counts as unknown")]
-        public static partial void NodeReadFailed(ILogger logger, string node, string message);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile of {Key} failed; retrying in {Seconds}s")]
         public static partial void ReconcileFailed(ILogger logger, string key, double seconds, Exception e);

@@ -1,0 +1,186 @@
+using K8sTraining.Contract;
+using K8sTraining.Operator.Api;
+using K8sTraining.Operator.Pods;
+using k8s.Models;
+
+namespace K8sTraining.Operator.Reconciliation;
+
+/// <summary>
+/// Classify the ended attempt and count it: a preemption (replaced at once), a failure (retried with backoff against
+/// maxRestarts), a success, a configuration error, storage trouble; and what its termination message says about
+/// progress and checkpoints.
+/// </summary>
+internal static class AttemptEnd
+{
+    internal static void AccountForEndOfAttempt(this DecisionDraft d, V1Pod? current)
+    {
+        if (d.Status.Attempt == 0 || d.Status.LastTermination?.Attempt == d.Status.Attempt)
+        {
+            return;
+        }
+
+        PodOutcome outcome;
+        if (current is null)
+        {
+            // Our finalizer should make this impossible; someone removed it, so the end was not observed.
+            var name = d.Status.ActivePod ?? PodNames.ForAttempt(d.Name, d.Status.Attempt);
+            outcome = new PodOutcome(AttemptOutcomes.Preempted, "PodDeleted", null, $"pod {name} disappeared before its end was observed", null);
+        }
+        else if (PodClassifier.StateOf(current) == PodState.Ended)
+        {
+            outcome = PodClassifier.Classify(current);
+            if (DecisionDraft.HasFinalizer(current))
+            {
+                d.Actions.Add(new ReleasePod(current.Metadata.Name));
+            }
+        }
+        else
+        {
+            return;
+        }
+
+        d.Record(outcome, current?.Metadata.Name ?? d.Status.ActivePod);
+    }
+
+    internal static void Record(this DecisionDraft d, PodOutcome outcome, string? podName)
+    {
+        var result = outcome.Outcome;
+        if (JobPhases.IsTerminal(d.Status.Phase))
+        {
+            result = result == AttemptOutcomes.Succeeded ? result : AttemptOutcomes.Stopped;
+        }
+        else if ((d.Spec.IsSuspended || d.Status.Phase == JobPhases.Suspended) && outcome.IsPreemption)
+        {
+            result = AttemptOutcomes.Suspended;
+        }
+
+        d.Status.LastTermination = new TerminationRecord
+        {
+            Attempt = d.Status.Attempt,
+            Pod = podName,
+            Outcome = result,
+            Reason = outcome.Reason,
+            ExitCode = outcome.ExitCode,
+            Message = outcome.Message,
+            Time = d.Now.UtcDateTime,
+        };
+        d.Status.ActivePod = null;
+        d.ApplyTermination(outcome.Termination);
+        if (result is AttemptOutcomes.Succeeded or AttemptOutcomes.Preempted or AttemptOutcomes.Failed && outcome.Termination is not null)
+        {
+            d.StorageReachable("an attempt ran past its start-up");
+        }
+
+        if (JobPhases.IsTerminal(d.Status.Phase))
+        {
+            return;
+        }
+
+        switch (result)
+        {
+            case AttemptOutcomes.Succeeded:
+                d.Status.CompletionTime = d.Now.UtcDateTime;
+                d.SetPhase(JobPhases.Succeeded, ConditionReasons.Completed, $"training completed after {d.Status.Attempt} attempt(s){d.AccuracyText()}");
+                d.Events.Add(JobEvent.Normal(EventReasons.Succeeded, $"Training completed at global step {d.Status.Progress?.GlobalStep ?? 0}{d.AccuracyText()}"));
+                break;
+            case AttemptOutcomes.Suspended:
+                break;
+            case AttemptOutcomes.Preempted:
+                d.Status.Preemptions++;
+                d.SetPhase(JobPhases.Restarting, ConditionReasons.Preempted, $"{outcome.Message}; replacing it");
+                d.Events.Add(JobEvent.Warning(EventReasons.Preempted, $"Attempt {d.Status.Attempt}: {outcome.Message}; {d.ResumeText()} (preemptions: {d.Status.Preemptions}, not counted against maxRestarts)"));
+                break;
+            case AttemptOutcomes.ConfigurationError when outcome.Reason == ConditionReasons.CheckpointPrefixInUse:
+                Conditions.Set(d.ConditionList, ConditionTypes.CheckpointPrefixInUse, true, ConditionReasons.CheckpointPrefixInUse, outcome.Message, d.Generation, d.Now);
+                d.Fail(ConditionReasons.CheckpointPrefixInUse, outcome.Message, EventReasons.CheckpointPrefixInUse);
+                break;
+            case AttemptOutcomes.ConfigurationError:
+                d.Fail(ConditionReasons.ConfigurationError, $"{outcome.Message}; not retried");
+                break;
+            case AttemptOutcomes.StorageUnavailable:
+                // Infrastructure trouble, not the job's failure: retried with backoff, never against maxRestarts.
+                d.Status.StorageRetries++;
+                var wait = TrainingJobDecider.BackoffFor(d.Spec, d.Status.StorageRetries);
+                d.Status.NextAttemptTime = (d.Now + wait).UtcDateTime;
+                Conditions.Set(d.ConditionList, ConditionTypes.StorageAvailable, false, ConditionReasons.StorageUnreachable, outcome.Message, d.Generation, d.Now);
+                d.SetPhase(JobPhases.Restarting, ConditionReasons.StorageUnreachable, $"{outcome.Message}; retrying in {wait.TotalSeconds:0}s (not counted against maxRestarts)");
+                d.Events.Add(JobEvent.Warning(EventReasons.StorageUnavailable, $"Attempt {d.Status.Attempt}: {outcome.Message}; retrying in {wait.TotalSeconds:0}s, not counted against maxRestarts"));
+                break;
+            default:
+                if (d.Status.Restarts + 1 > d.Spec.EffectiveMaxRestarts)
+                {
+                    d.Fail(ConditionReasons.MaxRestartsExceeded, $"{outcome.Message}; maxRestarts ({d.Spec.EffectiveMaxRestarts}) exceeded");
+                    break;
+                }
+
+                d.Status.Restarts++;
+                var delay = TrainingJobDecider.BackoffFor(d.Spec, d.Status.Restarts);
+                d.Status.NextAttemptTime = (d.Now + delay).UtcDateTime;
+                d.SetPhase(JobPhases.Restarting, ConditionReasons.BackingOff, $"{outcome.Message}; retry {d.Status.Restarts}/{d.Spec.EffectiveMaxRestarts} in {delay.TotalSeconds:0}s");
+                d.Events.Add(JobEvent.Warning(EventReasons.AttemptFailed, $"Attempt {d.Status.Attempt}: {outcome.Message}; retry {d.Status.Restarts}/{d.Spec.EffectiveMaxRestarts} in {delay.TotalSeconds:0}s, {d.ResumeText()}"));
+                break;
+        }
+    }
+
+    private static void ApplyTermination(this DecisionDraft d, TerminationMessage? t)
+    {
+        if (t is null)
+        {
+            return;
+        }
+
+        // A trainer that stopped before its first step (or an older one, failing) reports 0: the last known
+        // position stays.
+        if (t.GlobalStep is { } globalStep && (globalStep > 0 || d.Status.Progress is null))
+        {
+            d.Status.Progress = new TrainingProgress { GlobalStep = globalStep, Epoch = t.Epoch ?? 0, StepInEpoch = t.StepInEpoch ?? 0 };
+        }
+
+        if (t.TestAccuracy is { } accuracy)
+        {
+            d.Status.TestAccuracy = accuracy;
+        }
+
+        var uri = d.Spec.Checkpoint?.Uri;
+        CheckpointRecord? record = null;
+        if (!string.IsNullOrEmpty(t.Checkpoint))
+        {
+            var checkpointStep = CheckpointLayout.TryParseLocation(t.Checkpoint, out var step) ? step : t.GlobalStep ?? 0;
+            var samePosition = checkpointStep == t.GlobalStep;
+            record = new CheckpointRecord
+            {
+                GlobalStep = checkpointStep,
+                Epoch = samePosition ? t.Epoch : null,
+                StepInEpoch = samePosition ? t.StepInEpoch : null,
+                Location = t.Checkpoint,
+                // With a remote store only a remote location is durable: the pod's own directory dies with it.
+                Uploaded = (t.CheckpointUploaded ?? true) && d.Durable(t.Checkpoint),
+                Time = d.Now.UtcDateTime,
+            };
+        }
+
+        // Where the attempt really resumed: durable, and what a replacement finds unless a newer one was committed.
+        if (t.ResumedFrom is { Checkpoint.Length: > 0 } r && d.Durable(r.Checkpoint) && !string.IsNullOrEmpty(uri)
+            && (record is null || !record.Uploaded || record.GlobalStep < r.GlobalStep))
+        {
+            var resumed = new CheckpointRecord { GlobalStep = r.GlobalStep, Epoch = r.Epoch, StepInEpoch = r.StepInEpoch, Location = r.Checkpoint, Uploaded = true, Time = d.Now.UtcDateTime };
+            d.Status.ResumeFrom = DecisionDraft.Clone(resumed);
+            record ??= resumed;
+        }
+
+        if (record is null)
+        {
+            return;
+        }
+
+        d.Status.LastCheckpoint = record;
+        if (record.Uploaded && !string.IsNullOrEmpty(uri))
+        {
+            d.Status.ResumeFrom = DecisionDraft.Clone(record);
+        }
+    }
+
+    /// <summary>A checkpoint location a replacement can use: any, without a remote store; with one, only a remote URI.</summary>
+    private static bool Durable(this DecisionDraft d, string? location) =>
+        string.IsNullOrEmpty(d.Spec.Checkpoint?.Uri) || CheckpointLayout.IsRemote(location);
+}
