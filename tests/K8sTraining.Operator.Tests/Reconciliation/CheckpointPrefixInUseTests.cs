@@ -6,7 +6,7 @@ using K8sTraining.Operator.Tests.Builders;
 namespace K8sTraining.Operator.Tests.Reconciliation;
 
 /// <summary>A job that finds another job's checkpoints at its prefix does not adopt them silently.</summary>
-[Trait("Category", "Integration")]
+[Trait("Category", "Unit")]
 public sealed class CheckpointPrefixInUseTests
 {
     private static readonly DateTimeOffset Now = TrainingJobBuilder.T0.AddMinutes(5);

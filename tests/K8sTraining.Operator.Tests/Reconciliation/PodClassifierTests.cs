@@ -6,7 +6,7 @@ using k8s.Models;
 
 namespace K8sTraining.Operator.Tests.Reconciliation;
 
-[Trait("Category", "Integration")]
+[Trait("Category", "Unit")]
 public sealed class PodClassifierTests
 {
     private static readonly TrainingJob Job = TrainingJobBuilder.Default().Build();

@@ -6,7 +6,7 @@ using k8s.Models;
 namespace K8sTraining.Operator.Tests.Reconciliation;
 
 /// <summary>A pod create the API server refuses is shown on the job and retried with backoff, at once after a spec change.</summary>
-[Trait("Category", "Integration")]
+[Trait("Category", "Unit")]
 public sealed class PodCreateFailuresTests
 {
     private static readonly DateTimeOffset Now = TrainingJobBuilder.T0.AddMinutes(5);

@@ -6,7 +6,7 @@ using k8s.Models;
 namespace K8sTraining.Operator.Tests.Reconciliation;
 
 /// <summary>A pod that cannot start shows why on the job: in the Running condition, and in one Event.</summary>
-[Trait("Category", "Integration")]
+[Trait("Category", "Unit")]
 public sealed class PodStartProblemsTests
 {
     private static readonly DateTimeOffset Now = TrainingJobBuilder.T0.AddMinutes(5);

@@ -5,7 +5,7 @@ using K8sTraining.Operator.Tests.Builders;
 namespace K8sTraining.Operator.Tests.Reconciliation;
 
 /// <summary>The status says where training is and where a replacement resumes, from what the trainer itself reports.</summary>
-[Trait("Category", "Integration")]
+[Trait("Category", "Unit")]
 public sealed class ResumePointTests
 {
     private static readonly DateTimeOffset Now = TrainingJobBuilder.T0.AddMinutes(5);

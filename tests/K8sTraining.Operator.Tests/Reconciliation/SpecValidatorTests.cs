@@ -6,7 +6,7 @@ using k8s.Models;
 namespace K8sTraining.Operator.Tests.Reconciliation;
 
 /// <summary>What the operator rejects even when a server did not apply the CRD schema.</summary>
-[Trait("Category", "Integration")]
+[Trait("Category", "Unit")]
 public sealed class SpecValidatorTests
 {
     [Fact]

@@ -6,7 +6,7 @@ using K8sTraining.Operator.Tests.Builders;
 namespace K8sTraining.Operator.Tests.Reconciliation;
 
 /// <summary>Exit 69 (the checkpoint store unreachable at start-up) is infrastructure trouble: retried, never the job's failure.</summary>
-[Trait("Category", "Integration")]
+[Trait("Category", "Unit")]
 public sealed class StorageUnavailableTests
 {
     private static readonly DateTimeOffset Now = TrainingJobBuilder.T0.AddMinutes(5);

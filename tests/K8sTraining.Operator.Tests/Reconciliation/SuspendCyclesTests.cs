@@ -5,7 +5,7 @@ using K8sTraining.Operator.Tests.Builders;
 namespace K8sTraining.Operator.Tests.Reconciliation;
 
 /// <summary>A suspend is the user's choice, never a preemption, however quickly it is undone.</summary>
-[Trait("Category", "Integration")]
+[Trait("Category", "Unit")]
 public sealed class SuspendCyclesTests
 {
     private static readonly DateTimeOffset Now = TrainingJobBuilder.T0.AddMinutes(5);

@@ -6,7 +6,7 @@ using k8s.Models;
 namespace K8sTraining.Operator.Tests.Reconciliation;
 
 /// <summary>An edit of the training settings of a job with checkpoints is refused at once, not at the next preemption.</summary>
-[Trait("Category", "Integration")]
+[Trait("Category", "Unit")]
 public sealed class TrainingChangesTests
 {
     private static readonly DateTimeOffset Now = TrainingJobBuilder.T0.AddMinutes(5);

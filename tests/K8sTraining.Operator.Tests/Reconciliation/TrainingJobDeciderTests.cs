@@ -5,7 +5,7 @@ using k8s.Models;
 
 namespace K8sTraining.Operator.Tests.Reconciliation;
 
-[Trait("Category", "Integration")]
+[Trait("Category", "Unit")]
 public sealed class TrainingJobDeciderTests
 {
     private static readonly DateTimeOffset Now = TrainingJobBuilder.T0.AddMinutes(5);
