@@ -94,6 +94,26 @@ public class ClusterFixture : IAsyncLifetime
         return name;
     }
 
+    /// <summary>A fresh namespace holding the s3-credentials Secret for the test S3 server; the trainer must be published.</summary>
+    public async Task<string> NewNamespaceWithS3CredentialsAsync(string prefix)
+    {
+        var trainer = Path.Combine(RepositoryPaths.Publish("trainer"), "K8sTraining.Trainer.dll");
+        Assert.True(File.Exists(trainer), $"{trainer} is missing: run make publish");
+        var ns = await NewNamespaceAsync(prefix);
+        await Client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = "s3-credentials", NamespaceProperty = ns },
+            StringData = new Dictionary<string, string>
+            {
+                ["AWS_ACCESS_KEY_ID"] = "S3RVER",
+                ["AWS_SECRET_ACCESS_KEY"] = "S3RVER",
+                ["AWS_REGION"] = "us-east-1",
+                ["AWS_ENDPOINT_URL"] = S3Endpoint,
+            },
+        }, ns);
+        return ns;
+    }
+
     public async Task<TrainingJob> CreateJobAsync(TrainingJob job) =>
         await Client.CustomObjects.CreateNamespacedCustomObjectAsync<TrainingJob>(job, TrainingJob.KubeGroup, TrainingJob.KubeVersion, job.Metadata.NamespaceProperty, TrainingJob.KubePlural);
 

@@ -27,7 +27,7 @@ public sealed partial class NodeLossWaitTests(TwoNodeClusterFixture cluster, ITe
     public async Task Operator_Should_ReplaceOnlyOnceTheLostPodIsGone_When_ANodeVanishesUnderWait()
     {
         var e2e = new NodeLossRun(cluster, output);
-        var ns = await e2e.NamespaceAsync("nl-wait");
+        var ns = await cluster.NewNamespaceWithS3CredentialsAsync("nl-wait");
         await using var op = OperatorProcess.Start(cluster.Plane.KubeconfigPath, ns, "op-nl-wait", "--progress-interval-seconds", "1");
         await cluster.CreateJobAsync(NodeLossRun.Job(ns, "mnist", samples: 8192, epochs: 2, EverySteps, s =>
         {
@@ -116,7 +116,7 @@ public sealed class NodeLossReplaceTests(TwoNodeClusterFixture cluster, ITestOut
     public async Task Operator_Should_ReplaceWhileTheZombieRunsAndFencingRefusesIt_When_ANodeIsPartitionedUnderReplace()
     {
         var e2e = new NodeLossRun(cluster, output);
-        var ns = await e2e.NamespaceAsync("nl-replace");
+        var ns = await cluster.NewNamespaceWithS3CredentialsAsync("nl-replace");
         await using var op = OperatorProcess.Start(cluster.Plane.KubeconfigPath, ns, "op-nl-replace");
         var prefix = $"jobs/{ns}/mnist";
         // No metrics port: the zombie and its replacement share this machine's loopback, and the operator would read
@@ -228,26 +228,6 @@ internal sealed partial class NodeLossRun(TwoNodeClusterFixture cluster, ITestOu
         };
         change?.Invoke(job.Spec);
         return job;
-    }
-
-    /// <summary>A fresh namespace holding the s3-credentials Secret for the test S3 server; the trainer must be published.</summary>
-    public async Task<string> NamespaceAsync(string prefix)
-    {
-        var trainer = Path.Combine(RepositoryPaths.Publish("trainer"), "K8sTraining.Trainer.dll");
-        Assert.True(File.Exists(trainer), $"{trainer} is missing: run make publish");
-        var ns = await cluster.NewNamespaceAsync(prefix);
-        await cluster.Client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
-        {
-            Metadata = new V1ObjectMeta { Name = "s3-credentials", NamespaceProperty = ns },
-            StringData = new Dictionary<string, string>
-            {
-                ["AWS_ACCESS_KEY_ID"] = "S3RVER",
-                ["AWS_SECRET_ACCESS_KEY"] = "S3RVER",
-                ["AWS_REGION"] = "us-east-1",
-                ["AWS_ENDPOINT_URL"] = cluster.S3Endpoint,
-            },
-        }, ns);
-        return ns;
     }
 
     /// <summary>The file in which s3rver keeps the object <paramref name="key"/> of the bucket, or null while there is none.</summary>

@@ -14,7 +14,7 @@ public sealed partial class PreemptionTests(ClusterFixture cluster)
     [Fact]
     public async Task Operator_Should_ReplaceAndResumeFromTheCheckpoint_When_TheTrainerPodIsEvicted()
     {
-        var ns = await NamespaceWithS3CredentialsAsync("evict");
+        var ns = await cluster.NewNamespaceWithS3CredentialsAsync("evict");
         await using var op = OperatorProcess.Start(cluster.Plane.KubeconfigPath, ns, "op-evict");
         var prefix = $"jobs/{ns}/mnist";
         await cluster.CreateJobAsync(new TrainingJob
@@ -61,7 +61,7 @@ public sealed partial class PreemptionTests(ClusterFixture cluster)
     [Fact]
     public async Task Operator_Should_ShowTheLiveResumePointAndResumeThere_When_APodDiesWithoutATerminationMessage()
     {
-        var ns = await NamespaceWithS3CredentialsAsync("lost");
+        var ns = await cluster.NewNamespaceWithS3CredentialsAsync("lost");
         await using var op = OperatorProcess.Start(cluster.Plane.KubeconfigPath, ns, "op-lost", "--progress-interval-seconds", "1");
         var prefix = $"jobs/{ns}/mnist";
         await cluster.CreateJobAsync(new TrainingJob
@@ -110,26 +110,6 @@ public sealed partial class PreemptionTests(ClusterFixture cluster)
         Assert.Contains($"(global step {resume.GlobalStep}) from", await File.ReadAllTextAsync(FindLog(ns, "mnist-attempt-2")), StringComparison.Ordinal);
         var created = (await cluster.EventsAsync(ns)).Single(e => e.Reason == EventReasons.AttemptCreated && e.Message.Contains("attempt 2", StringComparison.Ordinal));
         Assert.Contains($"resumes from {resume.Location}", created.Message, StringComparison.Ordinal);
-    }
-
-    /// <summary>A fresh namespace holding the s3-credentials Secret for the test S3 server; the trainer must be published.</summary>
-    private async Task<string> NamespaceWithS3CredentialsAsync(string prefix)
-    {
-        var trainer = Path.Combine(RepositoryPaths.Publish("trainer"), "K8sTraining.Trainer.dll");
-        Assert.True(File.Exists(trainer), $"{trainer} is missing: run make publish");
-        var ns = await cluster.NewNamespaceAsync(prefix);
-        await cluster.Client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
-        {
-            Metadata = new V1ObjectMeta { Name = "s3-credentials", NamespaceProperty = ns },
-            StringData = new Dictionary<string, string>
-            {
-                ["AWS_ACCESS_KEY_ID"] = "S3RVER",
-                ["AWS_SECRET_ACCESS_KEY"] = "S3RVER",
-                ["AWS_REGION"] = "us-east-1",
-                ["AWS_ENDPOINT_URL"] = cluster.S3Endpoint,
-            },
-        }, ns);
-        return ns;
     }
 
     private string FindLog(string ns, string pod)
