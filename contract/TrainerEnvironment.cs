@@ -69,6 +69,48 @@ public static class TrainerEnvironment
     /// <summary>--shutdown-timeout-seconds: budget for the signal checkpoint and its upload.</summary>
     public const string ShutdownTimeoutSeconds = Prefix + "SHUTDOWN_TIMEOUT_SECONDS";
 
+    /// <summary>--num-classes: classes the model predicts (default: the data set's).</summary>
+    public const string NumClasses = Prefix + "NUM_CLASSES";
+
+    /// <summary>--in-channels: image channels the model reads, 1 (grayscale) or 3 (RGB) (default: the data set's).</summary>
+    public const string InChannels = Prefix + "IN_CHANNELS";
+
+    /// <summary>--image-size: images are resized to this square size (default: the data set's own).</summary>
+    public const string ImageSize = Prefix + "IMAGE_SIZE";
+
+    /// <summary>--stem: a ResNet's first layers, <c>auto</c>, <c>imagenet</c> or <c>small</c>.</summary>
+    public const string Stem = Prefix + "STEM";
+
+    /// <summary>--random-crop-padding: training images are padded by this many pixels and cropped back at random (0 = off).</summary>
+    public const string RandomCropPadding = Prefix + "RANDOM_CROP_PADDING";
+
+    /// <summary>--horizontal-flip: <c>true</c> flips half the training images left to right.</summary>
+    public const string HorizontalFlip = Prefix + "HORIZONTAL_FLIP";
+
+    /// <summary>--normalize: <c>true</c> normalises every channel by the training split's mean and standard deviation.</summary>
+    public const string Normalize = Prefix + "NORMALIZE";
+
+    /// <summary>--max-samples-per-class: the limited mode, at most this many training samples per class (0 = all).</summary>
+    public const string MaxSamplesPerClass = Prefix + "MAX_SAMPLES_PER_CLASS";
+
+    /// <summary>--val-fraction: a stratified validation split taken from the training data (0 = none).</summary>
+    public const string ValFraction = Prefix + "VAL_FRACTION";
+
+    /// <summary>--class-weights: <c>none</c>, <c>auto</c> (inverse frequency) or one weight per class, comma-separated.</summary>
+    public const string ClassWeights = Prefix + "CLASS_WEIGHTS";
+
+    /// <summary>--loss: one of <see cref="LossNames.All"/>.</summary>
+    public const string Loss = Prefix + "LOSS";
+
+    /// <summary>--focal-gamma: the focal loss's focusing parameter.</summary>
+    public const string FocalGamma = Prefix + "FOCAL_GAMMA";
+
+    /// <summary>--loader-workers: threads that decode and augment samples.</summary>
+    public const string LoaderWorkers = Prefix + "LOADER_WORKERS";
+
+    /// <summary>--prefetch-batches: batches prepared ahead of the training step.</summary>
+    public const string PrefetchBatches = Prefix + "PREFETCH_BATCHES";
+
     /// <summary>
     /// The attempt number (1, 2, ...): the fencing token of the checkpoint protocol (a trainer that finds a newer
     /// attempt's fence or commit exits <see cref="TrainerExitCodes.Superseded"/>). Unset: no fencing. Not a flag.
@@ -80,7 +122,7 @@ public static class TrainerEnvironment
     [
         Model, Dataset, Data, Samples, Epochs, BatchSize, LearningRate, Optimizer, Seed, CheckpointDirectory, CheckpointUri,
         CheckpointEverySteps, KeepCheckpoints, TerminationLog, MetricsPort, JobNamespace, JobName, JobUid, CheckpointAdopt,
-        ShutdownTimeoutSeconds,
+        ShutdownTimeoutSeconds, NumClasses, InChannels, ImageSize, Stem, RandomCropPadding, HorizontalFlip, Normalize, MaxSamplesPerClass, ValFraction, ClassWeights, Loss, FocalGamma, LoaderWorkers, PrefetchBatches,
     ];
 
     /// <summary>Every variable above.</summary>

@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
-using K8sTraining.Trainer.Checkpoints;
-using K8sTraining.Trainer.Training;
+using K8sTraining.Training.Checkpoints;
+using K8sTraining.Training.Loop;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace K8sTraining.Benchmarks;
@@ -148,7 +148,7 @@ public sealed partial class TrainerBenchmark : IBenchmarkSuite
     private static CheckpointSnapshot CaptureMlpSnapshot()
     {
         TorchSharp.torch.manual_seed(1);
-        using var model = K8sTraining.Trainer.Models.ModelFactory.Create("mlp");
+        using var model = K8sTraining.Training.Models.ModelFactory.Create("mlp");
         using var optimizer = TorchSharp.torch.optim.AdamW(model.parameters(), 0.001);
         using (var scope = TorchSharp.torch.NewDisposeScope())
         {

@@ -102,7 +102,8 @@ public sealed class DockerfileTests
         var dotnetSteps = Dockerfile.Of(build, "RUN").Where(r => r.Arguments.StartsWith("dotnet ", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, dotnetSteps.Count); // restore and publish, both for the same backend
         Assert.All(dotnetSteps, r => Assert.Contains("-p:TorchBackend=${TORCH_BACKEND}", r.Arguments));
-        var project = File.ReadAllText(RepositoryPaths.Of("trainer", "K8sTraining.Trainer.csproj"));
+        // The library picks the TorchSharp package; the global property reaches it through the trainer's reference.
+        var project = File.ReadAllText(RepositoryPaths.Of("training", "K8sTraining.Training.csproj"));
         Assert.Contains("TorchSharp-cuda-linux", project);
         Assert.Contains("'$(TorchBackend)' == 'cuda'", project);
     }

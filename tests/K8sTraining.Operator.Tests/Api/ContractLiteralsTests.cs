@@ -10,7 +10,7 @@ namespace K8sTraining.Operator.Tests.Api;
 /// </summary>
 public sealed class ContractLiteralsTests
 {
-    private static readonly string[] ScannedFolders = ["operator", "trainer"];
+    private static readonly string[] ScannedFolders = ["operator", "training", "trainer"];
 
     /// <summary>What may not be written outside contract/, built from the contract itself.</summary>
     private static IReadOnlyList<(string What, Regex Pattern)> Forbidden { get; } = BuildForbidden();

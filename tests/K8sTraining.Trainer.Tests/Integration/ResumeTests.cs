@@ -1,5 +1,5 @@
 using K8sTraining.Contract;
-using K8sTraining.Trainer.Hosting;
+using K8sTraining.Training.Hosting;
 using K8sTraining.Trainer.Tests.Support;
 using Xunit.Abstractions;
 
@@ -149,7 +149,7 @@ public sealed class ResumeTests(ReferenceRunFixture reference, ITestOutputHelper
             Assert.True(stoppedAt is > 140 and < 150, $"the signal must land before step 150 for this case; it stopped at {stoppedAt}");
         }
         Assert.Equal([stoppedAt], run.CommittedSteps());
-        Assert.Null(Checkpoints.LocalCheckpointStore.Verify(Path.Combine(run.CheckpointDirectory, $"step-{stoppedAt:D12}"), out _));
+        Assert.Null(K8sTraining.Training.Checkpoints.LocalCheckpointStore.Verify(Path.Combine(run.CheckpointDirectory, $"step-{stoppedAt:D12}"), out _));
 
         var (finalCode, final) = await TrainerProcess.RunAsync(run.Args("--keep-checkpoints", "1"));
         using (final)

@@ -1,5 +1,5 @@
 using K8sTraining.Contract;
-using K8sTraining.Trainer.Hosting;
+using K8sTraining.Training.Hosting;
 using K8sTraining.Trainer.Tests.Support;
 
 namespace K8sTraining.Trainer.Tests.Integration;

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using K8sTraining.Contract;
-using K8sTraining.Trainer.Checkpoints;
-using K8sTraining.Trainer.Storage;
+using K8sTraining.Training.Checkpoints;
+using K8sTraining.Training.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace K8sTraining.Trainer.Tests.Storage;

@@ -1,5 +1,5 @@
 using System.Text;
-using K8sTraining.Trainer.Storage;
+using K8sTraining.Training.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace K8sTraining.Trainer.Tests.Storage;

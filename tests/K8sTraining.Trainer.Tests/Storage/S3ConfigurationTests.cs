@@ -1,4 +1,4 @@
-using K8sTraining.Trainer.Storage;
+using K8sTraining.Training.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace K8sTraining.Trainer.Tests.Storage;

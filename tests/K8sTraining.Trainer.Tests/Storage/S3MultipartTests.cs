@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
-using K8sTraining.Trainer.Checkpoints;
-using K8sTraining.Trainer.Storage;
+using K8sTraining.Training.Checkpoints;
+using K8sTraining.Training.Storage;
 
 namespace K8sTraining.Trainer.Tests.Storage;
 

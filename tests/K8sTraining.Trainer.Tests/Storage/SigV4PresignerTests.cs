@@ -1,4 +1,4 @@
-using K8sTraining.Trainer.Storage;
+using K8sTraining.Training.Storage;
 using Minio;
 using Minio.DataModel.Args;
 

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using K8sTraining.Contract;
-using K8sTraining.Trainer.Storage;
+using K8sTraining.Training.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace K8sTraining.Trainer.Tests.Storage;

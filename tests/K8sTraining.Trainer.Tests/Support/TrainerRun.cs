@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using K8sTraining.Contract;
-using K8sTraining.Trainer.Hosting;
+using K8sTraining.Training.Hosting;
 
 namespace K8sTraining.Trainer.Tests.Support;
 

@@ -1,8 +1,8 @@
 using K8sTraining.Contract;
-using K8sTraining.Trainer.Checkpoints;
-using K8sTraining.Trainer.Hosting;
-using K8sTraining.Trainer.Storage;
-using K8sTraining.Trainer.Training;
+using K8sTraining.Training.Checkpoints;
+using K8sTraining.Training.Hosting;
+using K8sTraining.Training.Storage;
+using K8sTraining.Training.Loop;
 
 namespace K8sTraining.Trainer.Tests.Unit;
 
@@ -55,7 +55,7 @@ public sealed class AttemptRecordTests
         {
             "prefix in use" => new CheckpointPrefixInUseException("in use"),
             "storage configuration" => new RemoteStoreConfigurationException("bad key"),
-            "dataset file" => new K8sTraining.Trainer.Options.InvalidInputException("truncated"),
+            "dataset file" => new K8sTraining.Training.Options.InvalidInputException("truncated"),
             "configuration mismatch" => new ConfigurationMismatchException("--lr differs"),
             "storage unreachable" => new RemoteStoreUnavailableException("unreachable"),
             _ => new IOException("No space left on device"),

@@ -1,5 +1,5 @@
 using System.Text;
-using K8sTraining.Trainer.Checkpoints;
+using K8sTraining.Training.Checkpoints;
 
 namespace K8sTraining.Trainer.Tests.Unit;
 

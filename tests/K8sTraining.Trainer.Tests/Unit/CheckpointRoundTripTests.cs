@@ -1,7 +1,7 @@
-using K8sTraining.Trainer.Checkpoints;
-using K8sTraining.Trainer.Data;
-using K8sTraining.Trainer.Models;
-using K8sTraining.Trainer.Training;
+using K8sTraining.Training.Checkpoints;
+using K8sTraining.Training.Data;
+using K8sTraining.Training.Models;
+using K8sTraining.Training.Loop;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -1,5 +1,5 @@
-using K8sTraining.Trainer.Data;
-using K8sTraining.Trainer.Options;
+using K8sTraining.Training.Data;
+using K8sTraining.Training.Options;
 using K8sTraining.Trainer.Tests.Support;
 
 namespace K8sTraining.Trainer.Tests.Unit;

@@ -1,4 +1,4 @@
-using K8sTraining.Trainer.Data;
+using K8sTraining.Training.Data;
 
 namespace K8sTraining.Trainer.Tests.Unit;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using K8sTraining.Contract;
-using K8sTraining.Trainer.Storage;
+using K8sTraining.Training.Storage;
 
 namespace K8sTraining.Trainer.Tests.Unit;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using K8sTraining.Trainer.Checkpoints;
-using K8sTraining.Trainer.Options;
+using K8sTraining.Training.Checkpoints;
+using K8sTraining.Training.Options;
 using K8sTraining.Trainer.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 

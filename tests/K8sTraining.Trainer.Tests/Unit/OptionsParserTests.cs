@@ -1,5 +1,5 @@
 using K8sTraining.Contract;
-using K8sTraining.Trainer.Options;
+using K8sTraining.Training.Options;
 
 namespace K8sTraining.Trainer.Tests.Unit;
 

@@ -1,7 +1,7 @@
 using K8sTraining.Contract;
-using K8sTraining.Trainer.Checkpoints;
-using K8sTraining.Trainer.Hosting;
-using K8sTraining.Trainer.Training;
+using K8sTraining.Training.Checkpoints;
+using K8sTraining.Training.Hosting;
+using K8sTraining.Training.Loop;
 
 namespace K8sTraining.Trainer.Tests.Unit;
 

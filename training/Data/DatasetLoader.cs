@@ -1,0 +1,68 @@
+using K8sTraining.Contract;
+using K8sTraining.Training.Options;
+
+namespace K8sTraining.Training.Data;
+
+/// <summary>Builds the splits named by the options: Fashion-MNIST from idx files or the deterministic synthetic set.</summary>
+public static class DatasetLoader
+{
+    // Fashion-MNIST training-set statistics; normalising makes both models train faster.
+    private const float Mean = 0.2860f;
+    private const float Std = 0.3530f;
+
+    public static DatasetSplits Load(TrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.Dataset switch
+        {
+            DatasetNames.FashionMnist => new DatasetSplits(
+                LoadIdx(options.DataDirectory!, "train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+                LoadIdx(options.DataDirectory!, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")),
+            _ => SyntheticDataset.Create(options.Samples),
+        };
+    }
+
+    /// <summary>The four files of Fashion-MNIST, as published (each may also be stored gunzipped).</summary>
+    public static readonly IReadOnlyList<string> FashionMnistFiles =
+        ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+
+    private const string Fix = $"Download the four Fashion-MNIST files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) again into that directory, or point --data ({TrainerEnvironment.Data}) at a directory that holds them";
+
+    private static ImageDataset LoadIdx(string directory, string images, string labels)
+    {
+        var pixels = Read(directory, images, out var imageDims);
+        var classes = Read(directory, labels, out var labelDims);
+        if (imageDims.Length != 3 || imageDims[1] != ImageDataset.Height || imageDims[2] != ImageDataset.Width || labelDims.Length != 1 || labelDims[0] != imageDims[0])
+        {
+            throw new InvalidInputException($"{images} and {labels} in --data {directory} do not hold 28x28 images with one label each (dimensions {string.Join("x", imageDims)} and {string.Join("x", labelDims)}). {Fix}.");
+        }
+        var floats = new float[pixels.Length];
+        for (var i = 0; i < pixels.Length; i++)
+        {
+            floats[i] = ((pixels[i] / 255f) - Mean) / Std;
+        }
+        return new ImageDataset(floats, classes.Select(c => (long)c).ToArray());
+    }
+
+    // A missing, truncated or garbled dataset file is the user's to fix (exit 2): say which file, what is wrong, what to do.
+    private static byte[] Read(string directory, string baseName, out int[] dimensions)
+    {
+        try
+        {
+            return IdxReader.ReadFile(directory, baseName, out dimensions);
+        }
+        catch (FileNotFoundException e)
+        {
+            var present = FashionMnistFiles.Where(f => File.Exists(Path.Combine(directory, f)) || File.Exists(Path.Combine(directory, f + ".gz"))).ToList();
+            var missing = FashionMnistFiles.Except(present).Select(f => f + "(.gz)");
+            var context = present.Count == 0
+                ? $"--data {directory} holds none of the Fashion-MNIST files"
+                : $"--data {directory} holds {string.Join(", ", present)} but not {string.Join(", ", missing)}";
+            throw new InvalidInputException($"{e.Message} {context}. {Fix}.", e);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidInputException($"{e.Message.TrimEnd('.')}. {Fix}.", e);
+        }
+    }
+}

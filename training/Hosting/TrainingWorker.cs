@@ -1,0 +1,151 @@
+using K8sTraining.Contract;
+using K8sTraining.Training.Checkpoints;
+using K8sTraining.Training.Metrics;
+using K8sTraining.Training.Options;
+using K8sTraining.Training.Progress;
+using K8sTraining.Training.Storage;
+using K8sTraining.Training.Loop;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace K8sTraining.Training.Hosting;
+
+/// <summary>
+/// Runs the training loop under the generic host, whose console lifetime turns SIGTERM/SIGINT into the stopping token
+/// (a second signal only asks again), then records the outcome, writes the termination log and stops the host.
+/// </summary>
+public sealed partial class TrainingWorker(
+    TrainerOptions options,
+    TrainerExitHolder holder,
+    TrainerMetrics metrics,
+    IHostApplicationLifetime lifetime,
+    ILoggerFactory loggerFactory,
+    ILogger<TrainingWorker> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var exit = await Task.Run(() => RunAsync(stoppingToken), CancellationToken.None).ConfigureAwait(false);
+        holder.Exit = exit;
+        TerminationLog.Write(TerminationLog.ResolvePath(options.TerminationLog), exit.Report);
+        lifetime.StopApplication();
+    }
+
+    private async Task<TrainerExit> RunAsync(CancellationToken stoppingToken)
+    {
+        var attempt = new AttemptRecord();
+        RemoteCheckpointSync? remote = null;
+        try
+        {
+            TrainingOutcome outcome;
+            try
+            {
+                remote = RemoteCheckpointSync.Create(options, loggerFactory, metrics);
+                metrics.ObserveUploadBacklog(() => remote?.Backlog ?? 0);
+                outcome = await TrainAsync(remote, attempt, stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                outcome = await OutcomeOfErrorAsync(e, remote).ConfigureAwait(false);
+            }
+            return TrainerExit.For(outcome, attempt, remote?.NewestCommitted);
+        }
+        finally
+        {
+            if (remote is not null)
+            {
+                await remote.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private Task<TrainingOutcome> TrainAsync(RemoteCheckpointSync remote, AttemptRecord attempt, CancellationToken stoppingToken)
+    {
+        var bar = options.Progress == "bar" || (options.Progress == "auto" && !Console.IsOutputRedirected);
+        return bar
+            ? ProgressBarObserver.RunAsync(view => RunLoopAsync(remote, attempt, view, stoppingToken))
+            : RunLoopAsync(remote, attempt, new LogObserver(options.LogEverySteps, loggerFactory.CreateLogger<LogObserver>()), stoppingToken);
+    }
+
+    /// <summary>The outcome an error ends the attempt with, logged once (a failure also flushes what it committed).</summary>
+    private async Task<TrainingOutcome> OutcomeOfErrorAsync(Exception error, RemoteCheckpointSync? remote)
+    {
+        if (InvalidReason(error) is { } reason)
+        {
+            LogInvalid(logger, error.Message);
+            return new TrainingOutcome.Invalid(error.Message, reason);
+        }
+        switch (error)
+        {
+            case SupersededException:
+                // Logged once by the store where it found the newer attempt; no flush: nothing more goes up.
+                return new TrainingOutcome.Superseded(error.Message);
+            case RemoteStoreUnavailableException:
+                LogStorageUnavailable(logger, error.Message);
+                return new TrainingOutcome.StorageUnavailable(error.Message);
+            default:
+                LogFailed(logger, error);
+                await FlushAfterFailureAsync(remote).ConfigureAwait(false);
+                return new TrainingOutcome.Failed($"{error.GetType().Name}: {error.Message}");
+        }
+    }
+
+    /// <summary>The termination reason of an error the user must fix (exit 2), or null for any other error.</summary>
+    public static string? InvalidReason(Exception error) => error switch
+    {
+        CheckpointPrefixInUseException => TerminationReasons.CheckpointPrefixInUse,
+        ConfigurationMismatchException or RemoteStoreConfigurationException or OptionsException or InvalidInputException => TerminationReasons.InvalidConfiguration,
+        _ => null,
+    };
+
+    // A failed attempt (a full disk, say) still sends the checkpoints it committed before, within the shutdown budget.
+    private async Task FlushAfterFailureAsync(RemoteCheckpointSync? remote)
+    {
+        if (remote is not { Enabled: true, Backlog: > 0 })
+        {
+            return;
+        }
+        try
+        {
+            await remote.FlushAsync(TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogFlushFailed(logger, e.Message);
+        }
+    }
+
+    private async Task<TrainingOutcome> RunLoopAsync(RemoteCheckpointSync remote, AttemptRecord attempt, ITrainingObserver view, CancellationToken stoppingToken)
+    {
+        if (options.CheckpointDirectory is { } directory)
+        {
+            // Before the CSV log is opened there: a checkpoint directory that is a file or read-only is the user's to fix.
+            LocalCheckpointStore.EnsureUsable(directory);
+        }
+        var observers = new List<ITrainingObserver> { view, new MetricsObserver(metrics) };
+        using var csv = options.ResolvedLogCsv is { } path && options.CheckpointDirectory is not null | options.LogCsv is not null ? new CsvObserver(path, options.LogEverySteps) : null;
+        if (csv is not null)
+        {
+            observers.Add(csv);
+        }
+        var loop = new TrainingLoop(options, remote, attempt, metrics, new CompositeObserver(observers), loggerFactory.CreateLogger<TrainingLoop>());
+        return await loop.RunAsync(stoppingToken).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Checkpoint storage unavailable: {Message}")]
+    private static partial void LogStorageUnavailable(ILogger logger, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not flush checkpoint uploads after the failure: {Message}")]
+    private static partial void LogFlushFailed(ILogger logger, string message);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Invalid configuration: {Message}")]
+    private static partial void LogInvalid(ILogger logger, string message);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Training failed")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+}
+
+/// <summary>Carries the exit from the worker to Program's exit code.</summary>
+public sealed class TrainerExitHolder
+{
+    public TrainerExit? Exit { get; set; }
+}

@@ -1,0 +1,106 @@
+using K8sTraining.Contract;
+using K8sTraining.Training.Checkpoints;
+
+namespace K8sTraining.Training.Loop;
+
+/// <summary>
+/// What this attempt knows, kept current by the loop: its position, where it resumed, the newest local checkpoint.
+/// Whatever ends the attempt (completion, a signal, an error) reports from it, so the report always tells the truth.
+/// </summary>
+public sealed class AttemptRecord
+{
+    private readonly Lock gate = new();
+    private long globalStep;
+    private int epoch;
+    private int stepInEpoch;
+    private LocalCheckpoint? newestLocal;
+    private ResumePoint? resumedFrom;
+    private double? testAccuracy;
+
+    /// <summary>Where this attempt resumed; null when it started fresh (or has not got that far).</summary>
+    public ResumePoint? ResumedFrom
+    {
+        get
+        {
+            lock (gate)
+            {
+                return resumedFrom;
+            }
+        }
+    }
+
+    /// <summary>The attempt resumed at this position from <paramref name="checkpoint"/> (a remote URI or a local path).</summary>
+    public void RecordResume(long step, int atEpoch, int atStepInEpoch, string checkpoint)
+    {
+        lock (gate)
+        {
+            resumedFrom = new ResumePoint(step, atEpoch, atStepInEpoch, checkpoint);
+            (globalStep, epoch, stepInEpoch) = (step, atEpoch, atStepInEpoch);
+        }
+    }
+
+    /// <summary>Steps completed so far (after each step and at each epoch's end).</summary>
+    public void RecordPosition(long step, int atEpoch, int atStepInEpoch)
+    {
+        lock (gate)
+        {
+            (globalStep, epoch, stepInEpoch) = (step, atEpoch, atStepInEpoch);
+        }
+    }
+
+    public void RecordAccuracy(double? accuracy)
+    {
+        lock (gate)
+        {
+            testAccuracy = accuracy ?? testAccuracy;
+        }
+    }
+
+    /// <summary>A checkpoint committed (or found valid) on local disk; the newest one is kept.</summary>
+    public void RecordLocalCheckpoint(LocalCheckpoint checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        lock (gate)
+        {
+            if (newestLocal is null || checkpoint.Manifest.GlobalStep >= newestLocal.Manifest.GlobalStep)
+            {
+                newestLocal = checkpoint;
+            }
+        }
+    }
+
+    /// <summary>The report for an ending with this status, given the newest checkpoint committed remotely (if any).</summary>
+    public TerminationMessage Report(string status, string message, string? reason, (long GlobalStep, string Uri)? newestRemote)
+    {
+        lock (gate)
+        {
+            var local = newestLocal is null ? ((long, string)?)null : (newestLocal.Manifest.GlobalStep, newestLocal.Directory);
+            var (checkpoint, uploaded) = NewestDurable(local, newestRemote);
+            return new TerminationMessage
+            {
+                Status = status,
+                GlobalStep = globalStep,
+                Epoch = epoch,
+                StepInEpoch = stepInEpoch,
+                Checkpoint = checkpoint,
+                CheckpointUploaded = uploaded,
+                TestAccuracy = testAccuracy,
+                Message = message,
+                Reason = reason,
+                ResumedFrom = resumedFrom,
+            };
+        }
+    }
+
+    /// <summary>
+    /// The checkpoint a replacement would resume from: the remote one when it is at least as new as the local one
+    /// (uploaded), else the local one (not uploaded). A local path is never reported as uploaded.
+    /// </summary>
+    public static (string? Checkpoint, bool Uploaded) NewestDurable((long GlobalStep, string Path)? local, (long GlobalStep, string Uri)? remote) =>
+        (local, remote) switch
+        {
+            (_, { } r) when local is null || r.GlobalStep >= local.Value.GlobalStep => (r.Uri, true),
+            ({ } l, _) => (l.Path, false),
+            _ => (null, false),
+        };
+}

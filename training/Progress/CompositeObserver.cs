@@ -1,0 +1,31 @@
+using K8sTraining.Training.Loop;
+
+namespace K8sTraining.Training.Progress;
+
+/// <summary>Fans progress out to every observer (view, CSV, later metrics).</summary>
+public sealed class CompositeObserver(IReadOnlyList<ITrainingObserver> observers) : ITrainingObserver
+{
+    public void OnStep(TrainingProgress progress)
+    {
+        foreach (var o in observers)
+        {
+            o.OnStep(progress);
+        }
+    }
+
+    public void OnEpochEnd(EpochMetrics metrics, TrainingProgress progress)
+    {
+        foreach (var o in observers)
+        {
+            o.OnEpochEnd(metrics, progress);
+        }
+    }
+
+    public void OnMessage(string message)
+    {
+        foreach (var o in observers)
+        {
+            o.OnMessage(message);
+        }
+    }
+}

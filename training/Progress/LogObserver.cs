@@ -1,0 +1,34 @@
+using K8sTraining.Training.Loop;
+using Microsoft.Extensions.Logging;
+
+namespace K8sTraining.Training.Progress;
+
+/// <summary>Structured log lines (for pods and pipes): every --log-every-steps steps, each epoch end, each message.</summary>
+public sealed partial class LogObserver(int everySteps, ILogger<LogObserver> logger) : ITrainingObserver
+{
+    public void OnStep(TrainingProgress progress)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        if (progress.GlobalStep % everySteps == 0)
+        {
+            LogStep(logger, progress.Epoch, progress.StepInEpoch, progress.StepsPerEpoch, progress.GlobalStep, progress.TotalSteps, progress.Loss, progress.SamplesPerSecond, progress.EstimatedRemaining?.ToString(@"hh\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture) ?? "-");
+        }
+    }
+
+    public void OnEpochEnd(EpochMetrics metrics, TrainingProgress progress)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        LogEpoch(logger, metrics.Epoch, metrics.GlobalStep, metrics.TrainLoss, metrics.TestAccuracy);
+    }
+
+    public void OnMessage(string message) => LogMessage(logger, message);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch} step {StepInEpoch}/{StepsPerEpoch} (global {GlobalStep}/{TotalSteps}) loss {Loss:F4} {SamplesPerSecond:F0} samples/s ETA {Eta}")]
+    private static partial void LogStep(ILogger logger, int epoch, int stepInEpoch, int stepsPerEpoch, long globalStep, long totalSteps, double loss, double samplesPerSecond, string eta);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch} done at global step {GlobalStep}: train loss {TrainLoss:F4}, test accuracy {TestAccuracy:F4}")]
+    private static partial void LogEpoch(ILogger logger, int epoch, long globalStep, double trainLoss, double testAccuracy);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Message}")]
+    private static partial void LogMessage(ILogger logger, string message);
+}
