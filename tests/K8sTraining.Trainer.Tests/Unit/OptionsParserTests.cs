@@ -126,7 +126,12 @@ public sealed class OptionsParserTests
     [MemberData(nameof(ContractChoices))]
     public void Parse_Should_AcceptEveryValueTheContractAllows_When_GivenAsFlag(string flag, string value)
     {
-        var options = OptionsParser.Parse([flag, value, "--data", Path.GetTempPath()], _ => null);
+        // csv-images reads a file, the others a directory.
+        var csv = Path.Combine(Path.GetTempPath(), $"contract-choices-{Environment.ProcessId}.csv");
+        File.WriteAllText(csv, "emotion,pixels,Usage\n");
+        var data = value == DatasetNames.CsvImages ? csv : Path.GetTempPath();
+        var options = OptionsParser.Parse([flag, value, "--data", data], _ => null);
+        File.Delete(csv);
 
         Assert.Equal(value, flag switch { "--model" => options.Model, "--dataset" => options.Dataset, _ => options.Optimizer });
     }
