@@ -1,8 +1,12 @@
+using K8sTraining.Training.Tasks;
+
 namespace K8sTraining.Training.Data;
 
 /// <summary>Images as normalised floats (N x 1 x 28 x 28, row-major) and their class labels, held in memory.</summary>
-public sealed class ImageDataset
+public sealed class ImageDataset : ITrainingDataset
 {
+    private static readonly long[] Shape = [1, Height, Width];
+
     public const int Height = 28;
     public const int Width = 28;
     public const int PixelsPerImage = Height * Width;
@@ -25,6 +29,15 @@ public sealed class ImageDataset
     public long[] Labels { get; }
 
     public int Count => Labels.Length;
+
+    IReadOnlyList<long> ITrainingDataset.SampleShape => Shape;
+
+    int ITrainingDataset.Classes => Classes;
+
+    public long LabelOf(int index) => Labels[index];
+
+    public void Fill(int index, Span<float> input, SampleContext context) =>
+        Pixels.AsSpan(index * PixelsPerImage, PixelsPerImage).CopyTo(input);
 
     /// <summary>Copies the images and labels at <paramref name="indices"/> into the given buffers.</summary>
     public void Gather(ReadOnlySpan<int> indices, Span<float> pixels, Span<long> labels)
