@@ -45,7 +45,7 @@ public static class TrainerApp
         }
 
         OpenMpThreads.PreferPassiveWaiting();
-        using var host = TrainerHost.Build(options);
+        using var host = TrainerHost.Build(options, task);
         var holder = host.Services.GetRequiredService<TrainerExitHolder>();
         await host.RunAsync().ConfigureAwait(false);
         return holder.Exit?.ExitCode ?? TrainerExitCodes.Failed;

@@ -1,5 +1,6 @@
 using K8sTraining.Training.Metrics;
 using K8sTraining.Training.Options;
+using K8sTraining.Training.Tasks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -10,7 +11,8 @@ namespace K8sTraining.Training.Hosting;
 /// <summary>Builds the generic host that runs one training run.</summary>
 public static class TrainerHost
 {
-    public static IHost Build(TrainerOptions options)
+    /// <summary>The host that trains <paramref name="task"/> (null: the built-in task the flags name).</summary>
+    public static IHost Build(TrainerOptions options, TrainingTask? task = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = true });
@@ -25,14 +27,17 @@ public static class TrainerHost
         });
         builder.Logging.SetMinimumLevel(bar ? LogLevel.Warning : LogLevel.Information);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        builder.Services.AddTrainer(options);
+        builder.Services.AddTrainer(options, task);
         return builder.Build();
     }
 
-    public static IServiceCollection AddTrainer(this IServiceCollection services, TrainerOptions options)
+    /// <summary>Registers the training worker for <paramref name="task"/> (null: the built-in task the flags name).</summary>
+    public static IServiceCollection AddTrainer(this IServiceCollection services, TrainerOptions options, TrainingTask? task = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         services.AddSingleton(options);
+        // Built lazily: the built-in catalogs only read the flags here; data loads when the loop asks for it.
+        services.AddSingleton(_ => task ?? BuiltInTask.From(options));
         services.AddSingleton<TrainerExitHolder>();
         services.AddTrainerMetrics(options.MetricsPort, options.JobNamespace, options.JobName);
         services.AddHostedService<TrainingWorker>();

@@ -5,6 +5,7 @@ using K8sTraining.Training.Options;
 using K8sTraining.Training.Progress;
 using K8sTraining.Training.Storage;
 using K8sTraining.Training.Loop;
+using K8sTraining.Training.Tasks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -16,6 +17,7 @@ namespace K8sTraining.Training.Hosting;
 /// </summary>
 public sealed partial class TrainingWorker(
     TrainerOptions options,
+    TrainingTask task,
     TrainerExitHolder holder,
     TrainerMetrics metrics,
     IHostApplicationLifetime lifetime,
@@ -127,7 +129,7 @@ public sealed partial class TrainingWorker(
         {
             observers.Add(csv);
         }
-        var loop = new TrainingLoop(options, remote, attempt, metrics, new CompositeObserver(observers), loggerFactory.CreateLogger<TrainingLoop>());
+        var loop = new TrainingLoop(options, task, remote, attempt, metrics, new CompositeObserver(observers), loggerFactory.CreateLogger<TrainingLoop>());
         return await loop.RunAsync(stoppingToken).ConfigureAwait(false);
     }
 

@@ -3,9 +3,9 @@ using K8sTraining.Contract;
 using K8sTraining.Training.Checkpoints;
 using K8sTraining.Training.Data;
 using K8sTraining.Training.Metrics;
-using K8sTraining.Training.Models;
 using K8sTraining.Training.Options;
 using K8sTraining.Training.Storage;
+using K8sTraining.Training.Tasks;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -16,11 +16,11 @@ namespace K8sTraining.Training.Loop;
 /// <summary>
 /// The training run: resume from the newest valid checkpoint, train step by step (each inside a dispose scope) checking
 /// for a stop request between steps, checkpoint periodically in the background, and on a stop finish the step, wait
-/// for the write in flight, checkpoint and report "preempted".
+/// for the write in flight, checkpoint and report "preempted". Generic over the <see cref="TrainingTask"/>: its data,
+/// model, loss and metrics; batches come from a <see cref="BatchLoader"/> that fills them ahead on worker threads.
 /// </summary>
-public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpointSync remote, AttemptRecord attempt, TrainerMetrics metrics, ITrainingObserver observer, ILogger<TrainingLoop> logger)
+public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask task, RemoteCheckpointSync remote, AttemptRecord attempt, TrainerMetrics metrics, ITrainingObserver observer, ILogger<TrainingLoop> logger)
 {
-    private const int EvaluationBatch = 1000;
     private const long NoGcBudgetBytes = 32L * 1024 * 1024;
 
     /// <summary>
@@ -42,7 +42,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
     /// <summary>The story of a run: check the storage and claim it, find where to resume, train, and say how it ended.</summary>
     public async Task<TrainingOutcome> RunAsync(CancellationToken stopRequested)
     {
-        var configuration = TrainingConfiguration.From(options);
+        var configuration = TrainingConfiguration.From(options, task);
         if (options.Threads > 0)
         {
             torch.set_num_threads(options.Threads);
@@ -52,13 +52,55 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         await remote.ValidateAsync(CancellationToken.None).ConfigureAwait(false);
         var resume = await FindResumePointAsync(store, configuration).ConfigureAwait(false);
 
-        var data = DatasetLoader.Load(options);
+        var (data, split) = SplitData(task.LoadData(), resume);
         torch.manual_seed(options.Seed);
-        using var model = ModelFactory.Create(options.Model);
+        using var model = task.CreateModel(data);
         using var optimizer = CreateOptimizer(model);
+        var classes = options.NumClasses ?? data.Train.Classes;
+        var loss = task.CreateLoss?.Invoke(data.Train) ?? DefaultLoss.Create(options, data.Train, classes);
         var state = Restore(resume, configuration, model, optimizer, data);
         var writer = StartCheckpointWriter(store, resume?.Checkpoint);
-        return await TrainAsync(model, optimizer, data, state, writer, resumed: resume is not null, stopRequested).ConfigureAwait(false);
+        var run = new Run(model, optimizer, loss, data, classes, split?.ToBytes());
+        observer.OnStart(new TrainingRunInfo(
+            Enumerable.Range(0, classes).Select(c => data.Train.ClassNames is { } names && c < names.Count ? names[c] : c.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList(),
+            data.Validation is not null,
+            task.Metrics.Select(m => m.Name).ToList()));
+        return await TrainAsync(run, state, writer, resumed: resume is not null, stopRequested).ConfigureAwait(false);
+    }
+
+    /// <summary>What one attempt trains with; <see cref="SplitBytes"/> goes into every checkpoint when there is a split.</summary>
+    private sealed record Run(nn.Module<Tensor, Tensor> Model, OptimizerHelper Optimizer, LossFunction Loss, TrainingData Data, int Classes, byte[]? SplitBytes);
+
+    /// <summary>
+    /// The splits the run trains and validates on: the checkpoint's saved split when it has one (refused, exit 2, if it
+    /// no longer fits the data), else the one <c>--max-samples-per-class</c> and <c>--val-fraction</c> choose.
+    /// </summary>
+    private (TrainingData Data, DataSplit? Split) SplitData(TrainingData loaded, SavedCheckpoint? resume)
+    {
+        ArgumentNullException.ThrowIfNull(loaded);
+        var validationFraction = options.ValFraction;
+        if (validationFraction > 0 && loaded.Validation is not null)
+        {
+            observer.OnMessage($"--val-fraction {validationFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)} ignored: {task.DatasetName} has a validation split of its own");
+            validationFraction = 0;
+        }
+        DataSplit? split;
+        var savedPath = resume?.Checkpoint.FilePath(DataSplit.FileName);
+        if (savedPath is not null && resume!.Checkpoint.Manifest.Files.Any(f => f.Name == DataSplit.FileName))
+        {
+            split = DataSplit.Parse(File.ReadAllBytes(savedPath));
+            split.EnsureFits(loaded.Train, savedPath);
+        }
+        else
+        {
+            split = DataSplit.Choose(loaded.Train, options.Seed, options.MaxSamplesPerClass, validationFraction);
+        }
+        if (split is null)
+        {
+            return (loaded, null);
+        }
+        var validation = split.Validation is { } v ? new SubsetDataset(loaded.Train, v) : loaded.Validation;
+        return (new TrainingData(new SubsetDataset(loaded.Train, split.Train), loaded.Test, validation), split);
     }
 
     /// <summary>A checkpoint to resume from and the training state saved in it.</summary>
@@ -97,8 +139,9 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         attempt.RecordLocalCheckpoint(found);
         if (configuration.FirstDifference(saved.Configuration) is { } diff)
         {
+            var fix = diff.Saved == TrainingConfiguration.Unset ? $"resume without {diff.Flag}" : $"resume with {diff.Flag} {diff.Saved}";
             throw new ConfigurationMismatchException(
-                $"{diff.Flag}: '{diff.Requested}' differs from '{diff.Saved}' in checkpoint {found.Directory}; resume with {diff.Flag} {diff.Saved} or use another --checkpoint-dir");
+                $"{diff.Flag}: '{diff.Requested}' differs from '{diff.Saved}' in checkpoint {found.Directory}; {fix} or use another --checkpoint-dir");
         }
         // Known before any data is loaded, so the operator can correct status.resumeFrom from the first scrape. Named
         // by its remote URI when the store holds it (restored, or listed in latest.json), else by its local path.
@@ -110,11 +153,12 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
     }
 
     /// <summary>Loads the model, optimizer and RNG from the resume point, or starts a fresh state.</summary>
-    private TrainingState Restore(SavedCheckpoint? resume, TrainingConfiguration configuration, nn.Module model, OptimizerHelper optimizer, DatasetSplits data)
+    private TrainingState Restore(SavedCheckpoint? resume, TrainingConfiguration configuration, nn.Module model, OptimizerHelper optimizer, TrainingData data)
     {
         if (resume is null)
         {
-            observer.OnMessage($"Starting {options.Model} on {options.Dataset} ({data.Train.Count} training, {data.Test.Count} test samples), {options.Epochs} epoch(s), batch size {options.BatchSize}");
+            var validation = data.Validation is null ? string.Empty : $", {data.Validation.Count} validation";
+            observer.OnMessage($"Starting {task.ModelName} on {task.DatasetName} ({data.Train.Count} training{validation}, {data.Test.Count} test samples), {options.Epochs} epoch(s), batch size {options.BatchSize}");
             return new TrainingState
             {
                 Configuration = configuration,
@@ -145,14 +189,13 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
     }
 
     /// <summary>Trains epoch by epoch until done or stopped; a newer attempt's commit ends it between steps.</summary>
-    private async Task<TrainingOutcome> TrainAsync(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, DatasetSplits data, TrainingState state, CheckpointWriter? writer, bool resumed, CancellationToken stopRequested)
+    private async Task<TrainingOutcome> TrainAsync(Run run, TrainingState state, CheckpointWriter? writer, bool resumed, CancellationToken stopRequested)
     {
-        var stepsPerEpoch = (data.Train.Count + options.BatchSize - 1) / options.BatchSize;
+        var train = run.Data.Train;
+        var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         var totalSteps = (long)stepsPerEpoch * options.Epochs;
         var clock = Stopwatch.StartNew();
         var startStep = state.GlobalStep;
-        var pixels = new float[options.BatchSize * ImageDataset.PixelsPerImage];
-        var labels = new long[options.BatchSize];
         double? lastAccuracy = state.History.Count > 0 ? state.History[^1].TestAccuracy : null;
         metrics.RecordStart(state.GlobalStep, state.Epoch, state.StepInEpoch, lastAccuracy, resumed);
         if (_startDelayMs > 0)
@@ -162,64 +205,101 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
 
         while (state.Epoch < options.Epochs)
         {
-            var sampler = new EpochSampler(options.Seed, state.Epoch, data.Train.Count, options.BatchSize);
             var learningRate = state.Schedule.LearningRateAt(state.Epoch);
-            foreach (var group in optimizer.ParamGroups)
+            foreach (var group in run.Optimizer.ParamGroups)
             {
                 group.LearningRate = learningRate;
             }
-            model.train();
-            while (state.StepInEpoch < sampler.StepsPerEpoch)
+            run.Model.train();
+            // Prefetched batches are dropped when the loader is disposed (a stop); a resume makes them again, the same.
+            using (var loader = new BatchLoader(train, EpochSampler.Permutation(options.Seed, state.Epoch, train.Count), options.BatchSize, state.StepInEpoch, state.Epoch, options.Seed, train: true, options.LoaderWorkers, options.PrefetchBatches))
             {
-                // A newer attempt owns the checkpoints: stop here, write nothing more (exit 76).
-                remote.ThrowIfSuperseded();
-                if (stopRequested.IsCancellationRequested)
+                while (state.StepInEpoch < stepsPerEpoch)
                 {
-                    return await StopAsync(model, optimizer, state, writer, lastAccuracy).ConfigureAwait(false);
-                }
-                var batch = sampler.Batch(state.StepInEpoch);
-                var loss = TrainStep(model, optimizer, data.Train, batch, pixels, labels);
-                state.StepInEpoch++;
-                state.GlobalStep++;
-                attempt.RecordPosition(state.GlobalStep, state.Epoch, state.StepInEpoch);
-                if (state.GlobalStep % FinalizeEverySteps == 0)
-                {
-                    ReleaseFinalizedNativeMemory();
-                }
-                state.EpochLossSum += loss * batch.Length;
-                state.EpochSamples += batch.Length;
-                if (writer is not null && options.CheckpointEverySteps > 0 && state.GlobalStep % options.CheckpointEverySteps == 0)
-                {
-                    writer.StartBackgroundWrite(CheckpointCodec.Capture(model, optimizer, state));
-                }
-                var rate = (state.GlobalStep - startStep) * (double)options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-                var remaining = rate > 0 ? TimeSpan.FromSeconds((totalSteps - state.GlobalStep) * options.BatchSize / rate) : (TimeSpan?)null;
-                observer.OnStep(new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, sampler.StepsPerEpoch, state.GlobalStep, totalSteps, loss, learningRate, rate, remaining, writer?.LastSubmittedStep));
-                if (_stepDelayMs > 0)
-                {
-                    Thread.Sleep(_stepDelayMs);
+                    // A newer attempt owns the checkpoints: stop here, write nothing more (exit 76).
+                    remote.ThrowIfSuperseded();
+                    if (stopRequested.IsCancellationRequested)
+                    {
+                        return await StopAsync(run, state, writer, lastAccuracy).ConfigureAwait(false);
+                    }
+                    var batch = loader.Next();
+                    var samples = batch.Count;
+                    var loss = TrainStep(run.Model, run.Optimizer, run.Loss, batch, train.SampleShape, loader.SampleSize);
+                    loader.Return(batch);
+                    state.StepInEpoch++;
+                    state.GlobalStep++;
+                    attempt.RecordPosition(state.GlobalStep, state.Epoch, state.StepInEpoch);
+                    if (state.GlobalStep % FinalizeEverySteps == 0)
+                    {
+                        ReleaseFinalizedNativeMemory();
+                    }
+                    state.EpochLossSum += loss * samples;
+                    state.EpochSamples += samples;
+                    if (writer is not null && options.CheckpointEverySteps > 0 && state.GlobalStep % options.CheckpointEverySteps == 0)
+                    {
+                        writer.StartBackgroundWrite(Capture(run, state));
+                    }
+                    var rate = (state.GlobalStep - startStep) * (double)options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+                    var remaining = rate > 0 ? TimeSpan.FromSeconds((totalSteps - state.GlobalStep) * options.BatchSize / rate) : (TimeSpan?)null;
+                    observer.OnStep(new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, stepsPerEpoch, state.GlobalStep, totalSteps, loss, learningRate, rate, remaining, writer?.LastSubmittedStep));
+                    if (_stepDelayMs > 0)
+                    {
+                        Thread.Sleep(_stepDelayMs);
+                    }
                 }
             }
 
-            var accuracy = Evaluate(model, data.Test);
-            lastAccuracy = accuracy;
-            var epochMetrics = new EpochMetrics(state.Epoch, state.GlobalStep, state.EpochSamples > 0 ? state.EpochLossSum / state.EpochSamples : double.NaN, accuracy, learningRate);
+            var epochMetrics = EvaluateEpoch(run, state, learningRate);
+            lastAccuracy = epochMetrics.TestAccuracy;
             state.History.Add(epochMetrics);
-            var progress = new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, sampler.StepsPerEpoch, state.GlobalStep, totalSteps, epochMetrics.TrainLoss, learningRate, 0, null, writer?.LastSubmittedStep);
+            var progress = new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, stepsPerEpoch, state.GlobalStep, totalSteps, epochMetrics.TrainLoss, learningRate, 0, null, writer?.LastSubmittedStep);
             state.Epoch++;
             state.StepInEpoch = 0;
             state.EpochLossSum = 0;
             state.EpochSamples = 0;
             attempt.RecordPosition(state.GlobalStep, state.Epoch, state.StepInEpoch);
-            attempt.RecordAccuracy(accuracy);
+            attempt.RecordAccuracy(epochMetrics.TestAccuracy);
             observer.OnEpochEnd(epochMetrics, progress);
         }
 
-        return await FinishAsync(model, optimizer, state, writer, lastAccuracy).ConfigureAwait(false);
+        return await FinishAsync(run, state, writer, lastAccuracy).ConfigureAwait(false);
+    }
+
+    /// <summary>Test accuracy, validation accuracy, per-class accuracy (validation if any, else test) and the task's metrics.</summary>
+    private EpochMetrics EvaluateEpoch(Run run, TrainingState state, double learningRate)
+    {
+        var test = Evaluation.Run(run.Model, run.Data.Test, run.Classes, task.Metrics, options.Seed, state.Epoch, options.LoaderWorkers, options.PrefetchBatches);
+        var extra = test.Metrics.ToDictionary(kv => "test." + kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        EvaluationResult? validation = null;
+        if (run.Data.Validation is { } validationData)
+        {
+            validation = Evaluation.Run(run.Model, validationData, run.Classes, task.Metrics, options.Seed, state.Epoch, options.LoaderWorkers, options.PrefetchBatches);
+            foreach (var (name, value) in validation.Metrics)
+            {
+                extra["validation." + name] = value;
+            }
+        }
+        return new EpochMetrics(
+            state.Epoch,
+            state.GlobalStep,
+            state.EpochSamples > 0 ? state.EpochLossSum / state.EpochSamples : double.NaN,
+            test.Accuracy,
+            learningRate,
+            validation?.Accuracy,
+            (validation ?? test).ClassAccuracy,
+            validation is null ? "test" : "validation",
+            extra.Count == 0 ? null : extra);
+    }
+
+    /// <summary>The checkpoint of this instant, with the data split beside the state when there is one.</summary>
+    private static CheckpointSnapshot Capture(Run run, TrainingState state)
+    {
+        var snapshot = CheckpointCodec.Capture(run.Model, run.Optimizer, state);
+        return run.SplitBytes is null ? snapshot : snapshot with { Files = [.. snapshot.Files, (DataSplit.FileName, run.SplitBytes)] };
     }
 
     /// <summary>After the last epoch: the final checkpoint, the --output model, the upload flush, then "completed".</summary>
-    private async Task<TrainingOutcome> FinishAsync(nn.Module model, OptimizerHelper optimizer, TrainingState state, CheckpointWriter? writer, double? lastAccuracy)
+    private async Task<TrainingOutcome> FinishAsync(Run run, TrainingState state, CheckpointWriter? writer, double? lastAccuracy)
     {
         remote.ThrowIfSuperseded();
         LocalCheckpoint? final = null;
@@ -228,12 +308,12 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
             writer.WaitForInFlight();
             final = writer.LastCommitted?.Manifest.GlobalStep == state.GlobalStep && writer.LastCommitted.Manifest.Epoch == state.Epoch
                 ? writer.LastCommitted
-                : writer.Write(CheckpointCodec.Capture(model, optimizer, state));
+                : writer.Write(Capture(run, state));
         }
         remote.ThrowIfSuperseded();
         if (options.Output is not null)
         {
-            WriteAtomically(options.Output, CheckpointCodec.ModelBytes(model));
+            WriteAtomically(options.Output, CheckpointCodec.ModelBytes(run.Model));
         }
         await FlushRemoteAsync().ConfigureAwait(false);
         remote.ThrowIfSuperseded();
@@ -243,7 +323,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         return new TrainingOutcome.Completed(message);
     }
 
-    private async Task<TrainingOutcome> StopAsync(nn.Module model, OptimizerHelper optimizer, TrainingState state, CheckpointWriter? writer, double? accuracy)
+    private async Task<TrainingOutcome> StopAsync(Run run, TrainingState state, CheckpointWriter? writer, double? accuracy)
     {
         var clock = Stopwatch.StartNew();
         if (writer is null)
@@ -256,7 +336,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         writer.WaitForInFlight();
         var checkpoint = writer.LastCommitted?.Manifest.GlobalStep == state.GlobalStep && writer.LastCommitted.Manifest.Epoch == state.Epoch
             ? writer.LastCommitted
-            : writer.Write(CheckpointCodec.Capture(model, optimizer, state));
+            : writer.Write(Capture(run, state));
         await FlushRemoteAsync().ConfigureAwait(false);
         remote.ThrowIfSuperseded();
         var message = $"Stopped by signal after global step {state.GlobalStep} (epoch {state.Epoch}, step {state.StepInEpoch} of epoch); checkpoint {checkpoint!.Directory} written in {clock.Elapsed.TotalSeconds:F2} s";
@@ -302,15 +382,16 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         GC.WaitForPendingFinalizers();
     }
 
-    private static double TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, ImageDataset data, ReadOnlySpan<int> batch, float[] pixels, long[] labels)
+    private static double TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, LossFunction lossFunction, LoadedBatch batch, IReadOnlyList<long> sampleShape, int sampleSize)
     {
         using var scope = NewDisposeScope();
-        data.Gather(batch, pixels, labels);
-        var n = batch.Length;
-        var input = n == labels.Length
-            ? torch.tensor(pixels, [n, 1, ImageDataset.Height, ImageDataset.Width])
-            : torch.tensor(pixels.AsSpan(0, n * ImageDataset.PixelsPerImage).ToArray(), [n, 1, ImageDataset.Height, ImageDataset.Width]);
-        var target = n == labels.Length ? torch.tensor(labels) : torch.tensor(labels.AsSpan(0, n).ToArray());
+        var n = batch.Count;
+        long[] shape = [n, .. sampleShape];
+        // The tensors may share the batch's buffers: the loader reuses them only after this scope is disposed.
+        var input = n == batch.Labels.Length
+            ? torch.tensor(batch.Inputs, shape)
+            : torch.tensor(batch.Inputs.AsSpan(0, n * sampleSize).ToArray(), shape);
+        var target = n == batch.Labels.Length ? torch.tensor(batch.Labels) : torch.tensor(batch.Labels.AsSpan(0, n).ToArray());
         // TorchSharp 0.107 frees implicitly created Scalars only through finalizers, and a GC during a native call can
         // finalize one still in use (seen as "Expected false to be true ... toFloat" in AdamW.step). No GC may run
         // during the step; its managed allocations are small.
@@ -318,7 +399,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         try
         {
             optimizer.zero_grad();
-            var loss = nn.functional.cross_entropy(model.forward(input), target);
+            var loss = lossFunction(model.forward(input), target);
             loss.backward();
             optimizer.step();
             return loss.item<float>();
@@ -337,28 +418,6 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
                 }
             }
         }
-    }
-
-    /// <summary>Test-split accuracy; eval mode and no RNG use, so it never changes what training does next.</summary>
-    public static double Evaluate(nn.Module<Tensor, Tensor> model, ImageDataset test)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(test);
-        model.eval();
-        long correct = 0;
-        using (torch.no_grad())
-        {
-            for (var start = 0; start < test.Count; start += EvaluationBatch)
-            {
-                using var scope = NewDisposeScope();
-                var n = Math.Min(EvaluationBatch, test.Count - start);
-                var input = torch.tensor(test.Pixels.AsSpan(start * ImageDataset.PixelsPerImage, n * ImageDataset.PixelsPerImage).ToArray(), [n, 1, ImageDataset.Height, ImageDataset.Width]);
-                var target = torch.tensor(test.Labels.AsSpan(start, n).ToArray());
-                correct += model.forward(input).argmax(1).eq(target).sum().item<long>();
-            }
-        }
-        model.train();
-        return (double)correct / test.Count;
     }
 
     private static void WriteAtomically(string path, byte[] content)

@@ -14,9 +14,20 @@ public sealed record TrainingProgress(
     TimeSpan? EstimatedRemaining,
     long? LastCheckpointStep);
 
+/// <summary>What a run reports on, known once its data is loaded: the columns of the epoch report.</summary>
+/// <param name="ClassNames">One name per class (the data set's names, else the label numbers).</param>
+/// <param name="HasValidation">Whether there is a validation split (its accuracy is reported).</param>
+/// <param name="MetricNames">The task's extra metrics.</param>
+public sealed record TrainingRunInfo(IReadOnlyList<string> ClassNames, bool HasValidation, IReadOnlyList<string> MetricNames);
+
 /// <summary>Receives progress; implementations must be cheap, they run on the training thread.</summary>
 public interface ITrainingObserver
 {
+    /// <summary>Once per attempt, before the first step or epoch report.</summary>
+    void OnStart(TrainingRunInfo run)
+    {
+    }
+
     void OnStep(TrainingProgress progress);
 
     void OnEpochEnd(EpochMetrics metrics, TrainingProgress progress);

@@ -46,4 +46,22 @@ public sealed record LearningRateSchedule(double BaseLearningRate, double Gamma)
 }
 
 /// <summary>What one finished epoch achieved.</summary>
-public sealed record EpochMetrics(int Epoch, long GlobalStep, double TrainLoss, double TestAccuracy, double LearningRate);
+/// <param name="Epoch">The epoch (0-based).</param>
+/// <param name="GlobalStep">The global step at its end.</param>
+/// <param name="TrainLoss">The mean training loss over its samples.</param>
+/// <param name="TestAccuracy">Accuracy on the test split.</param>
+/// <param name="LearningRate">The learning rate it trained with.</param>
+/// <param name="ValidationAccuracy">Accuracy on the validation split; null without one.</param>
+/// <param name="ClassAccuracy">Per class (by label), accuracy on <paramref name="ClassAccuracySplit"/>; null for a class without samples there.</param>
+/// <param name="ClassAccuracySplit">The split per-class accuracy was measured on: validation when there is one, else test.</param>
+/// <param name="Metrics">The task's extra metrics, as <c>validation.NAME</c> and <c>test.NAME</c>.</param>
+public sealed record EpochMetrics(
+    int Epoch,
+    long GlobalStep,
+    double TrainLoss,
+    double TestAccuracy,
+    double LearningRate,
+    double? ValidationAccuracy = null,
+    IReadOnlyList<double?>? ClassAccuracy = null,
+    string? ClassAccuracySplit = null,
+    IReadOnlyDictionary<string, double>? Metrics = null);

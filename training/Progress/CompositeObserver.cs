@@ -5,6 +5,14 @@ namespace K8sTraining.Training.Progress;
 /// <summary>Fans progress out to every observer (view, CSV, later metrics).</summary>
 public sealed class CompositeObserver(IReadOnlyList<ITrainingObserver> observers) : ITrainingObserver
 {
+    public void OnStart(TrainingRunInfo run)
+    {
+        foreach (var o in observers)
+        {
+            o.OnStart(run);
+        }
+    }
+
     public void OnStep(TrainingProgress progress)
     {
         foreach (var o in observers)

@@ -6,6 +6,14 @@ namespace K8sTraining.Training.Progress;
 /// <summary>Structured log lines (for pods and pipes): every --log-every-steps steps, each epoch end, each message.</summary>
 public sealed partial class LogObserver(int everySteps, ILogger<LogObserver> logger) : ITrainingObserver
 {
+    private IReadOnlyList<string>? _classNames;
+
+    public void OnStart(TrainingRunInfo run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        _classNames = run.ClassNames;
+    }
+
     public void OnStep(TrainingProgress progress)
     {
         ArgumentNullException.ThrowIfNull(progress);
@@ -19,6 +27,10 @@ public sealed partial class LogObserver(int everySteps, ILogger<LogObserver> log
     {
         ArgumentNullException.ThrowIfNull(metrics);
         LogEpoch(logger, metrics.Epoch, metrics.GlobalStep, metrics.TrainLoss, metrics.TestAccuracy);
+        if (EpochReport.Details(metrics, _classNames) is { Length: > 0 } details)
+        {
+            LogEpochDetails(logger, metrics.Epoch, details);
+        }
     }
 
     public void OnMessage(string message) => LogMessage(logger, message);
@@ -28,6 +40,9 @@ public sealed partial class LogObserver(int everySteps, ILogger<LogObserver> log
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch} done at global step {GlobalStep}: train loss {TrainLoss:F4}, test accuracy {TestAccuracy:F4}")]
     private static partial void LogEpoch(ILogger logger, int epoch, long globalStep, double trainLoss, double testAccuracy);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch}: {Details}")]
+    private static partial void LogEpochDetails(ILogger logger, int epoch, string details);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Message}")]
     private static partial void LogMessage(ILogger logger, string message);

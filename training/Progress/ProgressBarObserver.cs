@@ -8,6 +8,7 @@ namespace K8sTraining.Training.Progress;
 public sealed class ProgressBarObserver(ProgressTask task) : ITrainingObserver
 {
     private long _lastRender = -1;
+    private IReadOnlyList<string>? _classNames;
 
     /// <summary>Runs <paramref name="body"/> with a live progress bar on the terminal.</summary>
     public static async Task<T> RunAsync<T>(Func<ITrainingObserver, Task<T>> body)
@@ -18,6 +19,12 @@ public sealed class ProgressBarObserver(ProgressTask task) : ITrainingObserver
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .StartAsync(async ctx => await body(new ProgressBarObserver(ctx.AddTask("training", maxValue: 1))).ConfigureAwait(false))
             .ConfigureAwait(false);
+    }
+
+    public void OnStart(TrainingRunInfo run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        _classNames = run.ClassNames;
     }
 
     public void OnStep(TrainingProgress progress)
@@ -37,6 +44,10 @@ public sealed class ProgressBarObserver(ProgressTask task) : ITrainingObserver
     {
         ArgumentNullException.ThrowIfNull(metrics);
         AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"[green]epoch {metrics.Epoch}[/] done at global step {metrics.GlobalStep}: train loss {metrics.TrainLoss:F4}, test accuracy [bold]{metrics.TestAccuracy:F4}[/]");
+        if (EpochReport.Details(metrics, _classNames) is { Length: > 0 } details)
+        {
+            AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"  {details}");
+        }
     }
 
     public void OnMessage(string message) => AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"{message}");

@@ -165,6 +165,10 @@ public sealed class ResumeTests(ReferenceRunFixture reference, ITestOutputHelper
     [InlineData("--batch-size", "32")]
     [InlineData("--model", "cnn")]
     [InlineData("--optimizer", "sgd")]
+    [InlineData("--val-fraction", "0.2")]
+    [InlineData("--max-samples-per-class", "20")]
+    [InlineData("--class-weights", "auto")]
+    [InlineData("--loss", "focal")]
     public async Task Train_Should_ExitInvalidNamingTheField_When_ResumedWithDifferentConfiguration(string flag, string value)
     {
         using var run = new TrainerRun();
