@@ -61,8 +61,8 @@ public sealed class TrainingConfigurationTests
     {
         // state.json as written before the fields for models, data sets and losses existed.
         var old = """
-            {"formatVersion":1,"configuration":{"model":"cnn","dataset":"synthetic","samples":2048,"seed":42,"batchSize":64,"optimizer":"adamw","learningRate":0.001,"learningRateGamma":0.95},
-             "epoch":1,"stepInEpoch":0,"globalStep":32,"epochLossSum":0,"epochSamples":0,"schedule":{"baseLearningRate":0.001,"gamma":0.95},
+            {"formatVersion":1,"configuration":{"model":"cnn","dataset":"synthetic","samples":2048,"seed":42,"batchSize":64,"optimizer":"adamw","learningRate":0.001,"learningRateGamma":1},
+             "epoch":1,"stepInEpoch":0,"globalStep":32,"epochLossSum":0,"epochSamples":0,"schedule":{"baseLearningRate":0.001,"gamma":1},
              "history":[{"epoch":0,"globalStep":32,"trainLoss":1.5,"testAccuracy":0.5,"learningRate":0.001}]}
             """;
 
