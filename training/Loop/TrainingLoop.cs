@@ -212,6 +212,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
             }
             run.Model.train();
             // Prefetched batches are dropped when the loader is disposed (a stop); a resume makes them again, the same.
+            var stopped = false;
             using (var loader = new BatchLoader(train, EpochSampler.Permutation(options.Seed, state.Epoch, train.Count), options.BatchSize, state.StepInEpoch, state.Epoch, options.Seed, train: true, options.LoaderWorkers, options.PrefetchBatches))
             {
                 while (state.StepInEpoch < stepsPerEpoch)
@@ -220,7 +221,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
                     remote.ThrowIfSuperseded();
                     if (stopRequested.IsCancellationRequested)
                     {
-                        return await StopAsync(run, state, writer, lastAccuracy).ConfigureAwait(false);
+                        stopped = true;
+                        break;
                     }
                     var batch = loader.Next();
                     var samples = batch.Count;
@@ -247,6 +249,11 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
                         Thread.Sleep(_stepDelayMs);
                     }
                 }
+            }
+            if (stopped)
+            {
+                // The loader is gone first, so no batch is filled while the checkpoint is written.
+                return await StopAsync(run, state, writer, lastAccuracy).ConfigureAwait(false);
             }
 
             var epochMetrics = EvaluateEpoch(run, state, learningRate);
