@@ -46,6 +46,30 @@ public sealed class DataSplitResumeTests(DataSplitResumeTests.Reference referenc
     }
 
     [Fact]
+    public async Task Train_Should_ExitInvalidNamingTheSavedSplit_When_TheDataShrankUnderACheckpoint()
+    {
+        using var run = new TrainerRun();
+        var data = Path.Combine(run.Directory, "fashion-mnist");
+        FashionMnistFiles.Write(data, train: 200, test: 20);
+        string[] flags = ["--dataset", DatasetNames.FashionMnist, "--data", data, "--val-fraction", "0.2", "--epochs", "1"];
+        var (first, firstProcess) = await TrainerProcess.RunAsync(run.Args(flags));
+        using (firstProcess)
+        {
+            Assert.True(first == TrainerExitCodes.Completed, $"exit {first}\n{firstProcess.Stdout}\n{firstProcess.Stderr}");
+        }
+
+        FashionMnistFiles.Write(data, train: 50, test: 20);
+        var (code, trainer) = await TrainerProcess.RunAsync(run.Args([.. flags, "--epochs", "2"]));
+        using (trainer)
+        {
+            Assert.True(code == TrainerExitCodes.InvalidConfiguration, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
+        }
+        var message = run.ReadTerminationReport().Message ?? string.Empty;
+        Assert.Contains(DataSplit.FileName, message, StringComparison.Ordinal);
+        Assert.Contains("out of range for a training split of 50 samples", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void CsvLog_Should_HaveValidationAndPerClassAccuracyColumns_When_TheRunHasAValidationSplit()
     {
         var lines = reference.CsvLog.Split('\n', StringSplitOptions.RemoveEmptyEntries);
