@@ -6,8 +6,8 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace K8sTraining.Training.Data;
 
 /// <summary>
-/// PNG and JPEG files decoded on demand by SixLabors.ImageSharp, as RGB (gray images become three equal channels, an
-/// alpha channel is dropped), scaled to 0-1. Thread-safe: every read opens its own file.
+/// PNG and JPEG files decoded on demand by SixLabors.ImageSharp, as RGB scaled to 0-1 (an alpha channel is dropped);
+/// an image whose every pixel has R = G = B comes back as one gray channel. Thread-safe: every read opens its own file.
 /// </summary>
 public sealed class ImageFileSource(IReadOnlyList<string> files, long[] labels) : IImageSource
 {
@@ -43,6 +43,7 @@ public sealed class ImageFileSource(IReadOnlyList<string> files, long[] labels) 
             var (height, width) = (image.Height, image.Width);
             var plane = height * width;
             var floats = ArrayPool<float>.Shared.Rent(3 * plane);
+            var gray = true;
             image.ProcessPixelRows(rows =>
             {
                 for (var y = 0; y < rows.Height; y++)
@@ -55,10 +56,12 @@ public sealed class ImageFileSource(IReadOnlyList<string> files, long[] labels) 
                         floats[i] = p.R / 255f;
                         floats[plane + i] = p.G / 255f;
                         floats[(2 * plane) + i] = p.B / 255f;
+                        gray &= p.R == p.G && p.G == p.B;
                     }
                 }
             });
-            return new SourceImage(floats, 3, height, width);
+            // A gray image stays exactly gray: one channel, which 3 channels replicate (luminance would scale it by 0.9999).
+            return new SourceImage(floats, gray ? 1 : 3, height, width);
         }
     }
 

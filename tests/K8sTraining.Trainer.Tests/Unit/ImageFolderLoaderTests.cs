@@ -2,6 +2,7 @@ using K8sTraining.Training.Data;
 using K8sTraining.Training.Options;
 using K8sTraining.Training.Tasks;
 using K8sTraining.Trainer.Tests.Support;
+using SixLabors.ImageSharp;
 
 namespace K8sTraining.Trainer.Tests.Unit;
 
@@ -136,6 +137,25 @@ public sealed class ImageFolderLoaderTests(ImageFolderFixture fixture) : IClassF
     }
 
     [Fact]
+    public void Fill_Should_KeepColorChannelsAndUseLuminanceForOne_When_ImagesAreRgb()
+    {
+        GeneratedImageData.WriteImageFolder(_dir, trainPerClass: 1, testPerClass: 1, classes: 1);
+        var path = Path.Combine(_dir, "train", "t-shirt", "0000.png");
+        using (var color = new Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(2, 1))
+        {
+            color[0, 0] = new(255, 0, 51);
+            color[1, 0] = new(0, 102, 255);
+            color.Save(path);
+        }
+
+        var rgb = DatasetCatalog.Load(Options(_dir, "--normalize", "false"));
+        var gray = DatasetCatalog.Load(Options(_dir, "--normalize", "false", "--in-channels", "1"));
+
+        Assert.Equal([1f, 0f, 0f, 0.4f, 0.2f, 1f], Fill(rgb.Train, 0), new ToleranceComparer(1e-6f));
+        Assert.Equal([0.2989f + (0.114f * 0.2f), (0.587f * 0.4f) + 0.114f], Fill(gray.Train, 0), new ToleranceComparer(1e-6f));
+    }
+
+    [Fact]
     public void Load_Should_UseNumClasses_When_ItIsAtLeastTheFolderCount()
     {
         GeneratedImageData.WriteImageFolder(_dir, trainPerClass: 1, testPerClass: 1, classes: 3);
@@ -169,12 +189,10 @@ public sealed class ImageFolderLoaderTests(ImageFolderFixture fixture) : IClassF
     [InlineData("class only in test", "has class folders that", "sneaker")]
     [InlineData("num-classes below the folder count", "--num-classes 2 is less than the 3 class folders", "Drop --num-classes")]
     [InlineData("first image undecodable", "cannot be decoded as a PNG or JPEG image", "0000.png")]
-    [InlineData("data is a file", "is not a directory", "--data")]
     public void Load_Should_ThrowInvalidInputSayingWhatAndHow_When_TheTreeIsBad(string name, string expected, string named)
     {
         GeneratedImageData.WriteImageFolder(_dir, trainPerClass: 2, testPerClass: 1, classes: 3);
         var flags = new List<string>();
-        var root = _dir;
         switch (name)
         {
             case "empty class folder":
@@ -205,15 +223,12 @@ public sealed class ImageFolderLoaderTests(ImageFolderFixture fixture) : IClassF
             case "num-classes below the folder count":
                 flags.AddRange(["--num-classes", "2"]);
                 break;
-            case "first image undecodable":
-                File.WriteAllText(Path.Combine(_dir, "train", "pullover", "0000.png"), "<html>not a png</html>");
-                break;
             default:
-                root = Path.Combine(_dir, "train", "pullover", "0000.png");
+                File.WriteAllText(Path.Combine(_dir, "train", "pullover", "0000.png"), "<html>not a png</html>");
                 break;
         }
 
-        var error = Assert.Throws<InvalidInputException>(() => DatasetCatalog.Load(Options(root, [.. flags])));
+        var error = Assert.Throws<InvalidInputException>(() => DatasetCatalog.Load(Options(_dir, [.. flags])));
 
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
         Assert.Contains(named, error.Message, StringComparison.Ordinal);
