@@ -19,7 +19,8 @@ public static class DatasetLoader
             DatasetNames.FashionMnist => new DatasetSplits(
                 Normalized(ReadIdx(options.DataDirectory!, "train-images-idx3-ubyte", "train-labels-idx1-ubyte")),
                 Normalized(ReadIdx(options.DataDirectory!, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))),
-            _ => SyntheticDataset.Create(options.Samples),
+            DatasetNames.Synthetic => SyntheticDataset.Create(options.Samples),
+            _ => throw new InvalidInputException($"--dataset {options.Dataset} is not an in-memory 28x28 data set ({DatasetNames.FashionMnist} or {DatasetNames.Synthetic}); load it with {nameof(DatasetCatalog)}.{nameof(DatasetCatalog.Load)}."),
         };
     }
 
