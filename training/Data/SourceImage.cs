@@ -9,14 +9,3 @@ public readonly record struct SourceImage(float[] Pixels, int Channels, int Heig
 {
     public int Length => Channels * Height * Width;
 }
-
-/// <summary>A set of labelled images read one at a time (decoded lazily or held in memory); must be thread-safe.</summary>
-public interface IImageSource
-{
-    int Count { get; }
-
-    long LabelOf(int index);
-
-    /// <summary>Reads image <paramref name="index"/> into an array rented from <see cref="System.Buffers.ArrayPool{T}.Shared"/> (the caller returns it).</summary>
-    SourceImage Read(int index);
-}

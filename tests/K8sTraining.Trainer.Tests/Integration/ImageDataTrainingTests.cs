@@ -18,7 +18,7 @@ public sealed class ImageDataTrainingTests(ITestOutputHelper testOutput)
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(180);
 
     // Slows each step so the signal lands mid-run on these tiny sets; the math is unchanged.
-    private static readonly Dictionary<string, string> SlowSteps = new() { ["K8STRAINING_TEST_STEP_DELAY_MS"] = "30" };
+    private static readonly Dictionary<string, string> SlowSteps = new() { ["K8STRAINING_TEST_STEP_DELAY_MS"] = "40" };
 
     [Fact]
     public async Task Train_Should_TrainOnEveryImageAndResumeToIdenticalBytes_When_ImageFolderIsSigtermed()
@@ -62,7 +62,7 @@ public sealed class ImageDataTrainingTests(ITestOutputHelper testOutput)
         Assert.Equal(totalSteps, reference.ReadTerminationReport().GlobalStep);
 
         using var run = new TrainerRun();
-        var target = (long)TestSeed.Create(testOutput).Next(3, (int)(totalSteps / 2));
+        var target = (long)TestSeed.Create(testOutput).Next(3, (int)(totalSteps / 3));
         using (var trainer = TrainerProcess.Start(run.Args(flags), SlowSteps))
         {
             await trainer.WaitForGlobalStepAsync(target, Deadline);
