@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Training.Options;
 using K8sTraining.Training.Tasks;
 
@@ -9,7 +10,11 @@ public static class DatasetCatalog
     public static TrainingData Load(TrainerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var splits = DatasetLoader.Load(options);
-        return new TrainingData(splits.Train, splits.Test);
+        return options.Dataset switch
+        {
+            DatasetNames.ImageFolder => ImageFolderLoader.Load(options),
+            DatasetNames.CsvImages => CsvImagesLoader.Load(options),
+            _ => DatasetLoader.LoadData(options),
+        };
     }
 }

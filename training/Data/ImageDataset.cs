@@ -12,7 +12,7 @@ public sealed class ImageDataset : ITrainingDataset
     public const int PixelsPerImage = Height * Width;
     public const int Classes = 10;
 
-    public ImageDataset(float[] pixels, long[] labels)
+    public ImageDataset(float[] pixels, long[] labels, IReadOnlyList<string>? classNames = null)
     {
         ArgumentNullException.ThrowIfNull(pixels);
         ArgumentNullException.ThrowIfNull(labels);
@@ -22,7 +22,11 @@ public sealed class ImageDataset : ITrainingDataset
         }
         Pixels = pixels;
         Labels = labels;
+        ClassNames = classNames;
     }
+
+    /// <summary>The classes' names (Fashion-MNIST's), or null (the synthetic set).</summary>
+    public IReadOnlyList<string>? ClassNames { get; }
 
     public float[] Pixels { get; }
 
