@@ -17,6 +17,7 @@ public sealed class DockerfileTests
     {
         { "Dockerfile.trainer", "trainer/K8sTraining.Trainer.csproj", "/app/K8sTraining.Trainer.dll" },
         { "operator/Dockerfile", "operator/K8sTraining.Operator.csproj", "/app/K8sTraining.Operator.dll" },
+        { "examples/custom-trainer/Dockerfile", "examples/custom-trainer/CustomTrainer.csproj", "/app/CustomTrainer.dll" },
     };
 
     [Theory]

@@ -14,13 +14,15 @@ public sealed partial class TrainerProcess : IDisposable
         _process = start(this);
     }
 
-    public static string TrainerDll
+    public static string TrainerDll => Beside("K8sTraining.Trainer.dll");
+
+    /// <summary>examples/custom-trainer, a trainer built on the library with its own network and data.</summary>
+    public static string CustomTrainerDll => Beside("CustomTrainer.dll");
+
+    private static string Beside(string fileName)
     {
-        get
-        {
-            var dll = Path.Combine(AppContext.BaseDirectory, "K8sTraining.Trainer.dll");
-            return File.Exists(dll) ? dll : throw new FileNotFoundException("The trainer is not beside the tests.", dll);
-        }
+        var dll = Path.Combine(AppContext.BaseDirectory, fileName);
+        return File.Exists(dll) ? dll : throw new FileNotFoundException($"{fileName} is not beside the tests.", dll);
     }
 
     public int Id => _process.Id;
@@ -40,9 +42,13 @@ public sealed partial class TrainerProcess : IDisposable
     /// variables of the test run's own environment.
     /// </summary>
     public static TrainerProcess StartCommand(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
+        StartProgram(TrainerDll, args, environment);
+
+    /// <summary>Starts another trainer program (<paramref name="dll"/>) exactly like <see cref="StartCommand"/>.</summary>
+    public static TrainerProcess StartProgram(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
         new(trainer => ChildProcess.Start(
             Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet",
-            [TrainerDll, .. args],
+            [dll, .. args],
             environment,
             onStdout: trainer.OnStdout,
             dropInherited: k => k.StartsWith("TRAINER_", StringComparison.Ordinal) || k.StartsWith("K8STRAINING_TEST_", StringComparison.Ordinal)));
