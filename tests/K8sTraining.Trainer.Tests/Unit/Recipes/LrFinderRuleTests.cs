@@ -75,3 +75,30 @@ public sealed class LrFinderRuleTests
         }
     }
 }
+
+[Trait("Category", "Unit")]
+public sealed class TrainingPlotsTests
+{
+    [Fact]
+    public void Write_Should_DrawThreePngs_When_GivenEpochsAndSteps()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "plots-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var epochs = Enumerable.Range(0, 5).Select(e => new EpochPoint(e, 30.0 * (e + 1), 1.0 / (e + 1), 1.2 / (e + 1), 0.5 + (0.08 * e), double.NaN)).ToList();
+            var steps = Enumerable.Range(0, 200).Select(s => new SchedulePoint(s, 0.1 * Math.Sin(s / 60.0), 0.9)).ToList();
+
+            var files = TrainingPlots.Write(directory, epochs, steps);
+
+            Assert.Equal(3, files.Count);
+            Assert.All(files, f => Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(f)[..4]));
+        }
+        finally
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+    }
+}
