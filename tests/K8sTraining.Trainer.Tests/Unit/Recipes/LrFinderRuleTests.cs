@@ -1,0 +1,104 @@
+using K8sTraining.Training.LrFinder;
+using K8sTraining.Training.Plots;
+
+namespace K8sTraining.Trainer.Tests.Unit.Recipes;
+
+[Trait("Category", "Unit")]
+public sealed class LrFinderRuleTests
+{
+    private static readonly LrFinderSweep Sweep = new(1e-6, 10, 100);
+
+    [Fact]
+    public void Sweep_Should_GrowExponentiallyFromStartToEnd_When_Stepped()
+    {
+        Assert.Equal(1e-6, Sweep.LearningRateAt(0), 15);
+        Assert.Equal(10, Sweep.LearningRateAt(99), 9);
+        Assert.Equal(Sweep.LearningRateAt(50) / Sweep.LearningRateAt(49), Sweep.LearningRateAt(10) / Sweep.LearningRateAt(9), 9);
+    }
+
+    // A loss that is flat, falls fastest around lr = 1e-2 (a logistic in log10 lr), bottoms out and then explodes.
+    private static List<(double, double)> Curve(double steepestAt = 1e-2) =>
+        Enumerable.Range(0, 100).Select(i =>
+        {
+            var lr = Sweep.LearningRateAt(i);
+            var x = Math.Log10(lr) - Math.Log10(steepestAt);
+            var loss = 2.3 - (2.0 / (1 + Math.Exp(-4 * x))) + (lr > 1 ? Math.Pow(lr, 2) : 0);
+            return (lr, loss);
+        }).ToList();
+
+    [Fact]
+    public void Suggest_Should_PickTheSteepestDescent_When_TheLossFallsThenDiverges()
+    {
+        var points = LrFinderRule.Smooth(Curve());
+
+        var suggestion = LrFinderRule.Suggest(points);
+
+        Assert.NotNull(suggestion);
+        // Smoothing lags the curve a little: the steepest smoothed slope comes slightly after the true one.
+        Assert.InRange(Math.Log10(suggestion!.Value), -2.2, -1.3);
+        Assert.True(points.Count < 100, "the sweep stops counting once the loss diverges");
+    }
+
+    [Fact]
+    public void Suggest_Should_GiveNothing_When_TheLossNeverFalls()
+    {
+        var rising = Enumerable.Range(0, 100).Select(i => (Sweep.LearningRateAt(i), 1.0 + (i * 0.01))).ToList();
+
+        Assert.Null(LrFinderRule.Suggest(LrFinderRule.Smooth(rising)));
+    }
+
+    [Fact]
+    public void Report_Should_WriteTheCsvAndAPng_When_GivenASweep()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "lr-finder-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var points = LrFinderRule.Smooth(Curve());
+            var suggestion = LrFinderRule.Suggest(points);
+
+            var (csv, png) = LrFinderReport.Write(directory, points, suggestion);
+
+            var lines = File.ReadAllLines(csv);
+            Assert.Equal("step,learningRate,loss,smoothedLoss,suggested", lines[0]);
+            Assert.Equal(points.Count + 1, lines.Length);
+            Assert.Single(lines, l => l.EndsWith(",true", StringComparison.Ordinal));
+            var bytes = File.ReadAllBytes(png);
+            Assert.True(bytes.Length > 1000);
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], bytes[..4]);
+        }
+        finally
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+    }
+}
+
+[Trait("Category", "Unit")]
+public sealed class TrainingPlotsTests
+{
+    [Fact]
+    public void Write_Should_DrawThreePngs_When_GivenEpochsAndSteps()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "plots-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var epochs = Enumerable.Range(0, 5).Select(e => new EpochPoint(e, 30.0 * (e + 1), 1.0 / (e + 1), 1.2 / (e + 1), 0.5 + (0.08 * e), double.NaN)).ToList();
+            var steps = Enumerable.Range(0, 200).Select(s => new SchedulePoint(s, 0.1 * Math.Sin(s / 60.0), 0.9)).ToList();
+
+            var files = TrainingPlots.Write(directory, epochs, steps);
+
+            Assert.Equal(3, files.Count);
+            Assert.All(files, f => Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(f)[..4]));
+        }
+        finally
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+    }
+}
