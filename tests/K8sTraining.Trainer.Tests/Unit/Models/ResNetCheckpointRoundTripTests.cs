@@ -2,6 +2,7 @@ using K8sTraining.Contract;
 using K8sTraining.Training.Checkpoints;
 using K8sTraining.Training.Loop;
 using K8sTraining.Training.Models;
+using K8sTraining.Training.Options;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -18,30 +19,32 @@ namespace K8sTraining.Trainer.Tests.Unit.Models;
 public sealed class ResNetCheckpointRoundTripTests : IDisposable
 {
     private const int Batch = 2;
-    private static readonly ModelShape Shape = new(3, 32, 32, 10);
+    // 16 px keeps the test fast; the small stem still leaves layer4 2x2 pixels, so every layer trains.
+    private static readonly ModelShape Shape = new(3, 16, 16, 10);
 
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "k8st-resnet-roundtrip-" + Guid.NewGuid().ToString("N")[..8]);
 
     [Fact]
     public void Restore_Should_ContinueBitForBit_When_AResNet18CheckpointRoundTripsThroughDisk()
     {
-        var batches = Batches(6);
+        var batches = Batches(4);
         torch.manual_seed(3);
         using var model = ModelCatalog.Create(ModelNames.ResNet18, Shape, StemNames.Small);
         using var optimizer = optim.AdamW(model.parameters(), 0.01);
-        TrainSteps(model, optimizer, batches[..3]);
+        TrainSteps(model, optimizer, batches[..2]);
         var state = new TrainingState
         {
-            Configuration = new TrainingConfiguration(ModelNames.ResNet18, DatasetNames.Synthetic, 64, 3, Batch, OptimizerNames.AdamW, 0.01, 1),
+            // From the options, so that the test keeps compiling as the configuration grows fields.
+            Configuration = TrainingConfiguration.From(OptionsParser.Parse(["--model", ModelNames.ResNet18, "--dataset", DatasetNames.Synthetic, "--stem", StemNames.Small, "--batch-size", "2"], _ => null)),
             Schedule = new LearningRateSchedule(0.01, 1),
             Epoch = 0,
-            StepInEpoch = 3,
-            GlobalStep = 3,
+            StepInEpoch = 2,
+            GlobalStep = 2,
         };
         var store = new LocalCheckpointStore(_dir, keep: 2, NullLogger.Instance);
         store.Write(CheckpointCodec.Capture(model, optimizer, state));
         var atCheckpoint = Entries(model);
-        TrainSteps(model, optimizer, batches[3..]);
+        TrainSteps(model, optimizer, batches[2..]);
         var expected = CheckpointCodec.ModelBytes(model);
 
         torch.manual_seed(999); // other initial weights and buffers, all overwritten by the restore
@@ -51,12 +54,12 @@ public sealed class ResNetCheckpointRoundTripTests : IDisposable
         Assert.NotNull(found);
         CheckpointCodec.Restore(found, restored, restoredOptimizer);
         var afterRestore = Entries(restored);
-        TrainSteps(restored, restoredOptimizer, batches[3..]);
+        TrainSteps(restored, restoredOptimizer, batches[2..]);
 
         Assert.Equal(atCheckpoint.Keys, afterRestore.Keys);
         Assert.All(atCheckpoint, e => Assert.True(e.Value.SequenceEqual(afterRestore[e.Key]), $"{e.Key} differs after the restore"));
         Assert.Contains("layer4.1.bn2.running_var", afterRestore.Keys);
-        Assert.Equal(BitConverter.GetBytes(3L), afterRestore["layer2.0.downsample.1.num_batches_tracked"]);
+        Assert.Equal(BitConverter.GetBytes(2L), afterRestore["layer2.0.downsample.1.num_batches_tracked"]);
         Assert.Equal(expected, CheckpointCodec.ModelBytes(restored));
     }
 
