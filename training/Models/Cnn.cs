@@ -6,23 +6,38 @@ namespace K8sTraining.Training.Models;
 
 /// <summary>
 /// Two convolution blocks (conv, batch norm, ReLU, 2x2 max pool) and a dropout-regularised classifier: the "2 Conv +
-/// pooling" family that reaches about 0.916 on Fashion-MNIST. Field names are checkpoint keys.
+/// pooling" family that reaches about 0.916 on Fashion-MNIST. Any channel count and any image of at least 4x4 pixels
+/// (the classifier reads 32 x H/4 x W/4 features, rounded down as the pools do). Field names are checkpoint keys.
 /// </summary>
 public sealed class Cnn : nn.Module<Tensor, Tensor>
 {
-    private readonly Conv2d conv1 = nn.Conv2d(1, 16, 3, padding: 1);
-    private readonly BatchNorm2d bn1 = nn.BatchNorm2d(16);
-    private readonly Conv2d conv2 = nn.Conv2d(16, 32, 3, padding: 1);
-    private readonly BatchNorm2d bn2 = nn.BatchNorm2d(32);
-    private readonly MaxPool2d pool = nn.MaxPool2d(2);
-    private readonly Flatten flatten = nn.Flatten();
-    private readonly Dropout dropout = nn.Dropout(0.25);
-    private readonly Linear fc1 = nn.Linear(32 * 7 * 7, 128);
-    private readonly Linear fc2 = nn.Linear(128, 10);
+    /// <summary>The smallest height and width the two 2x2 pools leave a pixel of.</summary>
+    public const int MinimumSize = 4;
 
-    public Cnn()
+    // Created in this order so that a seed gives the same initial weights as before the shape became a parameter: the
+    // initial bytes of a 1x28x28, 10-class cnn are pinned by a test.
+    private readonly Conv2d conv1;
+    private readonly BatchNorm2d bn1;
+    private readonly Conv2d conv2;
+    private readonly BatchNorm2d bn2;
+    private readonly MaxPool2d pool;
+    private readonly Flatten flatten;
+    private readonly Dropout dropout;
+    private readonly Linear fc1;
+    private readonly Linear fc2;
+
+    public Cnn(ModelShape shape)
         : base(nameof(Cnn))
     {
+        conv1 = nn.Conv2d(shape.Channels, 16, 3, padding: 1);
+        bn1 = nn.BatchNorm2d(16);
+        conv2 = nn.Conv2d(16, 32, 3, padding: 1);
+        bn2 = nn.BatchNorm2d(32);
+        pool = nn.MaxPool2d(2);
+        flatten = nn.Flatten();
+        dropout = nn.Dropout(0.25);
+        fc1 = nn.Linear(32 * (shape.Height / 4) * (shape.Width / 4), 128);
+        fc2 = nn.Linear(128, shape.Classes);
         RegisterComponents();
     }
 

@@ -4,16 +4,23 @@ using static TorchSharp.torch;
 
 namespace K8sTraining.Training.Models;
 
-/// <summary>784-256-10 perceptron with ReLU; small enough for fast tests. Field names are checkpoint keys.</summary>
+/// <summary>(C*H*W)-256-classes perceptron with ReLU; small enough for fast tests. Field names are checkpoint keys.</summary>
 public sealed class Mlp : nn.Module<Tensor, Tensor>
 {
-    private readonly Flatten flatten = nn.Flatten();
-    private readonly Linear fc1 = nn.Linear(28 * 28, 256);
-    private readonly Linear fc2 = nn.Linear(256, 10);
+    private const int Hidden = 256;
 
-    public Mlp()
+    // Created in this order (flatten, fc1, fc2) so that a seed gives the same initial weights as before the shape
+    // became a parameter: the initial bytes of a 1x28x28, 10-class mlp are pinned by a test.
+    private readonly Flatten flatten;
+    private readonly Linear fc1;
+    private readonly Linear fc2;
+
+    public Mlp(ModelShape shape)
         : base(nameof(Mlp))
     {
+        flatten = nn.Flatten();
+        fc1 = nn.Linear(shape.InputSize, Hidden);
+        fc2 = nn.Linear(Hidden, shape.Classes);
         RegisterComponents();
     }
 

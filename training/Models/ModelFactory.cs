@@ -1,15 +1,12 @@
-using K8sTraining.Contract;
 using static TorchSharp.torch;
 
 namespace K8sTraining.Training.Models;
 
-/// <summary>Builds the network named by --model.</summary>
+/// <summary>
+/// The built-in networks for Fashion-MNIST's shape (1 x 28 x 28, 10 classes), for callers that have no data set at
+/// hand (the benchmark). Everything else goes through <see cref="ModelCatalog.Create(Options.TrainerOptions, Tasks.ITrainingDataset)"/>.
+/// </summary>
 public static class ModelFactory
 {
-    public static nn.Module<Tensor, Tensor> Create(string name) => name switch
-    {
-        ModelNames.Mlp => new Mlp(),
-        ModelNames.Cnn => new Cnn(),
-        _ => throw new ArgumentException($"Unknown model '{name}'.", nameof(name)),
-    };
+    public static nn.Module<Tensor, Tensor> Create(string name) => ModelCatalog.Create(name, ModelShape.FashionMnist);
 }
