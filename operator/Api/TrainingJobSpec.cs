@@ -145,7 +145,7 @@ public sealed class TrainingSpec
     [JsonPropertyName("dataset")]
     public string? Dataset { get; set; }
 
-    /// <summary>Directory holding the data set files (Fashion-MNIST).</summary>
+    /// <summary>The data: a directory (fashion-mnist, image-folder) or a CSV file (csv-images).</summary>
     [JsonPropertyName("dataPath")]
     public string? DataPath { get; set; }
 
@@ -166,6 +166,78 @@ public sealed class TrainingSpec
 
     [JsonPropertyName("seed")]
     public long? Seed { get; set; }
+
+    /// <summary>Classes the model predicts (--num-classes); unset, the data set's.</summary>
+    [JsonPropertyName("numClasses")]
+    public int? NumClasses { get; set; }
+
+    /// <summary>Image channels the model reads, 1 or 3 (--in-channels); unset, the data set's.</summary>
+    [JsonPropertyName("inChannels")]
+    public int? InChannels { get; set; }
+
+    /// <summary>Square size images are resized to (--image-size); unset, the data set's own.</summary>
+    [JsonPropertyName("imageSize")]
+    public int? ImageSize { get; set; }
+
+    /// <summary>A ResNet's first layers (--stem): one of <see cref="ResNetStems.All"/>.</summary>
+    [JsonPropertyName("stem")]
+    public string? Stem { get; set; }
+
+    /// <summary>Random transforms of the training images.</summary>
+    [JsonPropertyName("augmentation")]
+    public AugmentationSpec? Augmentation { get; set; }
+
+    /// <summary>Normalise each channel by the training split's mean and standard deviation (--normalize; trainer default true).</summary>
+    [JsonPropertyName("normalize")]
+    public bool? Normalize { get; set; }
+
+    /// <summary>The limited mode: at most this many training samples per class (--max-samples-per-class; 0 = all).</summary>
+    [JsonPropertyName("maxSamplesPerClass")]
+    public int? MaxSamplesPerClass { get; set; }
+
+    /// <summary>A stratified validation split taken from the training data (--val-fraction; 0 = none).</summary>
+    [JsonPropertyName("validationFraction")]
+    public double? ValidationFraction { get; set; }
+
+    /// <summary>none, auto (inverse frequency) or one weight per class, comma-separated (--class-weights).</summary>
+    [JsonPropertyName("classWeights")]
+    public string? ClassWeights { get; set; }
+
+    /// <summary>The loss to minimise (--loss): one of LossNames.All.</summary>
+    [JsonPropertyName("loss")]
+    public string? Loss { get; set; }
+
+    /// <summary>The focal loss's focusing parameter (--focal-gamma).</summary>
+    [JsonPropertyName("focalGamma")]
+    public double? FocalGamma { get; set; }
+
+    /// <summary>How samples are decoded and prepared ahead of the training step.</summary>
+    [JsonPropertyName("loader")]
+    public LoaderSpec? Loader { get; set; }
+}
+
+/// <summary>Random transforms of the training images (never of validation or test images).</summary>
+public sealed class AugmentationSpec
+{
+    /// <summary>Pad training images by this many pixels and crop back at random (--random-crop-padding; 0 = off).</summary>
+    [JsonPropertyName("randomCropPadding")]
+    public int? RandomCropPadding { get; set; }
+
+    /// <summary>Flip half the training images left to right (--horizontal-flip).</summary>
+    [JsonPropertyName("horizontalFlip")]
+    public bool? HorizontalFlip { get; set; }
+}
+
+/// <summary>The data loader: parallel decoding and augmentation with prefetch (no effect on the result).</summary>
+public sealed class LoaderSpec
+{
+    /// <summary>Threads that decode and augment samples (--loader-workers).</summary>
+    [JsonPropertyName("workers")]
+    public int? Workers { get; set; }
+
+    /// <summary>Batches prepared ahead of the training step (--prefetch-batches).</summary>
+    [JsonPropertyName("prefetchBatches")]
+    public int? PrefetchBatches { get; set; }
 }
 
 /// <summary>Where and how often the trainer checkpoints.</summary>

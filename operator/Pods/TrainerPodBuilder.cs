@@ -143,9 +143,23 @@ public static class TrainerPodBuilder
         Add(TrainerEnvironment.Samples, t.Samples);
         Add(TrainerEnvironment.Epochs, t.Epochs);
         Add(TrainerEnvironment.BatchSize, t.BatchSize);
-        Add(TrainerEnvironment.LearningRate, t.LearningRate?.ToString("R", CultureInfo.InvariantCulture));
+        Add(TrainerEnvironment.LearningRate, Number(t.LearningRate));
         Add(TrainerEnvironment.Optimizer, t.Optimizer);
         Add(TrainerEnvironment.Seed, t.Seed);
+        Add(TrainerEnvironment.NumClasses, t.NumClasses);
+        Add(TrainerEnvironment.InChannels, t.InChannels);
+        Add(TrainerEnvironment.ImageSize, t.ImageSize);
+        Add(TrainerEnvironment.Stem, t.Stem);
+        Add(TrainerEnvironment.RandomCropPadding, t.Augmentation?.RandomCropPadding);
+        Add(TrainerEnvironment.HorizontalFlip, Flag(t.Augmentation?.HorizontalFlip));
+        Add(TrainerEnvironment.Normalize, Flag(t.Normalize));
+        Add(TrainerEnvironment.MaxSamplesPerClass, t.MaxSamplesPerClass);
+        Add(TrainerEnvironment.ValFraction, Number(t.ValidationFraction));
+        Add(TrainerEnvironment.ClassWeights, t.ClassWeights);
+        Add(TrainerEnvironment.Loss, t.Loss);
+        Add(TrainerEnvironment.FocalGamma, Number(t.FocalGamma));
+        Add(TrainerEnvironment.LoaderWorkers, t.Loader?.Workers);
+        Add(TrainerEnvironment.PrefetchBatches, t.Loader?.PrefetchBatches);
         Add(TrainerEnvironment.CheckpointDirectory, WellKnown.CheckpointDirectory);
         Add(TrainerEnvironment.CheckpointUri, string.IsNullOrEmpty(c?.Uri) ? null : c.Uri);
         Add(TrainerEnvironment.CheckpointEverySteps, c?.EverySteps);
@@ -167,4 +181,15 @@ public static class TrainerPodBuilder
 
         return env;
     }
+
+    /// <summary>A boolean as the trainer's flags spell it (true / false, never .NET's True).</summary>
+    private static string? Flag(bool? value) => value switch
+    {
+        null => null,
+        true => "true",
+        false => "false",
+    };
+
+    /// <summary>A number that round-trips, in the invariant culture (0 stays "0", which the trainer reads as off).</summary>
+    private static string? Number(double? value) => value?.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
@@ -34,18 +35,20 @@ public static partial class SpecValidator
             CheckOneOf(errors, "spec.training.model", t.Model, ModelNames.All);
             CheckOneOf(errors, "spec.training.dataset", t.Dataset, DatasetNames.All);
             CheckOneOf(errors, "spec.training.optimizer", t.Optimizer, OptimizerNames.All);
-            if (t.Dataset == DatasetNames.FashionMnist && string.IsNullOrWhiteSpace(t.DataPath))
+            if (t.Dataset is DatasetNames.FashionMnist or DatasetNames.ImageFolder or DatasetNames.CsvImages && string.IsNullOrWhiteSpace(t.DataPath))
             {
-                errors.Add($"spec.training.dataPath is required when spec.training.dataset is {DatasetNames.FashionMnist}");
+                errors.Add($"spec.training.dataPath is required when spec.training.dataset is {t.Dataset}: {DataPathHint(t.Dataset)}");
             }
 
             CheckAtLeast(errors, "spec.training.samples", t.Samples, 1);
             CheckAtLeast(errors, "spec.training.epochs", t.Epochs, 1);
             CheckAtLeast(errors, "spec.training.batchSize", t.BatchSize, 1);
-            if (t.LearningRate is { } lr && !(lr > 0 && double.IsFinite(lr)))
+            if (t.LearningRate is { } lr && !(lr is > 0 and <= 10))
             {
-                errors.Add($"spec.training.learningRate must be a positive number, not {lr}");
+                errors.Add($"spec.training.learningRate must be a positive number at most 10, not {lr.ToString(CultureInfo.InvariantCulture)}");
             }
+
+            CheckImageFields(errors, t);
         }
 
         if (spec.Image is not null && string.IsNullOrWhiteSpace(spec.Image))
@@ -85,6 +88,81 @@ public static partial class SpecValidator
         CheckOneOf(errors, "spec.nodeLossPolicy", spec.NodeLossPolicy, NodeLossPolicies.All);
         CheckPodFields(errors, spec);
         return errors;
+    }
+
+    /// <summary>The fields of the trainer's image, split and loss flags, with the trainer's own bounds (OptionsParser).</summary>
+    private static void CheckImageFields(List<string> errors, TrainingSpec t)
+    {
+        CheckRange(errors, "spec.training.numClasses", t.NumClasses, 2, 100_000);
+        if (t.InChannels is { } channels && channels is not (1 or 3))
+        {
+            errors.Add($"spec.training.inChannels must be 1 (grayscale) or 3 (RGB), not {channels}");
+        }
+
+        CheckRange(errors, "spec.training.imageSize", t.ImageSize, 8, 4096);
+        CheckOneOf(errors, "spec.training.stem", t.Stem, ResNetStems.All);
+        CheckRange(errors, "spec.training.augmentation.randomCropPadding", t.Augmentation?.RandomCropPadding, 0, 1024);
+        CheckAtLeast(errors, "spec.training.maxSamplesPerClass", t.MaxSamplesPerClass, 0);
+        if (t.ValidationFraction is { } fraction && !(fraction is >= 0 and <= 0.9))
+        {
+            errors.Add($"spec.training.validationFraction must be from 0 (no validation split) to 0.9, not {fraction.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        CheckOneOf(errors, "spec.training.loss", t.Loss, LossNames.All);
+        if (t.FocalGamma is { } gamma && !(gamma is >= 0 and <= 100))
+        {
+            errors.Add($"spec.training.focalGamma must be from 0 to 100, not {gamma.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        CheckRange(errors, "spec.training.loader.workers", t.Loader?.Workers, 1, 256);
+        CheckRange(errors, "spec.training.loader.prefetchBatches", t.Loader?.PrefetchBatches, 1, 1024);
+        if (t.ClassWeights is { } weights && ClassWeightsProblem(weights, t.NumClasses) is { } problem)
+        {
+            errors.Add($"spec.training.classWeights '{weights}' {problem}");
+        }
+    }
+
+    /// <summary>
+    /// Why a class-weights value would stop the trainer (exit 2), or null: the schema's pattern cannot see a weight too
+    /// large for a double (1e999) or a count that disagrees with numClasses.
+    /// </summary>
+    public static string? ClassWeightsProblem(string weights, int? numClasses)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (weights is ClassWeightModes.None or ClassWeightModes.Auto)
+        {
+            return null;
+        }
+
+        if (!ClassWeightList().IsMatch(weights))
+        {
+            return $"is not allowed; allowed: {ClassWeightModes.None}, {ClassWeightModes.Auto} (inverse class frequency), or one non-negative weight per class, comma-separated, e.g. 1,1,10";
+        }
+
+        var parts = weights.Split(',');
+        if (parts.FirstOrDefault(w => !double.IsFinite(double.Parse(w, NumberStyles.Float, CultureInfo.InvariantCulture))) is { } huge)
+        {
+            return $"has the weight {huge}, which is not a finite number; give weights below 1e308";
+        }
+
+        return numClasses is { } classes && parts.Length != classes
+            ? $"has {parts.Length} weights but spec.training.numClasses is {classes}: give one weight per class"
+            : null;
+    }
+
+    private static string DataPathHint(string? dataset) => dataset switch
+    {
+        DatasetNames.ImageFolder => "a directory in the trainer's container with train/<class>/ image folders (val/ and test/ optional)",
+        DatasetNames.CsvImages => "a CSV file in the trainer's container with the header emotion,pixels,Usage",
+        _ => "a directory in the trainer's container with the Fashion-MNIST idx files",
+    };
+
+    private static void CheckRange(List<string> errors, string field, long? value, long minimum, long maximum)
+    {
+        if (value is { } v && (v < minimum || v > maximum))
+        {
+            errors.Add($"{field} must be from {minimum} to {maximum}, not {v}");
+        }
     }
 
     private static void CheckPodFields(List<string> errors, TrainingJobSpec spec)
@@ -226,6 +304,12 @@ public static partial class SpecValidator
     private static bool IsDnsSubdomain(string value) => value.Length <= 253 && DnsSubdomain().IsMatch(value);
 
     private static bool IsLabelValue(string value) => value.Length == 0 || (value.Length <= 63 && QualifiedNamePart().IsMatch(value));
+
+    /// <summary>The CRD's pattern for a list of weights (crds/: spec.training.classWeights).</summary>
+    public const string ClassWeightListPattern = @"^(none|auto|(([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?)(,([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?)*)$";
+
+    [GeneratedRegex(ClassWeightListPattern)]
+    private static partial Regex ClassWeightList();
 
     [GeneratedRegex("^[-._a-zA-Z][-._a-zA-Z0-9]*$")]
     private static partial Regex EnvVarName();

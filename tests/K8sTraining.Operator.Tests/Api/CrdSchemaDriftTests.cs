@@ -83,6 +83,10 @@ public sealed class CrdSchemaDriftTests
         Assert.Equal(ModelNames.All, Enum(training["model"]));
         Assert.Equal(DatasetNames.All, Enum(training["dataset"]));
         Assert.Equal(OptimizerNames.All, Enum(training["optimizer"]));
+        Assert.Equal(LossNames.All, Enum(training["loss"]));
+        Assert.Equal(ResNetStems.All, Enum(training["stem"]));
+        Assert.Equal(["1", "3"], Enum(training["inChannels"]));
+        Assert.Equal(SpecValidator.ClassWeightListPattern, (string?)training["classWeights"]!["pattern"]);
         Assert.Equal(JobPhases.All, Enum(Schema["properties"]!["status"]!["properties"]!["phase"]));
         Assert.Equal(AttemptOutcomes.All, Enum(Schema["properties"]!["status"]!["properties"]!["lastTermination"]!["properties"]!["outcome"]));
         Assert.Equal(TrainingJobSpec.DefaultImage, (string?)spec["image"]!["default"]);
@@ -122,6 +126,8 @@ public sealed class CrdSchemaDriftTests
     [Theory]
     [InlineData("fashion-mnist-s3.yaml")]
     [InlineData("gpu-spot.yaml")]
+    [InlineData("fer2013-csv.yaml")]
+    [InlineData("resnet18-image-folder.yaml")]
     public void Example_Should_UseOnlySchemaFieldsAndPassValidation_When_Parsed(string file)
     {
         var path = Path.Combine(RepositoryPaths.Root, "examples", file);
@@ -147,6 +153,25 @@ public sealed class CrdSchemaDriftTests
         Assert.NotEmpty(job.Spec.NodeSelector!);
         Assert.Contains(job.Spec.Tolerations!, t => t.Key == "nvidia.com/gpu");
         Assert.Equal("cnn", job.Spec.Training.Model);
+    }
+
+    [Fact]
+    public void Fer2013Example_Should_TrainACsvWithAutoClassWeightsAndTheFocalLoss_When_Parsed()
+    {
+        var job = KubernetesYaml.Deserialize<TrainingJob>(File.ReadAllText(Path.Combine(RepositoryPaths.Root, "examples", "fer2013-csv.yaml")));
+
+        Assert.Equal((DatasetNames.CsvImages, ClassWeightModes.Auto, LossNames.Focal), (job.Spec.Training.Dataset, job.Spec.Training.ClassWeights, job.Spec.Training.Loss));
+        Assert.Equal(ModelNames.ResNet18, job.Spec.Training.Model);
+    }
+
+    [Fact]
+    public void ImageFolderExample_Should_TrainAResNet18OnAnImageFolder_When_Parsed()
+    {
+        var job = KubernetesYaml.Deserialize<TrainingJob>(File.ReadAllText(Path.Combine(RepositoryPaths.Root, "examples", "resnet18-image-folder.yaml")));
+
+        Assert.Equal((ModelNames.ResNet18, DatasetNames.ImageFolder), (job.Spec.Training.Model, job.Spec.Training.Dataset));
+        Assert.NotNull(job.Spec.Training.DataPath);
+        Assert.True(job.Spec.Training.Augmentation?.HorizontalFlip);
     }
 
     [Fact]

@@ -35,6 +35,48 @@ public sealed class TrainerPodBuilderTests
         Assert.Equal("s3-credentials", pod.Spec.Containers.Single().EnvFrom.Single().SecretRef.Name);
     }
 
+    /// <summary>One row: a spec.training field, and the TRAINER_* variable and value the trainer reads it as.</summary>
+    public sealed record TrainingFieldCase(string Name, Action<TrainingSpec> Change, string Variable, string Value)
+    {
+        public override string ToString() => Name;
+    }
+
+    public static TheoryData<TrainingFieldCase> TrainingFieldCases() => new()
+    {
+        new("numClasses", t => t.NumClasses = 7, TrainerEnvironment.NumClasses, "7"),
+        new("inChannels", t => t.InChannels = 3, TrainerEnvironment.InChannels, "3"),
+        new("imageSize", t => t.ImageSize = 48, TrainerEnvironment.ImageSize, "48"),
+        new("stem", t => t.Stem = ResNetStems.Small, TrainerEnvironment.Stem, "small"),
+        new("augmentation.randomCropPadding", t => t.Augmentation = new AugmentationSpec { RandomCropPadding = 4 }, TrainerEnvironment.RandomCropPadding, "4"),
+        new("augmentation.horizontalFlip true, as the parser spells it", t => t.Augmentation = new AugmentationSpec { HorizontalFlip = true }, TrainerEnvironment.HorizontalFlip, "true"),
+        new("normalize false, as the parser spells it", t => t.Normalize = false, TrainerEnvironment.Normalize, "false"),
+        new("maxSamplesPerClass", t => t.MaxSamplesPerClass = 500, TrainerEnvironment.MaxSamplesPerClass, "500"),
+        new("validationFraction", t => t.ValidationFraction = 0.1, TrainerEnvironment.ValFraction, "0.1"),
+        new("validationFraction 0 stays 0 (the parser's off)", t => t.ValidationFraction = 0, TrainerEnvironment.ValFraction, "0"),
+        new("classWeights auto", t => t.ClassWeights = ClassWeightModes.Auto, TrainerEnvironment.ClassWeights, "auto"),
+        new("classWeights list", t => t.ClassWeights = "1,1,10", TrainerEnvironment.ClassWeights, "1,1,10"),
+        new("loss", t => t.Loss = LossNames.Focal, TrainerEnvironment.Loss, "focal"),
+        new("focalGamma", t => t.FocalGamma = 1.5, TrainerEnvironment.FocalGamma, "1.5"),
+        new("focalGamma 0 stays 0", t => t.FocalGamma = 0, TrainerEnvironment.FocalGamma, "0"),
+        new("loader.workers", t => t.Loader = new LoaderSpec { Workers = 6 }, TrainerEnvironment.LoaderWorkers, "6"),
+        new("loader.prefetchBatches", t => t.Loader = new LoaderSpec { PrefetchBatches = 8 }, TrainerEnvironment.PrefetchBatches, "8"),
+        new("dataPath", t => { t.Dataset = DatasetNames.CsvImages; t.DataPath = "/data/fer2013.csv"; }, TrainerEnvironment.Data, "/data/fer2013.csv"),
+    };
+
+    [Theory]
+    [MemberData(nameof(TrainingFieldCases))]
+    public void Build_Should_PassTheTrainingFieldAsItsVariable_When_TheSpecSetsIt(TrainingFieldCase c)
+    {
+        var without = TrainerPodBuilder.Build(TrainingJobBuilder.Default().Build(), 1).Spec.Containers.Single().Env;
+        var job = TrainingJobBuilder.Default().WithTraining(c.Change).Build();
+
+        var env = TrainerPodBuilder.Build(job, 1).Spec.Containers.Single().Env;
+
+        Assert.Equal(c.Value, Assert.Single(env, e => e.Name == c.Variable).Value);
+        // Unset, the variable is absent: the trainer's own default applies, and an old job's pod does not change.
+        Assert.DoesNotContain(without, e => e.Name == c.Variable);
+    }
+
     [Fact]
     public void Build_Should_ExposeTheTrainerMetricsPort_When_TheSpecLeavesTheDefault()
     {

@@ -58,6 +58,57 @@ public sealed class SpecValidatorTests
         Assert.True(expected is null ? errors.Count == 0 : errors.SequenceEqual([expected]), $"{name}: {string.Join("; ", errors)}");
     }
 
+    public static TheoryData<PodFieldCase> TrainingFieldCases() => new()
+    {
+        new("image-folder without dataPath", s => s.Training.Dataset = "image-folder", "spec.training.dataPath is required when spec.training.dataset is image-folder: a directory in the trainer's container with train/<class>/"),
+        new("csv-images without dataPath", s => s.Training.Dataset = "csv-images", "spec.training.dataPath is required when spec.training.dataset is csv-images: a CSV file"),
+        new("csv-images with a blank dataPath", s => { s.Training.Dataset = "csv-images"; s.Training.DataPath = " "; }, "spec.training.dataPath is required when spec.training.dataset is csv-images"),
+        new("csv-images with its file", s => { s.Training.Dataset = "csv-images"; s.Training.DataPath = "/data/fer2013.csv"; }, null),
+        new("one class", s => s.Training.NumClasses = 1, "spec.training.numClasses must be from 2 to 100000, not 1"),
+        new("two channels", s => s.Training.InChannels = 2, "spec.training.inChannels must be 1 (grayscale) or 3 (RGB), not 2"),
+        new("tiny images", s => s.Training.ImageSize = 4, "spec.training.imageSize must be from 8 to 4096, not 4"),
+        new("unknown stem", s => s.Training.Stem = "tiny", "spec.training.stem must be one of auto, imagenet, small, not 'tiny'"),
+        new("negative crop padding", s => s.Training.Augmentation = new AugmentationSpec { RandomCropPadding = -1 }, "spec.training.augmentation.randomCropPadding must be from 0 to 1024, not -1"),
+        new("negative samples per class", s => s.Training.MaxSamplesPerClass = -1, "spec.training.maxSamplesPerClass must be at least 0, not -1"),
+        new("validation fraction of 1", s => s.Training.ValidationFraction = 1, "spec.training.validationFraction must be from 0 (no validation split) to 0.9, not 1"),
+        new("unknown loss", s => s.Training.Loss = "hinge", "spec.training.loss must be one of cross-entropy, focal, not 'hinge'"),
+        new("negative focal gamma", s => s.Training.FocalGamma = -0.5, "spec.training.focalGamma must be from 0 to 100, not -0.5"),
+        new("no loader workers", s => s.Training.Loader = new LoaderSpec { Workers = 0 }, "spec.training.loader.workers must be from 1 to 256, not 0"),
+        new("too much prefetch", s => s.Training.Loader = new LoaderSpec { PrefetchBatches = 1025 }, "spec.training.loader.prefetchBatches must be from 1 to 1024, not 1025"),
+        new("class weights in another case", s => s.Training.ClassWeights = "Auto", "spec.training.classWeights 'Auto' is not allowed; allowed: none, auto (inverse class frequency), or one non-negative weight per class"),
+        new("a negative class weight", s => s.Training.ClassWeights = "1,-1", "spec.training.classWeights '1,-1' is not allowed"),
+        new("a class weight beyond a double", s => s.Training.ClassWeights = "1,1e999", "spec.training.classWeights '1,1e999' has the weight 1e999, which is not a finite number"),
+        new("fewer weights than classes", s => { s.Training.NumClasses = 3; s.Training.ClassWeights = "1,2"; }, "spec.training.classWeights '1,2' has 2 weights but spec.training.numClasses is 3: give one weight per class"),
+        new("a learning rate above the trainer's 10", s => s.Training.LearningRate = 11, "spec.training.learningRate must be a positive number at most 10, not 11"),
+        new("a full image job", s =>
+        {
+            s.Training = new TrainingSpec
+            {
+                Model = "resnet18", Dataset = "image-folder", DataPath = "/data/images", NumClasses = 3, InChannels = 3, ImageSize = 64, Stem = "small",
+                Augmentation = new AugmentationSpec { RandomCropPadding = 4, HorizontalFlip = true }, Normalize = true, MaxSamplesPerClass = 0,
+                ValidationFraction = 0.9, ClassWeights = "1,1,10", Loss = "focal", FocalGamma = 0, Loader = new LoaderSpec { Workers = 256, PrefetchBatches = 1 },
+            };
+        }, null),
+    };
+
+    [Theory]
+    [MemberData(nameof(TrainingFieldCases))]
+    public void Validate_Should_RefuseWhatTheTrainerWouldRefuse_When_TrainingFieldsAreInvalid(PodFieldCase c)
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(c.Change).Build();
+
+        var errors = SpecValidator.Validate(job.Spec);
+
+        if (c.Error is null)
+        {
+            Assert.Empty(errors);
+        }
+        else
+        {
+            Assert.StartsWith(c.Error, Assert.Single(errors), StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>One row: a pod field the API server would refuse (or accept), and the error the operator gives first.</summary>
     public sealed record PodFieldCase(string Name, Action<TrainingJobSpec> Change, string? Error)
     {
