@@ -93,7 +93,7 @@ public static class TrainingChanges
             return;
         }
 
-        status.CheckpointedTraining = new CheckpointedTraining { Uri = uri, Training = Copy(spec.Training) };
+        status.CheckpointedTraining = new CheckpointedTraining { Uri = uri, Training = spec.Training is null ? null : Copy(spec.Training) };
     }
 
     public static string Describe(TrainingChange change, string? uri) =>

@@ -68,8 +68,8 @@ public sealed class TrainingJobSchemaTests(ControlPlaneFixture fx) : IClassFixtu
     [Theory]
     [InlineData("trainingjobs.spec.training.augmentation", "randomCropPadding", "<integer>")]
     [InlineData("trainingjobs.spec.training.loader", "prefetchBatches", "<integer>")]
-    [InlineData("trainingjobs.spec.training.classWeights", "inverse frequency", "<string>")]
-    [InlineData("trainingjobs.spec.training.validationFraction", "stratified validation split", "<number>")]
+    [InlineData("trainingjobs.spec.training.classWeights", "inverse", "<string>")]
+    [InlineData("trainingjobs.spec.training.validationFraction", "stratified", "<number>")]
     [InlineData("trainingjobs.spec.training.stem", "small", "<string>")]
     public async Task Explain_Should_DescribeTheTrainingField_When_AUserAsksKubectl(string path, string expected, string type)
     {

@@ -3,6 +3,7 @@ using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Pods;
 using K8sTraining.Operator.Reconciliation;
 using K8sTraining.Operator.Tests.Builders;
+using k8s.Models;
 
 namespace K8sTraining.Operator.Tests.Pods;
 
@@ -75,6 +76,118 @@ public sealed class TrainerPodBuilderTests
         Assert.Equal(c.Value, Assert.Single(env, e => e.Name == c.Variable).Value);
         // Unset, the variable is absent: the trainer's own default applies, and an old job's pod does not change.
         Assert.DoesNotContain(without, e => e.Name == c.Variable);
+    }
+
+    [Fact]
+    public void Build_Should_RenderThePodFieldByField_When_ACustomTrainerMountsAClaimWithPullSecretsAndACommand()
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(s =>
+        {
+            s.Image = "registry.example.com/team/pytorch-trainer:3";
+            s.Training = null;
+            s.Command = ["python", "/app/train.py"];
+            s.Args = ["--epochs", "3"];
+            s.Volumes = [new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = "imagenet", ReadOnlyProperty = true } }];
+            s.VolumeMounts = [new V1VolumeMount { Name = "data", MountPath = "/data", ReadOnlyProperty = true }];
+            s.ImagePullSecrets = [new V1LocalObjectReference { Name = "registry-credentials" }];
+            s.InitContainers = [new V1Container { Name = "fetch", Image = "busybox:1.36", Command = ["sh", "-c", "true"] }];
+            s.Sidecars = [new V1Container { Name = "sync", Image = "registry.example.com/checkpoint-sync:1", VolumeMounts = [new V1VolumeMount { Name = TrainerPodBuilder.CheckpointVolume, MountPath = "/ckpt" }] }];
+            s.PodMetadata = new PodMetadataSpec
+            {
+                Labels = new Dictionary<string, string> { ["team"] = "vision" },
+                Annotations = new Dictionary<string, string> { ["example.com/cost-center"] = "42" },
+            };
+        }).Build();
+
+        var pod = TrainerPodBuilder.Build(job, 2);
+
+        var trainer = pod.Spec.Containers.Single();
+        Assert.Equal(WellKnown.TrainerContainer, trainer.Name);
+        Assert.Equal("registry.example.com/team/pytorch-trainer:3", trainer.Image);
+        Assert.Equal(["python", "/app/train.py"], trainer.Command);
+        Assert.Equal(["--epochs", "3"], trainer.Args);
+        Assert.Equal(
+            [(TrainerPodBuilder.CheckpointVolume, WellKnown.CheckpointDirectory, (bool?)null), ("data", "/data", true)],
+            trainer.VolumeMounts.Select(m => (m.Name, m.MountPath, m.ReadOnlyProperty)));
+        Assert.Equal([TrainerPodBuilder.CheckpointVolume, "data"], pod.Spec.Volumes.Select(v => v.Name));
+        Assert.NotNull(pod.Spec.Volumes[0].EmptyDir);
+        Assert.Equal(("imagenet", (bool?)true), (pod.Spec.Volumes[1].PersistentVolumeClaim.ClaimName, pod.Spec.Volumes[1].PersistentVolumeClaim.ReadOnlyProperty));
+        Assert.Equal(["registry-credentials"], pod.Spec.ImagePullSecrets.Select(r => r.Name));
+        // Init containers in order, then each sidecar as a native sidecar.
+        Assert.Equal([("fetch", (string?)null), ("sync", (string?)"Always")], pod.Spec.InitContainers.Select(c => (c.Name, (string?)c.RestartPolicy)));
+        Assert.Equal("/ckpt", pod.Spec.InitContainers[1].VolumeMounts.Single().MountPath);
+        Assert.Null(job.Spec.Sidecars![0].RestartPolicy);
+        Assert.Equal("vision", pod.Metadata.Labels["team"]);
+        Assert.Equal("mnist", pod.Metadata.Labels[WellKnown.JobNameLabel]);
+        Assert.Equal("42", pod.Metadata.Annotations["example.com/cost-center"]);
+        // What the operator owns stays its own.
+        Assert.Equal(("Never", (long?)30), (pod.Spec.RestartPolicy, pod.Spec.TerminationGracePeriodSeconds));
+        Assert.Equal([WellKnown.TrackingFinalizer], pod.Metadata.Finalizers);
+        Assert.Equal(job.Metadata.Uid, pod.Metadata.OwnerReferences.Single().Uid);
+        Assert.Equal(TrainingJobSpec.DefaultMetricsPort, trainer.Ports.Single().ContainerPort);
+        Assert.Empty(SpecValidator.Validate(job.Spec));
+    }
+
+    [Fact]
+    public void Build_Should_SetOnlyTheContractsVariables_When_TheJobHasNoTrainingBlock()
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(s =>
+        {
+            s.Training = null;
+            s.Image = "registry.example.com/team/pytorch-trainer:3";
+            s.Command = ["python", "/app/train.py"];
+        }).Build();
+
+        var env = TrainerPodBuilder.Build(job, 4).Spec.Containers.Single().Env.ToDictionary(e => e.Name, e => e.Value);
+
+        string[] modelAndData =
+        [
+            TrainerEnvironment.Model, TrainerEnvironment.Dataset, TrainerEnvironment.Data, TrainerEnvironment.Samples, TrainerEnvironment.Epochs,
+            TrainerEnvironment.BatchSize, TrainerEnvironment.LearningRate, TrainerEnvironment.Optimizer, TrainerEnvironment.Seed,
+        ];
+        Assert.All(modelAndData, name => Assert.False(env.ContainsKey(name), name));
+        Assert.Equal(
+            (WellKnown.CheckpointDirectory, "s3://k8straining/jobs/mnist", "4", "mnist", "default", "uid-mnist", "25"),
+            (env[TrainerEnvironment.CheckpointDirectory], env[TrainerEnvironment.CheckpointUri], env[TrainerEnvironment.Attempt], env[TrainerEnvironment.JobName],
+             env[TrainerEnvironment.JobNamespace], env[TrainerEnvironment.JobUid], env[TrainerEnvironment.ShutdownTimeoutSeconds]));
+        Assert.Equal(WellKnown.TerminationLog, env[TrainerEnvironment.TerminationLog]);
+    }
+
+    [Theory]
+    [InlineData("the built-in trainer by default", null, null, null, true, "train")]
+    [InlineData("the built-in trainer with no training block", null, null, null, false, "train")]
+    [InlineData("a derived image with a training block", "registry.example.com/trainer-images:1", null, null, true, "train")]
+    [InlineData("a custom image without a training block runs its own CMD", "pytorch:2", null, null, false, null)]
+    [InlineData("a command of its own takes no default args", null, "python train.py", null, true, null)]
+    [InlineData("args are the user's", "pytorch:2", "python train.py", "--epochs 3", false, "--epochs 3")]
+    [InlineData("args without a command replace the image's CMD", null, null, "train --threads 2", true, "train --threads 2")]
+    public void Build_Should_ChooseTheTrainersArgs_When_TheSpecSaysThisMuch(string name, string? image, string? command, string? args, bool training, string? expected)
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(s =>
+        {
+            s.Image = image;
+            s.Command = command?.Split(' ');
+            s.Args = args?.Split(' ');
+            s.Training = training ? s.Training : null;
+        }).Build();
+
+        var container = TrainerPodBuilder.Build(job, 1).Spec.Containers.Single();
+
+        Assert.True(expected == (container.Args is null ? null : string.Join(' ', container.Args)), $"{name}: args {(container.Args is null ? "unset" : string.Join(' ', container.Args))}");
+        Assert.Equal(command, container.Command is null ? null : string.Join(' ', container.Command));
+    }
+
+    [Fact]
+    public void Build_Should_LeaveThePodAsBefore_When_NoOpenedFieldIsSet()
+    {
+        var pod = TrainerPodBuilder.Build(TrainingJobBuilder.Default().Build(), 1);
+
+        Assert.Null(pod.Spec.InitContainers);
+        Assert.Null(pod.Spec.ImagePullSecrets);
+        Assert.Null(pod.Metadata.Annotations);
+        Assert.Null(pod.Spec.Containers.Single().Command);
+        Assert.Equal(["train"], pod.Spec.Containers.Single().Args);
+        Assert.Equal(6, pod.Metadata.Labels.Count);
     }
 
     [Fact]

@@ -49,7 +49,7 @@ public sealed class TrainingChangesTests
     public void Decide_Should_RefuseTheEditAtOnceAndLeaveTheRunningAttempt_When_TrainingChangesOnAJobWithCheckpoints(FieldCase c)
     {
         var job = RunningWithCheckpoint();
-        c.Edit(job.Spec.Training);
+        c.Edit(job.Spec.Training!);
         job.Metadata.Generation = 2;
 
         var d = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Running().Build()], Now);
@@ -76,7 +76,7 @@ public sealed class TrainingChangesTests
     public void Decide_Should_CreateNoReplacementFromTheEditedSpec_When_TheAttemptIsPreempted()
     {
         var job = RunningWithCheckpoint();
-        job.Spec.Training.LearningRate = 0.05;
+        job.Spec.Training!.LearningRate = 0.05;
         job.Metadata.Generation = 2;
         job.Status = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Running().Build()], Now).Status;
 
@@ -89,7 +89,7 @@ public sealed class TrainingChangesTests
 
         // The revert clears the condition and the replacement starts from the checkpoint.
         job.Status = d.Status;
-        job.Spec.Training.LearningRate = null;
+        job.Spec.Training!.LearningRate = null;
         job.Metadata.Generation = 3;
         var reverted = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Checkpointed(150, 0, 150).WithoutFinalizer().Build()], Now.AddMinutes(2));
 
@@ -102,7 +102,7 @@ public sealed class TrainingChangesTests
     public void Decide_Should_AcceptTheEdit_When_TheCheckpointUriChangesToo()
     {
         var job = RunningWithCheckpoint();
-        job.Spec.Training.LearningRate = 0.05;
+        job.Spec.Training!.LearningRate = 0.05;
         job.Spec.Checkpoint!.Uri = "s3://k8straining/jobs/mnist-v2";
 
         var d = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Running().Build()], Now);
@@ -132,12 +132,12 @@ public sealed class TrainingChangesTests
 
     public static TheoryData<RevivalCase> RevivalCases() => new()
     {
-        new("training reverted after a differs failure", ConditionReasons.ConfigurationError, Differs, j => { j.Spec.Training.LearningRate = 0.01; j.Metadata.Generation = 3; }, true),
+        new("training reverted after a differs failure", ConditionReasons.ConfigurationError, Differs, j => { j.Spec.Training!.LearningRate = 0.01; j.Metadata.Generation = 3; }, true),
         new("new uri after a differs failure", ConditionReasons.ConfigurationError, Differs, j => { j.Spec.Checkpoint!.Uri = "s3://k8straining/jobs/fresh"; j.Metadata.Generation = 3; }, true),
-        new("still different after a differs failure", ConditionReasons.ConfigurationError, Differs, j => { j.Spec.Training.LearningRate = 0.07; j.Metadata.Generation = 3; }, false),
+        new("still different after a differs failure", ConditionReasons.ConfigurationError, Differs, j => { j.Spec.Training!.LearningRate = 0.07; j.Metadata.Generation = 3; }, false),
         new("no spec change after a differs failure", ConditionReasons.ConfigurationError, Differs, _ => { }, false),
         new("other configuration errors stay failed", ConditionReasons.ConfigurationError, "trainer rejected its configuration (exit 2): --epochs must be >= 1", j => j.Metadata.Generation = 3, false),
-        new("adopt set after the prefix was in use", ConditionReasons.CheckpointPrefixInUse, "in use", j => { j.Spec.Training.LearningRate = 0.01; j.Spec.Checkpoint!.Adopt = true; j.Metadata.Generation = 3; }, true),
+        new("adopt set after the prefix was in use", ConditionReasons.CheckpointPrefixInUse, "in use", j => { j.Spec.Training!.LearningRate = 0.01; j.Spec.Checkpoint!.Adopt = true; j.Metadata.Generation = 3; }, true),
         new("no spec change after the prefix was in use", ConditionReasons.CheckpointPrefixInUse, "in use", _ => { }, false),
         new("max restarts stays failed", ConditionReasons.MaxRestartsExceeded, "exit 1", j => j.Metadata.Generation = 3, false),
     };
@@ -181,7 +181,7 @@ public sealed class TrainingChangesTests
             s.LastCheckpoint = Checkpoint;
             s.ResumeFrom = Checkpoint;
         }).Build();
-        job.Status!.CheckpointedTraining = new CheckpointedTraining { Uri = job.Spec.Checkpoint!.Uri, Training = Copy(job.Spec.Training) };
+        job.Status!.CheckpointedTraining = new CheckpointedTraining { Uri = job.Spec.Checkpoint!.Uri, Training = Copy(job.Spec.Training!) };
         job.Status.Conditions = [new V1Condition { Type = ConditionTypes.SpecValid, Status = "True", Reason = ConditionReasons.Valid, Message = "the spec is valid", LastTransitionTime = TrainingJobBuilder.T0.UtcDateTime }];
         return job;
     }
