@@ -3,7 +3,12 @@ using k8s.Models;
 
 namespace K8sTraining.Operator.Api;
 
-/// <summary>What to train and how to run it; every field except <see cref="Training"/> has a default.</summary>
+/// <summary>
+/// What to train and how to run it. The pod is opened field by field (command, args, volumes, volumeMounts,
+/// imagePullSecrets, security contexts, initContainers, sidecars, podMetadata) rather than through a podTemplate
+/// overlay: what the operator owns (restart policy, grace period, finalizer, owner reference, the TRAINER_* contract
+/// environment, the metrics port, the container name "trainer") then has no field a user could set against it.
+/// </summary>
 public sealed class TrainingJobSpec
 {
     public const string DefaultImage = "ghcr.io/k8straining/trainer:0.1.0";
@@ -18,9 +23,47 @@ public sealed class TrainingJobSpec
     [JsonPropertyName("imagePullPolicy")]
     public string? ImagePullPolicy { get; set; }
 
-    /// <summary>The trainer's command line, one field per flag.</summary>
+    /// <summary>
+    /// The built-in trainer's command line, one field per flag (as TRAINER_* variables). Optional: without it no
+    /// model or data variable is set, only the contract's (checkpoint directory and uri, attempt, job, deadline).
+    /// </summary>
     [JsonPropertyName("training")]
-    public required TrainingSpec Training { get; set; }
+    public TrainingSpec? Training { get; set; }
+
+    /// <summary>The trainer container's command (its ENTRYPOINT when unset).</summary>
+    [JsonPropertyName("command")]
+    public IList<string>? Command { get; set; }
+
+    /// <summary>The trainer container's arguments; unset, "train" for the built-in trainer (see <see cref="EffectiveArgs"/>).</summary>
+    [JsonPropertyName("args")]
+    public IList<string>? Args { get; set; }
+
+    /// <summary>Volumes of the trainer pod, besides the operator's own checkpoint volume.</summary>
+    [JsonPropertyName("volumes")]
+    public IList<V1Volume>? Volumes { get; set; }
+
+    /// <summary>Mounts of <see cref="Volumes"/> into the trainer container.</summary>
+    [JsonPropertyName("volumeMounts")]
+    public IList<V1VolumeMount>? VolumeMounts { get; set; }
+
+    /// <summary>Secrets the kubelet pulls the pod's images with.</summary>
+    [JsonPropertyName("imagePullSecrets")]
+    public IList<V1LocalObjectReference>? ImagePullSecrets { get; set; }
+
+    /// <summary>Containers that run to completion, in order, before the trainer (and the sidecars) start.</summary>
+    [JsonPropertyName("initContainers")]
+    public IList<V1Container>? InitContainers { get; set; }
+
+    /// <summary>
+    /// Native sidecars (Kubernetes 1.29+): rendered as init containers with restartPolicy Always, after
+    /// <see cref="InitContainers"/>; they start before the trainer, run beside it, and stop after it exits.
+    /// </summary>
+    [JsonPropertyName("sidecars")]
+    public IList<V1Container>? Sidecars { get; set; }
+
+    /// <summary>Extra labels and annotations of the trainer pod.</summary>
+    [JsonPropertyName("podMetadata")]
+    public PodMetadataSpec? PodMetadata { get; set; }
 
     [JsonPropertyName("checkpoint")]
     public CheckpointSpec? Checkpoint { get; set; }
@@ -110,6 +153,18 @@ public sealed class TrainingJobSpec
     [JsonIgnore]
     public string EffectiveImage => string.IsNullOrWhiteSpace(Image) ? DefaultImage : Image;
 
+    /// <summary>
+    /// The trainer container's args: spec.args; unset, the built-in trainer's "train" subcommand when no command is
+    /// given and the job is the built-in trainer's (a training block, or the default image); otherwise none, so a
+    /// custom image runs its own ENTRYPOINT and CMD.
+    /// </summary>
+    [JsonIgnore]
+    public IList<string>? EffectiveArgs =>
+        Args ?? (Command is null && (Training is not null || string.IsNullOrWhiteSpace(Image) || Image == DefaultImage) ? [BuiltInTrainerCommand] : null);
+
+    /// <summary>The built-in trainer's subcommand.</summary>
+    public const string BuiltInTrainerCommand = "train";
+
     [JsonIgnore]
     public int EffectiveMaxRestarts => MaxRestarts ?? 3;
 
@@ -136,6 +191,16 @@ public sealed class TrainingJobSpec
     public const long DefaultNodeLossReplaceAfterSeconds = 60;
 }
 
+/// <summary>Extra metadata of the trainer pod; the operator's own labels cannot be overridden.</summary>
+public sealed class PodMetadataSpec
+{
+    [JsonPropertyName("labels")]
+    public IDictionary<string, string>? Labels { get; set; }
+
+    [JsonPropertyName("annotations")]
+    public IDictionary<string, string>? Annotations { get; set; }
+}
+
 /// <summary>The training configuration; maps 1:1 to the trainer's flags.</summary>
 public sealed class TrainingSpec
 {
@@ -145,7 +210,7 @@ public sealed class TrainingSpec
     [JsonPropertyName("dataset")]
     public string? Dataset { get; set; }
 
-    /// <summary>Directory holding the data set files (Fashion-MNIST).</summary>
+    /// <summary>The data: a directory (fashion-mnist, image-folder) or a CSV file (csv-images).</summary>
     [JsonPropertyName("dataPath")]
     public string? DataPath { get; set; }
 
@@ -166,6 +231,78 @@ public sealed class TrainingSpec
 
     [JsonPropertyName("seed")]
     public long? Seed { get; set; }
+
+    /// <summary>Classes the model predicts (--num-classes); unset, the data set's.</summary>
+    [JsonPropertyName("numClasses")]
+    public int? NumClasses { get; set; }
+
+    /// <summary>Image channels the model reads, 1 or 3 (--in-channels); unset, the data set's.</summary>
+    [JsonPropertyName("inChannels")]
+    public int? InChannels { get; set; }
+
+    /// <summary>Square size images are resized to (--image-size); unset, the data set's own.</summary>
+    [JsonPropertyName("imageSize")]
+    public int? ImageSize { get; set; }
+
+    /// <summary>A ResNet's first layers (--stem): one of <see cref="ResNetStems.All"/>.</summary>
+    [JsonPropertyName("stem")]
+    public string? Stem { get; set; }
+
+    /// <summary>Random transforms of the training images.</summary>
+    [JsonPropertyName("augmentation")]
+    public AugmentationSpec? Augmentation { get; set; }
+
+    /// <summary>Normalise each channel by the training split's mean and standard deviation (--normalize; trainer default true).</summary>
+    [JsonPropertyName("normalize")]
+    public bool? Normalize { get; set; }
+
+    /// <summary>The limited mode: at most this many training samples per class (--max-samples-per-class; 0 = all).</summary>
+    [JsonPropertyName("maxSamplesPerClass")]
+    public int? MaxSamplesPerClass { get; set; }
+
+    /// <summary>A stratified validation split taken from the training data (--val-fraction; 0 = none).</summary>
+    [JsonPropertyName("validationFraction")]
+    public double? ValidationFraction { get; set; }
+
+    /// <summary>none, auto (inverse frequency) or one weight per class, comma-separated (--class-weights).</summary>
+    [JsonPropertyName("classWeights")]
+    public string? ClassWeights { get; set; }
+
+    /// <summary>The loss to minimise (--loss): one of LossNames.All.</summary>
+    [JsonPropertyName("loss")]
+    public string? Loss { get; set; }
+
+    /// <summary>The focal loss's focusing parameter (--focal-gamma).</summary>
+    [JsonPropertyName("focalGamma")]
+    public double? FocalGamma { get; set; }
+
+    /// <summary>How samples are decoded and prepared ahead of the training step.</summary>
+    [JsonPropertyName("loader")]
+    public LoaderSpec? Loader { get; set; }
+}
+
+/// <summary>Random transforms of the training images (never of validation or test images).</summary>
+public sealed class AugmentationSpec
+{
+    /// <summary>Pad training images by this many pixels and crop back at random (--random-crop-padding; 0 = off).</summary>
+    [JsonPropertyName("randomCropPadding")]
+    public int? RandomCropPadding { get; set; }
+
+    /// <summary>Flip half the training images left to right (--horizontal-flip).</summary>
+    [JsonPropertyName("horizontalFlip")]
+    public bool? HorizontalFlip { get; set; }
+}
+
+/// <summary>The data loader: parallel decoding and augmentation with prefetch (no effect on the result).</summary>
+public sealed class LoaderSpec
+{
+    /// <summary>Threads that decode and augment samples (--loader-workers).</summary>
+    [JsonPropertyName("workers")]
+    public int? Workers { get; set; }
+
+    /// <summary>Batches prepared ahead of the training step (--prefetch-batches).</summary>
+    [JsonPropertyName("prefetchBatches")]
+    public int? PrefetchBatches { get; set; }
 }
 
 /// <summary>Where and how often the trainer checkpoints.</summary>

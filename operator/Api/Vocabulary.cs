@@ -43,6 +43,31 @@ public static class ConditionTypes
     public const string NodeLost = "NodeLost";
 }
 
+/// <summary>Values of spec.training.stem (the trainer's --stem).</summary>
+public static class ResNetStems
+{
+    /// <summary>small for inputs up to 64 px, imagenet above.</summary>
+    public const string Auto = "auto";
+
+    /// <summary>7x7 stride-2 convolution and max-pool, as trained on ImageNet.</summary>
+    public const string ImageNet = "imagenet";
+
+    /// <summary>3x3 stride-1 convolution, no max-pool: for 28 to 64 px images.</summary>
+    public const string Small = "small";
+
+    public static readonly IReadOnlyList<string> All = [Auto, ImageNet, Small];
+}
+
+/// <summary>The two words spec.training.classWeights takes besides a list of weights (the trainer's --class-weights).</summary>
+public static class ClassWeightModes
+{
+    /// <summary>Every class weighs 1.</summary>
+    public const string None = "none";
+
+    /// <summary>Inverse class frequency in the training split, normalised to mean 1.</summary>
+    public const string Auto = "auto";
+}
+
 /// <summary>Values of spec.nodeLossPolicy.</summary>
 public static class NodeLossPolicies
 {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
+using k8s;
 using k8s.Models;
 
 namespace K8sTraining.Operator.Pods;
@@ -26,7 +27,9 @@ public static class TrainerPodBuilder
             {
                 Name = name,
                 NamespaceProperty = job.Metadata.NamespaceProperty,
-                Labels = Labels(job, attempt),
+                // The user's labels first, the operator's over them (SpecValidator refuses a colliding key).
+                Labels = Merge(spec.PodMetadata?.Labels, Labels(job, attempt)),
+                Annotations = spec.PodMetadata?.Annotations is { Count: > 0 } annotations ? new Dictionary<string, string>(annotations) : null,
                 Finalizers = [WellKnown.TrackingFinalizer],
                 OwnerReferences =
                 [
@@ -53,7 +56,9 @@ public static class TrainerPodBuilder
                 PriorityClassName = string.IsNullOrEmpty(spec.PriorityClassName) ? null : spec.PriorityClassName,
                 ServiceAccountName = string.IsNullOrEmpty(spec.ServiceAccountName) ? null : spec.ServiceAccountName,
                 SecurityContext = spec.PodSecurityContext ?? DefaultPodSecurityContext(),
-                Volumes = [new V1Volume { Name = CheckpointVolume, EmptyDir = new V1EmptyDirVolumeSource() }],
+                ImagePullSecrets = spec.ImagePullSecrets is { Count: > 0 } secrets ? [.. secrets] : null,
+                Volumes = [new V1Volume { Name = CheckpointVolume, EmptyDir = new V1EmptyDirVolumeSource() }, .. spec.Volumes ?? []],
+                InitContainers = InitContainers(spec),
                 Containers =
                 [
                     new V1Container
@@ -61,7 +66,8 @@ public static class TrainerPodBuilder
                         Name = WellKnown.TrainerContainer,
                         Image = spec.EffectiveImage,
                         ImagePullPolicy = spec.ImagePullPolicy,
-                        Args = ["train"],
+                        Command = spec.Command is null ? null : [.. spec.Command],
+                        Args = spec.EffectiveArgs is { } args ? [.. args] : null,
                         Env = Environment(job, attempt, grace),
                         EnvFrom = string.IsNullOrEmpty(spec.Checkpoint?.SecretName)
                             ? null
@@ -71,13 +77,49 @@ public static class TrainerPodBuilder
                             : null,
                         Resources = spec.Resources,
                         SecurityContext = spec.SecurityContext ?? DefaultContainerSecurityContext(),
-                        VolumeMounts = [new V1VolumeMount { Name = CheckpointVolume, MountPath = WellKnown.CheckpointDirectory }],
+                        VolumeMounts = [new V1VolumeMount { Name = CheckpointVolume, MountPath = WellKnown.CheckpointDirectory }, .. spec.VolumeMounts ?? []],
                         TerminationMessagePath = WellKnown.TerminationLog,
                         TerminationMessagePolicy = "FallbackToLogsOnError",
                     },
                 ],
             },
         };
+    }
+
+    /// <summary>
+    /// The user's init containers, then the sidecars as native sidecars (restartPolicy Always: the kubelet starts them
+    /// before the trainer, keeps them running beside it, and stops them after it exits). Copies: the job is not changed.
+    /// </summary>
+    public static List<V1Container>? InitContainers(TrainingJobSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var containers = new List<V1Container>();
+        containers.AddRange((spec.InitContainers ?? []).Select(Copy));
+        foreach (var sidecar in spec.Sidecars ?? [])
+        {
+            var copy = Copy(sidecar);
+            copy.RestartPolicy = NativeSidecarRestartPolicy;
+            containers.Add(copy);
+        }
+
+        return containers.Count == 0 ? null : containers;
+    }
+
+    /// <summary>What makes an init container a native sidecar (Kubernetes 1.29+).</summary>
+    public const string NativeSidecarRestartPolicy = "Always";
+
+    private static V1Container Copy(V1Container container) =>
+        KubernetesJson.Deserialize<V1Container>(KubernetesJson.Serialize(container));
+
+    private static Dictionary<string, string> Merge(IDictionary<string, string>? user, Dictionary<string, string> own)
+    {
+        var merged = new Dictionary<string, string>(user ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        foreach (var (key, value) in own)
+        {
+            merged[key] = value;
+        }
+
+        return merged;
     }
 
     /// <summary>
@@ -137,15 +179,12 @@ public static class TrainerPodBuilder
             }
         }
 
-        Add(TrainerEnvironment.Model, t.Model);
-        Add(TrainerEnvironment.Dataset, t.Dataset);
-        Add(TrainerEnvironment.Data, t.DataPath);
-        Add(TrainerEnvironment.Samples, t.Samples);
-        Add(TrainerEnvironment.Epochs, t.Epochs);
-        Add(TrainerEnvironment.BatchSize, t.BatchSize);
-        Add(TrainerEnvironment.LearningRate, t.LearningRate?.ToString("R", CultureInfo.InvariantCulture));
-        Add(TrainerEnvironment.Optimizer, t.Optimizer);
-        Add(TrainerEnvironment.Seed, t.Seed);
+        // The built-in trainer's model and data come only from a training block; the contract's variables below always.
+        if (t is not null)
+        {
+            TrainingEnvironment(t, Add);
+        }
+
         Add(TrainerEnvironment.CheckpointDirectory, WellKnown.CheckpointDirectory);
         Add(TrainerEnvironment.CheckpointUri, string.IsNullOrEmpty(c?.Uri) ? null : c.Uri);
         Add(TrainerEnvironment.CheckpointEverySteps, c?.EverySteps);
@@ -167,4 +206,42 @@ public static class TrainerPodBuilder
 
         return env;
     }
+
+    private static void TrainingEnvironment(TrainingSpec t, Action<string, object?> add)
+    {
+        add(TrainerEnvironment.Model, t.Model);
+        add(TrainerEnvironment.Dataset, t.Dataset);
+        add(TrainerEnvironment.Data, t.DataPath);
+        add(TrainerEnvironment.Samples, t.Samples);
+        add(TrainerEnvironment.Epochs, t.Epochs);
+        add(TrainerEnvironment.BatchSize, t.BatchSize);
+        add(TrainerEnvironment.LearningRate, Number(t.LearningRate));
+        add(TrainerEnvironment.Optimizer, t.Optimizer);
+        add(TrainerEnvironment.Seed, t.Seed);
+        add(TrainerEnvironment.NumClasses, t.NumClasses);
+        add(TrainerEnvironment.InChannels, t.InChannels);
+        add(TrainerEnvironment.ImageSize, t.ImageSize);
+        add(TrainerEnvironment.Stem, t.Stem);
+        add(TrainerEnvironment.RandomCropPadding, t.Augmentation?.RandomCropPadding);
+        add(TrainerEnvironment.HorizontalFlip, Flag(t.Augmentation?.HorizontalFlip));
+        add(TrainerEnvironment.Normalize, Flag(t.Normalize));
+        add(TrainerEnvironment.MaxSamplesPerClass, t.MaxSamplesPerClass);
+        add(TrainerEnvironment.ValFraction, Number(t.ValidationFraction));
+        add(TrainerEnvironment.ClassWeights, t.ClassWeights);
+        add(TrainerEnvironment.Loss, t.Loss);
+        add(TrainerEnvironment.FocalGamma, Number(t.FocalGamma));
+        add(TrainerEnvironment.LoaderWorkers, t.Loader?.Workers);
+        add(TrainerEnvironment.PrefetchBatches, t.Loader?.PrefetchBatches);
+    }
+
+    /// <summary>A boolean as the trainer's flags spell it (true / false, never .NET's True).</summary>
+    private static string? Flag(bool? value) => value switch
+    {
+        null => null,
+        true => "true",
+        false => "false",
+    };
+
+    /// <summary>A number that round-trips, in the invariant culture (0 stays "0", which the trainer reads as off).</summary>
+    private static string? Number(double? value) => value?.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
+using K8sTraining.Operator.Pods;
 using k8s.Models;
 
 namespace K8sTraining.Operator.Reconciliation;
@@ -24,28 +26,26 @@ public static partial class SpecValidator
             return errors;
         }
 
-        var t = spec.Training;
-        if (t is null)
-        {
-            errors.Add("spec.training is required");
-        }
-        else
+        // spec.training is optional: only the built-in trainer reads it.
+        if (spec.Training is { } t)
         {
             CheckOneOf(errors, "spec.training.model", t.Model, ModelNames.All);
             CheckOneOf(errors, "spec.training.dataset", t.Dataset, DatasetNames.All);
             CheckOneOf(errors, "spec.training.optimizer", t.Optimizer, OptimizerNames.All);
-            if (t.Dataset == DatasetNames.FashionMnist && string.IsNullOrWhiteSpace(t.DataPath))
+            if (t.Dataset is DatasetNames.FashionMnist or DatasetNames.ImageFolder or DatasetNames.CsvImages && string.IsNullOrWhiteSpace(t.DataPath))
             {
-                errors.Add($"spec.training.dataPath is required when spec.training.dataset is {DatasetNames.FashionMnist}");
+                errors.Add($"spec.training.dataPath is required when spec.training.dataset is {t.Dataset}: {DataPathHint(t.Dataset)}");
             }
 
             CheckAtLeast(errors, "spec.training.samples", t.Samples, 1);
             CheckAtLeast(errors, "spec.training.epochs", t.Epochs, 1);
             CheckAtLeast(errors, "spec.training.batchSize", t.BatchSize, 1);
-            if (t.LearningRate is { } lr && !(lr > 0 && double.IsFinite(lr)))
+            if (t.LearningRate is { } lr && !(lr is > 0 and <= 10))
             {
-                errors.Add($"spec.training.learningRate must be a positive number, not {lr}");
+                errors.Add($"spec.training.learningRate must be a positive number at most 10, not {lr.ToString(CultureInfo.InvariantCulture)}");
             }
+
+            CheckImageFields(errors, t);
         }
 
         if (spec.Image is not null && string.IsNullOrWhiteSpace(spec.Image))
@@ -84,7 +84,271 @@ public static partial class SpecValidator
         CheckAtLeast(errors, "spec.nodeLossReplaceAfterSeconds", spec.NodeLossReplaceAfterSeconds, 0);
         CheckOneOf(errors, "spec.nodeLossPolicy", spec.NodeLossPolicy, NodeLossPolicies.All);
         CheckPodFields(errors, spec);
+        CheckOpenPodFields(errors, spec);
         return errors;
+    }
+
+    /// <summary>The operator's own labels on the trainer pod: the job's pods are found and told apart by them.</summary>
+    private static readonly IReadOnlySet<string> OperatorLabels = new HashSet<string>(StringComparer.Ordinal)
+    {
+        WellKnown.JobNameLabel, WellKnown.AttemptLabel, WellKnown.NameLabel, WellKnown.InstanceLabel, WellKnown.ComponentLabel, WellKnown.ManagedByLabel,
+    };
+
+    /// <summary>
+    /// The opened pod (issue 17): what the API server would refuse, and every user value that would take over what the
+    /// operator owns (the contract environment, the checkpoint volume and directory, the metrics port, the container
+    /// name "trainer", its labels), each named by its field.
+    /// </summary>
+    private static void CheckOpenPodFields(List<string> errors, TrainingJobSpec spec)
+    {
+        for (var i = 0; i < (spec.Env?.Count ?? 0); i++)
+        {
+            if (spec.Env![i]?.Name is { } name && TrainerEnvironment.All.Contains(name, StringComparer.Ordinal))
+            {
+                errors.Add($"spec.env[{i}].name '{name}' is a trainer contract variable the operator sets itself; set it through its spec field (spec.training, spec.checkpoint, spec.metricsPort) or use another name");
+            }
+        }
+
+        var volumes = new HashSet<string>(StringComparer.Ordinal) { TrainerPodBuilder.CheckpointVolume };
+        for (var i = 0; i < (spec.Volumes?.Count ?? 0); i++)
+        {
+            var field = $"spec.volumes[{i}].name";
+            var name = spec.Volumes![i]?.Name;
+            if (string.IsNullOrEmpty(name))
+            {
+                errors.Add($"{field} is required");
+            }
+            else if (name == TrainerPodBuilder.CheckpointVolume)
+            {
+                errors.Add($"{field} '{name}' is the operator's checkpoint volume; choose another name");
+            }
+            else if (!IsDnsLabel(name))
+            {
+                errors.Add($"{field} '{name}' {DnsLabelRule}");
+            }
+            else if (!volumes.Add(name))
+            {
+                errors.Add($"{field} '{name}' is given twice");
+            }
+        }
+
+        CheckMounts(errors, "spec.volumeMounts", spec.VolumeMounts, volumes);
+        for (var i = 0; i < (spec.ImagePullSecrets?.Count ?? 0); i++)
+        {
+            var name = spec.ImagePullSecrets![i]?.Name;
+            if (string.IsNullOrEmpty(name))
+            {
+                errors.Add($"spec.imagePullSecrets[{i}].name is required");
+            }
+            else
+            {
+                CheckDnsSubdomain(errors, $"spec.imagePullSecrets[{i}].name", name);
+            }
+        }
+
+        var containers = new HashSet<string>(StringComparer.Ordinal) { WellKnown.TrainerContainer };
+        foreach (var (list, items) in new[] { ("spec.initContainers", spec.InitContainers), ("spec.sidecars", spec.Sidecars) })
+        {
+            for (var i = 0; i < (items?.Count ?? 0); i++)
+            {
+                CheckContainer(errors, $"{list}[{i}]", items![i], list == "spec.sidecars", containers, volumes, spec.EffectiveMetricsPort);
+            }
+        }
+
+        foreach (var (key, value) in spec.PodMetadata?.Labels ?? new Dictionary<string, string>())
+        {
+            if (OperatorLabels.Contains(key))
+            {
+                errors.Add($"spec.podMetadata.labels['{key}'] is a label the operator sets on its pods; remove it from spec.podMetadata.labels");
+            }
+            else if (QualifiedNameProblem(key) is { } problem)
+            {
+                errors.Add($"spec.podMetadata.labels key '{key}' {problem}");
+            }
+
+            if (!IsLabelValue(value ?? ""))
+            {
+                errors.Add($"spec.podMetadata.labels['{key}'] value '{value}' is not a valid label value (at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit)");
+            }
+        }
+
+        foreach (var key in spec.PodMetadata?.Annotations?.Keys ?? [])
+        {
+            if (QualifiedNameProblem(key) is { } problem)
+            {
+                errors.Add($"spec.podMetadata.annotations key '{key}' {problem}");
+            }
+        }
+    }
+
+    private static void CheckContainer(List<string> errors, string field, V1Container? container, bool sidecar, HashSet<string> names, IReadOnlySet<string> volumes, int metricsPort)
+    {
+        if (container is null)
+        {
+            errors.Add($"{field} must not be null");
+            return;
+        }
+
+        if (string.IsNullOrEmpty(container.Name))
+        {
+            errors.Add($"{field}.name is required");
+        }
+        else if (container.Name == WellKnown.TrainerContainer)
+        {
+            errors.Add($"{field}.name '{container.Name}' is the operator's trainer container; choose another name");
+        }
+        else if (!IsDnsLabel(container.Name))
+        {
+            errors.Add($"{field}.name '{container.Name}' {DnsLabelRule}");
+        }
+        else if (!names.Add(container.Name))
+        {
+            errors.Add($"{field}.name '{container.Name}' is given twice (container names are unique in the pod)");
+        }
+
+        if (string.IsNullOrWhiteSpace(container.Image))
+        {
+            errors.Add($"{field}.image is required");
+        }
+
+        if (sidecar && container.RestartPolicy is not (null or TrainerPodBuilder.NativeSidecarRestartPolicy))
+        {
+            errors.Add($"{field}.restartPolicy must be unset or Always (the operator runs sidecars as native sidecars), not '{container.RestartPolicy}'");
+        }
+        else if (!sidecar && container.RestartPolicy is not null)
+        {
+            errors.Add($"{field}.restartPolicy must be unset: an init container runs to completion; put a container that runs beside the trainer in spec.sidecars");
+        }
+
+        foreach (var (port, j) in (container.Ports ?? []).Select((p, j) => (p, j)))
+        {
+            if (port?.Name == WellKnown.MetricsPortName || (metricsPort > 0 && port?.ContainerPort == metricsPort))
+            {
+                errors.Add($"{field}.ports[{j}] takes the trainer's metrics port ({WellKnown.MetricsPortName}, {metricsPort}, spec.metricsPort); use another port and name");
+            }
+        }
+
+        CheckMounts(errors, $"{field}.volumeMounts", container.VolumeMounts, volumes);
+    }
+
+    private static void CheckMounts(List<string> errors, string list, IList<V1VolumeMount>? mounts, IReadOnlySet<string> volumes)
+    {
+        var paths = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < (mounts?.Count ?? 0); i++)
+        {
+            var field = $"{list}[{i}]";
+            var mount = mounts![i];
+            if (mount is null)
+            {
+                errors.Add($"{field} must not be null");
+                continue;
+            }
+
+            if (string.IsNullOrEmpty(mount.Name))
+            {
+                errors.Add($"{field}.name is required");
+            }
+            else if (!volumes.Contains(mount.Name))
+            {
+                errors.Add($"{field}.name '{mount.Name}' names no volume in spec.volumes");
+            }
+
+            var path = mount.MountPath?.TrimEnd('/');
+            if (string.IsNullOrEmpty(mount.MountPath))
+            {
+                errors.Add($"{field}.mountPath is required");
+            }
+            else if (path == WellKnown.CheckpointDirectory && list == "spec.volumeMounts")
+            {
+                errors.Add($"{field}.mountPath '{mount.MountPath}' is the trainer's checkpoint directory, which the operator mounts; mount elsewhere");
+            }
+            else if (!paths.Add(path!))
+            {
+                errors.Add($"{field}.mountPath '{mount.MountPath}' is mounted twice");
+            }
+        }
+    }
+
+    private const string DnsLabelRule = "is not a valid name (at most 63 lower case letters, digits and '-', starting and ending with a letter or digit)";
+
+    private static bool IsDnsLabel(string value) => value.Length <= 63 && DnsLabel().IsMatch(value);
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+    private static partial Regex DnsLabel();
+
+    /// <summary>The fields of the trainer's image, split and loss flags, with the trainer's own bounds (OptionsParser).</summary>
+    private static void CheckImageFields(List<string> errors, TrainingSpec t)
+    {
+        CheckRange(errors, "spec.training.numClasses", t.NumClasses, 2, 100_000);
+        if (t.InChannels is { } channels && channels is not (1 or 3))
+        {
+            errors.Add($"spec.training.inChannels must be 1 (grayscale) or 3 (RGB), not {channels}");
+        }
+
+        CheckRange(errors, "spec.training.imageSize", t.ImageSize, 8, 4096);
+        CheckOneOf(errors, "spec.training.stem", t.Stem, ResNetStems.All);
+        CheckRange(errors, "spec.training.augmentation.randomCropPadding", t.Augmentation?.RandomCropPadding, 0, 1024);
+        CheckAtLeast(errors, "spec.training.maxSamplesPerClass", t.MaxSamplesPerClass, 0);
+        if (t.ValidationFraction is { } fraction && !(fraction is >= 0 and <= 0.9))
+        {
+            errors.Add($"spec.training.validationFraction must be from 0 (no validation split) to 0.9, not {fraction.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        CheckOneOf(errors, "spec.training.loss", t.Loss, LossNames.All);
+        if (t.FocalGamma is { } gamma && !(gamma is >= 0 and <= 100))
+        {
+            errors.Add($"spec.training.focalGamma must be from 0 to 100, not {gamma.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        CheckRange(errors, "spec.training.loader.workers", t.Loader?.Workers, 1, 256);
+        CheckRange(errors, "spec.training.loader.prefetchBatches", t.Loader?.PrefetchBatches, 1, 1024);
+        if (t.ClassWeights is { } weights && ClassWeightsProblem(weights, t.NumClasses) is { } problem)
+        {
+            errors.Add($"spec.training.classWeights '{weights}' {problem}");
+        }
+    }
+
+    /// <summary>
+    /// Why a class-weights value would stop the trainer (exit 2), or null: the schema's pattern cannot see a weight too
+    /// large for a double (1e999) or a count that disagrees with numClasses.
+    /// </summary>
+    public static string? ClassWeightsProblem(string weights, int? numClasses)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (weights is ClassWeightModes.None or ClassWeightModes.Auto)
+        {
+            return null;
+        }
+
+        if (!ClassWeightList().IsMatch(weights))
+        {
+            return $"is not allowed; allowed: {ClassWeightModes.None}, {ClassWeightModes.Auto} (inverse class frequency), or one non-negative weight per class, comma-separated, e.g. 1,1,10";
+        }
+
+        var parts = weights.Split(',');
+        if (parts.FirstOrDefault(w => !double.IsFinite(double.Parse(w, NumberStyles.Float, CultureInfo.InvariantCulture))) is { } huge)
+        {
+            return $"has the weight {huge}, which is not a finite number; give weights below 1e308";
+        }
+
+        return numClasses is { } classes && parts.Length != classes
+            ? $"has {parts.Length} weights but spec.training.numClasses is {classes}: give one weight per class"
+            : null;
+    }
+
+    private static string DataPathHint(string? dataset) => dataset switch
+    {
+        DatasetNames.ImageFolder => "a directory in the trainer's container with train/<class>/ image folders (val/ and test/ optional)",
+        DatasetNames.CsvImages => "a CSV file in the trainer's container with the header emotion,pixels,Usage",
+        _ => "a directory in the trainer's container with the Fashion-MNIST idx files",
+    };
+
+    private static void CheckRange(List<string> errors, string field, long? value, long minimum, long maximum)
+    {
+        if (value is { } v && (v < minimum || v > maximum))
+        {
+            errors.Add($"{field} must be from {minimum} to {maximum}, not {v}");
+        }
     }
 
     private static void CheckPodFields(List<string> errors, TrainingJobSpec spec)
@@ -226,6 +490,12 @@ public static partial class SpecValidator
     private static bool IsDnsSubdomain(string value) => value.Length <= 253 && DnsSubdomain().IsMatch(value);
 
     private static bool IsLabelValue(string value) => value.Length == 0 || (value.Length <= 63 && QualifiedNamePart().IsMatch(value));
+
+    /// <summary>The CRD's pattern for a list of weights (crds/: spec.training.classWeights).</summary>
+    public const string ClassWeightListPattern = @"^(none|auto|(([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?)(,([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?)*)$";
+
+    [GeneratedRegex(ClassWeightListPattern)]
+    private static partial Regex ClassWeightList();
 
     [GeneratedRegex("^[-._a-zA-Z][-._a-zA-Z0-9]*$")]
     private static partial Regex EnvVarName();

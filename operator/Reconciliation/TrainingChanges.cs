@@ -14,7 +14,10 @@ public sealed record TrainingChange(string Field, string Old, string New);
 /// </summary>
 public static class TrainingChanges
 {
-    /// <summary>The settings the trainer compares with a checkpoint's (epochs and dataPath may change).</summary>
+    /// <summary>
+    /// The settings the trainer compares with a checkpoint's, and those that shape the network, the split or the loss
+    /// (epochs, dataPath and the loader may change).
+    /// </summary>
     public static TrainingChange? Find(TrainingSpec? recorded, TrainingSpec? now)
     {
         if (recorded is null || now is null)
@@ -31,6 +34,19 @@ public static class TrainingChanges
             ("spec.training.batchSize", recorded.BatchSize, now.BatchSize),
             ("spec.training.optimizer", recorded.Optimizer, now.Optimizer),
             ("spec.training.learningRate", recorded.LearningRate, now.LearningRate),
+            // What shapes the network or the math of every step; the loader's threads and prefetch do not.
+            ("spec.training.numClasses", recorded.NumClasses, now.NumClasses),
+            ("spec.training.inChannels", recorded.InChannels, now.InChannels),
+            ("spec.training.imageSize", recorded.ImageSize, now.ImageSize),
+            ("spec.training.stem", recorded.Stem, now.Stem),
+            ("spec.training.augmentation.randomCropPadding", recorded.Augmentation?.RandomCropPadding, now.Augmentation?.RandomCropPadding),
+            ("spec.training.augmentation.horizontalFlip", recorded.Augmentation?.HorizontalFlip, now.Augmentation?.HorizontalFlip),
+            ("spec.training.normalize", recorded.Normalize, now.Normalize),
+            ("spec.training.maxSamplesPerClass", recorded.MaxSamplesPerClass, now.MaxSamplesPerClass),
+            ("spec.training.validationFraction", recorded.ValidationFraction, now.ValidationFraction),
+            ("spec.training.classWeights", recorded.ClassWeights, now.ClassWeights),
+            ("spec.training.loss", recorded.Loss, now.Loss),
+            ("spec.training.focalGamma", recorded.FocalGamma, now.FocalGamma),
         ];
         foreach (var (field, old, value) in fields)
         {
@@ -77,7 +93,7 @@ public static class TrainingChanges
             return;
         }
 
-        status.CheckpointedTraining = new CheckpointedTraining { Uri = uri, Training = Copy(spec.Training) };
+        status.CheckpointedTraining = new CheckpointedTraining { Uri = uri, Training = spec.Training is null ? null : Copy(spec.Training) };
     }
 
     public static string Describe(TrainingChange change, string? uri) =>
@@ -93,6 +109,7 @@ public static class TrainingChanges
     private static string Text(object? value) => value switch
     {
         null => "(unset)",
+        bool b => b ? "true" : "false",
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",
@@ -109,5 +126,17 @@ public static class TrainingChanges
         LearningRate = t.LearningRate,
         Optimizer = t.Optimizer,
         Seed = t.Seed,
+        NumClasses = t.NumClasses,
+        InChannels = t.InChannels,
+        ImageSize = t.ImageSize,
+        Stem = t.Stem,
+        Augmentation = t.Augmentation is { } a ? new AugmentationSpec { RandomCropPadding = a.RandomCropPadding, HorizontalFlip = a.HorizontalFlip } : null,
+        Normalize = t.Normalize,
+        MaxSamplesPerClass = t.MaxSamplesPerClass,
+        ValidationFraction = t.ValidationFraction,
+        ClassWeights = t.ClassWeights,
+        Loss = t.Loss,
+        FocalGamma = t.FocalGamma,
+        Loader = t.Loader is { } l ? new LoaderSpec { Workers = l.Workers, PrefetchBatches = l.PrefetchBatches } : null,
     };
 }

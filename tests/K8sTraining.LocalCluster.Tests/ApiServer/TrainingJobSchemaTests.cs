@@ -14,6 +14,16 @@ public sealed class TrainingJobSchemaTests(ControlPlaneFixture fx) : IClassFixtu
     [InlineData("a negative seed", "training: {model: mlp, seed: -1}", "spec.training.seed")]
     [InlineData("checkpoints more often than an int counts", "checkpoint: {everySteps: 2147483648}", "spec.checkpoint.everySteps")]
     [InlineData("a ttl beyond an int", "ttlSecondsAfterFinished: 2147483648", "spec.ttlSecondsAfterFinished")]
+    [InlineData("two input channels", "training: {model: resnet18, inChannels: 2}", "spec.training.inChannels")]
+    [InlineData("a single class", "training: {model: resnet18, numClasses: 1}", "spec.training.numClasses")]
+    [InlineData("a stem the trainer does not know", "training: {model: resnet18, stem: tiny}", "spec.training.stem")]
+    [InlineData("a validation fraction above the trainer's 0.9", "training: {model: mlp, validationFraction: 0.95}", "spec.training.validationFraction")]
+    [InlineData("class weights that are not numbers", "training: {model: mlp, classWeights: 'one,two'}", "spec.training.classWeights")]
+    [InlineData("a negative class weight", "training: {model: mlp, classWeights: '1,-1'}", "spec.training.classWeights")]
+    [InlineData("a loss the trainer does not know", "training: {model: mlp, loss: hinge}", "spec.training.loss")]
+    [InlineData("a loader without workers", "training: {model: mlp, loader: {workers: 0}}", "spec.training.loader.workers")]
+    [InlineData("crop padding beyond the trainer's 1024", "training: {model: mlp, augmentation: {randomCropPadding: 1025}}", "spec.training.augmentation.randomCropPadding")]
+    [InlineData("a learning rate above the trainer's 10", "training: {model: mlp, learningRate: 20}", "spec.training.learningRate")]
     public async Task Apply_Should_RefuseTheJobNamingTheField_When_TheSpecHas(string because, string specFields, string field)
     {
         var ns = await InstallAsync();
@@ -34,6 +44,41 @@ public sealed class TrainingJobSchemaTests(ControlPlaneFixture fx) : IClassFixtu
 
         var memory = (await fx.KubectlAsync("get", "tj", "fine", "-n", ns, "-o", "jsonpath={.spec.resources.requests.memory}")).Succeeded().Stdout;
         Assert.Equal("1.5Gi", memory.Trim());
+    }
+
+    [Fact]
+    public async Task ApplyDryRun_Should_AcceptEveryExample_When_TheServerValidatesThemAgainstTheCrd()
+    {
+        var ns = await InstallAsync();
+        var examples = Directory.GetFiles(Path.Combine(Hosting.RepositoryRoot.Find(), "examples"), "*.yaml");
+        Assert.Contains(examples, e => e.EndsWith("fer2013-csv.yaml", StringComparison.Ordinal));
+        Assert.Contains(examples, e => e.EndsWith("resnet18-image-folder.yaml", StringComparison.Ordinal));
+
+        foreach (var example in examples)
+        {
+            var result = await fx.KubectlAsync("apply", "--dry-run=server", "-n", ns, "-f", example);
+
+            Assert.True(result.ExitCode == 0, $"{Path.GetFileName(example)}: {result}");
+        }
+
+        // A dry run writes nothing.
+        Assert.Equal("", (await fx.KubectlAsync("get", "tj", "-n", ns, "-o", "name")).Succeeded().Stdout.Trim());
+    }
+
+    [Theory]
+    [InlineData("trainingjobs.spec.training.augmentation", "randomCropPadding", "<integer>")]
+    [InlineData("trainingjobs.spec.training.loader", "prefetchBatches", "<integer>")]
+    [InlineData("trainingjobs.spec.training.classWeights", "inverse", "<string>")]
+    [InlineData("trainingjobs.spec.training.validationFraction", "stratified", "<number>")]
+    [InlineData("trainingjobs.spec.training.stem", "small", "<string>")]
+    public async Task Explain_Should_DescribeTheTrainingField_When_AUserAsksKubectl(string path, string expected, string type)
+    {
+        await InstallAsync();
+
+        var output = (await fx.KubectlAsync("explain", path)).Succeeded().Stdout;
+
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+        Assert.Contains(type, output, StringComparison.Ordinal);
     }
 
     private async Task<string> InstallAsync()

@@ -47,7 +47,7 @@ public sealed class TrainingJobBuilder
 
     public TrainingJobBuilder WithGracePeriod(long seconds) => Do(j => j.Spec.TerminationGracePeriodSeconds = seconds);
 
-    public TrainingJobBuilder WithTraining(Action<TrainingSpec> change) => Do(j => change(j.Spec.Training));
+    public TrainingJobBuilder WithTraining(Action<TrainingSpec> change) => Do(j => change(j.Spec.Training ??= new TrainingSpec()));
 
     public TrainingJobBuilder WithSpec(Action<TrainingJobSpec> change) => Do(j => change(j.Spec));
 

@@ -89,7 +89,7 @@ public sealed class JobConditionsTests(ClusterFixture cluster)
         await cluster.CreateJobAsync(ClusterFixture.ScriptJob(ns, "edited", script, s =>
         {
             s.Checkpoint = new CheckpointSpec { Uri = "s3://k8straining/jobs/edited" };
-            s.Training.LearningRate = 0.01;
+            s.Training!.LearningRate = 0.01;
         }));
         await cluster.WaitForJobAsync(ns, "edited", j => j.Status?.Phase == JobPhases.Running, "Running");
 

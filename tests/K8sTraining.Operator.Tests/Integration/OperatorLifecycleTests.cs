@@ -73,7 +73,7 @@ public sealed class OperatorLifecycleTests(ClusterFixture cluster)
     {
         var ns = await cluster.NewNamespaceAsync("invalid");
         await using var op = OperatorProcess.Start(cluster.Plane.KubeconfigPath, ns, "op-invalid");
-        var job = ClusterFixture.ScriptJob(ns, "no-data", "exit 0", s => s.Training.Dataset = "fashion-mnist");
+        var job = ClusterFixture.ScriptJob(ns, "no-data", "exit 0", s => s.Training!.Dataset = "fashion-mnist");
         await cluster.CreateJobAsync(job);
 
         var invalid = await cluster.WaitForJobAsync(ns, "no-data", j => j.Status?.Conditions?.Any(c => c.Type == ConditionTypes.SpecValid && c.Status == "False") == true, "SpecValid=False");

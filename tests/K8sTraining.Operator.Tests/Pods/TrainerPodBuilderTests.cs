@@ -3,6 +3,7 @@ using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Pods;
 using K8sTraining.Operator.Reconciliation;
 using K8sTraining.Operator.Tests.Builders;
+using k8s.Models;
 
 namespace K8sTraining.Operator.Tests.Pods;
 
@@ -33,6 +34,160 @@ public sealed class TrainerPodBuilderTests
         Assert.Equal("40", env["TRAINER_SHUTDOWN_TIMEOUT_SECONDS"]);
         Assert.Equal(45, pod.Spec.TerminationGracePeriodSeconds);
         Assert.Equal("s3-credentials", pod.Spec.Containers.Single().EnvFrom.Single().SecretRef.Name);
+    }
+
+    /// <summary>One row: a spec.training field, and the TRAINER_* variable and value the trainer reads it as.</summary>
+    public sealed record TrainingFieldCase(string Name, Action<TrainingSpec> Change, string Variable, string Value)
+    {
+        public override string ToString() => Name;
+    }
+
+    public static TheoryData<TrainingFieldCase> TrainingFieldCases() => new()
+    {
+        new("numClasses", t => t.NumClasses = 7, TrainerEnvironment.NumClasses, "7"),
+        new("inChannels", t => t.InChannels = 3, TrainerEnvironment.InChannels, "3"),
+        new("imageSize", t => t.ImageSize = 48, TrainerEnvironment.ImageSize, "48"),
+        new("stem", t => t.Stem = ResNetStems.Small, TrainerEnvironment.Stem, "small"),
+        new("augmentation.randomCropPadding", t => t.Augmentation = new AugmentationSpec { RandomCropPadding = 4 }, TrainerEnvironment.RandomCropPadding, "4"),
+        new("augmentation.horizontalFlip true, as the parser spells it", t => t.Augmentation = new AugmentationSpec { HorizontalFlip = true }, TrainerEnvironment.HorizontalFlip, "true"),
+        new("normalize false, as the parser spells it", t => t.Normalize = false, TrainerEnvironment.Normalize, "false"),
+        new("maxSamplesPerClass", t => t.MaxSamplesPerClass = 500, TrainerEnvironment.MaxSamplesPerClass, "500"),
+        new("validationFraction", t => t.ValidationFraction = 0.1, TrainerEnvironment.ValFraction, "0.1"),
+        new("validationFraction 0 stays 0 (the parser's off)", t => t.ValidationFraction = 0, TrainerEnvironment.ValFraction, "0"),
+        new("classWeights auto", t => t.ClassWeights = ClassWeightModes.Auto, TrainerEnvironment.ClassWeights, "auto"),
+        new("classWeights list", t => t.ClassWeights = "1,1,10", TrainerEnvironment.ClassWeights, "1,1,10"),
+        new("loss", t => t.Loss = LossNames.Focal, TrainerEnvironment.Loss, "focal"),
+        new("focalGamma", t => t.FocalGamma = 1.5, TrainerEnvironment.FocalGamma, "1.5"),
+        new("focalGamma 0 stays 0", t => t.FocalGamma = 0, TrainerEnvironment.FocalGamma, "0"),
+        new("loader.workers", t => t.Loader = new LoaderSpec { Workers = 6 }, TrainerEnvironment.LoaderWorkers, "6"),
+        new("loader.prefetchBatches", t => t.Loader = new LoaderSpec { PrefetchBatches = 8 }, TrainerEnvironment.PrefetchBatches, "8"),
+        new("dataPath", t => { t.Dataset = DatasetNames.CsvImages; t.DataPath = "/data/fer2013.csv"; }, TrainerEnvironment.Data, "/data/fer2013.csv"),
+    };
+
+    [Theory]
+    [MemberData(nameof(TrainingFieldCases))]
+    public void Build_Should_PassTheTrainingFieldAsItsVariable_When_TheSpecSetsIt(TrainingFieldCase c)
+    {
+        var without = TrainerPodBuilder.Build(TrainingJobBuilder.Default().Build(), 1).Spec.Containers.Single().Env;
+        var job = TrainingJobBuilder.Default().WithTraining(c.Change).Build();
+
+        var env = TrainerPodBuilder.Build(job, 1).Spec.Containers.Single().Env;
+
+        Assert.Equal(c.Value, Assert.Single(env, e => e.Name == c.Variable).Value);
+        // Unset, the variable is absent: the trainer's own default applies, and an old job's pod does not change.
+        Assert.DoesNotContain(without, e => e.Name == c.Variable);
+    }
+
+    [Fact]
+    public void Build_Should_RenderThePodFieldByField_When_ACustomTrainerMountsAClaimWithPullSecretsAndACommand()
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(s =>
+        {
+            s.Image = "registry.example.com/team/pytorch-trainer:3";
+            s.Training = null;
+            s.Command = ["python", "/app/train.py"];
+            s.Args = ["--epochs", "3"];
+            s.Volumes = [new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = "imagenet", ReadOnlyProperty = true } }];
+            s.VolumeMounts = [new V1VolumeMount { Name = "data", MountPath = "/data", ReadOnlyProperty = true }];
+            s.ImagePullSecrets = [new V1LocalObjectReference { Name = "registry-credentials" }];
+            s.InitContainers = [new V1Container { Name = "fetch", Image = "busybox:1.36", Command = ["sh", "-c", "true"] }];
+            s.Sidecars = [new V1Container { Name = "sync", Image = "registry.example.com/checkpoint-sync:1", VolumeMounts = [new V1VolumeMount { Name = TrainerPodBuilder.CheckpointVolume, MountPath = "/ckpt" }] }];
+            s.PodMetadata = new PodMetadataSpec
+            {
+                Labels = new Dictionary<string, string> { ["team"] = "vision" },
+                Annotations = new Dictionary<string, string> { ["example.com/cost-center"] = "42" },
+            };
+        }).Build();
+
+        var pod = TrainerPodBuilder.Build(job, 2);
+
+        var trainer = pod.Spec.Containers.Single();
+        Assert.Equal(WellKnown.TrainerContainer, trainer.Name);
+        Assert.Equal("registry.example.com/team/pytorch-trainer:3", trainer.Image);
+        Assert.Equal(["python", "/app/train.py"], trainer.Command);
+        Assert.Equal(["--epochs", "3"], trainer.Args);
+        Assert.Equal(
+            [(TrainerPodBuilder.CheckpointVolume, WellKnown.CheckpointDirectory, (bool?)null), ("data", "/data", true)],
+            trainer.VolumeMounts.Select(m => (m.Name, m.MountPath, m.ReadOnlyProperty)));
+        Assert.Equal([TrainerPodBuilder.CheckpointVolume, "data"], pod.Spec.Volumes.Select(v => v.Name));
+        Assert.NotNull(pod.Spec.Volumes[0].EmptyDir);
+        Assert.Equal(("imagenet", (bool?)true), (pod.Spec.Volumes[1].PersistentVolumeClaim.ClaimName, pod.Spec.Volumes[1].PersistentVolumeClaim.ReadOnlyProperty));
+        Assert.Equal(["registry-credentials"], pod.Spec.ImagePullSecrets.Select(r => r.Name));
+        // Init containers in order, then each sidecar as a native sidecar.
+        Assert.Equal([("fetch", (string?)null), ("sync", (string?)"Always")], pod.Spec.InitContainers.Select(c => (c.Name, (string?)c.RestartPolicy)));
+        Assert.Equal("/ckpt", pod.Spec.InitContainers[1].VolumeMounts.Single().MountPath);
+        Assert.Null(job.Spec.Sidecars![0].RestartPolicy);
+        Assert.Equal("vision", pod.Metadata.Labels["team"]);
+        Assert.Equal("mnist", pod.Metadata.Labels[WellKnown.JobNameLabel]);
+        Assert.Equal("42", pod.Metadata.Annotations["example.com/cost-center"]);
+        // What the operator owns stays its own.
+        Assert.Equal(("Never", (long?)30), (pod.Spec.RestartPolicy, pod.Spec.TerminationGracePeriodSeconds));
+        Assert.Equal([WellKnown.TrackingFinalizer], pod.Metadata.Finalizers);
+        Assert.Equal(job.Metadata.Uid, pod.Metadata.OwnerReferences.Single().Uid);
+        Assert.Equal(TrainingJobSpec.DefaultMetricsPort, trainer.Ports.Single().ContainerPort);
+        Assert.Empty(SpecValidator.Validate(job.Spec));
+    }
+
+    [Fact]
+    public void Build_Should_SetOnlyTheContractsVariables_When_TheJobHasNoTrainingBlock()
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(s =>
+        {
+            s.Training = null;
+            s.Image = "registry.example.com/team/pytorch-trainer:3";
+            s.Command = ["python", "/app/train.py"];
+        }).Build();
+
+        var env = TrainerPodBuilder.Build(job, 4).Spec.Containers.Single().Env.ToDictionary(e => e.Name, e => e.Value);
+
+        string[] modelAndData =
+        [
+            TrainerEnvironment.Model, TrainerEnvironment.Dataset, TrainerEnvironment.Data, TrainerEnvironment.Samples, TrainerEnvironment.Epochs,
+            TrainerEnvironment.BatchSize, TrainerEnvironment.LearningRate, TrainerEnvironment.Optimizer, TrainerEnvironment.Seed,
+        ];
+        Assert.All(modelAndData, name => Assert.False(env.ContainsKey(name), name));
+        Assert.Equal(
+            (WellKnown.CheckpointDirectory, "s3://k8straining/jobs/mnist", "4", "mnist", "default", "uid-mnist", "25"),
+            (env[TrainerEnvironment.CheckpointDirectory], env[TrainerEnvironment.CheckpointUri], env[TrainerEnvironment.Attempt], env[TrainerEnvironment.JobName],
+             env[TrainerEnvironment.JobNamespace], env[TrainerEnvironment.JobUid], env[TrainerEnvironment.ShutdownTimeoutSeconds]));
+        Assert.Equal(WellKnown.TerminationLog, env[TrainerEnvironment.TerminationLog]);
+    }
+
+    [Theory]
+    [InlineData("the built-in trainer by default", null, null, null, true, "train")]
+    [InlineData("the built-in trainer with no training block", null, null, null, false, "train")]
+    [InlineData("a derived image with a training block", "registry.example.com/trainer-images:1", null, null, true, "train")]
+    [InlineData("a custom image without a training block runs its own CMD", "pytorch:2", null, null, false, null)]
+    [InlineData("a command of its own takes no default args", null, "python train.py", null, true, null)]
+    [InlineData("args are the user's", "pytorch:2", "python train.py", "--epochs 3", false, "--epochs 3")]
+    [InlineData("args without a command replace the image's CMD", null, null, "train --threads 2", true, "train --threads 2")]
+    public void Build_Should_ChooseTheTrainersArgs_When_TheSpecSaysThisMuch(string name, string? image, string? command, string? args, bool training, string? expected)
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(s =>
+        {
+            s.Image = image;
+            s.Command = command?.Split(' ');
+            s.Args = args?.Split(' ');
+            s.Training = training ? s.Training : null;
+        }).Build();
+
+        var container = TrainerPodBuilder.Build(job, 1).Spec.Containers.Single();
+
+        Assert.True(expected == (container.Args is null ? null : string.Join(' ', container.Args)), $"{name}: args {(container.Args is null ? "unset" : string.Join(' ', container.Args))}");
+        Assert.Equal(command, container.Command is null ? null : string.Join(' ', container.Command));
+    }
+
+    [Fact]
+    public void Build_Should_LeaveThePodAsBefore_When_NoOpenedFieldIsSet()
+    {
+        var pod = TrainerPodBuilder.Build(TrainingJobBuilder.Default().Build(), 1);
+
+        Assert.Null(pod.Spec.InitContainers);
+        Assert.Null(pod.Spec.ImagePullSecrets);
+        Assert.Null(pod.Metadata.Annotations);
+        Assert.Null(pod.Spec.Containers.Single().Command);
+        Assert.Equal(["train"], pod.Spec.Containers.Single().Args);
+        Assert.Equal(6, pod.Metadata.Labels.Count);
     }
 
     [Fact]

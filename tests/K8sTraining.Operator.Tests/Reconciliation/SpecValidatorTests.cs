@@ -58,6 +58,118 @@ public sealed class SpecValidatorTests
         Assert.True(expected is null ? errors.Count == 0 : errors.SequenceEqual([expected]), $"{name}: {string.Join("; ", errors)}");
     }
 
+    public static TheoryData<PodFieldCase> TrainingFieldCases() => new()
+    {
+        new("image-folder without dataPath", s => s.Training!.Dataset = "image-folder", "spec.training.dataPath is required when spec.training.dataset is image-folder: a directory in the trainer's container with train/<class>/"),
+        new("csv-images without dataPath", s => s.Training!.Dataset = "csv-images", "spec.training.dataPath is required when spec.training.dataset is csv-images: a CSV file"),
+        new("csv-images with a blank dataPath", s => { s.Training!.Dataset = "csv-images"; s.Training!.DataPath = " "; }, "spec.training.dataPath is required when spec.training.dataset is csv-images"),
+        new("csv-images with its file", s => { s.Training!.Dataset = "csv-images"; s.Training!.DataPath = "/data/fer2013.csv"; }, null),
+        new("one class", s => s.Training!.NumClasses = 1, "spec.training.numClasses must be from 2 to 100000, not 1"),
+        new("two channels", s => s.Training!.InChannels = 2, "spec.training.inChannels must be 1 (grayscale) or 3 (RGB), not 2"),
+        new("tiny images", s => s.Training!.ImageSize = 4, "spec.training.imageSize must be from 8 to 4096, not 4"),
+        new("unknown stem", s => s.Training!.Stem = "tiny", "spec.training.stem must be one of auto, imagenet, small, not 'tiny'"),
+        new("negative crop padding", s => s.Training!.Augmentation = new AugmentationSpec { RandomCropPadding = -1 }, "spec.training.augmentation.randomCropPadding must be from 0 to 1024, not -1"),
+        new("negative samples per class", s => s.Training!.MaxSamplesPerClass = -1, "spec.training.maxSamplesPerClass must be at least 0, not -1"),
+        new("validation fraction of 1", s => s.Training!.ValidationFraction = 1, "spec.training.validationFraction must be from 0 (no validation split) to 0.9, not 1"),
+        new("unknown loss", s => s.Training!.Loss = "hinge", "spec.training.loss must be one of cross-entropy, focal, not 'hinge'"),
+        new("negative focal gamma", s => s.Training!.FocalGamma = -0.5, "spec.training.focalGamma must be from 0 to 100, not -0.5"),
+        new("no loader workers", s => s.Training!.Loader = new LoaderSpec { Workers = 0 }, "spec.training.loader.workers must be from 1 to 256, not 0"),
+        new("too much prefetch", s => s.Training!.Loader = new LoaderSpec { PrefetchBatches = 1025 }, "spec.training.loader.prefetchBatches must be from 1 to 1024, not 1025"),
+        new("class weights in another case", s => s.Training!.ClassWeights = "Auto", "spec.training.classWeights 'Auto' is not allowed; allowed: none, auto (inverse class frequency), or one non-negative weight per class"),
+        new("a negative class weight", s => s.Training!.ClassWeights = "1,-1", "spec.training.classWeights '1,-1' is not allowed"),
+        new("a class weight beyond a double", s => s.Training!.ClassWeights = "1,1e999", "spec.training.classWeights '1,1e999' has the weight 1e999, which is not a finite number"),
+        new("fewer weights than classes", s => { s.Training!.NumClasses = 3; s.Training!.ClassWeights = "1,2"; }, "spec.training.classWeights '1,2' has 2 weights but spec.training.numClasses is 3: give one weight per class"),
+        new("a learning rate above the trainer's 10", s => s.Training!.LearningRate = 11, "spec.training.learningRate must be a positive number at most 10, not 11"),
+        new("a full image job", s =>
+        {
+            s.Training = new TrainingSpec
+            {
+                Model = "resnet18", Dataset = "image-folder", DataPath = "/data/images", NumClasses = 3, InChannels = 3, ImageSize = 64, Stem = "small",
+                Augmentation = new AugmentationSpec { RandomCropPadding = 4, HorizontalFlip = true }, Normalize = true, MaxSamplesPerClass = 0,
+                ValidationFraction = 0.9, ClassWeights = "1,1,10", Loss = "focal", FocalGamma = 0, Loader = new LoaderSpec { Workers = 256, PrefetchBatches = 1 },
+            };
+        }, null),
+    };
+
+    [Theory]
+    [MemberData(nameof(TrainingFieldCases))]
+    public void Validate_Should_RefuseWhatTheTrainerWouldRefuse_When_TrainingFieldsAreInvalid(PodFieldCase c)
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(c.Change).Build();
+
+        var errors = SpecValidator.Validate(job.Spec);
+
+        if (c.Error is null)
+        {
+            Assert.Empty(errors);
+        }
+        else
+        {
+            Assert.StartsWith(c.Error, Assert.Single(errors), StringComparison.Ordinal);
+        }
+    }
+
+    public static TheoryData<PodFieldCase> OpenPodCases() => new()
+    {
+        new("no training block", s => s.Training = null, null),
+        new("a contract variable in env", s => s.Env = [new V1EnvVar { Name = "TRAINER_MODEL", Value = "cnn" }], "spec.env[0].name 'TRAINER_MODEL' is a trainer contract variable the operator sets itself; set it through its spec field"),
+        new("the attempt variable in env", s => s.Env = [new V1EnvVar { Name = "X", Value = "1" }, new V1EnvVar { Name = "TRAINER_ATTEMPT", Value = "1" }], "spec.env[1].name 'TRAINER_ATTEMPT' is a trainer contract variable"),
+        new("a trainer flag the spec does not map", s => s.Env = [new V1EnvVar { Name = "TRAINER_LR_GAMMA", Value = "0.6" }], null),
+        new("the checkpoint volume's name", s => s.Volumes = [new V1Volume { Name = "checkpoints", EmptyDir = new() }], "spec.volumes[0].name 'checkpoints' is the operator's checkpoint volume"),
+        new("a volume without a name", s => s.Volumes = [new V1Volume { EmptyDir = new() }], "spec.volumes[0].name is required"),
+        new("a volume name in upper case", s => s.Volumes = [new V1Volume { Name = "Data", EmptyDir = new() }], "spec.volumes[0].name 'Data' is not a valid name"),
+        new("a volume twice", s => s.Volumes = [new V1Volume { Name = "data", EmptyDir = new() }, new V1Volume { Name = "data", EmptyDir = new() }], "spec.volumes[1].name 'data' is given twice"),
+        new("a mount of no volume", s => s.VolumeMounts = [new V1VolumeMount { Name = "data", MountPath = "/data" }], "spec.volumeMounts[0].name 'data' names no volume in spec.volumes"),
+        new("a mount over the checkpoint directory", s => { s.Volumes = [new V1Volume { Name = "data", EmptyDir = new() }]; s.VolumeMounts = [new V1VolumeMount { Name = "data", MountPath = WellKnown.CheckpointDirectory + "/" }]; }, "spec.volumeMounts[0].mountPath '/var/run/k8straining/checkpoints/' is the trainer's checkpoint directory"),
+        new("a mount without a path", s => { s.Volumes = [new V1Volume { Name = "data", EmptyDir = new() }]; s.VolumeMounts = [new V1VolumeMount { Name = "data" }]; }, "spec.volumeMounts[0].mountPath is required"),
+        new("a path mounted twice", s => { s.Volumes = [new V1Volume { Name = "a", EmptyDir = new() }, new V1Volume { Name = "b", EmptyDir = new() }]; s.VolumeMounts = [new V1VolumeMount { Name = "a", MountPath = "/data" }, new V1VolumeMount { Name = "b", MountPath = "/data" }]; }, "spec.volumeMounts[1].mountPath '/data' is mounted twice"),
+        new("a pull secret without a name", s => s.ImagePullSecrets = [new V1LocalObjectReference()], "spec.imagePullSecrets[0].name is required"),
+        new("an init container named trainer", s => s.InitContainers = [new V1Container { Name = "trainer", Image = "busybox" }], "spec.initContainers[0].name 'trainer' is the operator's trainer container"),
+        new("a sidecar named trainer", s => s.Sidecars = [new V1Container { Name = "trainer", Image = "busybox" }], "spec.sidecars[0].name 'trainer' is the operator's trainer container"),
+        new("an init container and a sidecar of one name", s => { s.InitContainers = [new V1Container { Name = "x", Image = "busybox" }]; s.Sidecars = [new V1Container { Name = "x", Image = "busybox" }]; }, "spec.sidecars[0].name 'x' is given twice"),
+        new("an init container without an image", s => s.InitContainers = [new V1Container { Name = "fetch" }], "spec.initContainers[0].image is required"),
+        new("an init container that restarts", s => s.InitContainers = [new V1Container { Name = "fetch", Image = "busybox", RestartPolicy = "Always" }], "spec.initContainers[0].restartPolicy must be unset: an init container runs to completion; put a container that runs beside the trainer in spec.sidecars"),
+        new("a sidecar that never restarts", s => s.Sidecars = [new V1Container { Name = "sync", Image = "busybox", RestartPolicy = "Never" }], "spec.sidecars[0].restartPolicy must be unset or Always"),
+        new("a sidecar on the metrics port", s => s.Sidecars = [new V1Container { Name = "sync", Image = "busybox", Ports = [new V1ContainerPort { ContainerPort = TrainingJobSpec.DefaultMetricsPort }] }], "spec.sidecars[0].ports[0] takes the trainer's metrics port"),
+        new("a sidecar port named metrics", s => s.Sidecars = [new V1Container { Name = "sync", Image = "busybox", Ports = [new V1ContainerPort { Name = "metrics", ContainerPort = 9000 }] }], "spec.sidecars[0].ports[0] takes the trainer's metrics port"),
+        new("a sidecar mounting the checkpoint volume", s => s.Sidecars = [new V1Container { Name = "sync", Image = "busybox", RestartPolicy = "Always", VolumeMounts = [new V1VolumeMount { Name = "checkpoints", MountPath = WellKnown.CheckpointDirectory }] }], null),
+        new("a sidecar mounting no volume", s => s.Sidecars = [new V1Container { Name = "sync", Image = "busybox", VolumeMounts = [new V1VolumeMount { Name = "cache", MountPath = "/cache" }] }], "spec.sidecars[0].volumeMounts[0].name 'cache' names no volume in spec.volumes"),
+        new("the operator's job label", s => s.PodMetadata = new PodMetadataSpec { Labels = new Dictionary<string, string> { [WellKnown.JobNameLabel] = "other" } }, "spec.podMetadata.labels['k8straining.io/job-name'] is a label the operator sets on its pods"),
+        new("the managed-by label", s => s.PodMetadata = new PodMetadataSpec { Labels = new Dictionary<string, string> { [WellKnown.ManagedByLabel] = "me" } }, "spec.podMetadata.labels['app.kubernetes.io/managed-by'] is a label the operator sets on its pods"),
+        new("a label value with a space", s => s.PodMetadata = new PodMetadataSpec { Labels = new Dictionary<string, string> { ["team"] = "a b" } }, "spec.podMetadata.labels['team'] value 'a b' is not a valid label value"),
+        new("an annotation key with a space", s => s.PodMetadata = new PodMetadataSpec { Annotations = new Dictionary<string, string> { ["my note"] = "x" } }, "spec.podMetadata.annotations key 'my note' is not a valid key"),
+        new("a full custom trainer", s =>
+        {
+            s.Training = null;
+            s.Command = ["python", "train.py"];
+            s.Args = [];
+            s.Volumes = [new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = "imagenet" } }];
+            s.VolumeMounts = [new V1VolumeMount { Name = "data", MountPath = "/data" }];
+            s.ImagePullSecrets = [new V1LocalObjectReference { Name = "registry" }];
+            s.InitContainers = [new V1Container { Name = "fetch", Image = "busybox", VolumeMounts = [new V1VolumeMount { Name = "data", MountPath = "/data" }] }];
+            s.Sidecars = [new V1Container { Name = "sync", Image = "busybox" }];
+            s.PodMetadata = new PodMetadataSpec { Labels = new Dictionary<string, string> { ["team"] = "vision" }, Annotations = new Dictionary<string, string> { ["example.com/note"] = "free text, any characters" } };
+        }, null),
+    };
+
+    [Theory]
+    [MemberData(nameof(OpenPodCases))]
+    public void Validate_Should_RefuseWhatTakesOverTheOperatorsPartOfThePod_When_TheOpenedFieldsCollide(PodFieldCase c)
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(c.Change).Build();
+
+        var errors = SpecValidator.Validate(job.Spec);
+
+        if (c.Error is null)
+        {
+            Assert.Empty(errors);
+        }
+        else
+        {
+            Assert.StartsWith(c.Error, Assert.Single(errors), StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>One row: a pod field the API server would refuse (or accept), and the error the operator gives first.</summary>
     public sealed record PodFieldCase(string Name, Action<TrainingJobSpec> Change, string? Error)
     {

@@ -26,6 +26,19 @@ public sealed class TrainingChangesTests
         new("seed", t => t.Seed = 8, "spec.training.seed", "7", "8"),
         new("samples of the synthetic set", t => t.Samples = 1024, "spec.training.samples", "512", "1024"),
         new("optimizer", t => t.Optimizer = "adamw", "spec.training.optimizer", "(unset)", "adamw"),
+        new("class count", t => t.NumClasses = 7, "spec.training.numClasses", "(unset)", "7"),
+        new("input channels", t => t.InChannels = 3, "spec.training.inChannels", "(unset)", "3"),
+        new("image size", t => t.ImageSize = 64, "spec.training.imageSize", "(unset)", "64"),
+        new("stem", t => t.Stem = "small", "spec.training.stem", "(unset)", "small"),
+        new("crop padding", t => t.Augmentation = new AugmentationSpec { RandomCropPadding = 4 }, "spec.training.augmentation.randomCropPadding", "(unset)", "4"),
+        new("horizontal flip", t => t.Augmentation = new AugmentationSpec { HorizontalFlip = true }, "spec.training.augmentation.horizontalFlip", "(unset)", "true"),
+        new("normalisation", t => t.Normalize = false, "spec.training.normalize", "(unset)", "false"),
+        new("limited mode", t => t.MaxSamplesPerClass = 100, "spec.training.maxSamplesPerClass", "(unset)", "100"),
+        new("validation split", t => t.ValidationFraction = 0.2, "spec.training.validationFraction", "(unset)", "0.2"),
+        new("class weights", t => t.ClassWeights = "auto", "spec.training.classWeights", "(unset)", "auto"),
+        new("loss", t => t.Loss = "focal", "spec.training.loss", "(unset)", "focal"),
+        new("focal gamma", t => t.FocalGamma = 3, "spec.training.focalGamma", "(unset)", "3"),
+        new("more loader workers are fine", t => t.Loader = new LoaderSpec { Workers = 8, PrefetchBatches = 4 }, null),
         new("more epochs are fine", t => t.Epochs = 5, null),
         new("another data path is fine", t => t.DataPath = "/data/elsewhere", null),
         new("nothing changed", _ => { }, null),
@@ -36,7 +49,7 @@ public sealed class TrainingChangesTests
     public void Decide_Should_RefuseTheEditAtOnceAndLeaveTheRunningAttempt_When_TrainingChangesOnAJobWithCheckpoints(FieldCase c)
     {
         var job = RunningWithCheckpoint();
-        c.Edit(job.Spec.Training);
+        c.Edit(job.Spec.Training!);
         job.Metadata.Generation = 2;
 
         var d = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Running().Build()], Now);
@@ -63,7 +76,7 @@ public sealed class TrainingChangesTests
     public void Decide_Should_CreateNoReplacementFromTheEditedSpec_When_TheAttemptIsPreempted()
     {
         var job = RunningWithCheckpoint();
-        job.Spec.Training.LearningRate = 0.05;
+        job.Spec.Training!.LearningRate = 0.05;
         job.Metadata.Generation = 2;
         job.Status = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Running().Build()], Now).Status;
 
@@ -76,7 +89,7 @@ public sealed class TrainingChangesTests
 
         // The revert clears the condition and the replacement starts from the checkpoint.
         job.Status = d.Status;
-        job.Spec.Training.LearningRate = null;
+        job.Spec.Training!.LearningRate = null;
         job.Metadata.Generation = 3;
         var reverted = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Checkpointed(150, 0, 150).WithoutFinalizer().Build()], Now.AddMinutes(2));
 
@@ -89,7 +102,7 @@ public sealed class TrainingChangesTests
     public void Decide_Should_AcceptTheEdit_When_TheCheckpointUriChangesToo()
     {
         var job = RunningWithCheckpoint();
-        job.Spec.Training.LearningRate = 0.05;
+        job.Spec.Training!.LearningRate = 0.05;
         job.Spec.Checkpoint!.Uri = "s3://k8straining/jobs/mnist-v2";
 
         var d = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Running().Build()], Now);
@@ -119,12 +132,12 @@ public sealed class TrainingChangesTests
 
     public static TheoryData<RevivalCase> RevivalCases() => new()
     {
-        new("training reverted after a differs failure", ConditionReasons.ConfigurationError, Differs, j => { j.Spec.Training.LearningRate = 0.01; j.Metadata.Generation = 3; }, true),
+        new("training reverted after a differs failure", ConditionReasons.ConfigurationError, Differs, j => { j.Spec.Training!.LearningRate = 0.01; j.Metadata.Generation = 3; }, true),
         new("new uri after a differs failure", ConditionReasons.ConfigurationError, Differs, j => { j.Spec.Checkpoint!.Uri = "s3://k8straining/jobs/fresh"; j.Metadata.Generation = 3; }, true),
-        new("still different after a differs failure", ConditionReasons.ConfigurationError, Differs, j => { j.Spec.Training.LearningRate = 0.07; j.Metadata.Generation = 3; }, false),
+        new("still different after a differs failure", ConditionReasons.ConfigurationError, Differs, j => { j.Spec.Training!.LearningRate = 0.07; j.Metadata.Generation = 3; }, false),
         new("no spec change after a differs failure", ConditionReasons.ConfigurationError, Differs, _ => { }, false),
         new("other configuration errors stay failed", ConditionReasons.ConfigurationError, "trainer rejected its configuration (exit 2): --epochs must be >= 1", j => j.Metadata.Generation = 3, false),
-        new("adopt set after the prefix was in use", ConditionReasons.CheckpointPrefixInUse, "in use", j => { j.Spec.Training.LearningRate = 0.01; j.Spec.Checkpoint!.Adopt = true; j.Metadata.Generation = 3; }, true),
+        new("adopt set after the prefix was in use", ConditionReasons.CheckpointPrefixInUse, "in use", j => { j.Spec.Training!.LearningRate = 0.01; j.Spec.Checkpoint!.Adopt = true; j.Metadata.Generation = 3; }, true),
         new("no spec change after the prefix was in use", ConditionReasons.CheckpointPrefixInUse, "in use", _ => { }, false),
         new("max restarts stays failed", ConditionReasons.MaxRestartsExceeded, "exit 1", j => j.Metadata.Generation = 3, false),
     };
@@ -168,7 +181,7 @@ public sealed class TrainingChangesTests
             s.LastCheckpoint = Checkpoint;
             s.ResumeFrom = Checkpoint;
         }).Build();
-        job.Status!.CheckpointedTraining = new CheckpointedTraining { Uri = job.Spec.Checkpoint!.Uri, Training = Copy(job.Spec.Training) };
+        job.Status!.CheckpointedTraining = new CheckpointedTraining { Uri = job.Spec.Checkpoint!.Uri, Training = Copy(job.Spec.Training!) };
         job.Status.Conditions = [new V1Condition { Type = ConditionTypes.SpecValid, Status = "True", Reason = ConditionReasons.Valid, Message = "the spec is valid", LastTransitionTime = TrainingJobBuilder.T0.UtcDateTime }];
         return job;
     }

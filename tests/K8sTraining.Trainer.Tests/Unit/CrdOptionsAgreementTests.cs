@@ -1,0 +1,175 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using K8sTraining.Contract;
+using K8sTraining.Training.Options;
+using YamlDotNet.RepresentationModel;
+
+namespace K8sTraining.Trainer.Tests.Unit;
+
+/// <summary>
+/// Every spec.training field of the TrainingJob CRD reaches the trainer as a TRAINER_* variable: what the schema lets
+/// through, the parser must accept, and where the schema stops (its bounds, its enum), the parser must stop too, so a job
+/// the API server admits never ends in an exit 2 for a value the schema could have refused.
+/// </summary>
+[Trait("Category", "Unit")]
+public sealed class CrdOptionsAgreementTests
+{
+    private static readonly YamlMappingNode Training = LoadTrainingSchema();
+
+    /// <summary>The schema path under spec.training and the variable the operator sets from it (TrainerPodBuilder).</summary>
+    public static TheoryData<string, string> Fields() => new()
+    {
+        { "samples", TrainerEnvironment.Samples },
+        { "epochs", TrainerEnvironment.Epochs },
+        { "seed", TrainerEnvironment.Seed },
+        { "model", TrainerEnvironment.Model },
+        { "optimizer", TrainerEnvironment.Optimizer },
+        { "numClasses", TrainerEnvironment.NumClasses },
+        { "inChannels", TrainerEnvironment.InChannels },
+        { "imageSize", TrainerEnvironment.ImageSize },
+        { "stem", TrainerEnvironment.Stem },
+        { "augmentation.randomCropPadding", TrainerEnvironment.RandomCropPadding },
+        { "augmentation.horizontalFlip", TrainerEnvironment.HorizontalFlip },
+        { "normalize", TrainerEnvironment.Normalize },
+        { "maxSamplesPerClass", TrainerEnvironment.MaxSamplesPerClass },
+        { "validationFraction", TrainerEnvironment.ValFraction },
+        { "loss", TrainerEnvironment.Loss },
+        { "focalGamma", TrainerEnvironment.FocalGamma },
+        { "loader.workers", TrainerEnvironment.LoaderWorkers },
+        { "loader.prefetchBatches", TrainerEnvironment.PrefetchBatches },
+    };
+
+    [Theory]
+    [MemberData(nameof(Fields))]
+    public void Parser_Should_AcceptExactlyWhatTheSchemaAdmits_When_TheOperatorPassesTheField(string path, string variable)
+    {
+        var schema = Field(path);
+        var accepted = new List<string>();
+        var refused = new List<string>();
+        switch (Scalar(schema, "type"))
+        {
+            case "boolean":
+                accepted.AddRange(["true", "false"]);
+                refused.Add("yes");
+                break;
+            case "string" or "integer" when schema.Children.ContainsKey("enum"):
+                accepted.AddRange(((YamlSequenceNode)schema["enum"]).Children.Select(n => ((YamlScalarNode)n).Value!));
+                refused.Add(Scalar(schema, "type") == "integer" ? "2" : "bogus");
+                break;
+            case "integer":
+                var min = long.Parse(Scalar(schema, "minimum")!, CultureInfo.InvariantCulture);
+                var max = long.Parse(Scalar(schema, "maximum")!, CultureInfo.InvariantCulture);
+                accepted.AddRange([Text(min), Text(max)]);
+                refused.Add(Text(min - 1));
+                if (max < long.MaxValue)
+                {
+                    refused.Add(Text(max + 1));
+                }
+
+                break;
+            case "number":
+                var low = double.Parse(Scalar(schema, "minimum")!, CultureInfo.InvariantCulture);
+                var high = double.Parse(Scalar(schema, "maximum")!, CultureInfo.InvariantCulture);
+                accepted.AddRange([Text(low), Text((low + high) / 2), Text(high)]);
+                refused.AddRange([Text(low - 0.001), Text(high + 0.001)]);
+                break;
+            default:
+                Assert.Fail($"spec.training.{path}: no bounds to compare (type {Scalar(schema, "type")})");
+                break;
+        }
+
+        foreach (var value in accepted)
+        {
+            var error = Record.Exception(() => OptionsParser.Parse([], Environment(variable, value)));
+            Assert.True(error is null, $"spec.training.{path} = {value} passes the schema, but the trainer refuses {variable}={value}: {error?.Message}");
+        }
+
+        foreach (var value in refused)
+        {
+            Assert.Throws<OptionsException>(() => OptionsParser.Parse([], Environment(variable, value)));
+        }
+    }
+
+    [Theory]
+    [InlineData("none")]
+    [InlineData("auto")]
+    [InlineData("1,1,10")]
+    [InlineData("0.5,2.25,.5")]
+    [InlineData("1e-3,7E2,0")]
+    public void Parser_Should_AcceptTheClassWeights_When_TheSchemaPatternAdmitsThem(string weights)
+    {
+        Assert.Matches(new Regex(Scalar(Field("classWeights"), "pattern")!), weights);
+
+        var options = OptionsParser.Parse([], Environment(TrainerEnvironment.ClassWeights, weights));
+
+        Assert.Equal(weights, options.ClassWeights);
+    }
+
+    [Theory]
+    [InlineData("Auto")]
+    [InlineData("1,-1")]
+    [InlineData("1;2")]
+    [InlineData("one,two")]
+    [InlineData("1,,2")]
+    [InlineData("NaN")]
+    public void SchemaPattern_Should_RefuseTheClassWeights_When_TheParserRefusesThem(string weights)
+    {
+        Assert.Throws<OptionsException>(() => OptionsParser.Parse([], Environment(TrainerEnvironment.ClassWeights, weights)));
+
+        Assert.DoesNotMatch(new Regex(Scalar(Field("classWeights"), "pattern")!), weights);
+    }
+
+    [Theory]
+    [InlineData("dataset")]
+    [InlineData("loss")]
+    public void Schema_Should_ListTheContractsNames_When_TheFieldIsAnEnum(string path)
+    {
+        IReadOnlyList<string> expected = path == "loss" ? LossNames.All : DatasetNames.All;
+
+        Assert.Equal(expected, ((YamlSequenceNode)Field(path)["enum"]).Children.Select(n => ((YamlScalarNode)n).Value));
+    }
+
+    private static Func<string, string?> Environment(string variable, string value) =>
+        name => name == variable ? value : null;
+
+    private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Text(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static YamlMappingNode Field(string path)
+    {
+        var node = Training;
+        foreach (var part in path.Split('.'))
+        {
+            node = (YamlMappingNode)((YamlMappingNode)node["properties"])[part];
+        }
+
+        return node;
+    }
+
+    private static string? Scalar(YamlMappingNode node, string key) =>
+        node.Children.TryGetValue(key, out var value) ? ((YamlScalarNode)value).Value : null;
+
+    private static YamlMappingNode LoadTrainingSchema()
+    {
+        var stream = new YamlStream();
+        using (var reader = new StreamReader(Path.Combine(RepositoryPaths.Root, "crds", "trainingjobs.k8straining.io.yaml")))
+        {
+            stream.Load(reader);
+        }
+
+        YamlNode node = stream.Documents[0].RootNode;
+        foreach (var key in new[] { "spec", "versions" })
+        {
+            node = ((YamlMappingNode)node)[key];
+        }
+
+        node = ((YamlSequenceNode)node).Children[0];
+        foreach (var key in new[] { "schema", "openAPIV3Schema", "properties", "spec", "properties", "training" })
+        {
+            node = ((YamlMappingNode)node)[key];
+        }
+
+        return (YamlMappingNode)node;
+    }
+}
