@@ -1,3 +1,5 @@
+using TorchSharp;
+using static TorchSharp.torch;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using K8sTraining.Training.Tasks;
@@ -16,6 +18,23 @@ public sealed class LoadedBatch(int capacity, int sampleSize)
 
     /// <summary>The step (batch number) within the pass it belongs to.</summary>
     public int Step { get; internal set; }
+
+    /// <summary>
+    /// The inputs [Count, ..sampleShape] and targets [Count] as tensors in torch's own memory, in the caller's dispose
+    /// scope. torch.tensor(array) shares the managed array's memory, whose address (mod 64) depends on what the
+    /// process allocated before; the CPU kernels (MKL, oneDNN) peel loops to alignment, so the sums, and the low
+    /// bits of every gradient, would depend on it. A copy into torch's 64-byte-aligned memory keeps a resumed run
+    /// bit-for-bit on the uninterrupted run's path.
+    /// </summary>
+    public (Tensor Input, Tensor Target) ToTensors(IReadOnlyList<long> sampleShape)
+    {
+        ArgumentNullException.ThrowIfNull(sampleShape);
+        using var allInputs = torch.tensor(Inputs, [Labels.Length, .. sampleShape]);
+        using var allLabels = torch.tensor(Labels);
+        using var inputs = allInputs.narrow(0, 0, Count);
+        using var labels = allLabels.narrow(0, 0, Count);
+        return (inputs.clone(), labels.clone());
+    }
 }
 
 /// <summary>

@@ -39,7 +39,6 @@ public static class Evaluation
         try
         {
             using var loader = new BatchLoader(data, null, batchSize, 0, epoch, seed, train: false, workers, Math.Min(prefetch, 1));
-            long[] shape = [0, .. data.SampleShape];
             using (torch.no_grad())
             {
                 for (var step = 0; step < loader.Steps; step++)
@@ -48,9 +47,7 @@ public static class Evaluation
                     using (var scope = NewDisposeScope())
                     {
                         var n = batch.Count;
-                        shape[0] = n;
-                        var input = n * sampleSize == batch.Inputs.Length ? torch.tensor(batch.Inputs, shape) : torch.tensor(batch.Inputs.AsSpan(0, n * sampleSize).ToArray(), shape);
-                        var target = n == batch.Labels.Length ? torch.tensor(batch.Labels) : torch.tensor(batch.Labels.AsSpan(0, n).ToArray());
+                        var (input, target) = batch.ToTensors(data.SampleShape);
                         var output = model.forward(input);
                         var predicted = output.argmax(1).data<long>().ToArray();
                         for (var k = 0; k < n; k++)

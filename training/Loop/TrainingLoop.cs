@@ -393,12 +393,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
     {
         using var scope = NewDisposeScope();
         var n = batch.Count;
-        long[] shape = [n, .. sampleShape];
-        // The tensors may share the batch's buffers: the loader reuses them only after this scope is disposed.
-        var input = n == batch.Labels.Length
-            ? torch.tensor(batch.Inputs, shape)
-            : torch.tensor(batch.Inputs.AsSpan(0, n * sampleSize).ToArray(), shape);
-        var target = n == batch.Labels.Length ? torch.tensor(batch.Labels) : torch.tensor(batch.Labels.AsSpan(0, n).ToArray());
+        var (input, target) = batch.ToTensors(sampleShape);
         // TorchSharp 0.107 frees implicitly created Scalars only through finalizers, and a GC during a native call can
         // finalize one still in use (seen as "Expected false to be true ... toFloat" in AdamW.step). No GC may run
         // during the step; its managed allocations are small.

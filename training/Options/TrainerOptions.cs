@@ -36,7 +36,7 @@ public sealed record TrainerOptions
     public int? ImageSize { get; init; }
 
     /// <summary>A ResNet's stem: auto (small for inputs up to 64 px), imagenet (7x7/2 conv and max-pool) or small (3x3/1 conv).</summary>
-    public string Stem { get; init; } = "auto";
+    public string Stem { get; init; } = K8sTraining.Contract.StemNames.Auto;
 
     /// <summary>Training images are padded by this many pixels and cropped back at random; 0 = off.</summary>
     public int RandomCropPadding { get; init; }

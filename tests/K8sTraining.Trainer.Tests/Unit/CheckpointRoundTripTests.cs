@@ -22,7 +22,7 @@ public sealed class CheckpointRoundTripTests : IDisposable
     {
         var data = SyntheticDataset.Create(64).Train;
         torch.manual_seed(3);
-        using var model = ModelFactory.Create(modelName);
+        using var model = ModelCatalog.Create(modelName, ModelShape.FashionMnist);
         using var optimizer = Optimizer(optimizerName, model);
         TrainSteps(model, optimizer, data, 0, 3);
         var state = new TrainingState
@@ -42,7 +42,7 @@ public sealed class CheckpointRoundTripTests : IDisposable
         var expected = CheckpointCodec.ModelBytes(model);
 
         torch.manual_seed(999); // a different initialisation and RNG position, all overwritten by the restore
-        using var restoredModel = ModelFactory.Create(modelName);
+        using var restoredModel = ModelCatalog.Create(modelName, ModelShape.FashionMnist);
         using var restoredOptimizer = Optimizer(optimizerName, restoredModel);
         var found = store.FindNewestValid();
         Assert.NotNull(found);
