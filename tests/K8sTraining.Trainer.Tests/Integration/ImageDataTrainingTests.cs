@@ -36,6 +36,23 @@ public sealed class ImageDataTrainingTests(ITestOutputHelper testOutput)
     }
 
     [Fact]
+    public async Task Train_Should_TrainResNet18OnTheImageFolderAndResumeToIdenticalBytes_When_Sigtermed()
+    {
+        using var data = new TrainerRun();
+        var layout = GeneratedImageData.WriteImageFolder(Path.Combine(data.Directory, "images"), trainPerClass: 6, testPerClass: 2);
+        var trainCount = layout.TrainPerClass * layout.ClassFolders.Count;
+        // TorchVision's ResNet-18 with the small-image stem (16 px is under 64), 3 channels, augmented.
+        string[] flags =
+        [
+            "--model", ModelNames.ResNet18, "--dataset", DatasetNames.ImageFolder, "--data", layout.Root, "--image-size", "16",
+            "--epochs", "2", "--batch-size", $"{BatchSize}", "--checkpoint-every-steps", "5", "--random-crop-padding", "2", "--horizontal-flip", "true",
+        ];
+
+        await AssertResumesToIdenticalBytesAsync(flags, 2 * (long)Math.Ceiling(trainCount / (double)BatchSize), (_, referenceStdout) =>
+            Assert.Contains($"Starting {ModelNames.ResNet18} on {DatasetNames.ImageFolder} ({trainCount} training", referenceStdout, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Train_Should_TrainOnEveryRowAndResumeToIdenticalBytes_When_CsvImagesIsSigtermed()
     {
         using var data = new TrainerRun();
@@ -46,18 +63,30 @@ public sealed class ImageDataTrainingTests(ITestOutputHelper testOutput)
             "--checkpoint-every-steps", "10", "--class-weights", "auto",
         ];
 
-        await AssertResumesToIdenticalBytesAsync(flags, StepsFor(fer.TrainCounts.Sum()));
+        await AssertResumesToIdenticalBytesAsync(flags, StepsFor(fer.TrainCounts.Sum()), (run, _) =>
+        {
+            // Per-class accuracy, one column per class, with a value in every epoch row (PublicTest is the validation split).
+            var log = File.ReadAllLines(Path.Combine(run.CheckpointDirectory, "training-log.csv"));
+            var header = log[0].Split(',');
+            var classColumns = Enumerable.Range(0, fer.TrainCounts.Count).Select(c => Array.IndexOf(header, $"classAccuracy.{c}")).ToList();
+            Assert.All(classColumns, i => Assert.True(i > 0, $"no per-class column in {log[0]}"));
+            var epochRows = log.Skip(1).Select(l => l.Split(',')).Where(r => r[1] == "epoch").ToList();
+            Assert.True(epochRows.Count >= Epochs, $"{epochRows.Count} epoch rows");
+            Assert.All(epochRows, r => Assert.All(classColumns, i => Assert.True(double.TryParse(r[i], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double _), $"'{r[i]}' in {string.Join(',', r)}")));
+        });
     }
 
     private static long StepsFor(int trainCount) => Epochs * (long)Math.Ceiling(trainCount / (double)BatchSize);
 
-    private async Task AssertResumesToIdenticalBytesAsync(string[] flags, long totalSteps)
+    private async Task AssertResumesToIdenticalBytesAsync(string[] flags, long totalSteps, Action<TrainerRun, string>? inspect = null)
     {
         using var reference = new TrainerRun();
         var (referenceCode, referenceProcess) = await TrainerProcess.RunAsync(reference.Args(flags), timeoutSeconds: 300);
+        string referenceStdout;
         using (referenceProcess)
         {
             Assert.True(referenceCode == TrainerExitCodes.Completed, $"reference run exited {referenceCode}\n{referenceProcess.Stdout}\n{referenceProcess.Stderr}");
+            referenceStdout = referenceProcess.Stdout;
         }
         Assert.Equal(totalSteps, reference.ReadTerminationReport().GlobalStep);
 
@@ -80,5 +109,6 @@ public sealed class ImageDataTrainingTests(ITestOutputHelper testOutput)
         }
         Assert.Equal(totalSteps, run.ReadTerminationReport().GlobalStep);
         Assert.True(File.ReadAllBytes(reference.Output).AsSpan().SequenceEqual(File.ReadAllBytes(run.Output)), "final weights differ from the uninterrupted run");
+        inspect?.Invoke(run, referenceStdout);
     }
 }
