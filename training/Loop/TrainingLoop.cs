@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using K8sTraining.Contract;
 using K8sTraining.Training.Checkpoints;
 using K8sTraining.Training.Data;
@@ -21,7 +22,6 @@ namespace K8sTraining.Training.Loop;
 public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpointSync remote, AttemptRecord attempt, TrainerMetrics metrics, ITrainingObserver observer, ILogger<TrainingLoop> logger)
 {
     private const int EvaluationBatch = 1000;
-    private const long NoGcBudgetBytes = 32L * 1024 * 1024;
 
     /// <summary>
     /// TorchSharp frees the native side of implicitly created Scalars only from finalizers, and the managed heap is too
@@ -307,36 +307,19 @@ public sealed partial class TrainingLoop(TrainerOptions options, RemoteCheckpoin
         using var scope = NewDisposeScope();
         data.Gather(batch, pixels, labels);
         var n = batch.Length;
-        var input = n == labels.Length
-            ? torch.tensor(pixels, [n, 1, ImageDataset.Height, ImageDataset.Width])
-            : torch.tensor(pixels.AsSpan(0, n * ImageDataset.PixelsPerImage).ToArray(), [n, 1, ImageDataset.Height, ImageDataset.Width]);
-        var target = n == labels.Length ? torch.tensor(labels) : torch.tensor(labels.AsSpan(0, n).ToArray());
-        // TorchSharp 0.107 frees implicitly created Scalars only through finalizers, and a GC during a native call can
-        // finalize one still in use (seen as "Expected false to be true ... toFloat" in AdamW.step). No GC may run
-        // during the step; its managed allocations are small.
-        var noGc = GC.TryStartNoGCRegion(NoGcBudgetBytes);
-        try
-        {
-            optimizer.zero_grad();
-            var loss = nn.functional.cross_entropy(model.forward(input), target);
-            loss.backward();
-            optimizer.step();
-            return loss.item<float>();
-        }
-        finally
-        {
-            if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
-            {
-                try
-                {
-                    GC.EndNoGCRegion();
-                }
-                catch (InvalidOperationException)
-                {
-                    // The budget ran out and a GC happened anyway; nothing to undo.
-                }
-            }
-        }
+        // Copied straight into native tensors: torch.tensor(array) keeps a managed copy of the batch (a large-object-heap
+        // allocation every step, and GC pressure).
+        var input = torch.empty([n, 1, ImageDataset.Height, ImageDataset.Width]);
+        input.bytes = MemoryMarshal.AsBytes(pixels.AsSpan(0, n * ImageDataset.PixelsPerImage));
+        var target = torch.empty([n], ScalarType.Int64);
+        target.bytes = MemoryMarshal.AsBytes(labels.AsSpan(0, n));
+        // No GC may run during the step (see NoGcRegion); its managed allocations are small.
+        NoGcRegion.EnsureEntered();
+        optimizer.zero_grad();
+        var loss = nn.functional.cross_entropy(model.forward(input), target);
+        loss.backward();
+        optimizer.step();
+        return loss.item<float>();
     }
 
     /// <summary>Test-split accuracy; eval mode and no RNG use, so it never changes what training does next.</summary>
