@@ -128,8 +128,8 @@ internal static class StepHarness
             }
             if (writer is not null && state.GlobalStep % checkpointEvery == 0)
             {
+                // As in the loop: captured inside the held region (a capture larger than its budget ends it with a GC).
                 var started = Stopwatch.GetTimestamp();
-                EndRegion();
                 var snapshot = CheckpointCodec.Capture(model, optimizer, state);
                 var captured = Stopwatch.GetTimestamp();
                 writer.StartBackgroundWrite(snapshot);
@@ -147,17 +147,29 @@ internal static class StepHarness
         return result;
     }
 
+    private static long _allocatedAtRegionStart;
+
+    // As NoGcRegion.EnsureEntered in the loop: keep the region, renew it when lost or half its budget is used.
+    private static bool HoldRegion()
+    {
+        if (System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion && GC.GetTotalAllocatedBytes() - _allocatedAtRegionStart < NoGcBudgetBytes / 2)
+        {
+            return true;
+        }
+        EndRegion();
+        _allocatedAtRegionStart = GC.GetTotalAllocatedBytes();
+        return GC.TryStartNoGCRegion(NoGcBudgetBytes);
+    }
+
     private static void EndRegion()
     {
-        if (System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
+        try
         {
-            try
-            {
-                GC.EndNoGCRegion();
-            }
-            catch (InvalidOperationException)
-            {
-            }
+            GC.EndNoGCRegion();
+        }
+        catch (InvalidOperationException)
+        {
+            // Not in a region, or a GC ended it.
         }
     }
 
@@ -181,7 +193,7 @@ internal static class StepHarness
         var tGc = Stopwatch.GetTimestamp();
         var noGc = variant switch
         {
-            StepVariant.HeldRegion => System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion || GC.TryStartNoGCRegion(NoGcBudgetBytes),
+            StepVariant.HeldRegion => HoldRegion(),
             StepVariant.NoFullBlocking => GC.TryStartNoGCRegion(NoGcBudgetBytes, disallowFullBlockingGC: true),
             _ => GC.TryStartNoGCRegion(NoGcBudgetBytes),
         };
