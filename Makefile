@@ -41,6 +41,7 @@ demo-node-loss: publish
 	@./scripts/demo-node-loss.sh
 
 bench: publish
+	@./scripts/install-bench-deps.sh
 	$(DOTNET) run --project bench/K8sTraining.Benchmarks -c $(CONFIG) --no-build -- $(BENCH_ARGS)
 
 local-cluster: publish

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
+using K8sTraining.Contract;
 using K8sTraining.Training.Checkpoints;
 using K8sTraining.Training.Loop;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -148,7 +149,7 @@ public sealed partial class TrainerBenchmark : IBenchmarkSuite
     private static CheckpointSnapshot CaptureMlpSnapshot()
     {
         TorchSharp.torch.manual_seed(1);
-        using var model = K8sTraining.Training.Models.ModelFactory.Create("mlp");
+        using var model = BenchModels.Create(ModelNames.Mlp);
         using var optimizer = TorchSharp.torch.optim.AdamW(model.parameters(), 0.001);
         using (var scope = TorchSharp.torch.NewDisposeScope())
         {

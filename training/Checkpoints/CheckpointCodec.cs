@@ -66,13 +66,64 @@ public static class CheckpointCodec
         return state.data<byte>().ToArray();
     }
 
+    /// <summary>
+    /// Serialises in two passes: the first only counts the bytes, the second writes them into an array of exactly that
+    /// size. A MemoryStream would copy the data twice more (growing by doubling, then ToArray) and leave a trail of
+    /// large-object-heap arrays behind it, all on the training thread.
+    /// </summary>
     private static byte[] Serialize(Action<BinaryWriter> write)
     {
-        using var memory = new MemoryStream();
+        var counter = new CountingStream();
+        using (var writer = new BinaryWriter(counter, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            write(writer);
+        }
+        var bytes = GC.AllocateUninitializedArray<byte>(checked((int)counter.Length));
+        using var memory = new MemoryStream(bytes, writable: true);
         using (var writer = new BinaryWriter(memory, System.Text.Encoding.UTF8, leaveOpen: true))
         {
             write(writer);
         }
-        return memory.ToArray();
+        if (memory.Position != bytes.Length)
+        {
+            throw new InvalidOperationException($"The checkpoint serialised to {counter.Length} bytes, then to {memory.Position}.");
+        }
+        return bytes;
+    }
+
+    /// <summary>A write-only stream that keeps nothing and counts what is written to it.</summary>
+    private sealed class CountingStream : Stream
+    {
+        private long _length;
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => _length;
+
+        public override long Position
+        {
+            get => _length;
+            set => throw new NotSupportedException();
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => _length += count;
+
+        public override void Write(ReadOnlySpan<byte> buffer) => _length += buffer.Length;
+
+        public override void WriteByte(byte value) => _length++;
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

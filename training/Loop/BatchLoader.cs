@@ -1,6 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using K8sTraining.Training.Tasks;
 
@@ -21,19 +22,19 @@ public sealed class LoadedBatch(int capacity, int sampleSize)
 
     /// <summary>
     /// The inputs [Count, ..sampleShape] and targets [Count] as tensors in torch's own memory, in the caller's dispose
-    /// scope. torch.tensor(array) shares the managed array's memory, whose address (mod 64) depends on what the
-    /// process allocated before; the CPU kernels (MKL, oneDNN) peel loops to alignment, so the sums, and the low
-    /// bits of every gradient, would depend on it. A copy into torch's 64-byte-aligned memory keeps a resumed run
-    /// bit-for-bit on the uninterrupted run's path.
+    /// scope, copied straight from the buffers (no managed copy). Never torch.tensor(array): it shares the managed
+    /// array's memory, whose address (mod 64) depends on what the process allocated before, and the CPU kernels (MKL,
+    /// oneDNN) peel loops to alignment, so the sums, and the low bits of every gradient, would depend on it. Torch's
+    /// 64-byte-aligned memory keeps a resumed run bit-for-bit on the uninterrupted run's path.
     /// </summary>
     public (Tensor Input, Tensor Target) ToTensors(IReadOnlyList<long> sampleShape)
     {
         ArgumentNullException.ThrowIfNull(sampleShape);
-        using var allInputs = torch.tensor(Inputs, [Labels.Length, .. sampleShape]);
-        using var allLabels = torch.tensor(Labels);
-        using var inputs = allInputs.narrow(0, 0, Count);
-        using var labels = allLabels.narrow(0, 0, Count);
-        return (inputs.clone(), labels.clone());
+        var input = torch.empty([Count, .. sampleShape]);
+        input.bytes = MemoryMarshal.AsBytes(Inputs.AsSpan(0, (int)input.numel()));
+        var target = torch.empty([Count], ScalarType.Int64);
+        target.bytes = MemoryMarshal.AsBytes(Labels.AsSpan(0, Count));
+        return (input, target);
     }
 }
 

@@ -21,7 +21,6 @@ namespace K8sTraining.Training.Loop;
 /// </summary>
 public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask task, RemoteCheckpointSync remote, AttemptRecord attempt, TrainerMetrics metrics, ITrainingObserver observer, ILogger<TrainingLoop> logger)
 {
-    private const long NoGcBudgetBytes = 32L * 1024 * 1024;
 
     /// <summary>
     /// TorchSharp frees the native side of implicitly created Scalars only from finalizers, and the managed heap is too
@@ -226,7 +225,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
                     }
                     var batch = loader.Next();
                     var samples = batch.Count;
-                    var loss = TrainStep(run.Model, run.Optimizer, run.Loss, batch, train.SampleShape, loader.SampleSize);
+                    var loss = TrainStep(run.Model, run.Optimizer, run.Loss, batch, train.SampleShape);
                     loader.Return(batch);
                     state.StepInEpoch++;
                     state.GlobalStep++;
@@ -389,37 +388,17 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         GC.WaitForPendingFinalizers();
     }
 
-    private static double TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, LossFunction lossFunction, LoadedBatch batch, IReadOnlyList<long> sampleShape, int sampleSize)
+    private static double TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, LossFunction lossFunction, LoadedBatch batch, IReadOnlyList<long> sampleShape)
     {
         using var scope = NewDisposeScope();
-        var n = batch.Count;
         var (input, target) = batch.ToTensors(sampleShape);
-        // TorchSharp 0.107 frees implicitly created Scalars only through finalizers, and a GC during a native call can
-        // finalize one still in use (seen as "Expected false to be true ... toFloat" in AdamW.step). No GC may run
-        // during the step; its managed allocations are small.
-        var noGc = GC.TryStartNoGCRegion(NoGcBudgetBytes);
-        try
-        {
-            optimizer.zero_grad();
-            var loss = lossFunction(model.forward(input), target);
-            loss.backward();
-            optimizer.step();
-            return loss.item<float>();
-        }
-        finally
-        {
-            if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
-            {
-                try
-                {
-                    GC.EndNoGCRegion();
-                }
-                catch (InvalidOperationException)
-                {
-                    // The budget ran out and a GC happened anyway; nothing to undo.
-                }
-            }
-        }
+        // No GC may run during the step (see NoGcRegion); its managed allocations are small.
+        NoGcRegion.EnsureEntered();
+        optimizer.zero_grad();
+        var loss = lossFunction(model.forward(input), target);
+        loss.backward();
+        optimizer.step();
+        return loss.item<float>();
     }
 
     private static void WriteAtomically(string path, byte[] content)
