@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using K8sTraining.TestSupport;
 
 namespace K8sTraining.Benchmarks;
 
@@ -40,19 +40,10 @@ internal static class PythonTorch
         return new PythonTorchResult(root.GetProperty("torch").GetString() ?? "?", root.GetProperty("samples_per_second").GetDouble(), root.GetProperty("samples_per_cpu_second").GetDouble());
     }
 
+    // One thread, as the trainer's --threads 1; the repository's process runner captures both streams.
     private static async Task<(int Code, string Output, string Error)> RunAsync(string[] args, CancellationToken cancellationToken)
     {
-        var info = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-        // One thread, as the trainer's --threads 1.
-        info.Environment["OMP_NUM_THREADS"] = "1";
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {Python}");
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var error = process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-        return (process.ExitCode, await output.ConfigureAwait(false), await error.ConfigureAwait(false));
+        var result = await ProcessRunner.RunAsync(Python, args, new Dictionary<string, string> { ["OMP_NUM_THREADS"] = "1" }, TimeSpan.FromMinutes(30), cancellationToken).ConfigureAwait(false);
+        return (result.ExitCode, result.StandardOutput, result.StandardError);
     }
 }

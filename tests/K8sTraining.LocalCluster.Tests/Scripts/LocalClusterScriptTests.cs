@@ -99,15 +99,21 @@ public sealed class LocalClusterScriptTests
     [Fact]
     public async Task Banner_Should_PrintASecretForTheActualS3Port_When_TheExamplePortIsTaken()
     {
+        // This test must hold the port itself for the whole run: another test's s3rver may hold it now and let it go
+        // before the script looks, so wait until it is ours rather than trusting "taken already".
         using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 4568);
-        try
+        await Eventually.TrueAsync(() =>
         {
-            squatter.Start();
-        }
-        catch (System.Net.Sockets.SocketException)
-        {
-            // Taken already, which is what this test needs.
-        }
+            try
+            {
+                squatter.Start();
+                return true;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromMinutes(2), "port 4568 free for this test to hold");
 
         await using var script = LocalClusterScript.Start();
         var banner = await script.WaitForBannerAsync(BannerTimeout);
