@@ -12,7 +12,21 @@ public sealed record LatestPointer(
     [property: JsonPropertyName("globalStep")] long GlobalStep,
     [property: JsonPropertyName("retained")] IReadOnlyList<string> Retained,
     [property: JsonPropertyName("attempt")] int? Attempt = null,
-    [property: JsonPropertyName("jobUid")] string? JobUid = null);
+    [property: JsonPropertyName("jobUid")] string? JobUid = null,
+    [property: JsonPropertyName("best")] BestCheckpoint? Best = null);
+
+/// <summary>
+/// The best checkpoint so far by <see cref="Metric"/> (one of <see cref="BestMetricNames"/>, measured on the validation
+/// split at an epoch end): the checkpoint directory at <see cref="GlobalStep"/>, which retention always keeps, locally and
+/// in the remote store. <see cref="Weights"/> says which weights won (<see cref="BestWeightsNames"/>): with <c>ema</c>,
+/// load the checkpoint's EMA weights for inference.
+/// </summary>
+public sealed record BestCheckpoint(
+    [property: JsonPropertyName("globalStep")] long GlobalStep,
+    [property: JsonPropertyName("epoch")] int Epoch,
+    [property: JsonPropertyName("metric")] string Metric,
+    [property: JsonPropertyName("value")] double Value,
+    [property: JsonPropertyName("weights")] string Weights);
 
 /// <summary><c>owner.json</c> (<see cref="CheckpointLayout.OwnerFileName"/>): the TrainingJob a checkpoint prefix belongs to.</summary>
 public sealed record CheckpointOwner(

@@ -111,6 +111,93 @@ public static class TrainerEnvironment
     /// <summary>--prefetch-batches: batches prepared ahead of the training step.</summary>
     public const string PrefetchBatches = Prefix + "PREFETCH_BATCHES";
 
+    /// <summary>--scheduler: the learning-rate schedule, one of <see cref="SchedulerNames.All"/>.</summary>
+    public const string Scheduler = Prefix + "SCHEDULER";
+
+    /// <summary>--warmup-steps: linear warmup steps.</summary>
+    public const string WarmupSteps = Prefix + "WARMUP_STEPS";
+
+    /// <summary>--warmup-epochs: warmup in epochs.</summary>
+    public const string WarmupEpochs = Prefix + "WARMUP_EPOCHS";
+
+    /// <summary>--min-lr: where cosine and linear end.</summary>
+    public const string MinLr = Prefix + "MIN_LR";
+
+    /// <summary>--step-size: step: optimizer steps between decays.</summary>
+    public const string StepSize = Prefix + "STEP_SIZE";
+
+    /// <summary>--milestones: multistep: epochs, comma-separated.</summary>
+    public const string Milestones = Prefix + "MILESTONES";
+
+    /// <summary>--onecycle-pct-start: onecycle: fraction of steps rising.</summary>
+    public const string OneCyclePctStart = Prefix + "ONECYCLE_PCT_START";
+
+    /// <summary>--onecycle-div-factor: onecycle: initial divisor.</summary>
+    public const string OneCycleDivFactor = Prefix + "ONECYCLE_DIV_FACTOR";
+
+    /// <summary>--onecycle-final-div-factor: onecycle: final divisor.</summary>
+    public const string OneCycleFinalDivFactor = Prefix + "ONECYCLE_FINAL_DIV_FACTOR";
+
+    /// <summary>--base-momentum: onecycle: lowest momentum.</summary>
+    public const string BaseMomentum = Prefix + "BASE_MOMENTUM";
+
+    /// <summary>--max-momentum: onecycle: highest momentum.</summary>
+    public const string MaxMomentum = Prefix + "MAX_MOMENTUM";
+
+    /// <summary>--lr-gamma: decay factor of step, multistep and exponential.</summary>
+    public const string LrGamma = Prefix + "LR_GAMMA";
+
+    /// <summary>--momentum: SGD momentum or AdamW beta1.</summary>
+    public const string Momentum = Prefix + "MOMENTUM";
+
+    /// <summary>--nesterov: SGD Nesterov momentum, true or false.</summary>
+    public const string Nesterov = Prefix + "NESTEROV";
+
+    /// <summary>--weight-decay: weight decay.</summary>
+    public const string WeightDecay = Prefix + "WEIGHT_DECAY";
+
+    /// <summary>--grad-clip-norm: gradient clipping by total L2 norm.</summary>
+    public const string GradClipNorm = Prefix + "GRAD_CLIP_NORM";
+
+    /// <summary>--grad-accumulation-steps: batches per optimizer step.</summary>
+    public const string GradAccumulationSteps = Prefix + "GRAD_ACCUMULATION_STEPS";
+
+    /// <summary>--lr-find-steps: LR finder sweep steps.</summary>
+    public const string LrFindSteps = Prefix + "LR_FIND_STEPS";
+
+    /// <summary>--lr-find-start: LR finder first learning rate.</summary>
+    public const string LrFindStart = Prefix + "LR_FIND_START";
+
+    /// <summary>--lr-find-end: LR finder last learning rate.</summary>
+    public const string LrFindEnd = Prefix + "LR_FIND_END";
+
+    /// <summary>--mixup-alpha: mixup alpha.</summary>
+    public const string MixupAlpha = Prefix + "MIXUP_ALPHA";
+
+    /// <summary>--cutmix-alpha: CutMix alpha.</summary>
+    public const string CutMixAlpha = Prefix + "CUTMIX_ALPHA";
+
+    /// <summary>--mix-prob: chance a batch is mixed.</summary>
+    public const string MixProb = Prefix + "MIX_PROB";
+
+    /// <summary>--mix-off-last-epochs: no mixing in the last N epochs or fraction.</summary>
+    public const string MixOffLastEpochs = Prefix + "MIX_OFF_LAST_EPOCHS";
+
+    /// <summary>--label-smoothing: label smoothing epsilon.</summary>
+    public const string LabelSmoothing = Prefix + "LABEL_SMOOTHING";
+
+    /// <summary>--ema-decay: EMA decay of the weights.</summary>
+    public const string EmaDecay = Prefix + "EMA_DECAY";
+
+    /// <summary>--freeze: parameter name prefixes to freeze, comma-separated.</summary>
+    public const string Freeze = Prefix + "FREEZE";
+
+    /// <summary>--best-metric: the best checkpoint's metric, one of <see cref="BestMetricNames.All"/>.</summary>
+    public const string BestMetric = Prefix + "BEST_METRIC";
+
+    /// <summary>--best-weights: raw or ema weights compete for the best checkpoint.</summary>
+    public const string BestWeights = Prefix + "BEST_WEIGHTS";
+
     /// <summary>
     /// The attempt number (1, 2, ...): the fencing token of the checkpoint protocol (a trainer that finds a newer
     /// attempt's fence or commit exits <see cref="TrainerExitCodes.Superseded"/>). Unset: no fencing. Not a flag.
@@ -123,6 +210,7 @@ public static class TrainerEnvironment
         Model, Dataset, Data, Samples, Epochs, BatchSize, LearningRate, Optimizer, Seed, CheckpointDirectory, CheckpointUri,
         CheckpointEverySteps, KeepCheckpoints, TerminationLog, MetricsPort, JobNamespace, JobName, JobUid, CheckpointAdopt,
         ShutdownTimeoutSeconds, NumClasses, InChannels, ImageSize, Stem, RandomCropPadding, HorizontalFlip, Normalize, MaxSamplesPerClass, ValFraction, ClassWeights, Loss, FocalGamma, LoaderWorkers, PrefetchBatches,
+        Scheduler, WarmupSteps, WarmupEpochs, MinLr, StepSize, Milestones, OneCyclePctStart, OneCycleDivFactor, OneCycleFinalDivFactor, BaseMomentum, MaxMomentum, LrGamma, Momentum, Nesterov, WeightDecay, GradClipNorm, GradAccumulationSteps, LrFindSteps, LrFindStart, LrFindEnd, MixupAlpha, CutMixAlpha, MixProb, MixOffLastEpochs, LabelSmoothing, EmaDecay, Freeze, BestMetric, BestWeights,
     ];
 
     /// <summary>Every variable above.</summary>

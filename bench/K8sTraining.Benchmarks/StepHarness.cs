@@ -92,7 +92,6 @@ internal static class StepHarness
         var state = new TrainingState
         {
             Configuration = new TrainingConfiguration(modelName, "synthetic", 1, 1, batchSize, "adamw", 0.001, 42),
-            Schedule = new LearningRateSchedule(0.001, 1),
         };
 
         var clocks = new double[5];

@@ -159,7 +159,7 @@ public sealed partial class TrainerBenchmark : IBenchmarkSuite
             loss.backward();
             optimizer.step();
         }
-        var state = new TrainingState { Configuration = new TrainingConfiguration("mlp", "synthetic", 1, 1, 8, "adamw", 0.001, 1), Schedule = new LearningRateSchedule(0.001, 1) };
+        var state = new TrainingState { Configuration = new TrainingConfiguration("mlp", "synthetic", 1, 1, 8, "adamw", 0.001, 1) };
         return CheckpointCodec.Capture(model, optimizer, state);
     }
 

@@ -6,7 +6,8 @@ namespace K8sTraining.Training.Checkpoints;
 
 /// <summary>
 /// manifest.json, written last into <c>step-NNNNNNNNNNNN/</c>: a checkpoint without a manifest whose sizes and sha256
-/// match every file is never trusted. The one checkpoint format: local checkpoints and remote storage both read it here.
+/// match every file is never trusted. <see cref="Best"/>, when set, is the best checkpoint as of this one (this one or an
+/// older one), which retention keeps. The one checkpoint format: local checkpoints and remote storage both read it here.
 /// </summary>
 public sealed record CheckpointManifest(
     int FormatVersion,
@@ -14,7 +15,8 @@ public sealed record CheckpointManifest(
     int Epoch,
     int StepInEpoch,
     DateTimeOffset CreatedAt,
-    IReadOnlyList<CheckpointFileEntry> Files)
+    IReadOnlyList<CheckpointFileEntry> Files,
+    BestCheckpoint? Best = null)
 {
     public const int CurrentFormatVersion = 1;
 
@@ -22,6 +24,7 @@ public sealed record CheckpointManifest(
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = false,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);

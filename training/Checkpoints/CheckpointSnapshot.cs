@@ -6,5 +6,8 @@ namespace K8sTraining.Training.Checkpoints;
 /// </summary>
 public sealed record CheckpointSnapshot(long GlobalStep, int Epoch, int StepInEpoch, IReadOnlyList<(string Name, byte[] Content)> Files)
 {
+    /// <summary>The best checkpoint as of this one (see <see cref="CheckpointManifest.Best"/>); null when none is kept.</summary>
+    public K8sTraining.Contract.BestCheckpoint? Best { get; init; }
+
     public long TotalBytes => Files.Sum(f => (long)f.Content.Length);
 }

@@ -102,7 +102,7 @@ public sealed partial class LocalCheckpointStore(string root, int keep, ILogger 
                     Thread.Sleep(_writeDelayMs);
                 }
             }
-            manifest = new CheckpointManifest(CheckpointManifest.CurrentFormatVersion, snapshot.GlobalStep, snapshot.Epoch, snapshot.StepInEpoch, DateTimeOffset.UtcNow, entries);
+            manifest = new CheckpointManifest(CheckpointManifest.CurrentFormatVersion, snapshot.GlobalStep, snapshot.Epoch, snapshot.StepInEpoch, DateTimeOffset.UtcNow, entries, snapshot.Best);
             WriteDurably(Path.Combine(temp, CheckpointLayout.ManifestFileName), Encoding.UTF8.GetBytes(manifest.ToJson()));
             FsyncDirectory(temp);
             if (Directory.Exists(final))

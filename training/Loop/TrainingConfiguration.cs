@@ -28,7 +28,29 @@ public sealed record TrainingConfiguration(
     double ValFraction = 0,
     string ClassWeights = DefaultLoss.NoWeights,
     string Loss = LossNames.CrossEntropy,
-    double FocalGamma = TrainingConfiguration.DefaultFocalGamma)
+    double FocalGamma = TrainingConfiguration.DefaultFocalGamma,
+    string Scheduler = SchedulerNames.Step,
+    int WarmupSteps = 0,
+    double? WarmupEpochs = null,
+    double MinLearningRate = 0,
+    int? StepSize = null,
+    string Milestones = "",
+    string OneCycle = "",
+    double Momentum = 0.9,
+    bool Nesterov = false,
+    double WeightDecay = 0,
+    double GradClipNorm = 0,
+    int GradAccumulationSteps = 1,
+    bool LearningRateAuto = false,
+    string LrFind = "",
+    double MixupAlpha = 0,
+    double CutMixAlpha = 0,
+    double MixProbability = 1,
+    double MixOffLastEpochs = 0,
+    double LabelSmoothing = 0,
+    double EmaDecay = 0,
+    string Freeze = "",
+    int ScheduleEpochs = 0)
 {
     /// <summary>How a difference shows a setting that was not given (the data set's own value).</summary>
     public const string Unset = "unset";
@@ -71,7 +93,41 @@ public sealed record TrainingConfiguration(
         options.ValFraction,
         options.ClassWeights,
         options.Loss,
-        options.Loss == LossNames.Focal ? options.FocalGamma : DefaultFocalGamma);
+        options.Loss == LossNames.Focal ? options.FocalGamma : DefaultFocalGamma,
+        options.Scheduler,
+        options.WarmupSteps,
+        options.WarmupEpochs,
+        options.MinLearningRate,
+        options.StepSize,
+        string.Join(',', options.Milestones),
+        options.Scheduler == SchedulerNames.OneCycle ? FormattableString.Invariant($"{options.OneCyclePctStart},{options.OneCycleDivFactor},{options.OneCycleFinalDivFactor},{options.BaseMomentum},{options.MaxMomentum}") : "",
+        options.Momentum,
+        options.Nesterov,
+        options.WeightDecay,
+        options.GradClipNorm,
+        options.GradAccumulationSteps,
+        options.LearningRateAuto,
+        options.LearningRateAuto ? FormattableString.Invariant($"{options.LrFindSteps},{options.LrFindStart},{options.LrFindEnd}") : "",
+        options.MixupAlpha,
+        options.CutMixAlpha,
+        options.MixProbability,
+        options.MixOffLastEpochs,
+        options.LabelSmoothing,
+        options.EmaDecay,
+        string.Join(',', options.Freeze),
+        DependsOnEpochs(options) ? options.Epochs : 0);
+
+    /// <summary>
+    /// Whether the math of a step depends on --epochs (the schedule spans the whole run, or mixing stops some epochs
+    /// before its end): then --epochs is part of the configuration, and changing it needs a reconfigure.
+    /// </summary>
+    public static bool DependsOnEpochs(TrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.Scheduler is SchedulerNames.Cosine or SchedulerNames.Linear or SchedulerNames.OneCycle
+            || options.MixOffLastEpochs > 0
+            || options.WarmupEpochs is not null;
+    }
 
     /// <summary>The first field (as its flag) whose value differs from <paramref name="saved"/>, or null.</summary>
     public (string Flag, string Saved, string Requested)? FirstDifference(TrainingConfiguration saved)
@@ -99,6 +155,28 @@ public sealed record TrainingConfiguration(
             ("--class-weights", saved.ClassWeights, ClassWeights),
             ("--loss", saved.Loss, Loss),
             ("--focal-gamma", saved.FocalGamma, FocalGamma),
+            ("--scheduler", saved.Scheduler, Scheduler),
+            ("--warmup-steps", saved.WarmupSteps, WarmupSteps),
+            ("--warmup-epochs", saved.WarmupEpochs, WarmupEpochs),
+            ("--min-lr", saved.MinLearningRate, MinLearningRate),
+            ("--step-size", saved.StepSize, StepSize),
+            ("--milestones", saved.Milestones, Milestones),
+            ("--onecycle-pct-start, --onecycle-div-factor, --onecycle-final-div-factor, --base-momentum, --max-momentum", saved.OneCycle, OneCycle),
+            ("--momentum", saved.Momentum, Momentum),
+            ("--nesterov", saved.Nesterov, Nesterov),
+            ("--weight-decay", saved.WeightDecay, WeightDecay),
+            ("--grad-clip-norm", saved.GradClipNorm, GradClipNorm),
+            ("--grad-accumulation-steps", saved.GradAccumulationSteps, GradAccumulationSteps),
+            ("--lr auto", saved.LearningRateAuto, LearningRateAuto),
+            ("--lr-find-steps, --lr-find-start, --lr-find-end", saved.LrFind, LrFind),
+            ("--mixup-alpha", saved.MixupAlpha, MixupAlpha),
+            ("--cutmix-alpha", saved.CutMixAlpha, CutMixAlpha),
+            ("--mix-prob", saved.MixProbability, MixProbability),
+            ("--mix-off-last-epochs", saved.MixOffLastEpochs, MixOffLastEpochs),
+            ("--label-smoothing", saved.LabelSmoothing, LabelSmoothing),
+            ("--ema-decay", saved.EmaDecay, EmaDecay),
+            ("--freeze", saved.Freeze, Freeze),
+            ("--epochs", saved.ScheduleEpochs, ScheduleEpochs),
         ];
         foreach (var (flag, before, now) in fields)
         {

@@ -161,7 +161,6 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
             return new TrainingState
             {
                 Configuration = configuration,
-                Schedule = new LearningRateSchedule(options.LearningRate, options.LearningRateGamma),
             };
         }
         var state = resume.State;
@@ -204,7 +203,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
 
         while (state.Epoch < options.Epochs)
         {
-            var learningRate = state.Schedule.LearningRateAt(state.Epoch);
+            var learningRate = Schedules.ScheduleFactory.For(options, stepsPerEpoch, options.LearningRate).At((long)state.Epoch * stepsPerEpoch).LearningRate;
             foreach (var group in run.Optimizer.ParamGroups)
             {
                 group.LearningRate = learningRate;

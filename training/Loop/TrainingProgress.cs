@@ -1,6 +1,9 @@
 namespace K8sTraining.Training.Loop;
 
-/// <summary>A snapshot of progress after each step: what the progress bar, logs, CSV and (later) metrics show.</summary>
+/// <summary>
+/// A snapshot of progress after each step: what the progress bar, logs, CSV and metrics show. <see cref="LearningRate"/>
+/// and <see cref="Momentum"/> are those the last optimizer step used; <see cref="MixingMode"/> what its batch went through.
+/// </summary>
 public sealed record TrainingProgress(
     int Epoch,
     int Epochs,
@@ -12,7 +15,9 @@ public sealed record TrainingProgress(
     double LearningRate,
     double SamplesPerSecond,
     TimeSpan? EstimatedRemaining,
-    long? LastCheckpointStep);
+    long? LastCheckpointStep,
+    double? Momentum = null,
+    string MixingMode = "none");
 
 /// <summary>What a run reports on, known once its data is loaded: the columns of the epoch report.</summary>
 /// <param name="ClassNames">One name per class (the data set's names, else the label numbers).</param>

@@ -28,8 +28,24 @@ public sealed record TrainingState
 
     public long EpochSamples { get; set; }
 
-    /// <summary>The learning-rate schedule's state: exponential, lr = base * gamma^epoch.</summary>
-    public required LearningRateSchedule Schedule { get; init; }
+    /// <summary>
+    /// Written by checkpoints of the first format (lr = base * gamma^epoch); read only so they still parse. The schedule
+    /// is now a pure function of the configuration and the step (Schedules.LearningRateSchedule).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public LegacyEpochSchedule? Schedule { get; init; }
+
+    /// <summary>With --lr auto: the learning rate the LR finder chose before the first step; a resume never searches again.</summary>
+    public double? FoundLearningRate { get; set; }
+
+    /// <summary>The best checkpoint so far (by --best-metric on the validation split); null before the first epoch end or without one.</summary>
+    public K8sTraining.Contract.BestCheckpoint? Best { get; set; }
+
+    /// <summary>Seconds spent training across all attempts up to this position (the plots' and the text log's wall time).</summary>
+    public double TrainingSeconds { get; set; }
+
+    /// <summary>Training samples of the current epoch the model classified right (as the first target, for mixed batches).</summary>
+    public long EpochCorrect { get; set; }
 
     public List<EpochMetrics> History { get; init; } = [];
 
@@ -39,29 +55,42 @@ public sealed record TrainingState
         JsonSerializer.Deserialize<TrainingState>(json, JsonOptions) ?? throw new InvalidDataException("state.json is empty.");
 }
 
-/// <summary>Exponential decay per epoch; a pure function of the epoch, so its state is its parameters.</summary>
-public sealed record LearningRateSchedule(double BaseLearningRate, double Gamma)
-{
-    public double LearningRateAt(int epoch) => BaseLearningRate * Math.Pow(Gamma, epoch);
-}
+/// <summary>The first format's schedule: exponential decay per epoch (now <c>--scheduler step</c> with a one-epoch step size).</summary>
+public sealed record LegacyEpochSchedule(double BaseLearningRate, double Gamma);
 
 /// <summary>What one finished epoch achieved.</summary>
 /// <param name="Epoch">The epoch (0-based).</param>
 /// <param name="GlobalStep">The global step at its end.</param>
 /// <param name="TrainLoss">The mean training loss over its samples.</param>
-/// <param name="TestAccuracy">Accuracy on the test split.</param>
+/// <param name="TestAccuracy">Accuracy on the test split; null at the epochs of a run with a validation split (the test split is read at the end only).</param>
 /// <param name="LearningRate">The learning rate it trained with.</param>
 /// <param name="ValidationAccuracy">Accuracy on the validation split; null without one.</param>
 /// <param name="ClassAccuracy">Per class (by label), accuracy on <paramref name="ClassAccuracySplit"/>; null for a class without samples there.</param>
 /// <param name="ClassAccuracySplit">The split per-class accuracy was measured on: validation when there is one, else test.</param>
 /// <param name="Metrics">The task's extra metrics, as <c>validation.NAME</c> and <c>test.NAME</c>.</param>
+/// <param name="ValidationLoss">Mean loss on the validation split (plain cross-entropy); null without one.</param>
+/// <param name="TrainAccuracy">Accuracy on the epoch's training batches, as trained (augmented, against the first target of a mixed batch).</param>
+/// <param name="Momentum">The momentum (SGD momentum or AdamW beta1) at the epoch's last step.</param>
+/// <param name="MixingMode">Whether the epoch mixed batches: none, or mixup and/or cutmix (MixingModes).</param>
+/// <param name="WallSeconds">Training seconds across attempts at the epoch's end.</param>
+/// <param name="EmaValidationAccuracy">Validation accuracy of the EMA weights; null without an EMA or a validation split.</param>
+/// <param name="EmaValidationLoss">Validation loss of the EMA weights.</param>
+/// <param name="Best">The best checkpoint after this epoch.</param>
 public sealed record EpochMetrics(
     int Epoch,
     long GlobalStep,
     double TrainLoss,
-    double TestAccuracy,
+    double? TestAccuracy,
     double LearningRate,
     double? ValidationAccuracy = null,
     IReadOnlyList<double?>? ClassAccuracy = null,
     string? ClassAccuracySplit = null,
-    IReadOnlyDictionary<string, double>? Metrics = null);
+    IReadOnlyDictionary<string, double>? Metrics = null,
+    double? ValidationLoss = null,
+    double? TrainAccuracy = null,
+    double? Momentum = null,
+    string? MixingMode = null,
+    double? WallSeconds = null,
+    double? EmaValidationAccuracy = null,
+    double? EmaValidationLoss = null,
+    K8sTraining.Contract.BestCheckpoint? Best = null);

@@ -90,14 +90,14 @@ public sealed class TrainerMetrics
     }
 
     /// <summary>After an epoch's evaluation: the position moves to the start of the next epoch, as the checkpoint records it.</summary>
-    public void RecordEpochEnd(long globalStep, int completedEpoch, double accuracy)
+    public void RecordEpochEnd(long globalStep, int completedEpoch, double? accuracy)
     {
         lock (_gate)
         {
             _globalStep = globalStep;
             _epoch = completedEpoch + 1;
             _stepInEpoch = 0;
-            _accuracy = accuracy;
+            _accuracy = accuracy ?? _accuracy;
         }
     }
 

@@ -11,9 +11,6 @@ namespace K8sTraining.Training.Optimization;
 /// </summary>
 public sealed record OptimizerSettings(string Name, double LearningRate, double Momentum = 0.9, bool Nesterov = false, double WeightDecay = 0)
 {
-    /// <summary>AdamW's default decoupled weight decay, as PyTorch's.</summary>
-    public const double AdamWDefaultWeightDecay = 0.01;
-
     public OptimizerHelper Create(IEnumerable<Parameter> parameters) => Name switch
     {
         OptimizerNames.Sgd => optim.SGD(parameters, LearningRate, momentum: Momentum, weight_decay: WeightDecay, nesterov: Nesterov),

@@ -35,9 +35,37 @@ public static class OptionsParser
         ("--samples", "N", "2048", "size of the synthetic training set"),
         ("--epochs", "N", "1", "epochs to train"),
         ("--batch-size", "N", "64", "samples per step"),
-        ("--lr", "X", $"0.001 ({OptimizerNames.AdamW}) / 0.05 ({OptimizerNames.Sgd})", "learning rate"),
-        ("--lr-gamma", "X", "1", "learning rate factor applied after every epoch (exponential schedule)"),
-        ("--optimizer", string.Join('|', OptimizerNames.All), OptimizerNames.AdamW, $"optimizer ({OptimizerNames.Sgd} uses momentum 0.9)"),
+        ("--lr", "X|auto", $"0.001 ({OptimizerNames.AdamW}) / 0.05 ({OptimizerNames.Sgd})", "learning rate (the peak after warmup; OneCycle's maximum); auto: an LR finder sweep chooses it before the first step, and the checkpoint keeps it"),
+        ("--lr-gamma", "X", "1", $"decay factor of {SchedulerNames.Step} (per --step-size), {SchedulerNames.MultiStep} (per milestone) and {SchedulerNames.Exponential} (per epoch)"),
+        ("--scheduler", string.Join('|', SchedulerNames.All), SchedulerNames.Step, $"learning-rate schedule, set every optimizer step ({SchedulerNames.Step} with the defaults: constant)"),
+        ("--warmup-steps", "N", "0", "linear warmup from 0 to --lr over the first N optimizer steps (not with onecycle)"),
+        ("--warmup-epochs", "X", "0", "warmup over X epochs instead of --warmup-steps"),
+        ("--min-lr", "X", "0", $"where {SchedulerNames.Cosine} and {SchedulerNames.Linear} end"),
+        ("--step-size", "N", "one epoch", $"{SchedulerNames.Step}: optimizer steps between decays by --lr-gamma"),
+        ("--milestones", "E1,E2,...", "", $"{SchedulerNames.MultiStep}: epochs at whose start the learning rate is multiplied by --lr-gamma"),
+        ("--onecycle-pct-start", "F", "0.3", $"{SchedulerNames.OneCycle}: fraction of the steps spent raising the learning rate"),
+        ("--onecycle-div-factor", "X", "25", $"{SchedulerNames.OneCycle}: the first learning rate is --lr / X"),
+        ("--onecycle-final-div-factor", "X", "10000", $"{SchedulerNames.OneCycle}: the last learning rate is the first / X"),
+        ("--base-momentum", "X", "0.85", $"{SchedulerNames.OneCycle}: the lowest momentum (SGD momentum or AdamW beta1), at the learning rate's peak"),
+        ("--max-momentum", "X", "0.95", $"{SchedulerNames.OneCycle}: the highest momentum, at the start and the end"),
+        ("--optimizer", string.Join('|', OptimizerNames.All), OptimizerNames.AdamW, "optimizer"),
+        ("--momentum", "X", "0.9", $"{OptimizerNames.Sgd} momentum, or {OptimizerNames.AdamW} beta1 (onecycle cycles it between --base-momentum and --max-momentum)"),
+        ("--nesterov", "true|false", "false", $"{OptimizerNames.Sgd}: Nesterov momentum"),
+        ("--weight-decay", "X", "0", $"weight decay (decoupled for {OptimizerNames.AdamW}; PyTorch's {OptimizerNames.AdamW} default is 0.01)"),
+        ("--grad-clip-norm", "X", "0", "clip the gradients' total L2 norm to X before each optimizer step (0 = off)"),
+        ("--grad-accumulation-steps", "N", "1", "sum the gradients of N batches into one optimizer step (a stop waits for the whole step)"),
+        ("--lr-find-steps", "N", "100", "LR finder: optimizer steps of the sweep (lr-find, --lr auto)"),
+        ("--lr-find-start", "X", "1e-7", "LR finder: the first learning rate of the sweep"),
+        ("--lr-find-end", "X", "10", "LR finder: the last learning rate of the sweep"),
+        ("--mixup-alpha", "X", "0", "mixup: lambda ~ Beta(X, X) (0 = off)"),
+        ("--cutmix-alpha", "X", "0", "CutMix: area ratio ~ Beta(X, X) (0 = off); with mixup on too, each mixed batch picks one at even odds"),
+        ("--mix-prob", "F", "1", "the chance a batch is mixed"),
+        ("--mix-off-last-epochs", "N|F", "0", "no mixing in the last N epochs, or the last fraction F (below 1) of --epochs"),
+        ("--label-smoothing", "E", "0", $"label smoothing epsilon, {LabelSmoothingRule.Text}"),
+        ("--ema-decay", "X", "0", "keep an exponential moving average of the weights with this decay (0 = off); evaluated and saved beside the weights"),
+        ("--freeze", "PREFIX,...", "", "freeze the parameters whose names start with one of these prefixes"),
+        ("--best-metric", string.Join('|', BestMetricNames.All), $"{BestMetricNames.ValidationAccuracy} with a validation split, else {BestMetricNames.None}", "keep the best checkpoint by this validation metric (needs --val-fraction or a data set with a validation split)"),
+        ("--best-weights", string.Join('|', BestWeightsNames.All), $"{BestWeightsNames.Ema} with --ema-decay, else {BestWeightsNames.Raw}", "which weights compete for the best checkpoint"),
         ("--seed", "N", "42", "seed for initialisation, data order and every random number"),
         ("--threads", "N", "0", "torch intra-op threads (0 = torch default)"),
         ("--checkpoint-dir", "DIR", "", "local checkpoints; resumes from the newest valid one found there"),
@@ -149,6 +177,41 @@ public static class OptionsParser
 
         string? Text(string flag) => Raw(flag);
 
+        // A number from 0 (included) to max: 0 switches the feature off.
+        double NonNegative(string flag, double fallback, double max) => Raw(flag) is "0" ? 0 : Raw(flag) is null ? fallback : NonNegativeValue(flag, max);
+
+        double NonNegativeValue(string flag, double max)
+        {
+            var raw = Raw(flag)!;
+            if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v) || v < 0 || v > max)
+            {
+                throw new OptionsException($"{Source(flag)}: '{raw}' is not allowed; allowed: a number from 0 to {max.ToString(CultureInfo.InvariantCulture)}");
+            }
+            return v;
+        }
+
+        // A momentum or beta: from 0 (included) to below 1.
+        double Fraction(string flag, double fallback) => NonNegative(flag, fallback, 0.999999);
+
+        IReadOnlyList<int> IntegerList(string flag, int min, int max)
+        {
+            var raw = Raw(flag);
+            if (raw is null)
+            {
+                return [];
+            }
+            var values = new List<int>();
+            foreach (var part in raw.Split(','))
+            {
+                if (!int.TryParse(part.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < min || v > max || (values.Count > 0 && v <= values[^1]))
+                {
+                    throw new OptionsException($"{Source(flag)}: '{raw}' is not allowed; allowed: increasing integers from {min} to {max}, comma-separated (30,60,90)");
+                }
+                values.Add(v);
+            }
+            return values;
+        }
+
         var optimizer = Choice("--optimizer", OptimizerNames.AdamW, OptimizerNames.All);
         var dataset = Choice("--dataset", DatasetNames.Synthetic, DatasetNames.All);
         var uri = Text("--checkpoint-uri");
@@ -175,6 +238,43 @@ public static class OptionsParser
             throw new OptionsException($"{Source("--class-weights")}: '{classWeights}' is not allowed; allowed: none, auto, or one non-negative weight per class, comma-separated (1,1,10)");
         }
         var numClasses = Integer("--num-classes", 0, 2, 100_000);
+        var lrRaw = Raw("--lr");
+        var lrAuto = lrRaw == "auto";
+        var scheduler = Choice("--scheduler", SchedulerNames.Step, SchedulerNames.All);
+        var warmupSteps = (int)Integer("--warmup-steps", 0, 0, int.MaxValue);
+        double? warmupEpochs = Raw("--warmup-epochs") is null or "0" ? null : Real("--warmup-epochs", 0, 0, 100_000);
+        if (warmupSteps > 0 && warmupEpochs is not null)
+        {
+            throw new OptionsException($"{Source("--warmup-epochs")}: '{Raw("--warmup-epochs")}' is not allowed together with --warmup-steps {warmupSteps}; allowed: one of the two");
+        }
+        if ((warmupSteps > 0 || warmupEpochs is not null) && scheduler == SchedulerNames.OneCycle)
+        {
+            throw new OptionsException($"{Source(warmupSteps > 0 ? "--warmup-steps" : "--warmup-epochs")}: not allowed with --scheduler {SchedulerNames.OneCycle}, which warms up by itself; allowed: --onecycle-pct-start");
+        }
+        var milestones = IntegerList("--milestones", 0, 100_000);
+        if (scheduler == SchedulerNames.MultiStep && milestones.Count == 0)
+        {
+            throw new OptionsException($"--milestones: required with --scheduler {SchedulerNames.MultiStep}; allowed: epochs, comma-separated (30,60,90)");
+        }
+        var freeze = Raw("--freeze") is { } frozen ? frozen.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
+        var baseMomentum = Fraction("--base-momentum", 0.85);
+        var maxMomentum = Fraction("--max-momentum", 0.95);
+        if (baseMomentum > maxMomentum)
+        {
+            throw new OptionsException($"{Source("--base-momentum")}: '{baseMomentum.ToString(CultureInfo.InvariantCulture)}' is not allowed; allowed: at most --max-momentum ({maxMomentum.ToString(CultureInfo.InvariantCulture)})");
+        }
+        var bestMetric = Raw("--best-metric") is null ? null : Choice("--best-metric", BestMetricNames.None, BestMetricNames.All);
+        var bestWeights = Raw("--best-weights") is null ? null : Choice("--best-weights", BestWeightsNames.Raw, BestWeightsNames.All);
+        var emaDecay = NonNegative("--ema-decay", 0, 0.999999);
+        if (bestWeights == BestWeightsNames.Ema && emaDecay == 0)
+        {
+            throw new OptionsException($"{Source("--best-weights")}: '{BestWeightsNames.Ema}' is not allowed without an EMA; allowed: {BestWeightsNames.Raw}, or set --ema-decay (0.999)");
+        }
+        var mixOff = NonNegative("--mix-off-last-epochs", 0, 100_000);
+        if (mixOff >= 1 && mixOff != Math.Floor(mixOff))
+        {
+            throw new OptionsException($"{Source("--mix-off-last-epochs")}: '{Raw("--mix-off-last-epochs")}' is not allowed; allowed: a whole number of epochs, or a fraction below 1");
+        }
         var port = Integer("--metrics-port", -1, 0, 65535);
 
         return new TrainerOptions
@@ -199,8 +299,37 @@ public static class OptionsParser
             PrefetchBatches = (int)Integer("--prefetch-batches", 2, 1, 1024),
             Epochs = (int)Integer("--epochs", 1, 1, 100_000),
             BatchSize = (int)Integer("--batch-size", 64, 1, 1_000_000),
-            LearningRate = Real("--lr", optimizer == OptimizerNames.Sgd ? 0.05 : 0.001, 0, 10),
+            LearningRate = lrAuto ? 0 : Real("--lr", optimizer == OptimizerNames.Sgd ? 0.05 : 0.001, 0, 10),
+            LearningRateAuto = lrAuto,
             LearningRateGamma = Real("--lr-gamma", 1, 0, 1),
+            Scheduler = scheduler,
+            WarmupSteps = warmupSteps,
+            WarmupEpochs = warmupEpochs,
+            MinLearningRate = NonNegative("--min-lr", 0, 10),
+            StepSize = Raw("--step-size") is null ? null : (int)Integer("--step-size", 1, 1, int.MaxValue),
+            Milestones = milestones,
+            OneCyclePctStart = Real("--onecycle-pct-start", 0.3, 0, 0.999),
+            OneCycleDivFactor = Real("--onecycle-div-factor", 25, 0, 1e9),
+            OneCycleFinalDivFactor = Real("--onecycle-final-div-factor", 1e4, 0, 1e12),
+            BaseMomentum = baseMomentum,
+            MaxMomentum = maxMomentum,
+            Momentum = Fraction("--momentum", 0.9),
+            Nesterov = Choice("--nesterov", "false", "true", "false") == "true",
+            WeightDecay = NonNegative("--weight-decay", 0, 10),
+            GradClipNorm = NonNegative("--grad-clip-norm", 0, 1e9),
+            GradAccumulationSteps = (int)Integer("--grad-accumulation-steps", 1, 1, 100_000),
+            LrFindSteps = (int)Integer("--lr-find-steps", 100, 5, 100_000),
+            LrFindStart = Real("--lr-find-start", 1e-7, 0, 10),
+            LrFindEnd = Real("--lr-find-end", 10, 0, 1000),
+            MixupAlpha = NonNegative("--mixup-alpha", 0, 100),
+            CutMixAlpha = NonNegative("--cutmix-alpha", 0, 100),
+            MixProbability = Real("--mix-prob", 1, 0, 1),
+            MixOffLastEpochs = mixOff,
+            LabelSmoothing = NonNegative("--label-smoothing", 0, 0.999),
+            EmaDecay = emaDecay,
+            Freeze = freeze,
+            BestMetric = bestMetric,
+            BestWeights = bestWeights,
             Optimizer = optimizer,
             Seed = Integer("--seed", 42, 0, long.MaxValue),
             Threads = (int)Integer("--threads", 0, 0, 1024),

@@ -68,6 +68,93 @@ public sealed record TrainerOptions
     /// <summary>Batches prepared ahead of the training step.</summary>
     public int PrefetchBatches { get; init; } = 2;
 
+    /// <summary>One of SchedulerNames.All; step with step size one epoch and gamma --lr-gamma is the classic per-epoch decay.</summary>
+    public string Scheduler { get; init; } = K8sTraining.Contract.SchedulerNames.Step;
+
+    /// <summary>Linear warmup over this many optimizer steps (resolved from --warmup-epochs when that was given).</summary>
+    public int WarmupSteps { get; init; }
+
+    /// <summary>--warmup-epochs as given (resolved into optimizer steps once the data is known); null: --warmup-steps.</summary>
+    public double? WarmupEpochs { get; init; }
+
+    /// <summary>Where cosine and linear end.</summary>
+    public double MinLearningRate { get; init; }
+
+    /// <summary>step: optimizer steps between decays; null: one epoch.</summary>
+    public int? StepSize { get; init; }
+
+    /// <summary>multistep: the epochs at whose start the learning rate is multiplied by gamma.</summary>
+    public IReadOnlyList<int> Milestones { get; init; } = [];
+
+    /// <summary>OneCycle: the fraction of steps spent rising, the initial and final divisors, the momentum range.</summary>
+    public double OneCyclePctStart { get; init; } = 0.3;
+
+    public double OneCycleDivFactor { get; init; } = 25;
+
+    public double OneCycleFinalDivFactor { get; init; } = 1e4;
+
+    public double BaseMomentum { get; init; } = 0.85;
+
+    public double MaxMomentum { get; init; } = 0.95;
+
+    /// <summary>SGD momentum, or AdamW's beta1.</summary>
+    public double Momentum { get; init; } = 0.9;
+
+    /// <summary>SGD only: Nesterov momentum.</summary>
+    public bool Nesterov { get; init; }
+
+    /// <summary>Weight decay (decoupled for AdamW); 0 by default, as TorchSharp's optimizers.</summary>
+    public double WeightDecay { get; init; }
+
+    /// <summary>Gradients are clipped to this total L2 norm before each optimizer step; 0 = off.</summary>
+    public double GradClipNorm { get; init; }
+
+    /// <summary>Batches whose gradients are summed into one optimizer step.</summary>
+    public int GradAccumulationSteps { get; init; } = 1;
+
+    /// <summary>--lr auto: an LR finder sweep chooses the (maximum) learning rate before the first step.</summary>
+    public bool LearningRateAuto { get; init; }
+
+    /// <summary>The LR finder's sweep: optimizer steps, first and last learning rate.</summary>
+    public int LrFindSteps { get; init; } = 100;
+
+    public double LrFindStart { get; init; } = 1e-7;
+
+    public double LrFindEnd { get; init; } = 10;
+
+    /// <summary>Mixup's Beta(alpha, alpha); 0 = off.</summary>
+    public double MixupAlpha { get; init; }
+
+    /// <summary>CutMix's Beta(alpha, alpha); 0 = off.</summary>
+    public double CutMixAlpha { get; init; }
+
+    /// <summary>The chance a batch is mixed when mixing is on.</summary>
+    public double MixProbability { get; init; } = 1;
+
+    /// <summary>Mixing is off for the last epochs: a whole number N (N epochs) or a fraction below 1 (of --epochs); 0 = never off.</summary>
+    public double MixOffLastEpochs { get; init; }
+
+    /// <summary>Label smoothing epsilon, applied to unmixed batches (see LabelSmoothingRule); 0 = off.</summary>
+    public double LabelSmoothing { get; init; }
+
+    /// <summary>Decay of the exponential moving average of the weights; 0 = no EMA.</summary>
+    public double EmaDecay { get; init; }
+
+    /// <summary>Parameters whose names start with one of these prefixes are frozen (not trained).</summary>
+    public IReadOnlyList<string> Freeze { get; init; } = [];
+
+    /// <summary>One of BestMetricNames.All; null: val-accuracy when there is a validation split, else none.</summary>
+    public string? BestMetric { get; init; }
+
+    /// <summary>One of BestWeightsNames.All; null: ema with --ema-decay, else raw.</summary>
+    public string? BestWeights { get; init; }
+
+    /// <summary>The weights the best checkpoint is chosen among, resolved.</summary>
+    public string ResolvedBestWeights => BestWeights ?? (EmaDecay > 0 ? K8sTraining.Contract.BestWeightsNames.Ema : K8sTraining.Contract.BestWeightsNames.Raw);
+
+    /// <summary>How many of the last epochs train without mixing, resolved against --epochs.</summary>
+    public int ResolvedMixOffEpochs => MixOffLastEpochs >= 1 ? (int)MixOffLastEpochs : (int)Math.Ceiling(MixOffLastEpochs * Epochs);
+
     /// <summary>The TrainingJob this run belongs to (the operator sets them); standalone runs leave them null.</summary>
     public string? JobNamespace { get; init; }
 

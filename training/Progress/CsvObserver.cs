@@ -89,7 +89,7 @@ public sealed class CsvObserver : ITrainingObserver, IDisposable
         var row = new StringBuilder();
         row.AppendJoin(',',
             DateTimeOffset.UtcNow.ToString("O", c), kind, epoch.ToString(c), step.ToString(c), globalStep.ToString(c),
-            loss.ToString("G6", c), lr.ToString("G6", c), rate?.ToString("F1", c) ?? string.Empty, metrics?.TestAccuracy.ToString("F4", c) ?? string.Empty);
+            loss.ToString("G6", c), lr.ToString("G6", c), rate?.ToString("F1", c) ?? string.Empty, metrics?.TestAccuracy?.ToString("F4", c) ?? string.Empty);
         row.Append(',').Append(metrics?.ValidationAccuracy?.ToString("F4", c));
         for (var i = 0; i < _run.ClassNames.Count; i++)
         {

@@ -39,7 +39,7 @@ public sealed partial class LogObserver(int everySteps, ILogger<LogObserver> log
     private static partial void LogStep(ILogger logger, int epoch, int stepInEpoch, int stepsPerEpoch, long globalStep, long totalSteps, double loss, double samplesPerSecond, string eta);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch} done at global step {GlobalStep}: train loss {TrainLoss:F4}, test accuracy {TestAccuracy:F4}")]
-    private static partial void LogEpoch(ILogger logger, int epoch, long globalStep, double trainLoss, double testAccuracy);
+    private static partial void LogEpoch(ILogger logger, int epoch, long globalStep, double trainLoss, double? testAccuracy);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch}: {Details}")]
     private static partial void LogEpochDetails(ILogger logger, int epoch, string details);

@@ -43,7 +43,7 @@ public sealed class ProgressBarObserver(ProgressTask task) : ITrainingObserver
     public void OnEpochEnd(EpochMetrics metrics, TrainingProgress progress)
     {
         ArgumentNullException.ThrowIfNull(metrics);
-        AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"[green]epoch {metrics.Epoch}[/] done at global step {metrics.GlobalStep}: train loss {metrics.TrainLoss:F4}, test accuracy [bold]{metrics.TestAccuracy:F4}[/]");
+        AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"[green]epoch {metrics.Epoch}[/] done at global step {metrics.GlobalStep}: train loss {metrics.TrainLoss:F4}, test accuracy [bold]{metrics.TestAccuracy?.ToString("F4", CultureInfo.InvariantCulture) ?? "-"}[/]");
         if (EpochReport.Details(metrics, _classNames) is { Length: > 0 } details)
         {
             AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"  {details}");

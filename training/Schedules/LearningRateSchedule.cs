@@ -86,3 +86,30 @@ public sealed record OneCycleShape(double PctStart = 0.3, double DivFactor = 25,
 
     private static double Anneal(double start, double end, double pct) => end + ((start - end) / 2.0 * (Math.Cos(Math.PI * pct) + 1));
 }
+
+/// <summary>Builds a run's schedule from the trainer's flags.</summary>
+public static class ScheduleFactory
+{
+    /// <summary>
+    /// The schedule of a run with <paramref name="optimizerStepsPerEpoch"/> optimizer steps per epoch, peaking at
+    /// <paramref name="baseLearningRate"/> (--lr, or the LR finder's choice with --lr auto). The default (step, one-epoch
+    /// step size, --lr-gamma) is the first format's per-epoch decay, value for value.
+    /// </summary>
+    public static LearningRateSchedule For(K8sTraining.Training.Options.TrainerOptions options, long optimizerStepsPerEpoch, double baseLearningRate)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var perEpoch = Math.Max(1, optimizerStepsPerEpoch);
+        var warmup = options.WarmupEpochs is { } epochs ? (long)Math.Round(epochs * perEpoch) : options.WarmupSteps;
+        return new LearningRateSchedule(
+            options.Scheduler,
+            baseLearningRate,
+            options.MinLearningRate,
+            perEpoch * options.Epochs,
+            perEpoch,
+            warmup,
+            options.LearningRateGamma,
+            options.StepSize ?? perEpoch,
+            options.Milestones.Select(e => e * perEpoch).ToList(),
+            new OneCycleShape(options.OneCyclePctStart, options.OneCycleDivFactor, options.OneCycleFinalDivFactor, options.BaseMomentum, options.MaxMomentum));
+    }
+}

@@ -28,7 +28,7 @@ public sealed class CheckpointRoundTripTests : IDisposable
         var state = new TrainingState
         {
             Configuration = new TrainingConfiguration(modelName, "synthetic", 64, 3, 8, optimizerName, 0.01, 1),
-            Schedule = new LearningRateSchedule(0.01, 0.9),
+            Schedule = new LegacyEpochSchedule(0.01, 0.9),
             Epoch = 1,
             StepInEpoch = 3,
             GlobalStep = 11,

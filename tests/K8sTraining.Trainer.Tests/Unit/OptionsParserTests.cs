@@ -42,7 +42,7 @@ public sealed class OptionsParserTests
     }
 
     // Flags whose value is free text (paths, names): no value of theirs is invalid on its own.
-    private static readonly HashSet<string> FreeText = ["--checkpoint-dir", "--output", "--termination-log", "--log-csv", "--job-namespace", "--job-name", "--job-uid"];
+    private static readonly HashSet<string> FreeText = ["--freeze", "--checkpoint-dir", "--output", "--termination-log", "--log-csv", "--job-namespace", "--job-name", "--job-uid"];
 
     public static TheoryData<string> ValidatedFlags() => [.. OptionsParser.Flags.Select(f => f.Flag).Where(f => !FreeText.Contains(f))];
 

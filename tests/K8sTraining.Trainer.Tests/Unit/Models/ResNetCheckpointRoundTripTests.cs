@@ -36,7 +36,6 @@ public sealed class ResNetCheckpointRoundTripTests : IDisposable
         {
             // From the options, so that the test keeps compiling as the configuration grows fields.
             Configuration = TrainingConfiguration.From(OptionsParser.Parse(["--model", ModelNames.ResNet18, "--dataset", DatasetNames.Synthetic, "--stem", StemNames.Small, "--batch-size", "2"], _ => null)),
-            Schedule = new LearningRateSchedule(0.01, 1),
             Epoch = 0,
             StepInEpoch = 2,
             GlobalStep = 2,
