@@ -15,6 +15,9 @@ public static class CheckpointCodec
     public const string OptimizerFile = "optimizer.bin";
     public const string RandomStateFile = "rng.bin";
 
+    /// <summary>With --ema-decay: the EMA weights, in the same format as <see cref="ModelFile"/> (load them into the same model).</summary>
+    public const string EmaFile = "ema.bin";
+
     public static CheckpointSnapshot Capture(nn.Module model, OptimizerHelper optimizer, TrainingState state)
     {
         ArgumentNullException.ThrowIfNull(model);

@@ -23,7 +23,20 @@ public sealed record TrainingProgress(
 /// <param name="ClassNames">One name per class (the data set's names, else the label numbers).</param>
 /// <param name="HasValidation">Whether there is a validation split (its accuracy is reported).</param>
 /// <param name="MetricNames">The task's extra metrics.</param>
-public sealed record TrainingRunInfo(IReadOnlyList<string> ClassNames, bool HasValidation, IReadOnlyList<string> MetricNames);
+/// <param name="History">The epochs finished before this attempt started (from the checkpoint it resumed from).</param>
+/// <param name="ResumedAtStep">The global step this attempt resumed at; null for a fresh start.</param>
+/// <param name="Schedule">The learning rate and momentum of every optimizer step (a pure function), for the schedule plot; null when unknown.</param>
+/// <param name="OptimizerStepsPerEpoch">Optimizer steps per epoch (batches per epoch over --grad-accumulation-steps, rounded up).</param>
+/// <param name="Epochs">Epochs of the whole run.</param>
+public sealed record TrainingRunInfo(
+    IReadOnlyList<string> ClassNames,
+    bool HasValidation,
+    IReadOnlyList<string> MetricNames,
+    IReadOnlyList<EpochMetrics>? History = null,
+    long? ResumedAtStep = null,
+    Func<long, K8sTraining.Training.Schedules.ScheduledValues>? Schedule = null,
+    long OptimizerStepsPerEpoch = 0,
+    int Epochs = 0);
 
 /// <summary>Receives progress; implementations must be cheap, they run on the training thread.</summary>
 public interface ITrainingObserver
