@@ -18,7 +18,8 @@ public static class LearningRateSearch
     /// <summary>The folder, inside the checkpoint directory, that holds lr-finder.csv and lr-finder.png.</summary>
     public const string FolderName = "lr-finder";
 
-    public static double Choose(TrainingTask task, TrainingData data, nn.Module<Tensor, Tensor> model, LossFunction loss, TrainerOptions options, CancellationToken cancellationToken)
+    /// <summary>The chosen learning rate; null when a stop request ended the sweep (the run then stops before its first step, and its resume searches again from the same start).</summary>
+    public static double? Choose(TrainingTask task, TrainingData data, nn.Module<Tensor, Tensor> model, LossFunction loss, TrainerOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(data);
@@ -36,7 +37,16 @@ public static class LearningRateSearch
             {
                 copied[name].requires_grad = parameter.requires_grad;
             }
-            result = LrFinderRunner.Run(copy, data.Train, loss, options, cancellationToken);
+            try
+            {
+                result = LrFinderRunner.Run(copy, data.Train, loss, options, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // A partial sweep would suggest another rate: nothing of it is kept.
+                torch.random.set_rng_state(randomState);
+                return null;
+            }
         }
         if (options.CheckpointDirectory is { } directory)
         {

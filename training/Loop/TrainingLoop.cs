@@ -73,7 +73,10 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         if (options.LearningRateAuto && state.FoundLearningRate is null)
         {
             state.FoundLearningRate = LearningRateSearch.Choose(task, data, model, loss, options, stopRequested);
-            observer.OnMessage($"LR finder chose learning rate {state.FoundLearningRate.Value.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)} (--lr auto)");
+            if (state.FoundLearningRate is { } found)
+            {
+                observer.OnMessage($"LR finder chose learning rate {found.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)} (--lr auto)");
+            }
         }
         var batchesPerEpoch = (data.Train.Count + options.BatchSize - 1) / options.BatchSize;
         var plan = new OptimizerStepPlan(batchesPerEpoch, options.GradAccumulationSteps);

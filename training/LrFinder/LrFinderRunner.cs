@@ -34,8 +34,9 @@ public static class LrFinderRunner
                 .Create(model.parameters().Where(p => p.requires_grad));
             model.train();
             var epoch = 0;
-            while (raw.Count < sweep.Steps && !cancellationToken.IsCancellationRequested)
+            while (raw.Count < sweep.Steps)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 using var loader = new BatchLoader(train, EpochSampler.Permutation(options.Seed, epoch, train.Count), options.BatchSize, 0, epoch, options.Seed, train: true, options.LoaderWorkers, options.PrefetchBatches);
                 for (var s = 0; s < loader.Steps && raw.Count < sweep.Steps; s++)
                 {

@@ -42,6 +42,7 @@ public sealed class ContractLiteralsTests
     [InlineData("termination status", """    public const string Completed = "completed";""", true)]
     [InlineData("termination message path", """    public const string TerminationLog = "/dev/termination-log";""", true)]
     [InlineData("termination message path in a help text", """        ("--termination-log", "FILE", "/dev/termination-log when writable", "where the report goes"),""", true)]
+    [InlineData("a flag that contains the prefix", """        ("--step-size", "N", "one epoch", "step: optimizer steps between decays"),""", false)]
     [InlineData("doc comment", """/// <summary>Every flag may come from TRAINER_ plus its name; writes step-000000000042.</summary>""", false)]
     [InlineData("trailing comment", """        Add(TrainerEnvironment.JobName, name); // the trainer's TRAINER_JOB_NAME""", false)]
     [InlineData("through the contract", """        Add(TrainerEnvironment.Model, t.Model);""", false)]
@@ -70,7 +71,8 @@ public sealed class ContractLiteralsTests
         {
             // Any TRAINER_ variable, the contract's or a new one that should be added to it.
             ("TRAINER_* variable", Word(TrainerEnvironment.Prefix, suffix: "[A-Z0-9_]*")),
-            ("checkpoint directory prefix", new Regex(Regex.Escape(CheckpointLayout.DirectoryPrefix))),
+            // Not inside a longer word or flag (--step-size is the step schedule's flag, not a checkpoint name).
+            ("checkpoint directory prefix", new Regex($"(?<![A-Za-z0-9_-]){Regex.Escape(CheckpointLayout.DirectoryPrefix)}")),
             ("checkpoint step format", new Regex($@"\bD{CheckpointLayout.StepDigits}\b")),
             ("termination message path", Word(TerminationMessage.DefaultPath)),
         };

@@ -110,6 +110,26 @@ public sealed class RecipeResumeTests(ITestOutputHelper testOutput)
         Assert.Equal(File.ReadAllBytes(given.Output), File.ReadAllBytes(auto.Output));
     }
 
+    [Fact]
+    public async Task Train_Should_StopWithoutKeepingAPartialSweep_When_SigtermedDuringTheLrFinder()
+    {
+        using var run = new TrainerRun();
+        // A long sweep that never diverges (it ends at 1e-3), so the signal lands inside it.
+        var flags = run.Args("--scheduler", SchedulerNames.OneCycle, "--lr", "auto", "--lr-find-steps", "100000", "--lr-find-end", "0.001", "--epochs", "1", "--samples", "256");
+        using (var trainer = TrainerProcess.Start(flags))
+        {
+            await Eventually.TrueAsync(() => trainer.Stdout.Contains("Starting mlp", StringComparison.Ordinal), Deadline, "the trainer starting its sweep");
+            trainer.SendSigterm();
+            var code = await trainer.WaitForExitAsync(Deadline);
+            Assert.True(code == TrainerExitCodes.Interrupted, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
+            Assert.DoesNotContain("LR finder chose", trainer.Stdout, StringComparison.Ordinal);
+        }
+        Assert.Equal(0, run.ReadTerminationReport().GlobalStep);
+        var checkpoint = Path.Combine(run.CheckpointDirectory, CheckpointLayout.DirectoryName(0));
+        using var state = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(checkpoint, "state.json")));
+        Assert.False(state.RootElement.TryGetProperty("foundLearningRate", out var found) && found.ValueKind == JsonValueKind.Number, "a partial sweep's rate was kept");
+    }
+
     private static BestCheckpoint? Best(string directory)
     {
         var newest = Directory.GetDirectories(Path.Combine(directory, "checkpoints"), CheckpointLayout.DirectorySearchPattern).Max(StringComparer.Ordinal)!;
