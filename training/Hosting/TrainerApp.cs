@@ -31,7 +31,7 @@ public static class TrainerApp
             // The other commands run in the foreground without the host: no checkpoints to write on a signal.
             return Commands.TrainerCommands.Find(args[0]) is { } command
                 ? await Commands.TrainerCommands.RunAsync(command, args[1..], Environment.GetEnvironmentVariable, Console.Out, Console.Error).ConfigureAwait(false)
-                : InvalidArguments($"command: '{args[0]}' is not allowed; allowed: {string.Join(", ", ["train", .. Commands.TrainerCommands.All.Select(c => c.Name)])}", args);
+                : InvalidArguments($"command: '{args[0]}' is not allowed; allowed: {string.Join(", ", Commands.TrainerCommands.All.Select(c => c.Name).Prepend("train"))}", args);
         }
 
         if (OptionsParser.IsHelpRequest(args[1..]))

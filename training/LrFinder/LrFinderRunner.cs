@@ -4,6 +4,7 @@ using K8sTraining.Training.Optimization;
 using K8sTraining.Training.Options;
 using K8sTraining.Training.Tasks;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace K8sTraining.Training.LrFinder;
