@@ -52,7 +52,8 @@ public static class ConfusionMatrixReport
         }
         var plot = new ScottPlot.Plot();
         var heatmap = plot.Add.Heatmap(shares);
-        heatmap.Colormap = new ScottPlot.Colormaps.Blues();
+        // White for none of the class, dark blue for all of it.
+        heatmap.Colormap = new ReversedColormap(new ScottPlot.Colormaps.Blues());
         heatmap.ManualRange = new ScottPlot.Range(0, 1);
         // Row 0 of the array is drawn at the top: cell (row, column) is centred on x = column, y = n - 1 - row.
         heatmap.Rectangle = new ScottPlot.CoordinateRect(-0.5, n - 0.5, -0.5, n - 0.5);
@@ -68,14 +69,17 @@ public static class ConfusionMatrixReport
         }
         var positions = Enumerable.Range(0, n).Select(i => (double)i).ToArray();
         plot.Axes.Bottom.SetTicks(positions, classNames.ToArray());
-        plot.Axes.Bottom.TickLabelStyle.Rotation = n > 5 ? 45 : 0;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = n > 5 ? ScottPlot.Alignment.MiddleLeft : ScottPlot.Alignment.UpperCenter;
+        if (classNames.Any(name => name.Length > 3))
+        {
+            plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
+            plot.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.MiddleLeft;
+        }
         plot.Axes.Left.SetTicks(positions.Select(p => n - 1 - p).ToArray(), classNames.ToArray());
         plot.Axes.Bottom.Label.Text = "predicted class";
         plot.Axes.Left.Label.Text = "actual class";
         plot.Axes.SetLimits(-0.5, n - 0.5, -0.5, n - 0.5);
-        plot.Add.ColorBar(heatmap).Label = "share of the actual class";
-        plot.Title("Confusion matrix (test split)");
+        plot.Add.ColorBar(heatmap);
+        plot.Title("Confusion matrix (test split; colour: share of the actual class)");
         var size = Math.Clamp(120 + (n * 60), 500, 1600);
         plot.SavePng(pngPath, size + 120, size);
         return (csvPath, pngPath);
@@ -93,4 +97,12 @@ public static class ConfusionMatrixReport
 
     private static string CsvField(string value) =>
         value.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : value;
+}
+
+/// <summary>A colormap read from its other end.</summary>
+internal sealed class ReversedColormap(ScottPlot.IColormap colormap) : ScottPlot.IColormap
+{
+    public string Name => colormap.Name + " (reversed)";
+
+    public ScottPlot.Color GetColor(double normalizedIntensity) => colormap.GetColor(1 - normalizedIntensity);
 }
