@@ -50,6 +50,6 @@ public static class CheckpointSelector
             throw new InvalidInputException($"--checkpoint: '{selector}' is not allowed; allowed: best, latest, {CheckpointLayout.DirectoryPrefix}N");
         }
         return Task.FromResult(valid.FirstOrDefault(c => c.Manifest.GlobalStep == step)
-            ?? throw new InvalidInputException($"{source} holds no complete checkpoint at step {step}; complete ones: {string.Join(", ", valid.Select(c => Path.GetFileName(c.Directory)))}"));
+            ?? throw new InvalidInputException($"No usable checkpoint {CheckpointLayout.DirectoryName(step)} in {source} (it holds {string.Join(", ", valid.Select(c => Path.GetFileName(c.Directory)))}): name one of those, or best or latest."));
     }
 }

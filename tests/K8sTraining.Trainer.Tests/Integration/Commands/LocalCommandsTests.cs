@@ -122,7 +122,7 @@ public sealed class LocalCommandsTests(TrainedRunFixture run) : IClassFixture<Tr
 
     public static TheoryData<string, string[], string> BadInputs => new()
     {
-        { "a step with no checkpoint", ["evaluate", "--checkpoint", "step-7"], "no complete checkpoint at step 7" },
+        { "a step with no checkpoint", ["evaluate", "--checkpoint", "step-7"], "No usable checkpoint step-000000000007" },
         { "EMA weights of a run without EMA", ["evaluate", "--checkpoint", "latest", "--weights", "ema"], "--ema-decay" },
         { "a malformed selector", ["export", "--checkpoint", "newest", "--output", "x.bin"], "--checkpoint: 'newest' is not allowed" },
         { "predict without input", ["predict"], "--input is required" },
