@@ -62,7 +62,8 @@ public static class LrFinderRunner
     private static LrFinderResult Sweep(nn.Module<Tensor, Tensor> model, ITrainingDataset train, LossFunction loss, TrainerOptions options, LrFinderSweep sweep, CancellationToken cancellationToken)
     {
         var settings = new OptimizerSettings(options.Optimizer, sweep.LearningRateAt(0), options.Momentum, options.Nesterov, options.WeightDecay);
-        using var optimizer = settings.Create(model.parameters());
+        // Frozen parameters (--freeze) stay out of the optimizer, as in training.
+        using var optimizer = settings.Create(model.parameters().Where(p => p.requires_grad));
         var raw = new List<(double LearningRate, double Loss)>(sweep.Steps);
         IReadOnlyList<LrFinderPoint> points = [];
         model.train();
