@@ -62,8 +62,9 @@ public static class LrFinderRunner
     private static LrFinderResult Sweep(nn.Module<Tensor, Tensor> model, ITrainingDataset train, LossFunction loss, TrainerOptions options, LrFinderSweep sweep, CancellationToken cancellationToken)
     {
         var settings = new OptimizerSettings(options.Optimizer, sweep.LearningRateAt(0), options.Momentum, options.Nesterov, options.WeightDecay);
-        // Frozen parameters (--freeze) stay out of the optimizer, as in training.
-        using var optimizer = settings.Create(model.parameters().Where(p => p.requires_grad));
+        // Frozen parameters (--freeze) stay out of the optimizer and the clipping, as in training.
+        var trainable = model.parameters().Where(p => p.requires_grad).ToList();
+        using var optimizer = settings.Create(trainable);
         var raw = new List<(double LearningRate, double Loss)>(sweep.Steps);
         IReadOnlyList<LrFinderPoint> points = [];
         model.train();
@@ -74,7 +75,7 @@ public static class LrFinderRunner
                 cancellationToken.ThrowIfCancellationRequested();
                 var learningRate = sweep.LearningRateAt(i);
                 var batch = loader.Next();
-                var value = Step(model, optimizer, loss, batch, train.SampleShape, learningRate, options.GradClipNorm);
+                var value = Step(model, optimizer, trainable, loss, batch, train.SampleShape, learningRate, options.GradClipNorm);
                 loader.Return(batch);
                 raw.Add((learningRate, value));
                 points = LrFinderRule.Smooth(raw);
@@ -92,7 +93,7 @@ public static class LrFinderRunner
         points.Count < steps || points.Count == 0
         || points[^1].SmoothedLoss > LrFinderRule.DivergenceFactor * points.Min(p => p.SmoothedLoss);
 
-    private static double Step(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, LossFunction lossFunction, LoadedBatch batch, IReadOnlyList<long> sampleShape, double learningRate, double gradClipNorm)
+    private static double Step(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, IReadOnlyList<Parameter> trainable, LossFunction lossFunction, LoadedBatch batch, IReadOnlyList<long> sampleShape, double learningRate, double gradClipNorm)
     {
         using var scope = NewDisposeScope();
         var (input, target) = batch.ToTensors(sampleShape);
@@ -104,7 +105,7 @@ public static class LrFinderRunner
         loss.backward();
         if (gradClipNorm > 0)
         {
-            nn.utils.clip_grad_norm_(model.parameters(), gradClipNorm);
+            nn.utils.clip_grad_norm_(trainable, gradClipNorm);
         }
         optimizer.step();
         return loss.item<float>();

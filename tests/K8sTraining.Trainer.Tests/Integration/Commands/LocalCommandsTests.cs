@@ -120,6 +120,38 @@ public sealed class LocalCommandsTests(TrainedRunFixture run) : IClassFixture<Tr
         }
     }
 
+    [Fact]
+    public async Task EvaluateAndExport_Should_ReadTheBestTheLoopRecorded_When_TheRunHadAValidationSplit()
+    {
+        var checkpoints = Out("validated-checkpoints");
+        var (trained, t) = await TrainedRunFixture.RunAsync([
+            "train", .. run.DataFlags, "--val-fraction", "0.25", "--epochs", "3", "--batch-size", "16", "--checkpoint-dir", checkpoints,
+            "--keep-checkpoints", "10", "--progress", "log", "--termination-log", Out("termination-log")]);
+        using (t)
+        {
+            Assert.True(trained == TrainerExitCodes.Completed, $"training exited {trained}\n{t.Stdout}\n{t.Stderr}");
+        }
+        var newest = Directory.GetDirectories(checkpoints, CheckpointLayout.DirectorySearchPattern).Order(StringComparer.Ordinal).Last();
+        var best = CheckpointManifest.Parse(File.ReadAllText(Path.Combine(newest, CheckpointLayout.ManifestFileName)))!.Best;
+        Assert.NotNull(best);
+
+        var (evaluated, e) = await TrainedRunFixture.RunAsync(["evaluate", .. run.DataFlags, "--checkpoint", "best", "--checkpoint-dir", checkpoints, "--output-dir", _out]);
+        using (e)
+        {
+            Assert.True(evaluated == TrainerExitCodes.Completed, $"evaluate exited {evaluated}\n{e.Stdout}\n{e.Stderr}");
+            using var json = JsonDocument.Parse(File.ReadAllText(Out(EvaluateCommand.JsonFileName)));
+            Assert.Equal(best!.GlobalStep, json.RootElement.GetProperty("globalStep").GetInt64());
+            Assert.Equal(best.Weights, json.RootElement.GetProperty("weights").GetString());
+        }
+        var exported = Out("best.bin");
+        var (code, x) = await TrainedRunFixture.RunAsync(["export", "--checkpoint", "best", "--checkpoint-dir", checkpoints, "--output", exported]);
+        using (x)
+        {
+            Assert.True(code == TrainerExitCodes.Completed, $"export exited {code}\n{x.Stdout}\n{x.Stderr}");
+            Assert.Equal(File.ReadAllBytes(Path.Combine(checkpoints, CheckpointLayout.DirectoryName(best!.GlobalStep), CheckpointCodec.ModelFile)), File.ReadAllBytes(exported));
+        }
+    }
+
     public static TheoryData<string, string[], string> BadInputs => new()
     {
         { "a step with no checkpoint", ["evaluate", "--checkpoint", "step-7"], "No usable checkpoint step-000000000007" },
