@@ -11,6 +11,9 @@ public static class DatasetLoader
     private const float Mean = 0.2860f;
     private const float Std = 0.3530f;
 
+    /// <summary>The statistics Fashion-MNIST is normalised by (one gray channel), for images from elsewhere (predict).</summary>
+    public static ChannelStatistics FashionMnistStatistics => ChannelStatistics.Uniform(1, Mean, Std);
+
     public static DatasetSplits Load(TrainerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -10,7 +10,9 @@ namespace K8sTraining.Training.Hosting;
 /// <summary>
 /// The one entry point: parses <c>train [flags]</c> (and the TRAINER_* environment the operator sets), then runs the
 /// task under the generic host, which turns SIGTERM into a checkpoint and exit 75. Returns the process exit code
-/// (<see cref="TrainerExitCodes"/>) and writes the termination message.
+/// (<see cref="TrainerExitCodes"/>) and writes the termination message. The other commands (<c>lr-find</c>,
+/// <c>evaluate</c>, <c>predict</c>, <c>export</c>: <see cref="Commands.TrainerCommands"/>) run the built-in task's
+/// network from the same flags.
 /// </summary>
 public static class TrainerApp
 {
@@ -21,11 +23,15 @@ public static class TrainerApp
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
             Console.Write(OptionsParser.Usage());
+            Console.Write(string.Concat(Commands.TrainerCommands.All.Select(c => $"\nK8sTraining.Trainer {c.Name} {c.Synopsis}\n  {c.Summary} ({c.Name} --help for its flags)\n")));
             return args.Length == 0 ? TrainerExitCodes.InvalidConfiguration : TrainerExitCodes.Completed;
         }
         if (args[0] != "train")
         {
-            return InvalidArguments($"command: '{args[0]}' is not allowed; allowed: train", args);
+            // The other commands run in the foreground without the host: no checkpoints to write on a signal.
+            return Commands.TrainerCommands.Find(args[0]) is { } command
+                ? await Commands.TrainerCommands.RunAsync(command, args[1..], Environment.GetEnvironmentVariable, Console.Out, Console.Error).ConfigureAwait(false)
+                : InvalidArguments($"command: '{args[0]}' is not allowed; allowed: {string.Join(", ", Commands.TrainerCommands.All.Select(c => c.Name).Prepend("train"))}", args);
         }
 
         if (OptionsParser.IsHelpRequest(args[1..]))

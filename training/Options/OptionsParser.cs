@@ -88,7 +88,7 @@ public static class OptionsParser
     // System.CommandLine reads the command line: each flag takes one value, as --flag value, --flag=value or --flag:value
     // (given twice, the last wins, as before). Defaults, TRAINER_* fallbacks and validation stay here, so a value from
     // the environment is checked as strictly as one from the command line and the errors name where it came from.
-    private static readonly Command TrainCommand = BuildCommand();
+    private static readonly Command TrainCommand = BuildCommand("train", "Trains a model, resuming from the newest valid checkpoint.", Flags);
 
     // No @file response files: a value such as --job-name @x must stay a value.
     private static readonly ParserConfiguration Configuration = new() { ResponseFileTokenReplacer = null };
@@ -104,6 +104,44 @@ public static class OptionsParser
     {
         var lines = Flags.Select(f => $"  {f.Flag + " " + f.Value,-42} {f.Help} (default {(f.Default.Length == 0 ? "none" : f.Default)}; env {TrainerEnvironment.ForFlag(f.Flag)})");
         return "usage: K8sTraining.Trainer train [flags]\n" + string.Join('\n', lines) + "\n";
+    }
+
+    /// <summary>
+    /// The flags of a command other than <c>train</c>: its own flags first (command line only), then every train flag it
+    /// does not redefine (a redefined one, such as <c>--output</c>, keeps its TrainerOptions field and gets the command's help).
+    /// </summary>
+    public static IReadOnlyList<(string Flag, string Value, string Default, string Help)> CommandFlags(IReadOnlyList<(string Flag, string Value, string Default, string Help)> own)
+    {
+        ArgumentNullException.ThrowIfNull(own);
+        return [.. own, .. Flags.Where(f => !own.Any(o => o.Flag == f.Flag))];
+    }
+
+    /// <summary>The usage of a command: its summary, its own flags, then the train flags it shares.</summary>
+    public static string CommandUsage(string name, string synopsis, string summary, IReadOnlyList<(string Flag, string Value, string Default, string Help)> own)
+    {
+        ArgumentNullException.ThrowIfNull(own);
+        string Line((string Flag, string Value, string Default, string Help) f) =>
+            $"  {f.Flag + " " + f.Value,-42} {f.Help} (default {(f.Default.Length == 0 ? "none" : f.Default)})";
+        var shared = Flags.Where(f => !own.Any(o => o.Flag == f.Flag)).Select(Line);
+        return $"usage: K8sTraining.Trainer {name} {synopsis}\n{summary}\n{name} flags:\n{string.Join('\n', own.Select(Line))}\n"
+            + $"data and model flags, as for train (give the ones the run was trained with):\n{string.Join('\n', shared)}\n";
+    }
+
+    /// <summary>
+    /// Parses a command's arguments: the train flags into <see cref="TrainerOptions"/> (validated as for train, TRAINER_*
+    /// fallbacks included), and the values of the command's own flags as given on the command line.
+    /// </summary>
+    public static (TrainerOptions Options, IReadOnlyDictionary<string, string> Own) ParseCommand(
+        string name, IReadOnlyList<(string Flag, string Value, string Default, string Help)> own, IReadOnlyList<string> args, Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(own);
+        var flags = CommandFlags(own);
+        var command = BuildCommand(name, name, flags);
+        var result = command.Parse(args, Configuration);
+        ThrowOnSyntaxError(result, flags);
+        var given = Given(result);
+        var options = Parse(given, environment);
+        return (options, given.Where(kv => own.Any(o => o.Flag == kv.Key)).ToDictionary(StringComparer.Ordinal));
     }
 
     /// <summary>
@@ -123,9 +161,12 @@ public static class OptionsParser
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(environment);
         var result = TrainCommand.Parse(args, Configuration);
-        ThrowOnSyntaxError(result);
-        var given = Given(result);
+        ThrowOnSyntaxError(result, Flags);
+        return Parse(Given(result), environment);
+    }
 
+    private static TrainerOptions Parse(Dictionary<string, string> given, Func<string, string?> environment)
+    {
         string? Raw(string flag)
         {
             if (given.TryGetValue(flag, out var v))
@@ -351,10 +392,10 @@ public static class OptionsParser
         };
     }
 
-    private static Command BuildCommand()
+    private static Command BuildCommand(string name, string description, IReadOnlyList<(string Flag, string Value, string Default, string Help)> flags)
     {
-        var command = new Command("train", "Trains a model, resuming from the newest valid checkpoint.");
-        foreach (var (flag, value, _, help) in Flags)
+        var command = new Command(name, description);
+        foreach (var (flag, value, _, help) in flags)
         {
             command.Options.Add(new Option<string[]>(flag)
             {
@@ -373,22 +414,22 @@ public static class OptionsParser
             .Where(o => o is { Implicit: false, Tokens.Count: > 0 })
             .ToDictionary(o => o.Option.Name, o => o.Tokens[^1].Value, StringComparer.Ordinal);
 
-    private static void ThrowOnSyntaxError(ParseResult result)
+    private static void ThrowOnSyntaxError(ParseResult result, IReadOnlyList<(string Flag, string Value, string Default, string Help)> flags)
     {
         if (result.Errors.Count == 0)
         {
             return;
         }
-        var allowed = string.Join(", ", Flags.Select(f => f.Flag));
+        var allowed = string.Join(", ", flags.Select(f => f.Flag));
         // A flag right after a flag that takes a value (--epochs --batch-size 8) means the first value was forgotten.
-        if (result.CommandResult.Children.OfType<OptionResult>().FirstOrDefault(o => o.Tokens.Any(t => Flags.Any(f => f.Flag == t.Value))) is { } swallowing)
+        if (result.CommandResult.Children.OfType<OptionResult>().FirstOrDefault(o => o.Tokens.Any(t => flags.Any(f => f.Flag == t.Value))) is { } swallowing)
         {
-            throw new OptionsException($"{swallowing.Option.Name}: a value is required ({Flags.First(f => f.Flag == swallowing.Option.Name).Value})");
+            throw new OptionsException($"{swallowing.Option.Name}: a value is required ({flags.First(f => f.Flag == swallowing.Option.Name).Value})");
         }
         if (result.UnmatchedTokens.FirstOrDefault() is { } token)
         {
             var name = token.StartsWith("--", StringComparison.Ordinal) && token.IndexOf('=', StringComparison.Ordinal) is > 0 and var eq ? token[..eq] : token;
-            var hint = Nearest(name) is { } near ? $" (did you mean {near}?)" : "";
+            var hint = Nearest(name, flags) is { } near ? $" (did you mean {near}?)" : "";
             throw new OptionsException($"unknown argument '{name}'{hint}; allowed: {allowed}");
         }
         foreach (var error in result.Errors)
@@ -401,25 +442,25 @@ public static class OptionsParser
             };
             if (option is not null)
             {
-                throw new OptionsException($"{option.Name}: a value is required ({Flags.First(f => f.Flag == option.Name).Value})");
+                throw new OptionsException($"{option.Name}: a value is required ({flags.First(f => f.Flag == option.Name).Value})");
             }
         }
         throw new OptionsException($"{result.Errors[0].Message}; allowed: {allowed}");
     }
 
     /// <summary>The flag a mistyped one most likely meant (the only one it begins, or a letter or two off), or null.</summary>
-    private static string? Nearest(string typed)
+    private static string? Nearest(string typed, IReadOnlyList<(string Flag, string Value, string Default, string Help)> flags)
     {
         if (!typed.StartsWith("--", StringComparison.Ordinal))
         {
             return null;
         }
-        var longer = Flags.Where(f => f.Flag.StartsWith(typed, StringComparison.Ordinal)).Select(f => f.Flag).ToList();
+        var longer = flags.Where(f => f.Flag.StartsWith(typed, StringComparison.Ordinal)).Select(f => f.Flag).ToList();
         if (longer.Count == 1)
         {
             return longer[0];
         }
-        var best = Flags.Select(f => (f.Flag, Distance: EditDistance(typed, f.Flag))).MinBy(c => c.Distance);
+        var best = flags.Select(f => (f.Flag, Distance: EditDistance(typed, f.Flag))).MinBy(c => c.Distance);
         return best.Distance <= Math.Max(2, typed.Length / 5) ? best.Flag : null;
     }
 
