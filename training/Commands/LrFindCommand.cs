@@ -11,9 +11,6 @@ namespace K8sTraining.Training.Commands;
 /// </summary>
 public sealed class LrFindCommand : ITrainerCommand
 {
-    /// <summary>The folder of the report inside the checkpoint directory (the one --lr auto writes to).</summary>
-    public const string ReportFolder = "lr-finder";
-
     public string Name => "lr-find";
 
     public string Synopsis => "[train flags] [--output-dir DIR]";
@@ -22,7 +19,7 @@ public sealed class LrFindCommand : ITrainerCommand
 
     public IReadOnlyList<(string Flag, string Value, string Default, string Help)> Flags { get; } =
     [
-        ("--output-dir", "DIR", $"<checkpoint-dir>/{ReportFolder}, else ./{ReportFolder}", $"where {LrFinderReport.CsvFileName} and {LrFinderReport.PngFileName} go"),
+        ("--output-dir", "DIR", $"<checkpoint-dir>/{LrFinderReport.FolderName}, else ./{LrFinderReport.FolderName}", $"where {LrFinderReport.CsvFileName} and {LrFinderReport.PngFileName} go"),
     ];
 
     /// <summary>Where the report goes: --output-dir, else the checkpoint directory's report folder, else ./lr-finder.</summary>
@@ -30,7 +27,7 @@ public sealed class LrFindCommand : ITrainerCommand
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(own);
-        return own.GetValueOrDefault("--output-dir") ?? Path.Combine(options.CheckpointDirectory ?? ".", ReportFolder);
+        return own.GetValueOrDefault("--output-dir") ?? Path.Combine(options.CheckpointDirectory ?? ".", LrFinderReport.FolderName);
     }
 
     public async Task<int> RunAsync(TrainerOptions options, IReadOnlyDictionary<string, string> own, TextWriter output, CancellationToken cancellationToken)

@@ -15,9 +15,6 @@ namespace K8sTraining.Training.Loop;
 /// </summary>
 public static class LearningRateSearch
 {
-    /// <summary>The folder, inside the checkpoint directory, that holds lr-finder.csv and lr-finder.png.</summary>
-    public const string FolderName = "lr-finder";
-
     /// <summary>The chosen learning rate; null when a stop request ended the sweep (the run then stops before its first step, and its resume searches again from the same start).</summary>
     public static double? Choose(TrainingTask task, TrainingData data, nn.Module<Tensor, Tensor> model, LossFunction loss, TrainerOptions options, CancellationToken cancellationToken)
     {
@@ -50,7 +47,7 @@ public static class LearningRateSearch
         }
         if (options.CheckpointDirectory is { } directory)
         {
-            LrFinderReport.Write(Path.Combine(directory, FolderName), result.Points, result.Suggestion);
+            LrFinderReport.Write(Path.Combine(directory, LrFinderReport.FolderName), result.Points, result.Suggestion);
         }
         return result.Suggestion ?? throw new InvalidInputException(
             $"--lr auto: the LR finder's loss never fell over {result.Points.Count} steps from {options.LrFindStart} to {options.LrFindEnd}; " +

@@ -7,6 +7,9 @@ namespace K8sTraining.Training.Plots;
 /// <summary>lr-finder.csv and lr-finder.png: every sweep step, and the curve with the suggestion marked.</summary>
 public static class LrFinderReport
 {
+    /// <summary>The folder, inside a checkpoint directory, that lr-find and --lr auto write the report into.</summary>
+    public const string FolderName = "lr-finder";
+
     public const string CsvFileName = "lr-finder.csv";
     public const string PngFileName = "lr-finder.png";
 
