@@ -2,7 +2,7 @@ using K8sTraining.Training.Loop;
 
 namespace K8sTraining.Training.Progress;
 
-/// <summary>Fans progress out to every observer (view, CSV, later metrics).</summary>
+/// <summary>Fans progress out to every observer (view, metrics, CSV and text logs, plots), in order.</summary>
 public sealed class CompositeObserver(IReadOnlyList<ITrainingObserver> observers) : ITrainingObserver
 {
     public void OnStart(TrainingRunInfo run)
@@ -34,6 +34,14 @@ public sealed class CompositeObserver(IReadOnlyList<ITrainingObserver> observers
         foreach (var o in observers)
         {
             o.OnMessage(message);
+        }
+    }
+
+    public void OnEnd(TrainingEnd end)
+    {
+        foreach (var o in observers)
+        {
+            o.OnEnd(end);
         }
     }
 }

@@ -78,13 +78,14 @@ public sealed class DataSplitResumeTests(DataSplitResumeTests.Reference referenc
 
         Assert.Equal(CsvObserver.Header.Split(','), header.Take(9));
         Assert.Equal(
-            [CsvObserver.ValidationAccuracyColumn, .. Enumerable.Range(0, 10).Select(c => CsvObserver.ClassAccuracyColumnPrefix + c)],
+            [CsvObserver.ValidationAccuracyColumn, .. Enumerable.Range(0, 10).Select(c => CsvObserver.ClassAccuracyColumnPrefix + c), .. CsvObserver.RecipeColumns],
             header.Skip(9));
         Assert.Equal(2, epochRows.Count);
         Assert.All(epochRows, row =>
         {
             Assert.Equal(header.Length, row.Length);
-            Assert.All(row.Skip(8), cell => Assert.InRange(double.Parse(cell, System.Globalization.CultureInfo.InvariantCulture), 0, 1));
+            // The accuracies (test, validation, per class); the recipe columns after them hold a loss, a momentum and a mode.
+            Assert.All(row.Skip(8).SkipLast(CsvObserver.RecipeColumns.Count), cell => Assert.InRange(double.Parse(cell, System.Globalization.CultureInfo.InvariantCulture), 0, 1));
         });
         Assert.Contains("per-class accuracy (validation): 0 ", reference.Stdout, StringComparison.Ordinal);
     }
