@@ -34,7 +34,9 @@ public static class TrainingPlots
         ArgumentNullException.ThrowIfNull(schedule);
         Directory.CreateDirectory(directory);
         var byEpoch = Path.Combine(directory, ByEpochFileName);
-        Save(Metrics(epochs, e => e.Epoch + 1, "epoch"), byEpoch);
+        var epochPlot = Metrics(epochs, e => e.Epoch + 1, "epoch");
+        epochPlot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        Save(epochPlot, byEpoch);
         var byTime = Path.Combine(directory, ByTimeFileName);
         Save(Metrics(epochs, e => e.WallSeconds / 60, "wall time (minutes of training, across attempts)"), byTime);
         var scheduleFile = Path.Combine(directory, ScheduleFileName);
@@ -62,8 +64,9 @@ public static class TrainingPlots
         plot.Title("Loss and accuracy");
         plot.Axes.Bottom.Label.Text = xLabel;
         plot.Axes.Left.Label.Text = "loss";
-        plot.Axes.Right.Label.Text = "accuracy (dashed)";
-        plot.ShowLegend();
+        plot.Axes.Right.Label.Text = "accuracy (dashed, squares)";
+        // Beside the plot, never over the curves.
+        plot.ShowLegend(ScottPlot.Edge.Right);
         return plot;
     }
 
@@ -77,7 +80,7 @@ public static class TrainingPlots
         plot.Axes.Bottom.Label.Text = stepAxisLabel;
         plot.Axes.Left.Label.Text = "learning rate";
         plot.Axes.Right.Label.Text = "momentum (dashed)";
-        plot.ShowLegend();
+        plot.ShowLegend(ScottPlot.Edge.Right);
         return plot;
     }
 
@@ -99,6 +102,7 @@ public static class TrainingPlots
         {
             scatter.Axes.YAxis = plot.Axes.Right;
             scatter.LinePattern = ScottPlot.LinePattern.Dashed;
+            scatter.MarkerShape = ScottPlot.MarkerShape.OpenSquare;
         }
     }
 }
