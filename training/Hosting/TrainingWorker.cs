@@ -148,6 +148,11 @@ public sealed partial class TrainingWorker(
         try
         {
             outcome = await loop.RunAsync(stoppingToken).ConfigureAwait(false);
+            if (outcome is TrainingOutcome.Completed or TrainingOutcome.Interrupted)
+            {
+                // The text log's closing block (or stop line), from what the attempt record says.
+                observer.OnEnd(EndOf(outcome, attempt.Report(string.Empty, outcome.Message, null, remote.NewestCommitted)));
+            }
         }
         catch (Exception e) when (artifacts is not null && e is not SupersededException and not RemoteStoreUnavailableException)
         {
@@ -159,6 +164,18 @@ public sealed partial class TrainingWorker(
             await FlushArtifactsAsync(artifacts).ConfigureAwait(false);
         }
         return outcome;
+    }
+
+    /// <summary>
+    /// How the attempt ended, for the observers: the newest checkpoint (its URI once uploaded) and, when it completed,
+    /// the final test accuracy. The wall time and the best come from the last epoch the observers saw.
+    /// </summary>
+    public static TrainingEnd EndOf(TrainingOutcome outcome, TerminationMessage report)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        ArgumentNullException.ThrowIfNull(report);
+        var completed = outcome is TrainingOutcome.Completed;
+        return new TrainingEnd(completed, report.GlobalStep ?? 0, report.Epoch ?? 0, (int)(report.StepInEpoch ?? 0), report.Checkpoint, completed ? report.TestAccuracy : null, null, null);
     }
 
     // The last lines (a stop, the closing block) go up too, within the shutdown budget counted from the stop signal.

@@ -5,6 +5,8 @@ namespace K8sTraining.Training.Progress;
 /// <summary>Fans progress out to every observer (view, metrics, CSV and text logs, plots), in order.</summary>
 public sealed class CompositeObserver(IReadOnlyList<ITrainingObserver> observers) : ITrainingObserver
 {
+    private int _ended;
+
     public void OnStart(TrainingRunInfo run)
     {
         foreach (var o in observers)
@@ -39,6 +41,11 @@ public sealed class CompositeObserver(IReadOnlyList<ITrainingObserver> observers
 
     public void OnEnd(TrainingEnd end)
     {
+        // Once per attempt, whoever reports it (the host does; a loop may too).
+        if (Interlocked.Exchange(ref _ended, 1) == 1)
+        {
+            return;
+        }
         foreach (var o in observers)
         {
             o.OnEnd(end);
