@@ -81,12 +81,22 @@ public sealed class DataSplitResumeTests(DataSplitResumeTests.Reference referenc
             [CsvObserver.ValidationAccuracyColumn, .. Enumerable.Range(0, 10).Select(c => CsvObserver.ClassAccuracyColumnPrefix + c), .. CsvObserver.RecipeColumns],
             header.Skip(9));
         Assert.Equal(2, epochRows.Count);
+        static double Number(string cell) => double.Parse(cell, System.Globalization.CultureInfo.InvariantCulture);
+        string Cell(string[] row, string column) => row[Array.IndexOf(header, column)];
         Assert.All(epochRows, row =>
         {
             Assert.Equal(header.Length, row.Length);
-            // The accuracies (test, validation, per class); the recipe columns after them hold a loss, a momentum and a mode.
-            Assert.All(row.Skip(8).SkipLast(CsvObserver.RecipeColumns.Count), cell => Assert.InRange(double.Parse(cell, System.Globalization.CultureInfo.InvariantCulture), 0, 1));
+            // Validation and per-class accuracy (after testAccuracy, before the recipe columns).
+            Assert.All(row.Skip(9).SkipLast(CsvObserver.RecipeColumns.Count), cell => Assert.InRange(Number(cell), 0, 1));
+            Assert.InRange(Number(Cell(row, "trainAccuracy")), 0, 1);
+            Assert.InRange(Number(Cell(row, "validationLoss")), 0, 100);
+            Assert.InRange(Number(Cell(row, "momentum")), 0, 1);
+            Assert.Equal("none", Cell(row, "mixingMode"));
+            Assert.Equal("", Cell(row, "emaValidationAccuracy"));
         });
+        // With a validation split the test split is read after the last epoch only.
+        Assert.Equal("", Cell(epochRows[0], "testAccuracy"));
+        Assert.InRange(Number(Cell(epochRows[^1], "testAccuracy")), 0, 1);
         Assert.Contains("per-class accuracy (validation): 0 ", reference.Stdout, StringComparison.Ordinal);
     }
 
