@@ -100,7 +100,7 @@ public sealed partial class TextLogObserver(string path, TimeProvider? time = nu
         var c = CultureInfo.InvariantCulture;
         if (!end.Completed)
         {
-            _writer.WriteLine(string.Create(c, $"{StoppedMark} at global step {end.GlobalStep} (epoch {end.Epoch + 1}, step {end.StepInEpoch} of it; {Now()}): checkpoint {end.LastCheckpoint ?? "none"}, wall {Wall(end.WallSeconds)}"));
+            _writer.WriteLine(string.Create(c, $"{StoppedMark} at global step {end.GlobalStep} (epoch {end.Epoch + 1}, step {end.StepInEpoch} of it; {Now()}): checkpoint {end.LastCheckpoint ?? "none"}{(end.WallSeconds is null ? "" : ", wall " + Wall(end.WallSeconds))}"));
             return;
         }
         var best = end.Best ?? _last?.Best;
