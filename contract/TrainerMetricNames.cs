@@ -39,4 +39,13 @@ public static class TrainerMetricNames
         GlobalStep, Epoch, StepInEpoch, CheckpointGlobalStep, CheckpointEpoch, CheckpointStepInEpoch,
         ResumedFromGlobalStep, ResumedFromEpoch, ResumedFromStepInEpoch,
     ];
+
+    /// <summary>The learning rate of the last optimizer step (what the schedule set). For people and dashboards.</summary>
+    public const string LearningRate = "k8straining_trainer_learning_rate";
+
+    /// <summary>
+    /// The best validation accuracy so far, across attempts: the best checkpoint's value when it is chosen by validation
+    /// accuracy, else the highest validation accuracy of any finished epoch. Absent without a validation split.
+    /// </summary>
+    public const string BestValidationAccuracy = "k8straining_trainer_best_validation_accuracy";
 }

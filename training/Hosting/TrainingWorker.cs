@@ -129,8 +129,60 @@ public sealed partial class TrainingWorker(
         {
             observers.Add(csv);
         }
-        var loop = new TrainingLoop(options, task, remote, attempt, metrics, new CompositeObserver(observers), loggerFactory.CreateLogger<TrainingLoop>());
-        return await loop.RunAsync(stoppingToken).ConfigureAwait(false);
+        using var text = options.CheckpointDirectory is { } root ? new TextLogObserver(Path.Combine(root, ArtifactLayout.TextLogFileName)) : null;
+        if (text is not null)
+        {
+            observers.Add(text);
+            observers.Add(new PlotsObserver(Path.Combine(options.CheckpointDirectory!, ArtifactLayout.PlotsFolderName), loggerFactory.CreateLogger<PlotsObserver>()));
+        }
+        // The plots and logs go to <prefix>/artifacts/ with the checkpoints (and come back into an empty directory).
+        await using var artifacts = ArtifactSync.Create(options, loggerFactory);
+        using var ending = artifacts is null ? default : stoppingToken.Register(artifacts.MarkEnding);
+        ITrainingObserver observer = new CompositeObserver(observers);
+        if (artifacts is not null)
+        {
+            observer = new ArtifactSyncObserver(observer, artifacts);
+        }
+        var loop = new TrainingLoop(options, task, remote, attempt, metrics, observer, loggerFactory.CreateLogger<TrainingLoop>());
+        TrainingOutcome outcome;
+        try
+        {
+            outcome = await loop.RunAsync(stoppingToken).ConfigureAwait(false);
+            if (outcome is TrainingOutcome.Completed or TrainingOutcome.Interrupted)
+            {
+                // The text log's closing block (or stop line), from what the attempt record says.
+                observer.OnEnd(EndOf(outcome, attempt.Report(string.Empty, outcome.Message, null, remote.NewestCommitted)));
+            }
+        }
+        catch (Exception e) when (artifacts is not null && e is not SupersededException and not RemoteStoreUnavailableException)
+        {
+            await FlushArtifactsAsync(artifacts).ConfigureAwait(false);
+            throw;
+        }
+        if (artifacts is not null)
+        {
+            await FlushArtifactsAsync(artifacts).ConfigureAwait(false);
+        }
+        return outcome;
+    }
+
+    /// <summary>
+    /// How the attempt ended, for the observers: the newest checkpoint (its URI once uploaded) and, when it completed,
+    /// the final test accuracy. The wall time and the best come from the last epoch the observers saw.
+    /// </summary>
+    public static TrainingEnd EndOf(TrainingOutcome outcome, TerminationMessage report)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        ArgumentNullException.ThrowIfNull(report);
+        var completed = outcome is TrainingOutcome.Completed;
+        return new TrainingEnd(completed, report.GlobalStep ?? 0, report.Epoch ?? 0, (int)(report.StepInEpoch ?? 0), report.Checkpoint, completed ? report.TestAccuracy : null, null, null);
+    }
+
+    // The last lines (a stop, the closing block) go up too, within the shutdown budget counted from the stop signal.
+    private async Task FlushArtifactsAsync(ArtifactSync artifacts)
+    {
+        artifacts.Enqueue();
+        await artifacts.FlushAsync(TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds), CancellationToken.None).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Checkpoint storage unavailable: {Message}")]

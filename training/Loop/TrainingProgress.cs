@@ -52,4 +52,12 @@ public interface ITrainingObserver
 
     /// <summary>A line for a person (start, resume, checkpoint, end).</summary>
     void OnMessage(string message);
+
+    /// <summary>
+    /// Once per attempt that finishes or stops by a signal, after its last checkpoint is written and before the
+    /// checkpoint uploads are flushed (so the artifacts' final upload runs beside that flush, in the same budget).
+    /// </summary>
+    void OnEnd(TrainingEnd end)
+    {
+    }
 }

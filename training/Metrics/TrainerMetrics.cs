@@ -38,6 +38,8 @@ public sealed class TrainerMetrics
     private double? _samplesPerSecond;
     private long? _checkpointBytes;
     private Func<int>? _uploadBacklog;
+    private double? _learningRate;
+    private double? _bestValidationAccuracy;
     private long _collections;
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>, labelled with the job's identity.</summary>
@@ -59,11 +61,13 @@ public sealed class TrainerMetrics
         meter.CreateObservableGauge(TrainerMetricNames.ResumedFromEpoch, () => Observe(ResumedFrom()?.Epoch), description: "Epoch this attempt resumed from (0 when it started fresh).");
         meter.CreateObservableGauge(TrainerMetricNames.ResumedFromStepInEpoch, () => Observe(ResumedFrom()?.StepInEpoch), description: "Step in epoch this attempt resumed from (0 when it started fresh).");
         meter.CreateObservableGauge("k8straining_trainer_loss", () => Observe(Read(() => _loss)), description: "Training loss of the last step (cross-entropy).");
-        meter.CreateObservableGauge("k8straining_trainer_validation_accuracy", () => Observe(Read(() => _accuracy)), description: "Accuracy on the held-out test split after the last completed epoch (0..1).");
+        meter.CreateObservableGauge("k8straining_trainer_validation_accuracy", () => Observe(Read(() => _accuracy)), description: "Accuracy on the validation split after the last completed epoch (on the test split for a run without one), 0..1.");
         meter.CreateObservableGauge("k8straining_trainer_samples_per_second", () => Observe(Read(() => _samplesPerSecond)), description: "Training throughput of this attempt, in samples per second.");
         meter.CreateObservableGauge("k8straining_trainer_checkpoint_size", () => Observe(Read(() => _checkpointBytes)), "By", "Size of the last checkpoint written (all its files).");
         meter.CreateObservableGauge("k8straining_trainer_upload_backlog", () => Observe((long?)(Read(() => _uploadBacklog)?.Invoke() ?? 0)), description: "Checkpoints written locally but not yet committed to the remote store.");
         meter.CreateObservableGauge("k8straining_trainer_process_memory", ObserveMemory, "By", "Resident memory of the trainer process (managed and native, libtorch included).");
+        meter.CreateObservableGauge(TrainerMetricNames.LearningRate, () => Observe(Read(() => _learningRate)), description: "Learning rate of the last optimizer step (what the schedule set).");
+        meter.CreateObservableGauge(TrainerMetricNames.BestValidationAccuracy, () => Observe(Read(() => _bestValidationAccuracy)), description: "Best validation accuracy so far, across attempts (0..1); absent without a validation split.");
     }
 
     /// <summary>How many times the exporter collected (a scrape); lets shutdown wait for a last scrape.</summary>
@@ -98,6 +102,33 @@ public sealed class TrainerMetrics
             _epoch = completedEpoch + 1;
             _stepInEpoch = 0;
             _accuracy = accuracy ?? _accuracy;
+        }
+    }
+
+    /// <summary>The learning rate the last optimizer step used.</summary>
+    public void RecordLearningRate(double learningRate)
+    {
+        lock (_gate)
+        {
+            _learningRate = double.IsFinite(learningRate) ? learningRate : _learningRate;
+        }
+    }
+
+    /// <summary>The accuracy of the last finished epoch, known at start from the checkpoint's history (null keeps the last one).</summary>
+    public void RecordValidationAccuracy(double? accuracy)
+    {
+        lock (_gate)
+        {
+            _accuracy = accuracy ?? _accuracy;
+        }
+    }
+
+    /// <summary>The best validation accuracy so far (null keeps the last one: an epoch without a validation split).</summary>
+    public void RecordBestValidationAccuracy(double? accuracy)
+    {
+        lock (_gate)
+        {
+            _bestValidationAccuracy = accuracy ?? _bestValidationAccuracy;
         }
     }
 

@@ -2,9 +2,11 @@ using K8sTraining.Training.Loop;
 
 namespace K8sTraining.Training.Progress;
 
-/// <summary>Fans progress out to every observer (view, CSV, later metrics).</summary>
+/// <summary>Fans progress out to every observer (view, metrics, CSV and text logs, plots), in order.</summary>
 public sealed class CompositeObserver(IReadOnlyList<ITrainingObserver> observers) : ITrainingObserver
 {
+    private int _ended;
+
     public void OnStart(TrainingRunInfo run)
     {
         foreach (var o in observers)
@@ -34,6 +36,19 @@ public sealed class CompositeObserver(IReadOnlyList<ITrainingObserver> observers
         foreach (var o in observers)
         {
             o.OnMessage(message);
+        }
+    }
+
+    public void OnEnd(TrainingEnd end)
+    {
+        // Once per attempt, whoever reports it (the host does; a loop may too).
+        if (Interlocked.Exchange(ref _ended, 1) == 1)
+        {
+            return;
+        }
+        foreach (var o in observers)
+        {
+            o.OnEnd(end);
         }
     }
 }

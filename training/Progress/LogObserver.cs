@@ -19,14 +19,14 @@ public sealed partial class LogObserver(int everySteps, ILogger<LogObserver> log
         ArgumentNullException.ThrowIfNull(progress);
         if (progress.GlobalStep % everySteps == 0)
         {
-            LogStep(logger, progress.Epoch, progress.StepInEpoch, progress.StepsPerEpoch, progress.GlobalStep, progress.TotalSteps, progress.Loss, progress.SamplesPerSecond, progress.EstimatedRemaining?.ToString(@"hh\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture) ?? "-");
+            LogStep(logger, progress.Epoch, progress.StepInEpoch, progress.StepsPerEpoch, progress.GlobalStep, progress.TotalSteps, progress.Loss, progress.LearningRate, progress.SamplesPerSecond, progress.EstimatedRemaining?.ToString(@"hh\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture) ?? "-");
         }
     }
 
     public void OnEpochEnd(EpochMetrics metrics, TrainingProgress progress)
     {
         ArgumentNullException.ThrowIfNull(metrics);
-        LogEpoch(logger, metrics.Epoch, metrics.GlobalStep, metrics.TrainLoss, metrics.TestAccuracy);
+        LogEpoch(logger, metrics.Epoch, metrics.GlobalStep, metrics.TrainLoss, metrics.LearningRate, metrics.TestAccuracy);
         if (EpochReport.Details(metrics, _classNames) is { Length: > 0 } details)
         {
             LogEpochDetails(logger, metrics.Epoch, details);
@@ -35,11 +35,11 @@ public sealed partial class LogObserver(int everySteps, ILogger<LogObserver> log
 
     public void OnMessage(string message) => LogMessage(logger, message);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch} step {StepInEpoch}/{StepsPerEpoch} (global {GlobalStep}/{TotalSteps}) loss {Loss:F4} {SamplesPerSecond:F0} samples/s ETA {Eta}")]
-    private static partial void LogStep(ILogger logger, int epoch, int stepInEpoch, int stepsPerEpoch, long globalStep, long totalSteps, double loss, double samplesPerSecond, string eta);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch} step {StepInEpoch}/{StepsPerEpoch} (global {GlobalStep}/{TotalSteps}) loss {Loss:F4} lr {LearningRate:G3} {SamplesPerSecond:F0} samples/s ETA {Eta}")]
+    private static partial void LogStep(ILogger logger, int epoch, int stepInEpoch, int stepsPerEpoch, long globalStep, long totalSteps, double loss, double learningRate, double samplesPerSecond, string eta);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch} done at global step {GlobalStep}: train loss {TrainLoss:F4}, test accuracy {TestAccuracy:F4}")]
-    private static partial void LogEpoch(ILogger logger, int epoch, long globalStep, double trainLoss, double? testAccuracy);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch} done at global step {GlobalStep}: train loss {TrainLoss:F4}, lr {LearningRate:G3}, test accuracy {TestAccuracy:F4}")]
+    private static partial void LogEpoch(ILogger logger, int epoch, long globalStep, double trainLoss, double learningRate, double? testAccuracy);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch}: {Details}")]
     private static partial void LogEpochDetails(ILogger logger, int epoch, string details);

@@ -4,7 +4,7 @@ using Spectre.Console;
 
 namespace K8sTraining.Training.Progress;
 
-/// <summary>A Spectre.Console progress bar (epoch, step, loss, samples/s, ETA) for a person at a terminal.</summary>
+/// <summary>A Spectre.Console progress bar (epoch, step, loss, learning rate, samples/s, ETA) for a person at a terminal.</summary>
 public sealed class ProgressBarObserver(ProgressTask task) : ITrainingObserver
 {
     private long _lastRender = -1;
@@ -36,14 +36,14 @@ public sealed class ProgressBarObserver(ProgressTask task) : ITrainingObserver
         {
             _lastRender = progress.GlobalStep;
             task.Description = string.Create(CultureInfo.InvariantCulture,
-                $"epoch {progress.Epoch + 1}/{progress.Epochs} step {progress.StepInEpoch}/{progress.StepsPerEpoch} loss {progress.Loss:F4} {progress.SamplesPerSecond:F0} samples/s");
+                $"epoch {progress.Epoch + 1}/{progress.Epochs} step {progress.StepInEpoch}/{progress.StepsPerEpoch} loss {progress.Loss:F4} lr {progress.LearningRate:G3} {progress.SamplesPerSecond:F0} samples/s");
         }
     }
 
     public void OnEpochEnd(EpochMetrics metrics, TrainingProgress progress)
     {
         ArgumentNullException.ThrowIfNull(metrics);
-        AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"[green]epoch {metrics.Epoch}[/] done at global step {metrics.GlobalStep}: train loss {metrics.TrainLoss:F4}, test accuracy [bold]{metrics.TestAccuracy?.ToString("F4", CultureInfo.InvariantCulture) ?? "-"}[/]");
+        AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"[green]epoch {metrics.Epoch}[/] done at global step {metrics.GlobalStep}: train loss {metrics.TrainLoss:F4}, lr {metrics.LearningRate:G3}, test accuracy [bold]{metrics.TestAccuracy?.ToString("F4", CultureInfo.InvariantCulture) ?? "-"}[/]");
         if (EpochReport.Details(metrics, _classNames) is { Length: > 0 } details)
         {
             AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"  {details}");

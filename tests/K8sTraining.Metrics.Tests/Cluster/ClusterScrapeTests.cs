@@ -67,7 +67,8 @@ public sealed class ClusterScrapeTests
                 Metadata = new V1ObjectMeta { Name = JobName, NamespaceProperty = ns },
                 Spec = new TrainingJobSpec
                 {
-                    Training = new TrainingSpec { Model = "mlp", Dataset = "synthetic", Samples = 2048, Epochs = 1000, BatchSize = 32, Seed = 7 },
+                    // A validation split, so the best validation accuracy panel has data too.
+                    Training = new TrainingSpec { Model = "mlp", Dataset = "synthetic", Samples = 2048, ValidationFraction = 0.2, Epochs = 1000, BatchSize = 32, Seed = 7 },
                     Checkpoint = new CheckpointSpec { Uri = $"s3://{S3rverServer.Bucket}/jobs/{ns}/{JobName}", SecretName = "s3-credentials", EverySteps = 20, Keep = 3 },
                     TerminationGracePeriodSeconds = 30,
                     // The port the chart's PodMonitor would scrape by name; free here, since every local pod shares loopback.
@@ -75,7 +76,7 @@ public sealed class ClusterScrapeTests
                     Env =
                     [
                         new V1EnvVar { Name = "TRAINER_THREADS", Value = "1" },
-                        // 64 steps an epoch, slowed so that an epoch takes about two scrapes.
+                        // About 52 steps an epoch (80 % of 2,048 samples), slowed so that an epoch takes about two scrapes.
                         new V1EnvVar { Name = "K8STRAINING_TEST_STEP_DELAY_MS", Value = "20" },
                     ],
                 },

@@ -98,6 +98,8 @@ public sealed class DashboardTests
     [InlineData("Loss", "k8straining_trainer_loss")]
     [InlineData("Validation accuracy", "k8straining_trainer_validation_accuracy")]
     [InlineData("Throughput", "k8straining_trainer_samples_per_second")]
+    [InlineData("Learning rate", "k8straining_trainer_learning_rate")]
+    [InlineData("Best validation accuracy", "k8straining_trainer_best_validation_accuracy")]
     [InlineData("Checkpoint save time", "k8straining_trainer_checkpoint_save_seconds_bucket")]
     [InlineData("Checkpoint upload time", "k8straining_trainer_checkpoint_upload_seconds_bucket")]
     [InlineData("Checkpoint size", "k8straining_trainer_checkpoint_size_bytes")]

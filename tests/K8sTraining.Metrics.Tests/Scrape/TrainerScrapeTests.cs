@@ -34,7 +34,8 @@ public sealed class TrainerScrapeTests
             };
             string[] Args(string log) =>
             [
-                dll, "train", "--model", "mlp", "--dataset", "synthetic", "--samples", "512", "--batch-size", "64", "--epochs", "1000",
+                // A validation split, so the best validation accuracy is exported too.
+                dll, "train", "--model", "mlp", "--dataset", "synthetic", "--samples", "512", "--val-fraction", "0.25", "--batch-size", "64", "--epochs", "1000",
                 "--seed", "7", "--threads", "1", "--checkpoint-dir", Path.Combine(work, "checkpoints"), "--checkpoint-every-steps", "4",
                 "--checkpoint-uri", $"s3://{S3rverServer.Bucket}/metrics-tests/{Guid.NewGuid():N}", "--metrics-port", port.ToString(CultureInfo.InvariantCulture),
                 "--termination-log", Path.Combine(work, log), "--progress", "log",

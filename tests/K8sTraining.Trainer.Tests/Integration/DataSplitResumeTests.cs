@@ -78,17 +78,25 @@ public sealed class DataSplitResumeTests(DataSplitResumeTests.Reference referenc
 
         Assert.Equal(CsvObserver.Header.Split(','), header.Take(9));
         Assert.Equal(
-            [CsvObserver.ValidationAccuracyColumn, .. Enumerable.Range(0, 10).Select(c => CsvObserver.ClassAccuracyColumnPrefix + c)],
+            [CsvObserver.ValidationAccuracyColumn, .. Enumerable.Range(0, 10).Select(c => CsvObserver.ClassAccuracyColumnPrefix + c), .. CsvObserver.RecipeColumns],
             header.Skip(9));
         Assert.Equal(2, epochRows.Count);
+        static double Number(string cell) => double.Parse(cell, System.Globalization.CultureInfo.InvariantCulture);
+        string Cell(string[] row, string column) => row[Array.IndexOf(header, column)];
         Assert.All(epochRows, row =>
         {
             Assert.Equal(header.Length, row.Length);
-            Assert.All(row.Skip(9), cell => Assert.InRange(double.Parse(cell, System.Globalization.CultureInfo.InvariantCulture), 0, 1));
+            // Validation and per-class accuracy (after testAccuracy, before the recipe columns).
+            Assert.All(row.Skip(9).SkipLast(CsvObserver.RecipeColumns.Count), cell => Assert.InRange(Number(cell), 0, 1));
+            Assert.InRange(Number(Cell(row, "trainAccuracy")), 0, 1);
+            Assert.InRange(Number(Cell(row, "validationLoss")), 0, 100);
+            Assert.InRange(Number(Cell(row, "momentum")), 0, 1);
+            Assert.Equal("none", Cell(row, "mixingMode"));
+            Assert.Equal("", Cell(row, "emaValidationAccuracy"));
         });
-        // With a validation split the test split is read after the last epoch only, so no choice (the best checkpoint) ever reads it.
-        Assert.Equal("", epochRows[0][8]);
-        Assert.InRange(double.Parse(epochRows[^1][8], System.Globalization.CultureInfo.InvariantCulture), 0, 1);
+        // With a validation split the test split is read after the last epoch only.
+        Assert.Equal("", Cell(epochRows[0], "testAccuracy"));
+        Assert.InRange(Number(Cell(epochRows[^1], "testAccuracy")), 0, 1);
         Assert.Contains("per-class accuracy (validation): 0 ", reference.Stdout, StringComparison.Ordinal);
     }
 
