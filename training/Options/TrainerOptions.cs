@@ -167,5 +167,5 @@ public sealed record TrainerOptions
     public bool CheckpointAdopt { get; init; }
 
     /// <summary>Where the CSV training log goes: --log-csv, else training-log.csv in the checkpoint directory.</summary>
-    public string? ResolvedLogCsv => LogCsv ?? (CheckpointDirectory is null ? null : Path.Combine(CheckpointDirectory, "training-log.csv"));
+    public string? ResolvedLogCsv => LogCsv ?? (CheckpointDirectory is null ? null : Path.Combine(CheckpointDirectory, K8sTraining.Contract.ArtifactLayout.CsvLogFileName));
 }

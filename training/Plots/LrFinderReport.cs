@@ -8,7 +8,7 @@ namespace K8sTraining.Training.Plots;
 public static class LrFinderReport
 {
     /// <summary>The folder, inside a checkpoint directory, that lr-find and --lr auto write the report into.</summary>
-    public const string FolderName = "lr-finder";
+    public const string FolderName = K8sTraining.Contract.ArtifactLayout.LrFinderFolderName;
 
     public const string CsvFileName = "lr-finder.csv";
     public const string PngFileName = "lr-finder.png";
