@@ -51,11 +51,13 @@ public sealed class S3BestCheckpointTests(S3rverFixture fixture) : IClassFixture
         await using (store)
         {
             await store.ValidateAsync(CancellationToken.None);
-            // 10 goes up at once; 20 (the best), 30 and 40 queue behind it, and the newest replaces the others but the best.
-            store.Enqueue(local.Write(Snapshot(10, null)).Directory);
-            store.Enqueue(local.Write(Snapshot(20, Best(20))).Directory);
-            store.Enqueue(local.Write(Snapshot(30, Best(20))).Directory);
-            store.Enqueue(local.Write(Snapshot(40, Best(20))).Directory);
+            // 10 goes up at once; 20 (the best), 30 and 40 queue behind it (handed over within microseconds, while 10's
+            // commit takes several requests), and the newest replaces the others but the best.
+            var written = new[] { local.Write(Snapshot(10, null)), local.Write(Snapshot(20, Best(20))), local.Write(Snapshot(30, Best(20))), local.Write(Snapshot(40, Best(20))) };
+            foreach (var checkpoint in written)
+            {
+                store.Enqueue(checkpoint.Directory);
+            }
             Assert.True((await store.FlushAsync(TimeSpan.FromSeconds(60), CancellationToken.None)).AllCommitted, logs.AllText);
         }
 
