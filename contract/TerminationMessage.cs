@@ -64,6 +64,10 @@ public sealed record TerminationMessage
     [JsonPropertyName("resumedFrom")]
     public ResumePoint? ResumedFrom { get; init; }
 
+    /// <summary>The best checkpoint so far (by the validation metric) and where it is; null when the run keeps none.</summary>
+    [JsonPropertyName("best")]
+    public BestCheckpointReport? Best { get; init; }
+
     /// <summary>The message as the one JSON line a trainer writes (every field, nulls included).</summary>
     public string ToJsonLine() => JsonSerializer.Serialize(this, Json);
 

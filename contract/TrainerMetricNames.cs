@@ -33,11 +33,30 @@ public static class TrainerMetricNames
     /// <summary>Step in epoch this attempt resumed from (0 when it started fresh).</summary>
     public const string ResumedFromStepInEpoch = "k8straining_trainer_resumed_from_step_in_epoch";
 
+    /// <summary>
+    /// Global step of the best checkpoint (by the validation metric), once it is durable (committed remotely with a
+    /// remote store, else on local disk); absent while the run has none. Labelled with <see cref="BestMetricLabel"/> and
+    /// <see cref="BestWeightsLabel"/>, like <see cref="BestEpoch"/> and <see cref="BestValue"/>.
+    /// </summary>
+    public const string BestGlobalStep = "k8straining_trainer_best_global_step";
+
+    /// <summary>Epoch at whose end the best checkpoint was measured, 0-based.</summary>
+    public const string BestEpoch = "k8straining_trainer_best_epoch";
+
+    /// <summary>The best checkpoint's value of its metric (validation accuracy 0..1, or validation loss).</summary>
+    public const string BestValue = "k8straining_trainer_best_value";
+
+    /// <summary>The label naming the best's metric (<see cref="BestMetricNames"/>) on the best gauges.</summary>
+    public const string BestMetricLabel = "metric";
+
+    /// <summary>The label naming which weights won (<see cref="BestWeightsNames"/>) on the best gauges.</summary>
+    public const string BestWeightsLabel = "weights";
+
     /// <summary>Every progress gauge above.</summary>
     public static readonly IReadOnlyList<string> Progress =
     [
         GlobalStep, Epoch, StepInEpoch, CheckpointGlobalStep, CheckpointEpoch, CheckpointStepInEpoch,
-        ResumedFromGlobalStep, ResumedFromEpoch, ResumedFromStepInEpoch,
+        ResumedFromGlobalStep, ResumedFromEpoch, ResumedFromStepInEpoch, BestGlobalStep, BestEpoch, BestValue,
     ];
 
     /// <summary>The learning rate of the last optimizer step (what the schedule set). For people and dashboards.</summary>

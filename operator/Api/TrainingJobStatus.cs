@@ -51,6 +51,10 @@ public sealed class TrainingJobStatus
     [JsonPropertyName("testAccuracy")]
     public double? TestAccuracy { get; set; }
 
+    /// <summary>The best checkpoint so far by the validation metric (kept by retention); null while the job has none.</summary>
+    [JsonPropertyName("best")]
+    public BestRecord? Best { get; set; }
+
     [JsonPropertyName("startTime")]
     public DateTime? StartTime { get; set; }
 
@@ -139,6 +143,33 @@ public sealed class CheckpointRecord
 
     [JsonPropertyName("time")]
     public DateTime? Time { get; set; }
+}
+
+/// <summary>
+/// The best checkpoint: the step directory at <see cref="GlobalStep"/>, measured at the end of <see cref="Epoch"/> on the
+/// validation split by <see cref="Metric"/> (<c>val-accuracy</c> or <c>val-loss</c>), and where it is.
+/// </summary>
+public sealed class BestRecord
+{
+    [JsonPropertyName("globalStep")]
+    public long GlobalStep { get; set; }
+
+    [JsonPropertyName("epoch")]
+    public int Epoch { get; set; }
+
+    [JsonPropertyName("metric")]
+    public string? Metric { get; set; }
+
+    [JsonPropertyName("value")]
+    public double Value { get; set; }
+
+    /// <summary>Which weights won: raw, or their exponential moving average (ema).</summary>
+    [JsonPropertyName("weights")]
+    public string? Weights { get; set; }
+
+    /// <summary>The checkpoint's URI (s3://.../step-N) when the remote store holds it, else its path in the pod.</summary>
+    [JsonPropertyName("location")]
+    public string? Location { get; set; }
 }
 
 /// <summary>How far training got.</summary>

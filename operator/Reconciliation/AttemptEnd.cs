@@ -141,6 +141,8 @@ internal static class AttemptEnd
             d.Status.TestAccuracy = accuracy;
         }
 
+        d.Status.Best = BestStatus.FromTermination(d.Status.Best, t.Best);
+
         var uri = d.Spec.Checkpoint?.Uri;
         CheckpointRecord? record = null;
         if (!string.IsNullOrEmpty(t.Checkpoint))

@@ -70,6 +70,8 @@ internal static class AttemptStatus
             Time = d.Now.UtcDateTime,
         };
 
+        d.Status.Best = BestStatus.FromRunning(d.Status.Best, d.Report.Best, root);
+
         if (d.Report.ResumedFrom is not null || p.GlobalStep > 0)
         {
             d.StorageReachable($"attempt {d.Status.Attempt} got past its start-up");

@@ -90,13 +90,12 @@ public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider t
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(samples);
-        double? Value(string name) => samples
+        IEnumerable<PrometheusSample> Samples(string name) => samples
             .Where(s => s.Name == name
                 && s.Labels.GetValueOrDefault(JobMetricLabels.Namespace) == job.Metadata.NamespaceProperty
                 && s.Labels.GetValueOrDefault(JobMetricLabels.Name) == job.Metadata.Name
-                && double.IsFinite(s.Value) && s.Value >= 0)
-            .Select(s => (double?)s.Value)
-            .FirstOrDefault();
+                && double.IsFinite(s.Value) && s.Value >= 0);
+        double? Value(string name) => Samples(name).Select(s => (double?)s.Value).FirstOrDefault();
 
         var step = Value(TrainerMetricNames.GlobalStep);
         var epoch = Value(TrainerMetricNames.Epoch);
@@ -119,7 +118,26 @@ public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider t
         var resumed = resumedStep is null || resumedEpoch is null || resumedInEpoch is null
             ? null
             : new TrainingPosition((long)resumedStep, (int)resumedEpoch, (long)resumedInEpoch);
-        return new TrainerReport(pod, new TrainingPosition((long)step, (int)epoch, (long)inEpoch), checkpoint, resumed);
+        return new TrainerReport(pod, new TrainingPosition((long)step, (int)epoch, (long)inEpoch), checkpoint, resumed, Best(Samples));
+    }
+
+    /// <summary>
+    /// The durable best from the best gauges: step, epoch and value, with the metric and weights from the value's labels;
+    /// null when any is missing (a trainer without a best, or one that does not export it).
+    /// </summary>
+    private static BestCheckpoint? Best(Func<string, IEnumerable<PrometheusSample>> samples)
+    {
+        var step = samples(TrainerMetricNames.BestGlobalStep).FirstOrDefault();
+        var epoch = samples(TrainerMetricNames.BestEpoch).FirstOrDefault();
+        var value = samples(TrainerMetricNames.BestValue).FirstOrDefault();
+        if (step is null || epoch is null || value is null
+            || value.Labels.GetValueOrDefault(TrainerMetricNames.BestMetricLabel) is not { Length: > 0 } metric
+            || value.Labels.GetValueOrDefault(TrainerMetricNames.BestWeightsLabel) is not { Length: > 0 } weights)
+        {
+            return null;
+        }
+
+        return new BestCheckpoint((long)step.Value, (int)epoch.Value, metric, value.Value, weights);
     }
 
     private static string KeyOf(V1Pod pod) => pod.Metadata.Uid ?? $"{pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}";

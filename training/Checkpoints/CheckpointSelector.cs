@@ -1,55 +1,79 @@
 using K8sTraining.Contract;
 using K8sTraining.Training.Options;
+using K8sTraining.Training.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace K8sTraining.Training.Checkpoints;
 
 /// <summary>
-/// Finds the checkpoint a command names (<c>best</c>, <c>latest</c> or <c>step-N</c>) in a local checkpoint directory.
-/// Development stand-in of the <c>best</c> helper's selector (which also restores from <c>s3://</c>); the API is theirs.
+/// Finds the checkpoint a command reads (<c>--checkpoint best|latest|step-N</c>) in a local checkpoint directory (the
+/// trainer's --checkpoint-dir) or an <c>s3://bucket/prefix</c> (fetched by <see cref="RemoteCheckpointFetcher"/>).
+/// latest is the newest checkpoint that verifies; best is the one the newest checkpoint's manifest names
+/// (<see cref="CheckpointManifest.Best"/>); step-N is the checkpoint at global step N. What it returns has verified.
 /// </summary>
 public static class CheckpointSelector
 {
-    /// <summary>The verified checkpoint <paramref name="selector"/> names in <paramref name="source"/>.</summary>
-    public static Task<LocalCheckpoint> ResolveAsync(string source, string selector, string scratchDirectory, CancellationToken ct)
+    /// <summary>
+    /// Resolves <paramref name="selector"/> in <paramref name="source"/>: a local checkpoint directory, or an s3:// prefix
+    /// whose checkpoint is downloaded under <paramref name="scratchDirectory"/> (credentials from the AWS_* variables).
+    /// Throws <see cref="InvalidInputException"/> (exit 2) saying what is missing and what to give instead.
+    /// </summary>
+    public static Task<LocalCheckpoint> ResolveAsync(string source, string selector, string scratchDirectory, CancellationToken ct) =>
+        ResolveAsync(source, selector, scratchDirectory, Environment.GetEnvironmentVariable, NullLogger.Instance, ct);
+
+    /// <inheritdoc cref="ResolveAsync(string, string, string, CancellationToken)"/>
+    public static Task<LocalCheckpoint> ResolveAsync(string source, string selector, string scratchDirectory, Func<string, string?> environment, ILogger logger, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(source);
-        ArgumentNullException.ThrowIfNull(selector);
-        ct.ThrowIfCancellationRequested();
-        if (CheckpointLayout.IsRemote(source))
+        if (string.IsNullOrWhiteSpace(source))
         {
-            throw new InvalidInputException($"{source}: remote checkpoint stores are not supported by this build; copy the checkpoints to a local directory and use --checkpoint-dir");
+            throw new InvalidInputException($"No checkpoint source given: name a checkpoint directory (--checkpoint-dir) or an s3:// prefix (--checkpoint-uri).");
         }
-        if (!Directory.Exists(source))
+        if (source.StartsWith(CheckpointLayout.RemoteScheme, StringComparison.Ordinal))
         {
-            throw new InvalidInputException($"--checkpoint-dir {source} is not a directory; point it at the directory the training run wrote its checkpoints to");
+            return RemoteCheckpointFetcher.FetchAsync(source, selector, scratchDirectory, environment, logger, ct);
         }
-        var valid = Directory.EnumerateDirectories(source, CheckpointLayout.DirectorySearchPattern)
-            .Where(d => CheckpointLayout.TryParseDirectoryName(Path.GetFileName(d), out _))
-            .OrderByDescending(d => Path.GetFileName(d), StringComparer.Ordinal)
-            .Select(d => (Directory: d, Problem: LocalCheckpointStore.Verify(d, out var manifest), Manifest: manifest))
-            .Where(c => c.Problem is null)
-            .Select(c => new LocalCheckpoint(c.Directory, c.Manifest!))
+        return Task.FromResult(ResolveLocal(source, CheckpointSelection.Parse(selector)));
+    }
+
+    /// <summary>The selected checkpoint in the local checkpoint directory <paramref name="directory"/>.</summary>
+    public static LocalCheckpoint ResolveLocal(string directory, CheckpointSelection selection)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(selection);
+        if (!Directory.Exists(directory))
+        {
+            throw new InvalidInputException($"Checkpoint directory {directory} does not exist: give the trainer's --checkpoint-dir, or an s3:// prefix.");
+        }
+        var names = Directory.EnumerateDirectories(directory, CheckpointLayout.DirectorySearchPattern)
+            .Select(Path.GetFileName)
+            .Where(n => CheckpointLayout.TryParseDirectoryName(n, out _))
+            .OrderDescending(StringComparer.Ordinal)
             .ToList();
-        if (valid.Count == 0)
+        var holds = names.Count == 0 ? "it holds no checkpoints" : $"it holds {string.Join(", ", names)}";
+        if (selection.Step is { } step)
         {
-            throw new InvalidInputException($"{source} holds no complete checkpoint (a checkpoint directory whose {CheckpointLayout.ManifestFileName} verifies)");
+            return Verified(directory, CheckpointLayout.DirectoryName(step))
+                ?? throw new InvalidInputException($"No usable checkpoint {CheckpointLayout.DirectoryName(step)} in {directory} ({holds}): name one of those, or {CheckpointSelectors.Best} or {CheckpointSelectors.Latest}.");
         }
-        long step;
-        if (selector == "latest")
+        var newest = names.Select(n => Verified(directory, n!)).FirstOrDefault(c => c is not null)
+            ?? throw new InvalidInputException($"No checkpoint in {directory} verifies ({holds}): give the trainer's --checkpoint-dir, or an s3:// prefix.");
+        if (selection.IsLatest)
         {
-            return Task.FromResult(valid[0]);
+            return newest;
         }
-        if (selector == "best")
+        if (newest.Manifest.Best is not { } best)
         {
-            step = valid[0].Manifest.Best?.GlobalStep
-                ?? throw new InvalidInputException($"{valid[0].Directory} records no best checkpoint; train with a validation split (--val-fraction) and --best-metric, or choose --checkpoint latest");
+            throw new InvalidInputException(RemoteCheckpointFetcher.NoBest(directory));
         }
-        else if (!selector.StartsWith(CheckpointLayout.DirectoryPrefix, StringComparison.Ordinal)
-            || !long.TryParse(selector.AsSpan(CheckpointLayout.DirectoryPrefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out step))
-        {
-            throw new InvalidInputException($"--checkpoint: '{selector}' is not allowed; allowed: best, latest, {CheckpointLayout.DirectoryPrefix}N");
-        }
-        return Task.FromResult(valid.FirstOrDefault(c => c.Manifest.GlobalStep == step)
-            ?? throw new InvalidInputException($"No usable checkpoint {CheckpointLayout.DirectoryName(step)} in {source} (it holds {string.Join(", ", valid.Select(c => Path.GetFileName(c.Directory)))}): name one of those, or best or latest."));
+        var bestName = CheckpointLayout.DirectoryName(best.GlobalStep);
+        return Verified(directory, bestName)
+            ?? throw new InvalidInputException($"The best checkpoint {bestName} ({best.Metric} {best.Value}) named by {newest.Directory} is missing or does not verify in {directory} ({holds}): name another by its step, or {CheckpointSelectors.Latest}.");
+    }
+
+    private static LocalCheckpoint? Verified(string root, string name)
+    {
+        var dir = Path.Combine(root, name);
+        return Directory.Exists(dir) && LocalCheckpointStore.Verify(dir, out var manifest) is null ? new LocalCheckpoint(dir, manifest!) : null;
     }
 }

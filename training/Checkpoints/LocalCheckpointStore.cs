@@ -12,7 +12,8 @@ namespace K8sTraining.Training.Checkpoints;
 /// Checkpoints in a local directory, crash-safe: files go to a temporary directory and are fsynced, the manifest (with a
 /// sha256 of every file) is written last, then the directory is renamed into place and its parent fsynced. SIGKILL at any
 /// instant leaves either a complete checkpoint or one that <see cref="FindNewestValid"/> skips. Retention keeps the
-/// newest K valid checkpoints (always the newest valid one and the one just committed) and moves invalid ones aside.
+/// newest K valid checkpoints (always the newest valid one and the one just committed), and the best checkpoint named by
+/// the newest one's manifest (<see cref="CheckpointManifest.Best"/>) however old; it moves invalid ones aside.
 /// </summary>
 public sealed partial class LocalCheckpointStore(string root, int keep, ILogger logger)
 {
@@ -121,7 +122,7 @@ public sealed partial class LocalCheckpointStore(string root, int keep, ILogger 
         }
         FsyncDirectory(Root);
         _verified[name] = true;
-        ApplyRetention(name);
+        ApplyRetention(name, manifest.Best);
         return new LocalCheckpoint(final, manifest);
     }
 
@@ -198,11 +199,13 @@ public sealed partial class LocalCheckpointStore(string root, int keep, ILogger 
     }
 
     /// <summary>
-    /// Keeps the newest <c>keep</c> valid checkpoints, and always <paramref name="justCommitted"/>; a step directory
-    /// that does not verify (no manifest, a manifest naming another step, damaged files) is moved aside with a warning
-    /// and never counted, so it can never push a valid checkpoint out.
+    /// Keeps the newest <c>keep</c> valid checkpoints, always <paramref name="justCommitted"/>, and the best checkpoint
+    /// named by the newest valid one's manifest (and by <paramref name="justCommittedBest"/>), however old: the best is a
+    /// checkpoint a user loads for inference, so no window of K may push it out. A step directory that does not verify
+    /// (no manifest, a manifest naming another step, damaged files) is moved aside with a warning and never counted, so
+    /// it can never push a valid checkpoint out.
     /// </summary>
-    private void ApplyRetention(string justCommitted)
+    private void ApplyRetention(string justCommitted, BestCheckpoint? justCommittedBest)
     {
         var valid = new List<string>();
         foreach (var dir in CommittedDirectoriesNewestFirst())
@@ -224,13 +227,34 @@ public sealed partial class LocalCheckpointStore(string root, int keep, ILogger 
                 MoveAside(dir, problem);
             }
         }
-        var kept = valid.Take(keep).Select(Path.GetFileName).Append(justCommitted).ToHashSet(StringComparer.Ordinal);
+        var window = valid.Take(keep).Select(Path.GetFileName).Append(justCommitted).ToHashSet(StringComparer.Ordinal);
+        var kept = new HashSet<string>(window!, StringComparer.Ordinal);
+        foreach (var best in new[] { justCommittedBest, valid.Count > 0 && Path.GetFileName(valid[0]) != justCommitted ? BestOf(valid[0]) : null })
+        {
+            if (best is not null)
+            {
+                kept.Add(CheckpointLayout.DirectoryName(best.GlobalStep));
+            }
+        }
         foreach (var dir in valid.Where(d => !kept.Contains(Path.GetFileName(d))))
         {
             _verified.TryRemove(Path.GetFileName(dir)!, out _);
             Directory.Delete(dir, recursive: true);
         }
-        PruneMovedAside(kept.Min(StringComparer.Ordinal)!);
+        PruneMovedAside(window.Min(StringComparer.Ordinal)!);
+    }
+
+    /// <summary>The best named by the (verified) checkpoint in <paramref name="dir"/>; null when none or unreadable.</summary>
+    private static BestCheckpoint? BestOf(string dir)
+    {
+        try
+        {
+            return CheckpointManifest.Parse(File.ReadAllText(Path.Combine(dir, CheckpointLayout.ManifestFileName)))?.Best;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     private void MoveAside(string dir, string problem)

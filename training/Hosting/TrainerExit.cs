@@ -30,7 +30,12 @@ public sealed record TrainerExit(int ExitCode, TerminationMessage Report)
         {
             // The checkpoint reported is the newest this attempt knows committed remotely, never a local one: those are
             // on a node the job has left, and the newer attempt owns the prefix.
-            report = report with { Checkpoint = newestRemote?.Uri, CheckpointUploaded = newestRemote is not null };
+            report = report with
+            {
+                Checkpoint = newestRemote?.Uri,
+                CheckpointUploaded = newestRemote is not null,
+                Best = CheckpointLayout.IsRemote(report.Best?.Location) ? report.Best : null,
+            };
         }
         return new TrainerExit(mapping.ExitCode, report);
     }

@@ -43,6 +43,7 @@ public sealed partial class TrainingWorker(
             {
                 remote = RemoteCheckpointSync.Create(options, loggerFactory, metrics);
                 metrics.ObserveUploadBacklog(() => remote?.Backlog ?? 0);
+                metrics.ObserveBest(() => attempt.DurableBest(remote?.NewestCommitted, remote?.Enabled == true));
                 outcome = await TrainAsync(remote, attempt, stoppingToken).ConfigureAwait(false);
             }
             catch (Exception e)

@@ -88,8 +88,42 @@ public sealed class AttemptRecord
                 Message = message,
                 Reason = reason,
                 ResumedFrom = resumedFrom,
+                Best = BestLocked(newestRemote),
             };
         }
+    }
+
+    /// <summary>
+    /// The best checkpoint named by the newest local checkpoint's manifest, and where it is: its remote URI once the
+    /// remote store committed a checkpoint at least as new (the upload queue commits a best before anything newer),
+    /// else its local path. Null while no checkpoint names a best.
+    /// </summary>
+    public BestCheckpointReport? Best((long GlobalStep, string Uri)? newestRemote)
+    {
+        lock (gate)
+        {
+            return BestLocked(newestRemote);
+        }
+    }
+
+    /// <summary>
+    /// The best once a replacement could load it: with a remote store only once committed there (its location is
+    /// remote), else as soon as it is on local disk. What the trainer's best gauges export while it runs.
+    /// </summary>
+    public BestCheckpointReport? DurableBest((long GlobalStep, string Uri)? newestRemote, bool remoteStore) =>
+        Best(newestRemote) is { } best && (!remoteStore || CheckpointLayout.IsRemote(best.Location)) ? best : null;
+
+    private BestCheckpointReport? BestLocked((long GlobalStep, string Uri)? newestRemote)
+    {
+        if (newestLocal?.Manifest.Best is not { } best)
+        {
+            return null;
+        }
+        var name = CheckpointLayout.DirectoryName(best.GlobalStep);
+        var location = newestRemote is { } remote && remote.GlobalStep >= best.GlobalStep
+            ? remote.Uri[..(remote.Uri.LastIndexOf('/') + 1)] + name
+            : Path.Combine(Path.GetDirectoryName(newestLocal.Directory) ?? "", name);
+        return BestCheckpointReport.Of(best, location);
     }
 
     /// <summary>

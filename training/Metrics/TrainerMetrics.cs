@@ -40,6 +40,7 @@ public sealed class TrainerMetrics
     private Func<int>? _uploadBacklog;
     private double? _learningRate;
     private double? _bestValidationAccuracy;
+    private Func<BestCheckpointReport?>? _best;
     private long _collections;
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>, labelled with the job's identity.</summary>
@@ -60,6 +61,9 @@ public sealed class TrainerMetrics
         meter.CreateObservableGauge(TrainerMetricNames.ResumedFromGlobalStep, () => Observe(ResumedFrom()?.GlobalStep), description: "Global step this attempt resumed from (0 when it started fresh); known before the first step.");
         meter.CreateObservableGauge(TrainerMetricNames.ResumedFromEpoch, () => Observe(ResumedFrom()?.Epoch), description: "Epoch this attempt resumed from (0 when it started fresh).");
         meter.CreateObservableGauge(TrainerMetricNames.ResumedFromStepInEpoch, () => Observe(ResumedFrom()?.StepInEpoch), description: "Step in epoch this attempt resumed from (0 when it started fresh).");
+        meter.CreateObservableGauge(TrainerMetricNames.BestGlobalStep, () => ObserveBestOf(b => (double)b.GlobalStep), description: "Global step of the best checkpoint (by the validation metric, labels metric and weights), once durable; absent while there is none.");
+        meter.CreateObservableGauge(TrainerMetricNames.BestEpoch, () => ObserveBestOf(b => b.Epoch), description: "Epoch at whose end the best checkpoint was measured, 0-based.");
+        meter.CreateObservableGauge(TrainerMetricNames.BestValue, () => ObserveBestOf(b => b.Value), description: "The best checkpoint's value of its metric (validation accuracy 0..1, or validation loss).");
         meter.CreateObservableGauge("k8straining_trainer_loss", () => Observe(Read(() => _loss)), description: "Training loss of the last step (cross-entropy).");
         meter.CreateObservableGauge("k8straining_trainer_validation_accuracy", () => Observe(Read(() => _accuracy)), description: "Accuracy on the validation split after the last completed epoch (on the test split for a run without one), 0..1.");
         meter.CreateObservableGauge("k8straining_trainer_samples_per_second", () => Observe(Read(() => _samplesPerSecond)), description: "Training throughput of this attempt, in samples per second.");
@@ -237,6 +241,26 @@ public sealed class TrainerMetrics
         {
             _uploadBacklog = backlog;
         }
+    }
+
+    /// <summary>Where the durable best checkpoint is read at each scrape (null while there is none).</summary>
+    public void ObserveBest(Func<BestCheckpointReport?> best)
+    {
+        lock (_gate)
+        {
+            _best = best;
+        }
+    }
+
+    // The best gauges carry the job labels plus the best's metric and weights, so one scrape says all the status needs.
+    private IEnumerable<Measurement<double>> ObserveBestOf(Func<BestCheckpointReport, double> value)
+    {
+        if (Read(() => _best)?.Invoke() is not { } best)
+        {
+            return [];
+        }
+        KeyValuePair<string, object?>[] labels = [.. _labels, new(TrainerMetricNames.BestMetricLabel, best.Metric), new(TrainerMetricNames.BestWeightsLabel, best.Weights)];
+        return [new Measurement<double>(value(best), labels)];
     }
 
     private (long GlobalStep, int Epoch, long StepInEpoch)? Position()

@@ -77,9 +77,10 @@ public static class Fencing
     /// checkpoints retention deletes (listed before, kept no more; never the unlisted newer ones).
     /// <paramref name="ownLastList"/> is what this attempt's previous commit listed: merged in, so a stale attempt's
     /// pointer that overwrote it (a store that ignores conditional writes) does not drop this attempt's checkpoints.
+    /// <paramref name="best"/> (the best checkpoint named by the manifest committed) is kept however old, when listed.
     /// </summary>
     public static (List<string> Kept, List<string> Deleted) Retain(
-        LatestPointer? current, string committing, int keep, string? keepAlways, IReadOnlySet<string> invalid, FenceToken? mine, IReadOnlyList<string>? ownLastList = null)
+        LatestPointer? current, string committing, int keep, string? keepAlways, IReadOnlySet<string> invalid, FenceToken? mine, IReadOnlyList<string>? ownLastList = null, string? best = null)
     {
         ArgumentNullException.ThrowIfNull(invalid);
         var listed = (current?.Retained ?? []).Append(current?.Checkpoint).Concat(ownLastList ?? []).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
@@ -96,9 +97,12 @@ public static class Fencing
         {
             kept.Add(committing);
         }
-        if (keepAlways is not null && all.Contains(keepAlways) && !kept.Contains(keepAlways))
+        foreach (var always in new[] { keepAlways, best })
         {
-            kept.Add(keepAlways);
+            if (always is not null && all.Contains(always) && !kept.Contains(always))
+            {
+                kept.Add(always);
+            }
         }
         kept.Sort((a, b) => string.CompareOrdinal(b, a));
         return (kept, all.Except(kept, StringComparer.Ordinal).ToList());

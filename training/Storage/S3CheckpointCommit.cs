@@ -103,9 +103,13 @@ internal sealed partial class S3CheckpointCommit(
             // Retention counts only checkpoints that may verify: ones that failed at restore are dropped, not counted, so
             // they can never push out the checkpoint just committed or the newest valid one.
             var (keepAlways, invalid) = state.ForRetention(item.Name);
-            var (kept, deleted) = Fencing.Retain(current, item.Name, options.Keep, keepAlways, invalid, token, ownLastList);
+            // The best checkpoint the committed manifest names stays however old; latest.json names it only while the
+            // store holds it (a best written before an older trainer kept bests may be gone).
+            var bestName = item.Manifest.Best is { } b ? CheckpointLayout.DirectoryName(b.GlobalStep) : null;
+            var (kept, deleted) = Fencing.Retain(current, item.Name, options.Keep, keepAlways, invalid, token, ownLastList, bestName);
             CheckpointLayout.TryParseDirectoryName(kept[0], out var newestStep);
-            var pointer = new LatestPointer(kept[0], newestStep, kept, token?.Attempt, options.Owner?.Uid);
+            var best = bestName is not null && kept.Contains(bestName, StringComparer.Ordinal) ? item.Manifest.Best : null;
+            var pointer = new LatestPointer(kept[0], newestStep, kept, token?.Attempt, options.Owner?.Uid, best);
             var written = RemoteCheckpointDocuments.SerializeLatest(pointer);
             CommitVerdict verdict;
             if (!await objects.PutBytesConditionalAsync(LatestKey, written, bytes is null ? null : etag ?? "*", cancellationToken).ConfigureAwait(false))

@@ -132,7 +132,7 @@ internal sealed partial class S3CheckpointRestorer(
             var stopwatch = Stopwatch.StartNew();
             try
             {
-                var bytesRestored = await retry.AtStartupAsync($"restoring {name}", ct => DownloadCheckpointAsync(localCheckpointRoot, name, ct), cancellationToken).ConfigureAwait(false);
+                var bytesRestored = await retry.AtStartupAsync($"restoring {name}", ct => S3CheckpointDownload.DownloadAsync(objects, options.Location, localCheckpointRoot, name, ct), cancellationToken).ConfigureAwait(false);
                 state.RecordRestored(name, step);
                 LogRestored(options.Location.Uri(name), bytesRestored, stopwatch.Elapsed.TotalSeconds);
                 return step;
@@ -151,56 +151,6 @@ internal sealed partial class S3CheckpointRestorer(
         }
         throw new RemoteCheckpointDamagedException(
             $"None of the {candidates.Count} checkpoints listed in {options.Location.Uri(CheckpointLayout.LatestFileName)} verifies ({string.Join(", ", candidates.Select(c => c.Name))}); the trainer will not silently start from scratch. Inspect them, or delete latest.json to start over.");
-    }
-
-    /// <summary>Downloads a checkpoint into a temporary folder, verifies every file, writes its manifest last and moves it into place.</summary>
-    private async Task<long> DownloadCheckpointAsync(string root, string name, CancellationToken cancellationToken)
-    {
-        var manifestBytes = await objects.GetBytesAsync(options.Location.Key($"{name}/{CheckpointLayout.ManifestFileName}"), cancellationToken).ConfigureAwait(false)
-            ?? throw new InvalidDataException("its manifest.json is missing");
-        CheckpointManifest manifest;
-        try
-        {
-            manifest = CheckpointManifest.ParseVerified(manifestBytes);
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            throw new InvalidDataException($"its manifest.json is not valid JSON ({e.Message})", e);
-        }
-        if (CheckpointLayout.DirectoryName(manifest.GlobalStep) != name)
-        {
-            throw new InvalidDataException($"its manifest.json says globalStep {manifest.GlobalStep}");
-        }
-        var temporary = Path.Combine(root, $".restore-{name}-{Environment.ProcessId}");
-        if (Directory.Exists(temporary))
-        {
-            Directory.Delete(temporary, recursive: true);
-        }
-        Directory.CreateDirectory(temporary);
-        try
-        {
-            foreach (var file in manifest.Files)
-            {
-                await objects.DownloadFileAsync(options.Location.Key($"{name}/{file.Name}"), Path.Combine(temporary, file.Name), file, cancellationToken).ConfigureAwait(false);
-            }
-            // Written last, as the training loop does: a local checkpoint without its manifest does not exist.
-            await File.WriteAllBytesAsync(Path.Combine(temporary, CheckpointLayout.ManifestFileName), manifestBytes, cancellationToken).ConfigureAwait(false);
-            var target = Path.Combine(root, name);
-            if (Directory.Exists(target))
-            {
-                Directory.Delete(target, recursive: true);
-            }
-            Directory.Move(temporary, target);
-            return manifest.Files.Sum(f => f.Size);
-        }
-        catch
-        {
-            if (Directory.Exists(temporary))
-            {
-                Directory.Delete(temporary, recursive: true);
-            }
-            throw;
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Remote checkpoints at {Location} ({Endpoint}): newest {Newest}")]

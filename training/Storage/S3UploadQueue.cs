@@ -7,7 +7,7 @@ namespace K8sTraining.Training.Storage;
 
 /// <summary>
 /// The commit path's queue: stage each handed-over checkpoint (hard links, so local retention cannot pull it away),
-/// commit the newest queued one in the background (<see cref="S3CheckpointCommit"/>), retry with back-off (a newer
+/// commit the newest queued one (after the best it names, when that is queued too) in the background (<see cref="S3CheckpointCommit"/>), retry with back-off (a newer
 /// checkpoint replaces a failing one), stop for good once superseded, and report progress to a flush.
 /// </summary>
 internal sealed partial class S3UploadQueue
@@ -269,6 +269,8 @@ internal sealed partial class S3UploadQueue
         }
     }
 
+    // The newest queued checkpoint replaces older queued ones, except the best it names (its manifest's Best): that one
+    // is committed first, so latest.json never names a best the store does not hold.
     private StagedCheckpoint? TakeNewest()
     {
         lock (gate)
@@ -278,23 +280,32 @@ internal sealed partial class S3UploadQueue
                 return null;
             }
             var newest = queue.MaxBy(q => q.GlobalStep)!;
-            foreach (var older in queue.Where(q => !ReferenceEquals(q, newest)))
+            var best = queue.FirstOrDefault(q => !ReferenceEquals(q, newest) && IsBestOf(q, newest));
+            foreach (var older in queue.Where(q => !ReferenceEquals(q, newest) && !ReferenceEquals(q, best)))
             {
                 LogSuperseded(older.Name, newest.Name);
                 DeleteStaging(older);
             }
             queue.Clear();
-            inFlight = newest;
+            var next = best ?? newest;
+            if (best is not null)
+            {
+                queue.Add(newest);
+            }
+            inFlight = next;
             SignalChangedLocked();
-            return newest;
+            return next;
         }
     }
+
+    private static bool IsBestOf(StagedCheckpoint candidate, StagedCheckpoint newer) => newer.Manifest.Best?.GlobalStep == candidate.GlobalStep;
 
     private StagedCheckpoint? TakeNewerThan(StagedCheckpoint current)
     {
         lock (gate)
         {
-            if (!queue.Any(q => q.GlobalStep > current.GlobalStep))
+            // A failing best is retried, not replaced: the newer checkpoints name it.
+            if (!queue.Any(q => q.GlobalStep > current.GlobalStep) || queue.Any(q => IsBestOf(current, q)))
             {
                 return null;
             }

@@ -36,6 +36,15 @@ public sealed class CrdSchemaDriftTests
     }
 
     [Fact]
+    public void Crd_Should_PrintTheBestValueInTheWideListing_When_ListedWithOWide()
+    {
+        var best = Version["additionalPrinterColumns"]!.AsArray().Single(c => (string?)c!["name"] == "Best")!;
+
+        Assert.Equal((".status.best.value", "number", "1"), ((string?)best["jsonPath"], (string?)best["type"], best["priority"]?.ToString()));
+        Assert.False(string.IsNullOrEmpty((string?)best["description"]));
+    }
+
+    [Fact]
     public void Crd_Should_PrintTheAgreedColumns_When_ListingJobs()
     {
         var columns = Version["additionalPrinterColumns"]!.AsArray()

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using K8sTraining.LocalCluster.Hosting;
 using K8sTraining.Operator.Api;
 using k8s;
@@ -84,6 +85,31 @@ public class ClusterFixture : IAsyncLifetime
         catch (IOException)
         {
         }
+    }
+
+    /// <summary>The real kubectl against this cluster: (exit code, stdout, stderr).</summary>
+    public async Task<(int ExitCode, string Stdout, string Stderr)> KubectlAsync(params string[] args)
+    {
+        var psi = new ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "--kubeconfig", Plane.KubeconfigPath, "--cache-dir", Path.Combine(_scratch, "kubectl-cache") }.Concat(args))
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>kubectl that must succeed; returns its stdout.</summary>
+    public async Task<string> KubectlOkAsync(params string[] args)
+    {
+        var (code, stdout, stderr) = await KubectlAsync(args);
+        Assert.True(code == 0, $"kubectl {string.Join(' ', args)} failed ({code}): {stderr}\n{stdout}");
+        return stdout;
     }
 
     /// <summary>A fresh namespace for one test.</summary>

@@ -63,6 +63,35 @@ public sealed class TrainerProgressProbeTests
     }
 
     [Trait("Category", "Unit")]
+    [Theory]
+    [InlineData("all three gauges with their labels", true, true, true)]
+    [InlineData("no best yet", false, false, false)]
+    [InlineData("a value without its metric label", true, true, false)]
+    public void Report_Should_ReadTheBest_When_TheTrainerExportsItsGauges(string name, bool step, bool value, bool labels)
+    {
+        var job = TrainingJobBuilder.Default().Build();
+        var label = labels ? ",metric=\"val-accuracy\",weights=\"ema\"" : "";
+        var lines = new List<string>();
+        if (step)
+        {
+            lines.Add($"k8straining_trainer_best_global_step{{job_namespace=\"default\",job_name=\"mnist\"{label}}} 120");
+            lines.Add($"k8straining_trainer_best_epoch{{job_namespace=\"default\",job_name=\"mnist\"{label}}} 1");
+            lines.Add($"k8straining_trainer_best_global_step{{job_namespace=\"default\",job_name=\"other\"{label}}} 999");
+        }
+        if (value)
+        {
+            lines.Add($"k8straining_trainer_best_value{{job_namespace=\"default\",job_name=\"mnist\"{label}}} 0.9125");
+        }
+        var text = Scrape.Replace("# EOF", string.Join('\n', lines) + "\n# EOF", StringComparison.Ordinal);
+
+        var report = TrainerProgressProbe.Report(job, "mnist-attempt-1", PrometheusText.Parse(text));
+
+        var expected = step && value && labels ? new K8sTraining.Contract.BestCheckpoint(120, 1, "val-accuracy", 0.9125, "ema") : null;
+        Assert.True(expected == report?.Best, $"{name}: {report?.Best}");
+        Assert.NotNull(report);
+    }
+
+    [Trait("Category", "Unit")]
     [Fact]
     public void Report_Should_HaveNoCheckpoint_When_TheTrainerHasNotCommittedOne()
     {

@@ -128,6 +128,28 @@ public sealed class FencingTests
         Assert.Equal(["step-000000000025"], deleted);
     }
 
+    public static TheoryData<string, string[], string, int, string?, string[], string[]> RetainBestCases => new()
+    {
+        // name, listed (newest first), committing, keep, best, expected kept, expected deleted
+        { "the best older than the K newest stays", ["step-000000000050", "step-000000000025"], "step-000000000075", 1, "step-000000000025", ["step-000000000075", "step-000000000025"], ["step-000000000050"] },
+        { "the best inside the window counts once", ["step-000000000050", "step-000000000025"], "step-000000000075", 2, "step-000000000050", ["step-000000000075", "step-000000000050"], ["step-000000000025"] },
+        { "the best is the one committed", ["step-000000000050"], "step-000000000075", 1, "step-000000000075", ["step-000000000075"], ["step-000000000050"] },
+        { "a best the store does not list is not invented", ["step-000000000050"], "step-000000000075", 1, "step-000000000010", ["step-000000000075"], ["step-000000000050"] },
+        { "an earlier best goes once a newer best replaces it", ["step-000000000050", "step-000000000025"], "step-000000000075", 1, "step-000000000050", ["step-000000000075", "step-000000000050"], ["step-000000000025"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(RetainBestCases))]
+    public void Retain_Should_KeepTheBestNamedByTheCommittedManifest_When_ItIsOlderThanTheNewestK(
+        string name, string[] listed, string committing, int keep, string? best, string[] expectedKept, string[] expectedDeleted)
+    {
+        _ = name;
+        var current = new LatestPointer(listed[0], 0, listed, 2, Job);
+        var (kept, deleted) = Fencing.Retain(current, committing, keep, null, new HashSet<string>(), new FenceToken(2, Job), best: best);
+        Assert.Equal(expectedKept, kept);
+        Assert.Equal(expectedDeleted, deleted);
+    }
+
     [Theory]
     [InlineData("attempt-0000000002.json", 2)]
     [InlineData("attempt-2.json", -1)]
