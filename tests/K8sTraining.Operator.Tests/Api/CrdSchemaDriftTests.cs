@@ -156,7 +156,7 @@ public sealed class CrdSchemaDriftTests
         var found = new List<string>();
         FindRules((JsonObject)Schema["properties"]!["spec"]!, found);
 
-        Assert.Equal(CelCases().Count(), found.Count);
+        Assert.Equal(((IEnumerable<object[]>)CelCases()).Count(), found.Count);
         Assert.All(found, message => Assert.Contains(((IEnumerable<object[]>)CelCases()).Select(r => (CelCase)r[0]), c => message.StartsWith(c.Message, StringComparison.Ordinal)));
     }
 
