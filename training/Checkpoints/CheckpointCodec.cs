@@ -18,18 +18,44 @@ public static class CheckpointCodec
     /// <summary>With --ema-decay: the EMA weights, in the same format as <see cref="ModelFile"/> (load them into the same model).</summary>
     public const string EmaFile = "ema.bin";
 
-    public static CheckpointSnapshot Capture(nn.Module model, OptimizerHelper optimizer, TrainingState state)
+    public static CheckpointSnapshot Capture(nn.Module model, OptimizerHelper optimizer, TrainingState state, Regularization.ExponentialMovingAverage? ema = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(state);
-        return new CheckpointSnapshot(state.GlobalStep, state.Epoch, state.StepInEpoch,
+        List<(string, byte[])> files =
         [
             (ModelFile, ModelBytes(model)),
             (OptimizerFile, Serialize(w => optimizer.save_state_dict(w))),
             (RandomStateFile, RandomState()),
             (TrainingState.FileName, state.ToJsonBytes()),
-        ]);
+        ];
+        if (ema is not null)
+        {
+            // The averages swapped into the model are saved in the model's own format, so any tool that loads model.bin loads ema.bin.
+            using (ema.SwapIn())
+            {
+                files.Add((EmaFile, ModelBytes(model)));
+            }
+        }
+        return new CheckpointSnapshot(state.GlobalStep, state.Epoch, state.StepInEpoch, files) { Best = state.Best };
+    }
+
+    /// <summary>
+    /// Loads the checkpoint's EMA weights (ema.bin) into <paramref name="model"/>; call before <see cref="Restore"/>,
+    /// build the EMA from the model, then restore the trained weights over them. False when the checkpoint has none.
+    /// </summary>
+    public static bool LoadEmaInto(LocalCheckpoint checkpoint, nn.Module model)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        ArgumentNullException.ThrowIfNull(model);
+        if (!checkpoint.Manifest.Files.Any(f => f.Name == EmaFile))
+        {
+            return false;
+        }
+        using var reader = new BinaryReader(File.OpenRead(checkpoint.FilePath(EmaFile)));
+        model.load(reader);
+        return true;
     }
 
     /// <summary>Reads state.json alone, to check the configuration before anything is loaded.</summary>

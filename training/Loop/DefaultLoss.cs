@@ -16,13 +16,21 @@ public static class DefaultLoss
     /// <summary>The value of <c>--class-weights</c> that weighs each class by its inverse frequency in the training split.</summary>
     public const string AutoWeights = "auto";
 
-    public static LossFunction Create(TrainerOptions options, ITrainingDataset train, int classes)
+    /// <summary>
+    /// The loss <c>--loss</c> names, class-weighted by <c>--class-weights</c>; with <paramref name="labelSmoothing"/> above
+    /// 0 (cross-entropy only), the targets are smoothed: 1 - eps on the class, eps / classes spread over all, as PyTorch's.
+    /// </summary>
+    public static LossFunction Create(TrainerOptions options, ITrainingDataset train, int classes, double labelSmoothing = 0)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(train);
         var weights = ClassWeights(options.ClassWeights, train, classes);
         // Made once, outside every step's dispose scope, and kept for the run.
         var weightTensor = weights is null ? null : torch.tensor(weights);
+        if (labelSmoothing > 0)
+        {
+            return (output, target) => nn.functional.cross_entropy(output, target, weight: weightTensor, label_smoothing: labelSmoothing);
+        }
         return options.Loss switch
         {
             LossNames.Focal => FocalLoss(options.FocalGamma, weightTensor),

@@ -8,7 +8,8 @@ namespace K8sTraining.Training.Loop;
 /// <param name="Accuracy">The fraction of samples whose highest output is their label.</param>
 /// <param name="ClassAccuracy">Per class (by label), the accuracy over its samples; null for a class with none.</param>
 /// <param name="Metrics">The task's extra metrics by name.</param>
-public sealed record EvaluationResult(double Accuracy, IReadOnlyList<double?> ClassAccuracy, IReadOnlyDictionary<string, double> Metrics);
+/// <param name="Loss">Mean plain cross-entropy over the samples whose label is one of the classes; null when none is.</param>
+public sealed record EvaluationResult(double Accuracy, IReadOnlyList<double?> ClassAccuracy, IReadOnlyDictionary<string, double> Metrics, double? Loss = null);
 
 /// <summary>
 /// Evaluates a model over a split in eval mode without gradients and without any random numbers (samples are filled
@@ -31,6 +32,8 @@ public static class Evaluation
         var correctByClass = new long[classes];
         var totalByClass = new long[classes];
         long correct = 0;
+        var lossSum = 0.0;
+        long lossSamples = 0;
         foreach (var metric in metrics)
         {
             metric.Reset();
@@ -65,6 +68,11 @@ public static class Evaluation
                         {
                             metric.Update(output, target);
                         }
+                        if (batch.Labels.AsSpan(0, n).ToArray().All(l => l >= 0 && l < classes) && output.shape[1] == classes)
+                        {
+                            lossSum += nn.functional.cross_entropy(output, target, reduction: nn.Reduction.Sum).item<float>();
+                            lossSamples += n;
+                        }
                     }
                     loader.Return(batch);
                 }
@@ -75,6 +83,6 @@ public static class Evaluation
             model.train();
         }
         var perClass = Enumerable.Range(0, classes).Select(c => totalByClass[c] == 0 ? (double?)null : (double)correctByClass[c] / totalByClass[c]).ToArray();
-        return new EvaluationResult(data.Count == 0 ? 0 : (double)correct / data.Count, perClass, metrics.ToDictionary(m => m.Name, m => m.Result(), StringComparer.Ordinal));
+        return new EvaluationResult(data.Count == 0 ? 0 : (double)correct / data.Count, perClass, metrics.ToDictionary(m => m.Name, m => m.Result(), StringComparer.Ordinal), lossSamples == 0 ? null : lossSum / lossSamples);
     }
 }

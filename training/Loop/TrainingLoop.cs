@@ -2,6 +2,9 @@ using System.Diagnostics;
 using K8sTraining.Contract;
 using K8sTraining.Training.Checkpoints;
 using K8sTraining.Training.Data;
+using K8sTraining.Training.Optimization;
+using K8sTraining.Training.Regularization;
+using K8sTraining.Training.Schedules;
 using K8sTraining.Training.Metrics;
 using K8sTraining.Training.Options;
 using K8sTraining.Training.Storage;
@@ -54,21 +57,82 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         var (data, split) = SplitData(task.LoadData(), resume);
         torch.manual_seed(options.Seed);
         using var model = task.CreateModel(data);
-        using var optimizer = CreateOptimizer(model);
+        var trainable = ParameterFreezing.Apply(model, options.Freeze);
+        var settings = new OptimizerSettings(options.Optimizer, options.LearningRate, options.Momentum, options.Nesterov, options.WeightDecay);
+        using var optimizer = settings.Create(trainable);
         var classes = options.NumClasses ?? data.Train.Classes;
-        var loss = task.CreateLoss?.Invoke(data.Train) ?? DefaultLoss.Create(options, data.Train, classes);
+        var (loss, smoothedLoss) = CreateLosses(data.Train, classes);
+        var hasValidation = data.Validation is not null;
+        var bestMetric = BestTracker.Metric(options.BestMetric, hasValidation);
+        if (options.BestMetric is { } requested && requested != BestMetricNames.None && !hasValidation)
+        {
+            throw new InvalidInputException($"--best-metric {requested}: {task.DatasetName} has no validation split to measure it on; set --val-fraction (0.1), or --best-metric {BestMetricNames.None}");
+        }
+        using var ema = RestoreEma(resume, model);
         var state = Restore(resume, configuration, model, optimizer, data);
+        if (options.LearningRateAuto && state.FoundLearningRate is null)
+        {
+            state.FoundLearningRate = LearningRateSearch.Choose(task, data, model, loss, options, stopRequested);
+            observer.OnMessage($"LR finder chose learning rate {state.FoundLearningRate.Value.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)} (--lr auto)");
+        }
+        var batchesPerEpoch = (data.Train.Count + options.BatchSize - 1) / options.BatchSize;
+        var plan = new OptimizerStepPlan(batchesPerEpoch, options.GradAccumulationSteps);
+        var schedule = ScheduleFactory.For(options, plan.OptimizerStepsPerEpoch, state.FoundLearningRate ?? options.LearningRate);
+        var mixing = new BatchMixing(options.MixupAlpha, options.CutMixAlpha, options.MixProbability);
+        var stepper = new RecipeStepper(model, optimizer, trainable, loss, smoothedLoss, mixing, options.Epochs - options.ResolvedMixOffEpochs, ema, schedule, plan, options.GradClipNorm, options.Seed);
         var writer = StartCheckpointWriter(store, resume?.Checkpoint);
-        var run = new Run(model, optimizer, loss, data, classes, split?.ToBytes());
+        var run = new Run(model, optimizer, loss, data, classes, split?.ToBytes(), stepper, plan, ema, bestMetric);
         observer.OnStart(new TrainingRunInfo(
             Enumerable.Range(0, classes).Select(c => data.Train.ClassNames is { } names && c < names.Count ? names[c] : c.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList(),
-            data.Validation is not null,
-            task.Metrics.Select(m => m.Name).ToList()));
+            hasValidation,
+            task.Metrics.Select(m => m.Name).ToList(),
+            [.. state.History],
+            resume is null ? null : state.GlobalStep,
+            schedule.At,
+            plan.OptimizerStepsPerEpoch,
+            options.Epochs));
         return await TrainAsync(run, state, writer, resumed: resume is not null, stopRequested).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The loss, and the label-smoothed loss for unmixed batches (null without --label-smoothing). Smoothing needs the
+    /// built-in cross-entropy: a task's own loss or the focal loss cannot take it (exit 2).
+    /// </summary>
+    private (LossFunction Loss, LossFunction? Smoothed) CreateLosses(ITrainingDataset train, int classes)
+    {
+        if (task.CreateLoss is { } custom)
+        {
+            if (options.LabelSmoothing > 0)
+            {
+                throw new InvalidInputException($"--label-smoothing: {task.ModelName} brings its own loss, which label smoothing cannot change; smooth the targets in that loss, or leave --label-smoothing at 0");
+            }
+            return (custom(train), null);
+        }
+        if (options.LabelSmoothing > 0 && options.Loss != LossNames.CrossEntropy)
+        {
+            throw new InvalidInputException($"--label-smoothing: applies to --loss {LossNames.CrossEntropy}, not {options.Loss}; use --loss {LossNames.CrossEntropy}, or leave --label-smoothing at 0");
+        }
+        var loss = DefaultLoss.Create(options, train, classes);
+        return (loss, options.LabelSmoothing > 0 ? DefaultLoss.Create(options, train, classes, options.LabelSmoothing) : null);
+    }
+
+    /// <summary>With --ema-decay: the EMA, restored from the checkpoint's ema.bin when it has one (before the weights are restored), else started from the weights.</summary>
+    private ExponentialMovingAverage? RestoreEma(SavedCheckpoint? resume, nn.Module model)
+    {
+        if (options.EmaDecay <= 0)
+        {
+            return null;
+        }
+        if (resume is not null && !CheckpointCodec.LoadEmaInto(resume.Checkpoint, model))
+        {
+            throw new InvalidInputException($"--ema-decay: checkpoint {resume.Checkpoint.Directory} has no {CheckpointCodec.EmaFile}; resume with the --ema-decay it was written with");
+        }
+        // Either the fresh initial weights or the saved averages: the trained weights are restored over them next.
+        return new ExponentialMovingAverage(model, options.EmaDecay);
+    }
+
     /// <summary>What one attempt trains with; <see cref="SplitBytes"/> goes into every checkpoint when there is a split.</summary>
-    private sealed record Run(nn.Module<Tensor, Tensor> Model, OptimizerHelper Optimizer, LossFunction Loss, TrainingData Data, int Classes, byte[]? SplitBytes);
+    private sealed record Run(nn.Module<Tensor, Tensor> Model, OptimizerHelper Optimizer, LossFunction Loss, TrainingData Data, int Classes, byte[]? SplitBytes, RecipeStepper Stepper, OptimizerStepPlan Plan, ExponentialMovingAverage? Ema, string? BestMetric);
 
     /// <summary>
     /// The splits the run trains and validates on: the checkpoint's saved split when it has one (refused, exit 2, if it
@@ -186,29 +250,31 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         }) { LastCommitted = resumedFrom };
     }
 
-    /// <summary>Trains epoch by epoch until done or stopped; a newer attempt's commit ends it between steps.</summary>
+    /// <summary>
+    /// Trains epoch by epoch until done or stopped; a newer attempt's commit ends it between steps. A stop, and a periodic
+    /// checkpoint, wait for the end of the optimizer step (with --grad-accumulation-steps, for its whole group).
+    /// </summary>
     private async Task<TrainingOutcome> TrainAsync(Run run, TrainingState state, CheckpointWriter? writer, bool resumed, CancellationToken stopRequested)
     {
         var train = run.Data.Train;
-        var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        var stepsPerEpoch = run.Plan.BatchesPerEpoch;
         var totalSteps = (long)stepsPerEpoch * options.Epochs;
         var clock = Stopwatch.StartNew();
+        var secondsBefore = state.TrainingSeconds;
         var startStep = state.GlobalStep;
-        double? lastAccuracy = state.History.Count > 0 ? state.History[^1].TestAccuracy : null;
+        double? lastAccuracy = LastAccuracy(state);
         metrics.RecordStart(state.GlobalStep, state.Epoch, state.StepInEpoch, lastAccuracy, resumed);
         if (_startDelayMs > 0)
         {
             stopRequested.WaitHandle.WaitOne(_startDelayMs);
         }
+        var last = new BatchResult(double.NaN, 0, run.Stepper.ValuesAt(state.Epoch, state.StepInEpoch).LearningRate, null, MixingModes.None);
+        var modes = new SortedSet<string>(StringComparer.Ordinal);
 
         while (state.Epoch < options.Epochs)
         {
-            var learningRate = Schedules.ScheduleFactory.For(options, stepsPerEpoch, options.LearningRate).At((long)state.Epoch * stepsPerEpoch).LearningRate;
-            foreach (var group in run.Optimizer.ParamGroups)
-            {
-                group.LearningRate = learningRate;
-            }
             run.Model.train();
+            var checkpointAtEpochEnd = false;
             // Prefetched batches are dropped when the loader is disposed (a stop); a resume makes them again, the same.
             var stopped = false;
             using (var loader = new BatchLoader(train, EpochSampler.Permutation(options.Seed, state.Epoch, train.Count), options.BatchSize, state.StepInEpoch, state.Epoch, options.Seed, train: true, options.LoaderWorkers, options.PrefetchBatches))
@@ -217,15 +283,17 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
                 {
                     // A newer attempt owns the checkpoints: stop here, write nothing more (exit 76).
                     remote.ThrowIfSuperseded();
-                    if (stopRequested.IsCancellationRequested)
+                    if (stopRequested.IsCancellationRequested && run.Plan.StartsGroup(state.StepInEpoch))
                     {
                         stopped = true;
                         break;
                     }
                     var batch = loader.Next();
                     var samples = batch.Count;
-                    var loss = TrainStep(run.Model, run.Optimizer, run.Loss, batch, train.SampleShape);
+                    last = run.Stepper.Train(batch, train.SampleShape, state.Epoch, state.StepInEpoch, state.GlobalStep);
                     loader.Return(batch);
+                    modes.Add(last.MixingMode);
+                    var groupEnded = run.Plan.EndsGroup(state.StepInEpoch);
                     state.StepInEpoch++;
                     state.GlobalStep++;
                     attempt.RecordPosition(state.GlobalStep, state.Epoch, state.StepInEpoch);
@@ -233,15 +301,26 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
                     {
                         ReleaseFinalizedNativeMemory();
                     }
-                    state.EpochLossSum += loss * samples;
+                    state.EpochLossSum += last.Loss * samples;
                     state.EpochSamples += samples;
-                    if (writer is not null && options.CheckpointEverySteps > 0 && state.GlobalStep % options.CheckpointEverySteps == 0)
+                    state.EpochCorrect += last.Correct;
+                    if (writer is not null && groupEnded && PeriodicCheckpointDue(state.GlobalStep, run.Plan.GroupSize(state.StepInEpoch - 1)))
                     {
-                        writer.StartBackgroundWrite(Capture(run, state));
+                        if (state.StepInEpoch == stepsPerEpoch)
+                        {
+                            // Due at the epoch's last batch: written after the epoch's evaluation instead, once, with the
+                            // epoch's result and best in it (the same step is never written twice).
+                            checkpointAtEpochEnd = true;
+                        }
+                        else
+                        {
+                            state.TrainingSeconds = secondsBefore + clock.Elapsed.TotalSeconds;
+                            writer.StartBackgroundWrite(Capture(run, state));
+                        }
                     }
                     var rate = (state.GlobalStep - startStep) * (double)options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
                     var remaining = rate > 0 ? TimeSpan.FromSeconds((totalSteps - state.GlobalStep) * options.BatchSize / rate) : (TimeSpan?)null;
-                    observer.OnStep(new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, stepsPerEpoch, state.GlobalStep, totalSteps, loss, learningRate, rate, remaining, writer?.LastSubmittedStep));
+                    observer.OnStep(new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, stepsPerEpoch, state.GlobalStep, totalSteps, last.Loss, last.LearningRate, rate, remaining, writer?.LastSubmittedStep, last.Momentum, last.MixingMode));
                     if (_stepDelayMs > 0)
                     {
                         Thread.Sleep(_stepDelayMs);
@@ -251,55 +330,109 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
             if (stopped)
             {
                 // The loader is gone first, so no batch is filled while the checkpoint is written.
+                state.TrainingSeconds = secondsBefore + clock.Elapsed.TotalSeconds;
                 return await StopAsync(run, state, writer, lastAccuracy).ConfigureAwait(false);
             }
 
-            var epochMetrics = EvaluateEpoch(run, state, learningRate);
-            lastAccuracy = epochMetrics.TestAccuracy;
+            state.TrainingSeconds = secondsBefore + clock.Elapsed.TotalSeconds;
+            var epochMetrics = EvaluateEpoch(run, state, last, modes);
+            modes.Clear();
+            lastAccuracy = epochMetrics.TestAccuracy ?? lastAccuracy;
+            var improved = epochMetrics.Best is not null && !Equals(epochMetrics.Best, state.Best);
+            state.Best = epochMetrics.Best;
             state.History.Add(epochMetrics);
-            var progress = new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, stepsPerEpoch, state.GlobalStep, totalSteps, epochMetrics.TrainLoss, learningRate, 0, null, writer?.LastSubmittedStep);
+            var progress = new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, stepsPerEpoch, state.GlobalStep, totalSteps, epochMetrics.TrainLoss, last.LearningRate, 0, null, writer?.LastSubmittedStep, last.Momentum, last.MixingMode);
             state.Epoch++;
             state.StepInEpoch = 0;
             state.EpochLossSum = 0;
             state.EpochSamples = 0;
+            state.EpochCorrect = 0;
             attempt.RecordPosition(state.GlobalStep, state.Epoch, state.StepInEpoch);
-            attempt.RecordAccuracy(epochMetrics.TestAccuracy);
+            attempt.RecordAccuracy(lastAccuracy);
+            if ((improved || checkpointAtEpochEnd) && writer is not null)
+            {
+                // A new best is always a complete checkpoint of its own step; retention keeps it while it is the best.
+                writer.StartBackgroundWrite(Capture(run, state));
+            }
             observer.OnEpochEnd(epochMetrics, progress);
         }
 
         return await FinishAsync(run, state, writer, lastAccuracy).ConfigureAwait(false);
     }
 
-    /// <summary>Test accuracy, validation accuracy, per-class accuracy (validation if any, else test) and the task's metrics.</summary>
-    private EpochMetrics EvaluateEpoch(Run run, TrainingState state, double learningRate)
+    /// <summary>True when the optimizer step that just ended (its last <paramref name="groupSize"/> batches) passed a multiple of --checkpoint-every-steps.</summary>
+    private bool PeriodicCheckpointDue(long globalStep, int groupSize) =>
+        options.CheckpointEverySteps > 0 && globalStep / options.CheckpointEverySteps != (globalStep - groupSize) / options.CheckpointEverySteps;
+
+    /// <summary>The accuracy a run reports: the newest test accuracy in its history (at the end only, with a validation split).</summary>
+    private static double? LastAccuracy(TrainingState state) => state.History.LastOrDefault(h => h.TestAccuracy is not null)?.TestAccuracy;
+
+    /// <summary>
+    /// The epoch's report. With a validation split: validation accuracy and loss of the trained weights (and of the EMA
+    /// weights), the best so far by --best-metric, and the test split only after the last epoch, so no choice ever
+    /// reads it. Without one: the test split every epoch, as before. Per-class accuracy on validation if any, else test.
+    /// </summary>
+    private EpochMetrics EvaluateEpoch(Run run, TrainingState state, BatchResult last, IReadOnlyCollection<string> modes)
     {
-        var test = Evaluation.Run(run.Model, run.Data.Test, run.Classes, task.Metrics, options.Seed, state.Epoch, options.LoaderWorkers, options.PrefetchBatches);
-        var extra = test.Metrics.ToDictionary(kv => "test." + kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        EvaluationResult? validation = null;
-        if (run.Data.Validation is { } validationData)
+        var validationData = run.Data.Validation;
+        var testNow = validationData is null || state.Epoch == options.Epochs - 1;
+        var test = testNow ? Evaluate(run, run.Data.Test, state) : null;
+        var extra = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var (name, value) in test?.Metrics ?? new Dictionary<string, double>())
         {
-            validation = Evaluation.Run(run.Model, validationData, run.Classes, task.Metrics, options.Seed, state.Epoch, options.LoaderWorkers, options.PrefetchBatches);
+            extra["test." + name] = value;
+        }
+        EvaluationResult? validation = null;
+        EvaluationResult? emaValidation = null;
+        if (validationData is not null)
+        {
+            validation = Evaluate(run, validationData, state);
             foreach (var (name, value) in validation.Metrics)
             {
                 extra["validation." + name] = value;
             }
+            if (run.Ema is not null)
+            {
+                using (run.Ema.SwapIn())
+                {
+                    emaValidation = Evaluate(run, validationData, state);
+                }
+            }
         }
-        return new EpochMetrics(
+        var mixing = modes.Where(m => m != MixingModes.None).ToList();
+        var metrics = new EpochMetrics(
             state.Epoch,
             state.GlobalStep,
             state.EpochSamples > 0 ? state.EpochLossSum / state.EpochSamples : double.NaN,
-            test.Accuracy,
-            learningRate,
+            test?.Accuracy,
+            last.LearningRate,
             validation?.Accuracy,
-            (validation ?? test).ClassAccuracy,
+            (validation ?? test)?.ClassAccuracy,
             validation is null ? "test" : "validation",
-            extra.Count == 0 ? null : extra);
+            extra.Count == 0 ? null : extra,
+            validation?.Loss,
+            state.EpochSamples > 0 ? (double)state.EpochCorrect / state.EpochSamples : null,
+            last.Momentum,
+            mixing.Count == 0 ? MixingModes.None : string.Join('+', mixing),
+            state.TrainingSeconds,
+            emaValidation?.Accuracy,
+            emaValidation?.Loss);
+        if (run.BestMetric is not { } metric)
+        {
+            return metrics;
+        }
+        var weights = options.ResolvedBestWeights;
+        var best = BestTracker.Next(state.Best, metric, weights, BestTracker.Value(metric, weights, metrics), state.GlobalStep, state.Epoch);
+        return metrics with { Best = best };
     }
 
-    /// <summary>The checkpoint of this instant, with the data split beside the state when there is one.</summary>
+    private EvaluationResult Evaluate(Run run, ITrainingDataset data, TrainingState state) =>
+        Evaluation.Run(run.Model, data, run.Classes, task.Metrics, options.Seed, state.Epoch, options.LoaderWorkers, options.PrefetchBatches);
+
+    /// <summary>The checkpoint of this instant (with the EMA weights, the best so far and the data split when there are).</summary>
     private static CheckpointSnapshot Capture(Run run, TrainingState state)
     {
-        var snapshot = CheckpointCodec.Capture(run.Model, run.Optimizer, state);
+        var snapshot = CheckpointCodec.Capture(run.Model, run.Optimizer, state, run.Ema);
         return run.SplitBytes is null ? snapshot : snapshot with { Files = [.. snapshot.Files, (DataSplit.FileName, run.SplitBytes)] };
     }
 
@@ -375,29 +508,10 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         }
     }
 
-    private OptimizerHelper CreateOptimizer(nn.Module model) => options.Optimizer switch
-    {
-        OptimizerNames.Sgd => optim.SGD(model.parameters(), options.LearningRate, momentum: 0.9),
-        _ => optim.AdamW(model.parameters(), options.LearningRate),
-    };
-
     private static void ReleaseFinalizedNativeMemory()
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
-    }
-
-    private static double TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, LossFunction lossFunction, LoadedBatch batch, IReadOnlyList<long> sampleShape)
-    {
-        using var scope = NewDisposeScope();
-        var (input, target) = batch.ToTensors(sampleShape);
-        // No GC may run during the step (see NoGcRegion); its managed allocations are small.
-        NoGcRegion.EnsureEntered();
-        optimizer.zero_grad();
-        var loss = lossFunction(model.forward(input), target);
-        loss.backward();
-        optimizer.step();
-        return loss.item<float>();
     }
 
     private static void WriteAtomically(string path, byte[] content)
