@@ -84,8 +84,8 @@ public sealed class TrainingJobSchemaTests(ControlPlaneFixture fx) : IClassFixtu
     [InlineData("trainingjobs.spec.training.stem", "small", "<string>")]
     [InlineData("trainingjobs.spec.training.schedule.type", "OneCycleLR", "<string>")]
     [InlineData("trainingjobs.spec.training.schedule.oneCycle", "pctStart", "<Object>")]
-    [InlineData("trainingjobs.spec.training.lrFinder.auto", "learningRate must then be unset", "<boolean>")]
-    [InlineData("trainingjobs.spec.training.mixing.offLastEpochs", "whole number of epochs", "<number>")]
+    [InlineData("trainingjobs.spec.training.lrFinder.auto", "finder", "<boolean>")]
+    [InlineData("trainingjobs.spec.training.mixing.offLastEpochs", "fraction", "<number>")]
     [InlineData("trainingjobs.spec.training.labelSmoothing", "not mixed", "<number>")]
     [InlineData("trainingjobs.spec.training.best.weights", "needs emaDecay", "<string>")]
     public async Task Explain_Should_DescribeTheTrainingField_When_AUserAsksKubectl(string path, string expected, string type)
