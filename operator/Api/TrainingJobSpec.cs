@@ -279,6 +279,54 @@ public sealed class TrainingSpec
     /// <summary>How samples are decoded and prepared ahead of the training step.</summary>
     [JsonPropertyName("loader")]
     public LoaderSpec? Loader { get; set; }
+
+    /// <summary>The learning-rate schedule, set every optimizer step (--scheduler and its parameters).</summary>
+    [JsonPropertyName("schedule")]
+    public ScheduleSpec? Schedule { get; set; }
+
+    /// <summary>SGD momentum, or AdamW's beta1 (--momentum); OneCycle cycles it instead.</summary>
+    [JsonPropertyName("momentum")]
+    public double? Momentum { get; set; }
+
+    /// <summary>SGD with Nesterov momentum (--nesterov).</summary>
+    [JsonPropertyName("nesterov")]
+    public bool? Nesterov { get; set; }
+
+    /// <summary>Weight decay, decoupled for AdamW (--weight-decay; trainer default 0).</summary>
+    [JsonPropertyName("weightDecay")]
+    public double? WeightDecay { get; set; }
+
+    /// <summary>Clip the gradients' total L2 norm before each optimizer step (--grad-clip-norm; 0 = off).</summary>
+    [JsonPropertyName("gradClipNorm")]
+    public double? GradClipNorm { get; set; }
+
+    /// <summary>Batches whose gradients are summed into one optimizer step (--grad-accumulation-steps).</summary>
+    [JsonPropertyName("gradAccumulationSteps")]
+    public int? GradAccumulationSteps { get; set; }
+
+    /// <summary>The LR finder: with auto, its suggestion is the learning rate (--lr auto, --lr-find-*).</summary>
+    [JsonPropertyName("lrFinder")]
+    public LrFinderSpec? LrFinder { get; set; }
+
+    /// <summary>Mixup and CutMix of training batches (--mixup-alpha, --cutmix-alpha, --mix-prob, --mix-off-last-epochs).</summary>
+    [JsonPropertyName("mixing")]
+    public MixingSpec? Mixing { get; set; }
+
+    /// <summary>Label smoothing epsilon, on the batches that are not mixed (--label-smoothing).</summary>
+    [JsonPropertyName("labelSmoothing")]
+    public double? LabelSmoothing { get; set; }
+
+    /// <summary>Decay of an exponential moving average of the weights (--ema-decay; 0 = none).</summary>
+    [JsonPropertyName("emaDecay")]
+    public double? EmaDecay { get; set; }
+
+    /// <summary>Parameter name prefixes whose parameters are not trained (--freeze).</summary>
+    [JsonPropertyName("freeze")]
+    public IList<string>? Freeze { get; set; }
+
+    /// <summary>Which checkpoint is kept as the best, and by which weights (--best-metric, --best-weights).</summary>
+    [JsonPropertyName("best")]
+    public BestSpec? Best { get; set; }
 }
 
 /// <summary>Random transforms of the training images (never of validation or test images).</summary>

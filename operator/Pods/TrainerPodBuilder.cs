@@ -215,7 +215,8 @@ public static class TrainerPodBuilder
         add(TrainerEnvironment.Samples, t.Samples);
         add(TrainerEnvironment.Epochs, t.Epochs);
         add(TrainerEnvironment.BatchSize, t.BatchSize);
-        add(TrainerEnvironment.LearningRate, Number(t.LearningRate));
+        // lrFinder.auto asks the trainer to find the learning rate (SpecValidator refuses it beside learningRate).
+        add(TrainerEnvironment.LearningRate, t.LrFinder?.Auto == true ? LearningRateAuto : Number(t.LearningRate));
         add(TrainerEnvironment.Optimizer, t.Optimizer);
         add(TrainerEnvironment.Seed, t.Seed);
         add(TrainerEnvironment.NumClasses, t.NumClasses);
@@ -232,7 +233,50 @@ public static class TrainerPodBuilder
         add(TrainerEnvironment.FocalGamma, Number(t.FocalGamma));
         add(TrainerEnvironment.LoaderWorkers, t.Loader?.Workers);
         add(TrainerEnvironment.PrefetchBatches, t.Loader?.PrefetchBatches);
+        RecipeEnvironment(t, add);
     }
+
+    /// <summary>The value of TRAINER_LR that asks the built-in trainer for an LR finder sweep (--lr auto).</summary>
+    public const string LearningRateAuto = "auto";
+
+    /// <summary>The schedule, optimizer, regularisation and best-checkpoint fields (issue 15), each as its flag's variable.</summary>
+    private static void RecipeEnvironment(TrainingSpec t, Action<string, object?> add)
+    {
+        var s = t.Schedule;
+        add(TrainerEnvironment.Scheduler, s?.Type);
+        add(TrainerEnvironment.WarmupSteps, s?.WarmupSteps);
+        add(TrainerEnvironment.WarmupEpochs, Number(s?.WarmupEpochs));
+        add(TrainerEnvironment.MinLr, Number(s?.MinLearningRate));
+        add(TrainerEnvironment.LrGamma, Number(s?.Gamma));
+        add(TrainerEnvironment.StepSize, s?.StepSize);
+        add(TrainerEnvironment.Milestones, List(s?.Milestones?.Select(m => m.ToString(CultureInfo.InvariantCulture))));
+        add(TrainerEnvironment.OneCyclePctStart, Number(s?.OneCycle?.PctStart));
+        add(TrainerEnvironment.OneCycleDivFactor, Number(s?.OneCycle?.DivFactor));
+        add(TrainerEnvironment.OneCycleFinalDivFactor, Number(s?.OneCycle?.FinalDivFactor));
+        add(TrainerEnvironment.BaseMomentum, Number(s?.OneCycle?.BaseMomentum));
+        add(TrainerEnvironment.MaxMomentum, Number(s?.OneCycle?.MaxMomentum));
+        add(TrainerEnvironment.Momentum, Number(t.Momentum));
+        add(TrainerEnvironment.Nesterov, Flag(t.Nesterov));
+        add(TrainerEnvironment.WeightDecay, Number(t.WeightDecay));
+        add(TrainerEnvironment.GradClipNorm, Number(t.GradClipNorm));
+        add(TrainerEnvironment.GradAccumulationSteps, t.GradAccumulationSteps);
+        add(TrainerEnvironment.LrFindSteps, t.LrFinder?.Steps);
+        add(TrainerEnvironment.LrFindStart, Number(t.LrFinder?.StartLearningRate));
+        add(TrainerEnvironment.LrFindEnd, Number(t.LrFinder?.EndLearningRate));
+        add(TrainerEnvironment.MixupAlpha, Number(t.Mixing?.MixupAlpha));
+        add(TrainerEnvironment.CutMixAlpha, Number(t.Mixing?.CutmixAlpha));
+        add(TrainerEnvironment.MixProb, Number(t.Mixing?.Probability));
+        add(TrainerEnvironment.MixOffLastEpochs, Number(t.Mixing?.OffLastEpochs));
+        add(TrainerEnvironment.LabelSmoothing, Number(t.LabelSmoothing));
+        add(TrainerEnvironment.EmaDecay, Number(t.EmaDecay));
+        add(TrainerEnvironment.Freeze, List(t.Freeze));
+        add(TrainerEnvironment.BestMetric, t.Best?.Metric);
+        add(TrainerEnvironment.BestWeights, t.Best?.Weights);
+    }
+
+    /// <summary>A list as the trainer's flags take it: comma-separated; an empty list is left unset (the trainer's none).</summary>
+    private static string? List(IEnumerable<string>? values) =>
+        values?.ToList() is { Count: > 0 } list ? string.Join(',', list) : null;
 
     /// <summary>A boolean as the trainer's flags spell it (true / false, never .NET's True).</summary>
     private static string? Flag(bool? value) => value switch

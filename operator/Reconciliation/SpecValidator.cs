@@ -46,6 +46,7 @@ public static partial class SpecValidator
             }
 
             CheckImageFields(errors, t);
+            RecipeValidator.Check(errors, t);
         }
 
         if (spec.Image is not null && string.IsNullOrWhiteSpace(spec.Image))

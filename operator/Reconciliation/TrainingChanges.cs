@@ -47,6 +47,7 @@ public static class TrainingChanges
             ("spec.training.classWeights", recorded.ClassWeights, now.ClassWeights),
             ("spec.training.loss", recorded.Loss, now.Loss),
             ("spec.training.focalGamma", recorded.FocalGamma, now.FocalGamma),
+            .. RecipeFields(recorded, now),
         ];
         foreach (var (field, old, value) in fields)
         {
@@ -104,6 +105,61 @@ public static class TrainingChanges
     private static bool HasCheckpoints(TrainingJobStatus status, string uri) =>
         status.ResumeFrom is not null || (status.LastCheckpoint is { Uploaded: true } c && c.Location?.StartsWith(uri, StringComparison.Ordinal) == true);
 
+    /// <summary>
+    /// The recipe's fields the trainer records in a checkpoint's configuration (best.* is not: it changes no step), and
+    /// epochs when the schedule or the mixing spans the whole run (the trainer then records --epochs too).
+    /// </summary>
+    private static (string Field, object? Old, object? New)[] RecipeFields(TrainingSpec recorded, TrainingSpec now)
+    {
+        ScheduleSpec r = recorded.Schedule ?? new(), n = now.Schedule ?? new();
+        OneCycleSpec rc = r.OneCycle ?? new(), nc = n.OneCycle ?? new();
+        LrFinderSpec rf = recorded.LrFinder ?? new(), nf = now.LrFinder ?? new();
+        MixingSpec rm = recorded.Mixing ?? new(), nm = now.Mixing ?? new();
+        return
+        [
+            ("spec.training.schedule.type", r.Type, n.Type),
+            ("spec.training.schedule.warmupSteps", r.WarmupSteps, n.WarmupSteps),
+            ("spec.training.schedule.warmupEpochs", r.WarmupEpochs, n.WarmupEpochs),
+            ("spec.training.schedule.minLearningRate", r.MinLearningRate, n.MinLearningRate),
+            ("spec.training.schedule.gamma", r.Gamma, n.Gamma),
+            ("spec.training.schedule.stepSize", r.StepSize, n.StepSize),
+            ("spec.training.schedule.milestones", Join(r.Milestones), Join(n.Milestones)),
+            ("spec.training.schedule.oneCycle.pctStart", rc.PctStart, nc.PctStart),
+            ("spec.training.schedule.oneCycle.divFactor", rc.DivFactor, nc.DivFactor),
+            ("spec.training.schedule.oneCycle.finalDivFactor", rc.FinalDivFactor, nc.FinalDivFactor),
+            ("spec.training.schedule.oneCycle.baseMomentum", rc.BaseMomentum, nc.BaseMomentum),
+            ("spec.training.schedule.oneCycle.maxMomentum", rc.MaxMomentum, nc.MaxMomentum),
+            ("spec.training.momentum", recorded.Momentum, now.Momentum),
+            ("spec.training.nesterov", recorded.Nesterov, now.Nesterov),
+            ("spec.training.weightDecay", recorded.WeightDecay, now.WeightDecay),
+            ("spec.training.gradClipNorm", recorded.GradClipNorm, now.GradClipNorm),
+            ("spec.training.gradAccumulationSteps", recorded.GradAccumulationSteps, now.GradAccumulationSteps),
+            ("spec.training.lrFinder.auto", rf.Auto, nf.Auto),
+            ("spec.training.lrFinder.steps", rf.Steps, nf.Steps),
+            ("spec.training.lrFinder.startLearningRate", rf.StartLearningRate, nf.StartLearningRate),
+            ("spec.training.lrFinder.endLearningRate", rf.EndLearningRate, nf.EndLearningRate),
+            ("spec.training.mixing.mixupAlpha", rm.MixupAlpha, nm.MixupAlpha),
+            ("spec.training.mixing.cutmixAlpha", rm.CutmixAlpha, nm.CutmixAlpha),
+            ("spec.training.mixing.probability", rm.Probability, nm.Probability),
+            ("spec.training.mixing.offLastEpochs", rm.OffLastEpochs, nm.OffLastEpochs),
+            ("spec.training.labelSmoothing", recorded.LabelSmoothing, now.LabelSmoothing),
+            ("spec.training.emaDecay", recorded.EmaDecay, now.EmaDecay),
+            ("spec.training.freeze", Join(recorded.Freeze), Join(now.Freeze)),
+            ("spec.training.epochs", SpansTheRun(recorded) ? recorded.Epochs : null, SpansTheRun(recorded) ? now.Epochs : null),
+        ];
+    }
+
+    /// <summary>Whether every step's math depends on the number of epochs (the trainer's TrainingConfiguration.DependsOnEpochs).</summary>
+    public static bool SpansTheRun(TrainingSpec t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        return t.Schedule?.Type is SchedulerNames.Cosine or SchedulerNames.Linear or SchedulerNames.OneCycle
+            || t.Mixing?.OffLastEpochs > 0
+            || t.Schedule?.WarmupEpochs > 0;
+    }
+
+    private static string? Join<T>(IEnumerable<T>? values) => values is null ? null : string.Join(',', values);
+
     private static object? Samples(TrainingSpec t) => t.Dataset == DatasetNames.FashionMnist ? null : t.Samples;
 
     private static string Text(object? value) => value switch
@@ -138,5 +194,22 @@ public static class TrainingChanges
         Loss = t.Loss,
         FocalGamma = t.FocalGamma,
         Loader = t.Loader is { } l ? new LoaderSpec { Workers = l.Workers, PrefetchBatches = l.PrefetchBatches } : null,
+        Schedule = t.Schedule is { } s ? new ScheduleSpec
+        {
+            Type = s.Type, WarmupSteps = s.WarmupSteps, WarmupEpochs = s.WarmupEpochs, MinLearningRate = s.MinLearningRate, Gamma = s.Gamma,
+            StepSize = s.StepSize, Milestones = s.Milestones is null ? null : [.. s.Milestones],
+            OneCycle = s.OneCycle is { } c ? new OneCycleSpec { PctStart = c.PctStart, DivFactor = c.DivFactor, FinalDivFactor = c.FinalDivFactor, BaseMomentum = c.BaseMomentum, MaxMomentum = c.MaxMomentum } : null,
+        } : null,
+        Momentum = t.Momentum,
+        Nesterov = t.Nesterov,
+        WeightDecay = t.WeightDecay,
+        GradClipNorm = t.GradClipNorm,
+        GradAccumulationSteps = t.GradAccumulationSteps,
+        LrFinder = t.LrFinder is { } f ? new LrFinderSpec { Auto = f.Auto, Steps = f.Steps, StartLearningRate = f.StartLearningRate, EndLearningRate = f.EndLearningRate } : null,
+        Mixing = t.Mixing is { } m ? new MixingSpec { MixupAlpha = m.MixupAlpha, CutmixAlpha = m.CutmixAlpha, Probability = m.Probability, OffLastEpochs = m.OffLastEpochs } : null,
+        LabelSmoothing = t.LabelSmoothing,
+        EmaDecay = t.EmaDecay,
+        Freeze = t.Freeze is null ? null : [.. t.Freeze],
+        Best = t.Best is { } b ? new BestSpec { Metric = b.Metric, Weights = b.Weights } : null,
     };
 }

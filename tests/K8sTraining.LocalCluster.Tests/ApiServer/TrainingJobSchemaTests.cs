@@ -24,6 +24,17 @@ public sealed class TrainingJobSchemaTests(ControlPlaneFixture fx) : IClassFixtu
     [InlineData("a loader without workers", "training: {model: mlp, loader: {workers: 0}}", "spec.training.loader.workers")]
     [InlineData("crop padding beyond the trainer's 1024", "training: {model: mlp, augmentation: {randomCropPadding: 1025}}", "spec.training.augmentation.randomCropPadding")]
     [InlineData("a learning rate above the trainer's 10", "training: {model: mlp, learningRate: 20}", "spec.training.learningRate")]
+    [InlineData("a schedule the trainer does not know", "training: {model: mlp, schedule: {type: cyclic}}", "spec.training.schedule.type")]
+    [InlineData("a decay of 0", "training: {model: mlp, schedule: {gamma: 0}}", "spec.training.schedule.gamma")]
+    [InlineData("a negative milestone", "training: {model: mlp, schedule: {type: multistep, milestones: [-1]}}", "spec.training.schedule.milestones[0]")]
+    [InlineData("a base momentum of 1", "training: {model: mlp, schedule: {oneCycle: {baseMomentum: 1}}}", "spec.training.schedule.oneCycle.baseMomentum")]
+    [InlineData("no batches per optimizer step", "training: {model: mlp, gradAccumulationSteps: 0}", "spec.training.gradAccumulationSteps")]
+    [InlineData("an LR finder sweep of 4 steps", "training: {model: mlp, lrFinder: {auto: true, steps: 4}}", "spec.training.lrFinder.steps")]
+    [InlineData("a mixing probability of 0", "training: {model: mlp, mixing: {mixupAlpha: 0.2, probability: 0}}", "spec.training.mixing.probability")]
+    [InlineData("a label smoothing of 1", "training: {model: mlp, labelSmoothing: 1}", "spec.training.labelSmoothing")]
+    [InlineData("an EMA decay of 1", "training: {model: mlp, emaDecay: 1}", "spec.training.emaDecay")]
+    [InlineData("two prefixes in one freeze item", "training: {model: mlp, freeze: ['conv1,bn1']}", "spec.training.freeze[0]")]
+    [InlineData("a best metric the trainer does not know", "training: {model: mlp, best: {metric: accuracy}}", "spec.training.best.metric")]
     public async Task Apply_Should_RefuseTheJobNamingTheField_When_TheSpecHas(string because, string specFields, string field)
     {
         var ns = await InstallAsync();
@@ -71,6 +82,12 @@ public sealed class TrainingJobSchemaTests(ControlPlaneFixture fx) : IClassFixtu
     [InlineData("trainingjobs.spec.training.classWeights", "inverse", "<string>")]
     [InlineData("trainingjobs.spec.training.validationFraction", "stratified", "<number>")]
     [InlineData("trainingjobs.spec.training.stem", "small", "<string>")]
+    [InlineData("trainingjobs.spec.training.schedule.type", "OneCycleLR", "<string>")]
+    [InlineData("trainingjobs.spec.training.schedule.oneCycle", "pctStart", "<Object>")]
+    [InlineData("trainingjobs.spec.training.lrFinder.auto", "finder", "<boolean>")]
+    [InlineData("trainingjobs.spec.training.mixing.offLastEpochs", "fraction", "<number>")]
+    [InlineData("trainingjobs.spec.training.labelSmoothing", "not mixed", "<number>")]
+    [InlineData("trainingjobs.spec.training.best.weights", "needs emaDecay", "<string>")]
     public async Task Explain_Should_DescribeTheTrainingField_When_AUserAsksKubectl(string path, string expected, string type)
     {
         await InstallAsync();

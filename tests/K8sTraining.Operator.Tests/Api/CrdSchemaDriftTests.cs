@@ -105,6 +105,89 @@ public sealed class CrdSchemaDriftTests
     }
 
     [Fact]
+    public void Schema_Should_ListTheRecipesNames_When_ComparedWithTheConstants()
+    {
+        var training = Schema["properties"]!["spec"]!["properties"]!["training"]!["properties"]!;
+
+        Assert.Equal(SchedulerNames.All, Enum(training["schedule"]!["properties"]!["type"]));
+        Assert.Equal(BestMetricNames.All, Enum(training["best"]!["properties"]!["metric"]));
+        Assert.Equal(BestWeightsNames.All, Enum(training["best"]!["properties"]!["weights"]));
+    }
+
+    /// <summary>
+    /// One CEL rule of the CRD (x-kubernetes-validations on the object at Path under spec) and its twin in the operator:
+    /// a spec that breaks it, and the start of the SpecValidator error it gets where no server ran the rule.
+    /// </summary>
+    public sealed record CelCase(string Name, string Path, string Message, string[] Names, Action<TrainingSpec> Break, string Error)
+    {
+        public override string ToString() => Name;
+    }
+
+    public static TheoryData<CelCase> CelCases() => new()
+    {
+        new("a learning rate beside the LR finder", "training", "learningRate and lrFinder.auto are both set", [],
+            t => { t.LearningRate = 0.01; t.LrFinder = new LrFinderSpec { Auto = true }; }, "spec.training.learningRate and spec.training.lrFinder.auto are both set"),
+        new("best EMA weights without an EMA", "training", "best.weights ema needs an EMA", [BestWeightsNames.Ema],
+            t => t.Best = new BestSpec { Weights = BestWeightsNames.Ema }, "spec.training.best.weights ema needs an EMA"),
+        new("warmup in steps and epochs", "training.schedule", "warmupSteps and warmupEpochs are both set", [],
+            t => t.Schedule = new ScheduleSpec { WarmupSteps = 10, WarmupEpochs = 1 }, "spec.training.schedule.warmupSteps and warmupEpochs are both set"),
+        new("warmup with onecycle", "training.schedule", "warmupSteps and warmupEpochs are not allowed with type onecycle", [SchedulerNames.OneCycle],
+            t => t.Schedule = new ScheduleSpec { Type = SchedulerNames.OneCycle, WarmupEpochs = 1 }, "spec.training.schedule.warmupEpochs is not allowed with schedule.type onecycle"),
+        new("multistep without milestones", "training.schedule", "milestones is required when type is multistep", [SchedulerNames.MultiStep],
+            t => t.Schedule = new ScheduleSpec { Type = SchedulerNames.MultiStep }, "spec.training.schedule.milestones is required when schedule.type is multistep"),
+        new("momenta crossed", "training.schedule.oneCycle", "baseMomentum must be at most maxMomentum",
+            [RecipeValidator.DefaultBaseMomentum.ToString(System.Globalization.CultureInfo.InvariantCulture), RecipeValidator.DefaultMaxMomentum.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            t => t.Schedule = new ScheduleSpec { OneCycle = new OneCycleSpec { BaseMomentum = 0.9, MaxMomentum = 0.8 } }, "spec.training.schedule.oneCycle.baseMomentum (0.9) must be at most maxMomentum (0.8)"),
+        new("mixing off for part of an epoch beyond the first", "training.mixing.offLastEpochs", "offLastEpochs must be a whole number of epochs", [],
+            t => t.Mixing = new MixingSpec { OffLastEpochs = 2.5 }, "spec.training.mixing.offLastEpochs must be a whole number of epochs"),
+    };
+
+    [Theory]
+    [MemberData(nameof(CelCases))]
+    public void Schema_Should_RefuseWithARuleWhatTheOperatorRefuses_When_FieldsDisagree(CelCase c)
+    {
+        var node = Walk(Schema["properties"]!["spec"]!, c.Path.Split('.'));
+        var rules = (node?["x-kubernetes-validations"] as JsonArray ?? []).Select(r => ((string?)r!["rule"], (string?)r["message"])).ToList();
+        var job = new TrainingJob { Spec = new TrainingJobSpec { Training = new TrainingSpec { Model = ModelNames.Mlp } } };
+        c.Break(job.Spec.Training!);
+
+        var errors = SpecValidator.Validate(job.Spec);
+
+        var (rule, _) = Assert.Single(rules, r => r.Item2?.StartsWith(c.Message, StringComparison.Ordinal) == true);
+        Assert.All(c.Names, name => Assert.Contains(name, rule, StringComparison.Ordinal));
+        Assert.StartsWith(c.Error, Assert.Single(errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Schema_Should_HaveAnOperatorTwinForEveryRule_When_TheSpecHasCelRules()
+    {
+        // The local control plane and servers without CEL skip x-kubernetes-validations: every rule needs SpecValidator too.
+        var found = new List<string>();
+        FindRules((JsonObject)Schema["properties"]!["spec"]!, found);
+
+        Assert.Equal(((IEnumerable<object[]>)CelCases()).Count(), found.Count);
+        Assert.All(found, message => Assert.Contains(((IEnumerable<object[]>)CelCases()).Select(r => (CelCase)r[0]), c => message.StartsWith(c.Message, StringComparison.Ordinal)));
+    }
+
+    private static void FindRules(JsonObject schema, List<string> found)
+    {
+        foreach (var rule in schema["x-kubernetes-validations"] as JsonArray ?? [])
+        {
+            found.Add((string?)rule!["message"] ?? "(a rule without a message)");
+        }
+
+        foreach (var (_, child) in schema["properties"] as JsonObject ?? [])
+        {
+            FindRules((JsonObject)child!, found);
+        }
+
+        if (schema["items"] is JsonObject items)
+        {
+            FindRules(items, found);
+        }
+    }
+
+    [Fact]
     public void Schema_Should_LetUsersOverrideSecurityAndOptIntoAdoption_When_Loaded()
     {
         var spec = Schema["properties"]!["spec"]!["properties"]!;
@@ -173,6 +256,7 @@ public sealed class CrdSchemaDriftTests
 
     [Theory]
     [InlineData("fashion-mnist-s3.yaml")]
+    [InlineData("fashion-mnist-recipe.yaml")]
     [InlineData("gpu-spot.yaml")]
     [InlineData("fer2013-csv.yaml")]
     [InlineData("resnet18-image-folder.yaml")]
@@ -191,6 +275,20 @@ public sealed class CrdSchemaDriftTests
         Assert.Empty(SpecValidator.Validate(job.Spec));
         Assert.NotNull(job.Spec.Checkpoint?.Uri);
         Assert.NotNull(job.Spec.Checkpoint?.SecretName);
+    }
+
+    [Fact]
+    public void RecipeExample_Should_TrainTheIssuesRecipe_When_Parsed()
+    {
+        var t = KubernetesYaml.Deserialize<TrainingJob>(File.ReadAllText(Path.Combine(RepositoryPaths.Root, "examples", "fashion-mnist-recipe.yaml"))).Spec.Training!;
+
+        Assert.Equal((ModelNames.Cnn, DatasetNames.FashionMnist, SchedulerNames.OneCycle, (bool?)true), (t.Model, t.Dataset, t.Schedule?.Type, t.LrFinder?.Auto));
+        Assert.Null(t.LearningRate);
+        Assert.Equal(0.1, t.LabelSmoothing);
+        Assert.True(t.Mixing?.MixupAlpha > 0 && t.Mixing.OffLastEpochs > 0, "mixup for the first epochs only");
+        Assert.True(t.EmaDecay > 0, "an EMA of the weights");
+        Assert.True(t.ValidationFraction > 0, "the best checkpoint needs a validation split");
+        Assert.InRange(t.Epochs ?? 1, 1, 10);
     }
 
     [Fact]

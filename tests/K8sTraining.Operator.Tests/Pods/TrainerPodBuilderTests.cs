@@ -62,7 +62,104 @@ public sealed class TrainerPodBuilderTests
         new("loader.workers", t => t.Loader = new LoaderSpec { Workers = 6 }, TrainerEnvironment.LoaderWorkers, "6"),
         new("loader.prefetchBatches", t => t.Loader = new LoaderSpec { PrefetchBatches = 8 }, TrainerEnvironment.PrefetchBatches, "8"),
         new("dataPath", t => { t.Dataset = DatasetNames.CsvImages; t.DataPath = "/data/fer2013.csv"; }, TrainerEnvironment.Data, "/data/fer2013.csv"),
+        new("schedule.type", t => t.Schedule = new ScheduleSpec { Type = SchedulerNames.Cosine }, TrainerEnvironment.Scheduler, "cosine"),
+        new("schedule.warmupSteps", t => t.Schedule = new ScheduleSpec { WarmupSteps = 500 }, TrainerEnvironment.WarmupSteps, "500"),
+        new("schedule.warmupEpochs, a fraction", t => t.Schedule = new ScheduleSpec { WarmupEpochs = 0.5 }, TrainerEnvironment.WarmupEpochs, "0.5"),
+        new("schedule.minLearningRate in the invariant culture", t => t.Schedule = new ScheduleSpec { MinLearningRate = 1e-6 }, TrainerEnvironment.MinLr, "1E-06"),
+        new("schedule.gamma is the old per-epoch decay", t => t.Schedule = new ScheduleSpec { Gamma = 0.6 }, TrainerEnvironment.LrGamma, "0.6"),
+        new("schedule.stepSize", t => t.Schedule = new ScheduleSpec { StepSize = 250 }, TrainerEnvironment.StepSize, "250"),
+        new("schedule.milestones, comma-separated", t => t.Schedule = new ScheduleSpec { Milestones = [30, 60, 90] }, TrainerEnvironment.Milestones, "30,60,90"),
+        new("schedule.oneCycle.pctStart", t => t.Schedule = new ScheduleSpec { OneCycle = new OneCycleSpec { PctStart = 0.25 } }, TrainerEnvironment.OneCyclePctStart, "0.25"),
+        new("schedule.oneCycle.divFactor", t => t.Schedule = new ScheduleSpec { OneCycle = new OneCycleSpec { DivFactor = 10 } }, TrainerEnvironment.OneCycleDivFactor, "10"),
+        new("schedule.oneCycle.finalDivFactor", t => t.Schedule = new ScheduleSpec { OneCycle = new OneCycleSpec { FinalDivFactor = 1000 } }, TrainerEnvironment.OneCycleFinalDivFactor, "1000"),
+        new("schedule.oneCycle.baseMomentum", t => t.Schedule = new ScheduleSpec { OneCycle = new OneCycleSpec { BaseMomentum = 0.8 } }, TrainerEnvironment.BaseMomentum, "0.8"),
+        new("schedule.oneCycle.maxMomentum", t => t.Schedule = new ScheduleSpec { OneCycle = new OneCycleSpec { MaxMomentum = 0.9 } }, TrainerEnvironment.MaxMomentum, "0.9"),
+        new("momentum", t => t.Momentum = 0.95, TrainerEnvironment.Momentum, "0.95"),
+        new("nesterov true, as the parser spells it", t => t.Nesterov = true, TrainerEnvironment.Nesterov, "true"),
+        new("weightDecay", t => t.WeightDecay = 5e-4, TrainerEnvironment.WeightDecay, "0.0005"),
+        new("weightDecay 0 stays 0", t => t.WeightDecay = 0, TrainerEnvironment.WeightDecay, "0"),
+        new("gradClipNorm", t => t.GradClipNorm = 1, TrainerEnvironment.GradClipNorm, "1"),
+        new("gradAccumulationSteps", t => t.GradAccumulationSteps = 4, TrainerEnvironment.GradAccumulationSteps, "4"),
+        new("lrFinder.auto is --lr auto", t => t.LrFinder = new LrFinderSpec { Auto = true }, TrainerEnvironment.LearningRate, "auto"),
+        new("lrFinder.steps", t => t.LrFinder = new LrFinderSpec { Steps = 200 }, TrainerEnvironment.LrFindSteps, "200"),
+        new("lrFinder.startLearningRate", t => t.LrFinder = new LrFinderSpec { StartLearningRate = 1e-5 }, TrainerEnvironment.LrFindStart, "1E-05"),
+        new("lrFinder.endLearningRate", t => t.LrFinder = new LrFinderSpec { EndLearningRate = 1 }, TrainerEnvironment.LrFindEnd, "1"),
+        new("mixing.mixupAlpha", t => t.Mixing = new MixingSpec { MixupAlpha = 0.2 }, TrainerEnvironment.MixupAlpha, "0.2"),
+        new("mixing.cutmixAlpha", t => t.Mixing = new MixingSpec { CutmixAlpha = 1 }, TrainerEnvironment.CutMixAlpha, "1"),
+        new("mixing.probability", t => t.Mixing = new MixingSpec { Probability = 0.5 }, TrainerEnvironment.MixProb, "0.5"),
+        new("mixing.offLastEpochs in epochs", t => t.Mixing = new MixingSpec { OffLastEpochs = 3 }, TrainerEnvironment.MixOffLastEpochs, "3"),
+        new("mixing.offLastEpochs as a fraction", t => t.Mixing = new MixingSpec { OffLastEpochs = 0.25 }, TrainerEnvironment.MixOffLastEpochs, "0.25"),
+        new("labelSmoothing", t => t.LabelSmoothing = 0.1, TrainerEnvironment.LabelSmoothing, "0.1"),
+        new("emaDecay", t => t.EmaDecay = 0.999, TrainerEnvironment.EmaDecay, "0.999"),
+        new("freeze, comma-separated", t => t.Freeze = ["conv1", "bn1"], TrainerEnvironment.Freeze, "conv1,bn1"),
+        new("best.metric", t => t.Best = new BestSpec { Metric = BestMetricNames.ValidationLoss }, TrainerEnvironment.BestMetric, "val-loss"),
+        new("best.weights", t => t.Best = new BestSpec { Weights = BestWeightsNames.Raw }, TrainerEnvironment.BestWeights, "raw"),
     };
+
+    [Theory]
+    [InlineData("auto off", false, "0.01")]
+    [InlineData("auto unset", null, "0.01")]
+    public void Build_Should_PassTheLearningRate_When_TheLrFinderDoesNotChooseIt(string name, bool? auto, string expected)
+    {
+        var job = TrainingJobBuilder.Default().WithTraining(t => { t.LearningRate = 0.01; t.LrFinder = new LrFinderSpec { Auto = auto, Steps = 50 }; }).Build();
+
+        var env = TrainerPodBuilder.Build(job, 1).Spec.Containers.Single().Env;
+
+        Assert.True(expected == Assert.Single(env, e => e.Name == TrainerEnvironment.LearningRate).Value, name);
+    }
+
+    [Fact]
+    public void Build_Should_LeaveTheListVariablesUnset_When_TheListsAreEmpty()
+    {
+        var job = TrainingJobBuilder.Default().WithTraining(t => { t.Freeze = []; t.Schedule = new ScheduleSpec { Milestones = [] }; }).Build();
+
+        var env = TrainerPodBuilder.Build(job, 1).Spec.Containers.Single().Env;
+
+        Assert.DoesNotContain(env, e => e.Name is TrainerEnvironment.Freeze or TrainerEnvironment.Milestones);
+    }
+
+    [Fact]
+    public void Build_Should_SetEveryTrainingVariableTheContractDocuments_When_EveryTrainingFieldIsSet()
+    {
+        // docs/trainer-contract.md's table names, for each "training" variable, the spec field it comes from: a field
+        // added to the table and the CRD but not mapped here would leave the trainer at its default without a word.
+        var documented = File.ReadLines(Path.Combine(RepositoryPaths.Root, "docs", "trainer-contract.md"))
+            .Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^\| `(?<name>TRAINER_[A-Z0-9_]+)` \| training \|"))
+            .Where(m => m.Success)
+            .Select(m => m.Groups["name"].Value)
+            .ToList();
+        var job = TrainingJobBuilder.Default().WithTraining(t =>
+        {
+            foreach (var c in ((IEnumerable<object[]>)TrainingFieldCases()).Select(row => (TrainingFieldCase)row[0]))
+            {
+                c.Change(t);
+            }
+
+            // The cases above replace whole blocks; set every field of each block at once.
+            t.Dataset = DatasetNames.FashionMnist;
+            t.Augmentation = new AugmentationSpec { RandomCropPadding = 4, HorizontalFlip = true };
+            t.Loader = new LoaderSpec { Workers = 2, PrefetchBatches = 2 };
+            t.Schedule = new ScheduleSpec
+            {
+                Type = SchedulerNames.Step, WarmupSteps = 10, WarmupEpochs = 1, MinLearningRate = 0, Gamma = 0.5, StepSize = 10, Milestones = [1],
+                OneCycle = new OneCycleSpec { PctStart = 0.3, DivFactor = 25, FinalDivFactor = 1e4, BaseMomentum = 0.85, MaxMomentum = 0.95 },
+            };
+            t.LrFinder = new LrFinderSpec { Auto = true, Steps = 100, StartLearningRate = 1e-7, EndLearningRate = 10 };
+            t.Mixing = new MixingSpec { MixupAlpha = 0.2, CutmixAlpha = 1, Probability = 1, OffLastEpochs = 2 };
+            t.Best = new BestSpec { Metric = BestMetricNames.ValidationAccuracy, Weights = BestWeightsNames.Ema };
+            t.Samples = 100;
+            t.Epochs = 3;
+            t.BatchSize = 8;
+            t.Optimizer = OptimizerNames.Sgd;
+            t.Seed = 1;
+            t.Model = ModelNames.Cnn;
+        }).Build();
+
+        var env = TrainerPodBuilder.Build(job, 1).Spec.Containers.Single().Env.Select(e => e.Name).ToHashSet();
+
+        Assert.True(documented.Count > 50, $"the contract's table should list the training variables, found {documented.Count}");
+        Assert.All(documented, v => Assert.True(env.Contains(v), $"{v} is documented as a training variable but no spec field sets it"));
+    }
 
     [Theory]
     [MemberData(nameof(TrainingFieldCases))]

@@ -91,6 +91,83 @@ public sealed class SpecValidatorTests
         }, null),
     };
 
+    /// <summary>The recipe's fields with OptionsParser's bounds and rules: each refusal names the field and the fix.</summary>
+    public static TheoryData<PodFieldCase> RecipeFieldCases() => new()
+    {
+        new("an unknown schedule", s => s.Training!.Schedule = new ScheduleSpec { Type = "cyclic" }, "spec.training.schedule.type must be one of constant, step, multistep, exponential, cosine, linear, onecycle, not 'cyclic'"),
+        new("negative warmup steps", s => s.Training!.Schedule = new ScheduleSpec { WarmupSteps = -1 }, "spec.training.schedule.warmupSteps must be from 0 to 2147483647, not -1"),
+        new("warmup in steps and in epochs", s => s.Training!.Schedule = new ScheduleSpec { WarmupSteps = 100, WarmupEpochs = 1 }, "spec.training.schedule.warmupSteps and warmupEpochs are both set: give one of the two"),
+        new("warmup with onecycle", s => s.Training!.Schedule = new ScheduleSpec { Type = "onecycle", WarmupSteps = 100 }, "spec.training.schedule.warmupSteps is not allowed with schedule.type onecycle, which warms up by itself: remove it, and set schedule.oneCycle.pctStart"),
+        new("warmup epochs with onecycle", s => s.Training!.Schedule = new ScheduleSpec { Type = "onecycle", WarmupEpochs = 0.5 }, "spec.training.schedule.warmupEpochs is not allowed with schedule.type onecycle"),
+        new("zero warmup with onecycle is none", s => s.Training!.Schedule = new ScheduleSpec { Type = "onecycle", WarmupSteps = 0, WarmupEpochs = 0 }, null),
+        new("multistep without milestones", s => s.Training!.Schedule = new ScheduleSpec { Type = "multistep" }, "spec.training.schedule.milestones is required when schedule.type is multistep: give the epochs at which the learning rate drops, e.g. [30, 60, 90]"),
+        new("multistep with an empty list", s => s.Training!.Schedule = new ScheduleSpec { Type = "multistep", Milestones = [] }, "spec.training.schedule.milestones is required when schedule.type is multistep"),
+        new("milestones out of order", s => s.Training!.Schedule = new ScheduleSpec { Type = "multistep", Milestones = [60, 30] }, "spec.training.schedule.milestones [60, 30] must be increasing epochs from 0 to 100000, e.g. [30, 60, 90]"),
+        new("a milestone twice", s => s.Training!.Schedule = new ScheduleSpec { Type = "multistep", Milestones = [30, 30] }, "spec.training.schedule.milestones [30, 30] must be increasing"),
+        new("multistep with milestones", s => s.Training!.Schedule = new ScheduleSpec { Type = "multistep", Milestones = [0, 30, 100000], Gamma = 0.1 }, null),
+        new("a gamma of 0", s => s.Training!.Schedule = new ScheduleSpec { Gamma = 0 }, "spec.training.schedule.gamma must be greater than 0 and at most 1, not 0"),
+        new("a gamma above 1", s => s.Training!.Schedule = new ScheduleSpec { Gamma = 1.5 }, "spec.training.schedule.gamma must be greater than 0 and at most 1, not 1.5"),
+        new("a step size of 0", s => s.Training!.Schedule = new ScheduleSpec { StepSize = 0 }, "spec.training.schedule.stepSize must be from 1 to 2147483647, not 0"),
+        new("a minimum learning rate above 10", s => s.Training!.Schedule = new ScheduleSpec { MinLearningRate = 11 }, "spec.training.schedule.minLearningRate must be from 0 to 10, not 11"),
+        new("pctStart of 1", s => s.Training!.Schedule = new ScheduleSpec { OneCycle = new OneCycleSpec { PctStart = 1 } }, "spec.training.schedule.oneCycle.pctStart must be greater than 0 and at most 0.999, not 1"),
+        new("a divFactor of 0", s => s.Training!.Schedule = new ScheduleSpec { OneCycle = new OneCycleSpec { DivFactor = 0 } }, "spec.training.schedule.oneCycle.divFactor must be greater than 0"),
+        new("base momentum above max momentum", s => s.Training!.Schedule = new ScheduleSpec { OneCycle = new OneCycleSpec { BaseMomentum = 0.95, MaxMomentum = 0.9 } }, "spec.training.schedule.oneCycle.baseMomentum (0.95) must be at most maxMomentum (0.9): lower baseMomentum or raise maxMomentum"),
+        new("base momentum above the default max", s => s.Training!.Schedule = new ScheduleSpec { OneCycle = new OneCycleSpec { BaseMomentum = 0.97 } }, "spec.training.schedule.oneCycle.baseMomentum (0.97) must be at most maxMomentum (0.95, the trainer's default)"),
+        new("max momentum below the default base", s => s.Training!.Schedule = new ScheduleSpec { OneCycle = new OneCycleSpec { MaxMomentum = 0.8 } }, "spec.training.schedule.oneCycle.baseMomentum (0.85, the trainer's default) must be at most maxMomentum (0.8)"),
+        new("a momentum of 1", s => s.Training!.Momentum = 1, "spec.training.momentum must be from 0 to 0.999999, not 1"),
+        new("a negative weight decay", s => s.Training!.WeightDecay = -0.1, "spec.training.weightDecay must be from 0 to 10, not -0.1"),
+        new("a negative clip norm", s => s.Training!.GradClipNorm = -1, "spec.training.gradClipNorm must be from 0 to 1000000000, not -1"),
+        new("no accumulation steps", s => s.Training!.GradAccumulationSteps = 0, "spec.training.gradAccumulationSteps must be from 1 to 100000, not 0"),
+        new("a learning rate and the LR finder's", s => { s.Training!.LearningRate = 0.01; s.Training!.LrFinder = new LrFinderSpec { Auto = true }; }, "spec.training.learningRate and spec.training.lrFinder.auto are both set: remove learningRate (the LR finder chooses it), or set lrFinder.auto to false"),
+        new("a learning rate with the LR finder off", s => { s.Training!.LearningRate = 0.01; s.Training!.LrFinder = new LrFinderSpec { Auto = false, Steps = 50 }; }, null),
+        new("a sweep of 4 steps", s => s.Training!.LrFinder = new LrFinderSpec { Auto = true, Steps = 4 }, "spec.training.lrFinder.steps must be from 5 to 100000, not 4"),
+        new("a sweep starting at 0", s => s.Training!.LrFinder = new LrFinderSpec { StartLearningRate = 0 }, "spec.training.lrFinder.startLearningRate must be greater than 0 and at most 10, not 0"),
+        new("a sweep ending beyond 1000", s => s.Training!.LrFinder = new LrFinderSpec { EndLearningRate = 2000 }, "spec.training.lrFinder.endLearningRate must be greater than 0 and at most 1000, not 2000"),
+        new("a negative mixup alpha", s => s.Training!.Mixing = new MixingSpec { MixupAlpha = -0.2 }, "spec.training.mixing.mixupAlpha must be from 0 to 100, not -0.2"),
+        new("a CutMix alpha beyond 100", s => s.Training!.Mixing = new MixingSpec { CutmixAlpha = 101 }, "spec.training.mixing.cutmixAlpha must be from 0 to 100, not 101"),
+        new("a mixing probability of 0", s => s.Training!.Mixing = new MixingSpec { Probability = 0 }, "spec.training.mixing.probability must be greater than 0 and at most 1, not 0"),
+        new("mixing off for 1.5 epochs", s => s.Training!.Mixing = new MixingSpec { OffLastEpochs = 1.5 }, "spec.training.mixing.offLastEpochs must be a whole number of epochs, or a fraction of the epochs below 1, not 1.5"),
+        new("mixing off for the last fifth", s => s.Training!.Mixing = new MixingSpec { MixupAlpha = 0.2, OffLastEpochs = 0.2 }, null),
+        new("a label smoothing of 1", s => s.Training!.LabelSmoothing = 1, "spec.training.labelSmoothing must be from 0 to 0.999, not 1"),
+        new("an EMA decay of 1", s => s.Training!.EmaDecay = 1, "spec.training.emaDecay must be from 0 to 0.999999, not 1"),
+        new("a freeze prefix with a comma", s => s.Training!.Freeze = ["conv1,bn1"], "spec.training.freeze[0] 'conv1,bn1' is not a parameter name prefix: give one prefix per item, without commas or spaces"),
+        new("an empty freeze prefix", s => s.Training!.Freeze = ["conv1", ""], "spec.training.freeze[1] '' is not a parameter name prefix"),
+        new("an unknown best metric", s => s.Training!.Best = new BestSpec { Metric = "accuracy" }, "spec.training.best.metric must be one of val-accuracy, val-loss, none, not 'accuracy'"),
+        new("an unknown best weights", s => s.Training!.Best = new BestSpec { Weights = "swa" }, "spec.training.best.weights must be one of raw, ema, not 'swa'"),
+        new("best EMA weights without an EMA", s => s.Training!.Best = new BestSpec { Weights = "ema" }, "spec.training.best.weights ema needs an EMA: set spec.training.emaDecay (e.g. 0.999), or best.weights raw"),
+        new("best EMA weights with an EMA decay of 0", s => { s.Training!.EmaDecay = 0; s.Training!.Best = new BestSpec { Weights = "ema" }; }, "spec.training.best.weights ema needs an EMA"),
+        new("the whole recipe", s =>
+        {
+            s.Training = new TrainingSpec
+            {
+                Model = "cnn", Dataset = "fashion-mnist", DataPath = "/usr/share/datasets/fashion-mnist", Epochs = 10, BatchSize = 128, ValidationFraction = 0.1,
+                Schedule = new ScheduleSpec { Type = "onecycle", OneCycle = new OneCycleSpec { PctStart = 0.25, DivFactor = 25, FinalDivFactor = 1e4, BaseMomentum = 0.85, MaxMomentum = 0.95 } },
+                Momentum = 0.9, Nesterov = true, WeightDecay = 5e-4, GradClipNorm = 1, GradAccumulationSteps = 2,
+                LrFinder = new LrFinderSpec { Auto = true, Steps = 100, StartLearningRate = 1e-7, EndLearningRate = 10 },
+                Mixing = new MixingSpec { MixupAlpha = 0.2, CutmixAlpha = 1, Probability = 0.5, OffLastEpochs = 3 },
+                LabelSmoothing = 0.1, EmaDecay = 0.999, Freeze = ["conv1"], Best = new BestSpec { Metric = "val-accuracy", Weights = "ema" },
+            };
+        }, null),
+    };
+
+    [Theory]
+    [MemberData(nameof(RecipeFieldCases))]
+    public void Validate_Should_RefuseWhatTheTrainerWouldRefuse_When_RecipeFieldsAreInvalid(PodFieldCase c)
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(c.Change).Build();
+
+        var errors = SpecValidator.Validate(job.Spec);
+
+        if (c.Error is null)
+        {
+            Assert.Empty(errors);
+        }
+        else
+        {
+            Assert.StartsWith(c.Error, Assert.Single(errors), StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(TrainingFieldCases))]
     public void Validate_Should_RefuseWhatTheTrainerWouldRefuse_When_TrainingFieldsAreInvalid(PodFieldCase c)
@@ -114,7 +191,8 @@ public sealed class SpecValidatorTests
         new("no training block", s => s.Training = null, null),
         new("a contract variable in env", s => s.Env = [new V1EnvVar { Name = "TRAINER_MODEL", Value = "cnn" }], "spec.env[0].name 'TRAINER_MODEL' is a trainer contract variable the operator sets itself; set it through its spec field"),
         new("the attempt variable in env", s => s.Env = [new V1EnvVar { Name = "X", Value = "1" }, new V1EnvVar { Name = "TRAINER_ATTEMPT", Value = "1" }], "spec.env[1].name 'TRAINER_ATTEMPT' is a trainer contract variable"),
-        new("a trainer flag the spec does not map", s => s.Env = [new V1EnvVar { Name = "TRAINER_LR_GAMMA", Value = "0.6" }], null),
+        new("a trainer flag the spec does not map", s => s.Env = [new V1EnvVar { Name = "TRAINER_THREADS", Value = "2" }], null),
+        new("the decay the spec now maps (schedule.gamma)", s => s.Env = [new V1EnvVar { Name = "TRAINER_LR_GAMMA", Value = "0.6" }], "spec.env[0].name 'TRAINER_LR_GAMMA' is a trainer contract variable the operator sets itself"),
         new("the checkpoint volume's name", s => s.Volumes = [new V1Volume { Name = "checkpoints", EmptyDir = new() }], "spec.volumes[0].name 'checkpoints' is the operator's checkpoint volume"),
         new("a volume without a name", s => s.Volumes = [new V1Volume { EmptyDir = new() }], "spec.volumes[0].name is required"),
         new("a volume name in upper case", s => s.Volumes = [new V1Volume { Name = "Data", EmptyDir = new() }], "spec.volumes[0].name 'Data' is not a valid name"),

@@ -38,6 +38,19 @@ public sealed class TrainingChangesTests
         new("class weights", t => t.ClassWeights = "auto", "spec.training.classWeights", "(unset)", "auto"),
         new("loss", t => t.Loss = "focal", "spec.training.loss", "(unset)", "focal"),
         new("focal gamma", t => t.FocalGamma = 3, "spec.training.focalGamma", "(unset)", "3"),
+        new("schedule", t => t.Schedule = new ScheduleSpec { Type = "cosine" }, "spec.training.schedule.type", "(unset)", "cosine"),
+        new("decay", t => t.Schedule = new ScheduleSpec { Gamma = 0.5 }, "spec.training.schedule.gamma", "(unset)", "0.5"),
+        new("milestones", t => t.Schedule = new ScheduleSpec { Milestones = [3, 6] }, "spec.training.schedule.milestones", "(unset)", "3,6"),
+        new("one cycle's momentum", t => t.Schedule = new ScheduleSpec { OneCycle = new OneCycleSpec { BaseMomentum = 0.8 } }, "spec.training.schedule.oneCycle.baseMomentum", "(unset)", "0.8"),
+        new("momentum", t => t.Momentum = 0.8, "spec.training.momentum", "(unset)", "0.8"),
+        new("weight decay", t => t.WeightDecay = 0.01, "spec.training.weightDecay", "(unset)", "0.01"),
+        new("gradient accumulation", t => t.GradAccumulationSteps = 2, "spec.training.gradAccumulationSteps", "(unset)", "2"),
+        new("the LR finder", t => t.LrFinder = new LrFinderSpec { Auto = true }, "spec.training.lrFinder.auto", "(unset)", "true"),
+        new("mixup", t => t.Mixing = new MixingSpec { MixupAlpha = 0.2 }, "spec.training.mixing.mixupAlpha", "(unset)", "0.2"),
+        new("label smoothing", t => t.LabelSmoothing = 0.1, "spec.training.labelSmoothing", "(unset)", "0.1"),
+        new("EMA", t => t.EmaDecay = 0.999, "spec.training.emaDecay", "(unset)", "0.999"),
+        new("frozen layers", t => t.Freeze = ["conv1", "bn1"], "spec.training.freeze", "(unset)", "conv1,bn1"),
+        new("another best metric is fine (it decides no step)", t => t.Best = new BestSpec { Metric = "val-loss" }, null),
         new("more loader workers are fine", t => t.Loader = new LoaderSpec { Workers = 8, PrefetchBatches = 4 }, null),
         new("more epochs are fine", t => t.Epochs = 5, null),
         new("another data path is fine", t => t.DataPath = "/data/elsewhere", null),
@@ -70,6 +83,55 @@ public sealed class TrainingChangesTests
         var e = Assert.Single(d.Events);
         Assert.Equal(("Warning", EventReasons.TrainingChangedWithCheckpoints), (e.Type, e.Reason));
         Assert.Contains(c.Field, e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("onecycle spans the run", "onecycle", null, true)]
+    [InlineData("cosine spans the run", "cosine", null, true)]
+    [InlineData("mixing stops before the end", null, 1.0, true)]
+    [InlineData("a step schedule does not", "step", null, false)]
+    public void Decide_Should_RefuseMoreEpochs_When_TheScheduleOrTheMixingSpansTheRun(string name, string? schedule, double? mixOff, bool refused)
+    {
+        var job = RunningWithCheckpoint();
+        foreach (var t in new[] { job.Spec.Training!, job.Status!.CheckpointedTraining!.Training! })
+        {
+            t.Schedule = schedule is null ? null : new ScheduleSpec { Type = schedule };
+            t.Mixing = mixOff is null ? null : new MixingSpec { MixupAlpha = 0.2, OffLastEpochs = mixOff };
+        }
+
+        job.Spec.Training!.Epochs = 5;
+        job.Metadata.Generation = 2;
+
+        var d = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Running().Build()], Now);
+
+        var specValid = Conditions.Find(d.Status.Conditions, ConditionTypes.SpecValid)!;
+        Assert.True(refused == (specValid.Status == "False"), $"{name}: {specValid.Message}");
+        if (refused)
+        {
+            Assert.StartsWith("spec.training.epochs changed from 2 to 5", specValid.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Decide_Should_RecordTheRecipeOfTheCheckpoints_When_AnAttemptStartsFromTheBeginning()
+    {
+        var job = TrainingJobBuilder.Default().WithTraining(t =>
+        {
+            t.Schedule = new ScheduleSpec { Type = "onecycle", Milestones = [2], OneCycle = new OneCycleSpec { PctStart = 0.25 } };
+            t.LrFinder = new LrFinderSpec { Auto = true };
+            t.Mixing = new MixingSpec { MixupAlpha = 0.2, OffLastEpochs = 1 };
+            t.EmaDecay = 0.999;
+            t.Freeze = ["conv1"];
+        }).Build();
+
+        var recorded = TrainingJobDecider.Decide(job, [], Now).Status.CheckpointedTraining!.Training!;
+        job.Spec.Training!.Freeze!.Add("bn1");
+        job.Spec.Training!.Schedule!.Milestones!.Add(3);
+
+        Assert.Equal(("onecycle", 0.25, (bool?)true, 1.0, 0.999), (recorded.Schedule?.Type, recorded.Schedule?.OneCycle?.PctStart, recorded.LrFinder?.Auto, recorded.Mixing?.OffLastEpochs, recorded.EmaDecay));
+        // A copy: the record does not follow later edits of the spec's lists.
+        Assert.Equal(["conv1"], recorded.Freeze!);
+        Assert.Equal([2], recorded.Schedule!.Milestones!);
     }
 
     [Fact]
