@@ -316,7 +316,7 @@ public sealed class KubectlConformanceTests(ControlPlaneFixture fx) : IClassFixt
 
         var lines = (await fx.KubectlAsync("get", "tj", "mnist", "-n", ns, "-o", "wide")).Succeeded().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
-        Assert.Matches(@"^NAME\s+PHASE\s+EPOCH\s+STEP\s+PREEMPTIONS\s+RESTARTS\s+AGE\s+RESUME STEP\s+ACCURACY\s+POD\s+LOST NODE$", lines[0]);
+        Assert.Matches(@"^NAME\s+PHASE\s+EPOCH\s+STEP\s+PREEMPTIONS\s+RESTARTS\s+AGE\s+RESUME STEP\s+ACCURACY\s+BEST\s+POD\s+LOST NODE$", lines[0]);
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(lines[1], @"^mnist\s+Running\s+2\s+1234\s+1\s+0\s+\d+s\s+1200\s+mnist-attempt-2\s*$"), lines[1]);
         Assert.DoesNotContain("local-node", lines[1], StringComparison.Ordinal);
     }
