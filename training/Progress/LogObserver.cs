@@ -26,7 +26,7 @@ public sealed partial class LogObserver(int everySteps, ILogger<LogObserver> log
     public void OnEpochEnd(EpochMetrics metrics, TrainingProgress progress)
     {
         ArgumentNullException.ThrowIfNull(metrics);
-        LogEpoch(logger, metrics.Epoch, metrics.GlobalStep, metrics.TrainLoss, metrics.LearningRate, metrics.TestAccuracy);
+        LogEpoch(logger, metrics.Epoch, metrics.GlobalStep, metrics.TrainLoss, metrics.LearningRate, metrics.TestAccuracy?.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) ?? "read at the end");
         if (EpochReport.Details(metrics, _classNames) is { Length: > 0 } details)
         {
             LogEpochDetails(logger, metrics.Epoch, details);
@@ -38,8 +38,8 @@ public sealed partial class LogObserver(int everySteps, ILogger<LogObserver> log
     [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch} step {StepInEpoch}/{StepsPerEpoch} (global {GlobalStep}/{TotalSteps}) loss {Loss:F4} lr {LearningRate:G3} {SamplesPerSecond:F0} samples/s ETA {Eta}")]
     private static partial void LogStep(ILogger logger, int epoch, int stepInEpoch, int stepsPerEpoch, long globalStep, long totalSteps, double loss, double learningRate, double samplesPerSecond, string eta);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch} done at global step {GlobalStep}: train loss {TrainLoss:F4}, lr {LearningRate:G3}, test accuracy {TestAccuracy:F4}")]
-    private static partial void LogEpoch(ILogger logger, int epoch, long globalStep, double trainLoss, double learningRate, double? testAccuracy);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch} done at global step {GlobalStep}: train loss {TrainLoss:F4}, lr {LearningRate:G3}, test accuracy {TestAccuracy}")]
+    private static partial void LogEpoch(ILogger logger, int epoch, long globalStep, double trainLoss, double learningRate, string testAccuracy);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch}: {Details}")]
     private static partial void LogEpochDetails(ILogger logger, int epoch, string details);
