@@ -39,6 +39,11 @@ internal sealed class NodeHeartbeat(IKubernetes client, NodeAgentOptions options
                 {
                     Log.NodeRegistrationFailed(logger, e, options.NodeName);
                 }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    // Stopped in the middle of a beat (the agent shutting down): a clean stop, not a failure.
+                    return;
+                }
             }
 
             try
