@@ -81,6 +81,9 @@ public static class TrainerEnvironment
     /// <summary>--stem: a ResNet's first layers, <c>auto</c>, <c>imagenet</c> or <c>small</c>.</summary>
     public const string Stem = Prefix + "STEM";
 
+    /// <summary>--cnn-channels: the cnn's first convolution's output channels (the second has twice as many), 1 to 512 (default 16).</summary>
+    public const string CnnChannels = Prefix + "CNN_CHANNELS";
+
     /// <summary>--random-crop-padding: training images are padded by this many pixels and cropped back at random (0 = off).</summary>
     public const string RandomCropPadding = Prefix + "RANDOM_CROP_PADDING";
 
@@ -209,7 +212,7 @@ public static class TrainerEnvironment
     [
         Model, Dataset, Data, Samples, Epochs, BatchSize, LearningRate, Optimizer, Seed, CheckpointDirectory, CheckpointUri,
         CheckpointEverySteps, KeepCheckpoints, TerminationLog, MetricsPort, JobNamespace, JobName, JobUid, CheckpointAdopt,
-        ShutdownTimeoutSeconds, NumClasses, InChannels, ImageSize, Stem, RandomCropPadding, HorizontalFlip, Normalize, MaxSamplesPerClass, ValFraction, ClassWeights, Loss, FocalGamma, LoaderWorkers, PrefetchBatches,
+        ShutdownTimeoutSeconds, NumClasses, InChannels, ImageSize, Stem, CnnChannels, RandomCropPadding, HorizontalFlip, Normalize, MaxSamplesPerClass, ValFraction, ClassWeights, Loss, FocalGamma, LoaderWorkers, PrefetchBatches,
         Scheduler, WarmupSteps, WarmupEpochs, MinLr, StepSize, Milestones, OneCyclePctStart, OneCycleDivFactor, OneCycleFinalDivFactor, BaseMomentum, MaxMomentum, LrGamma, Momentum, Nesterov, WeightDecay, GradClipNorm, GradAccumulationSteps, LrFindSteps, LrFindStart, LrFindEnd, MixupAlpha, CutMixAlpha, MixProb, MixOffLastEpochs, LabelSmoothing, EmaDecay, Freeze, BestMetric, BestWeights,
     ];
 

@@ -248,6 +248,10 @@ public sealed class TrainingSpec
     [JsonPropertyName("stem")]
     public string? Stem { get; set; }
 
+    /// <summary>The cnn's width (--cnn-channels): its first convolution's output channels, 1 to 512; model cnn only. Unset: 16.</summary>
+    [JsonPropertyName("cnnChannels")]
+    public int? CnnChannels { get; set; }
+
     /// <summary>Random transforms of the training images.</summary>
     [JsonPropertyName("augmentation")]
     public AugmentationSpec? Augmentation { get; set; }

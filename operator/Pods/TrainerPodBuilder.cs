@@ -223,6 +223,7 @@ public static class TrainerPodBuilder
         add(TrainerEnvironment.InChannels, t.InChannels);
         add(TrainerEnvironment.ImageSize, t.ImageSize);
         add(TrainerEnvironment.Stem, t.Stem);
+        add(TrainerEnvironment.CnnChannels, t.CnnChannels);
         add(TrainerEnvironment.RandomCropPadding, t.Augmentation?.RandomCropPadding);
         add(TrainerEnvironment.HorizontalFlip, Flag(t.Augmentation?.HorizontalFlip));
         add(TrainerEnvironment.Normalize, Flag(t.Normalize));

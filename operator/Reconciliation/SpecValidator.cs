@@ -288,6 +288,12 @@ public static partial class SpecValidator
 
         CheckRange(errors, "spec.training.imageSize", t.ImageSize, 8, 4096);
         CheckOneOf(errors, "spec.training.stem", t.Stem, ResNetStems.All);
+        CheckRange(errors, "spec.training.cnnChannels", t.CnnChannels, 1, 512);
+        if (t.CnnChannels is not null && t.Model != ModelNames.Cnn)
+        {
+            // The trainer's --cnn-channels is exit 2 beside any other model (the CRD's rule on spec.training says the same).
+            errors.Add($"spec.training.cnnChannels applies to model {ModelNames.Cnn} only, not {t.Model ?? ModelNames.Mlp}: remove cnnChannels, or set model {ModelNames.Cnn}");
+        }
         CheckRange(errors, "spec.training.augmentation.randomCropPadding", t.Augmentation?.RandomCropPadding, 0, 1024);
         CheckAtLeast(errors, "spec.training.maxSamplesPerClass", t.MaxSamplesPerClass, 0);
         if (t.ValidationFraction is { } fraction && !(fraction is >= 0 and <= 0.9))

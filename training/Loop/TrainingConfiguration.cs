@@ -50,7 +50,8 @@ public sealed record TrainingConfiguration(
     double LabelSmoothing = 0,
     double EmaDecay = 0,
     string Freeze = "",
-    int ScheduleEpochs = 0)
+    int ScheduleEpochs = 0,
+    int CnnChannels = Models.Cnn.DefaultChannels)
 {
     /// <summary>How a difference shows a setting that was not given (the data set's own value).</summary>
     public const string Unset = "unset";
@@ -115,7 +116,8 @@ public sealed record TrainingConfiguration(
         options.LabelSmoothing,
         options.EmaDecay,
         string.Join(',', options.Freeze),
-        DependsOnEpochs(options) ? options.Epochs : 0);
+        DependsOnEpochs(options) ? options.Epochs : 0,
+        options.CnnChannels ?? Models.Cnn.DefaultChannels);
 
     /// <summary>
     /// Whether the math of a step depends on --epochs (the schedule spans the whole run, or mixing stops some epochs
@@ -177,6 +179,7 @@ public sealed record TrainingConfiguration(
             ("--ema-decay", saved.EmaDecay, EmaDecay),
             ("--freeze", saved.Freeze, Freeze),
             ("--epochs", saved.ScheduleEpochs, ScheduleEpochs),
+            ("--cnn-channels", saved.CnnChannels, CnnChannels),
         ];
         foreach (var (flag, before, now) in fields)
         {

@@ -6,8 +6,9 @@ namespace K8sTraining.Training.Models;
 
 /// <summary>
 /// Two convolution blocks (conv, batch norm, ReLU, 2x2 max pool) and a dropout-regularised classifier: the "2 Conv +
-/// pooling" family that reaches about 0.916 on Fashion-MNIST. Any channel count and any image of at least 4x4 pixels
-/// (the classifier reads 32 x H/4 x W/4 features of the shape it is built for, rounded down as the pools do). Images
+/// pooling" family that reaches about 0.916 on Fashion-MNIST. Any channel count, any width (the convolutions have N and 2N
+/// output channels, 16 and 32 by default) and any image of at least 4x4 pixels (the classifier reads 2N x H/4 x W/4
+/// features of the shape it is built for, rounded down as the pools do). Images
 /// of another size (a curriculum stage at 16 or 24 pixels of a network built for 28) are average-pooled to that grid
 /// after the second pool, so one network trains at every size. Field names are checkpoint keys.
 /// </summary>
@@ -15,6 +16,12 @@ public sealed class Cnn : nn.Module<Tensor, Tensor>
 {
     /// <summary>The smallest height and width the two 2x2 pools leave a pixel of.</summary>
     public const int MinimumSize = 4;
+
+    /// <summary>The first convolution's output channels unless told otherwise (<c>--cnn-channels</c>): the network of before the width became a parameter.</summary>
+    public const int DefaultChannels = 16;
+
+    /// <summary>The widest first convolution <c>--cnn-channels</c> allows.</summary>
+    public const int MaximumChannels = 512;
 
     // Created in this order so that a seed gives the same initial weights as before the shape became a parameter: the
     // initial bytes of a 1x28x28, 10-class cnn are pinned by a test.
@@ -31,17 +38,20 @@ public sealed class Cnn : nn.Module<Tensor, Tensor>
     // The feature grid fc1 reads: (H/4, W/4) of the shape the network is built for. Not a module, not a checkpoint key.
     private readonly long[] featureGrid;
 
-    public Cnn(ModelShape shape)
+    /// <summary>A cnn for images of <paramref name="shape"/> whose convolutions have <paramref name="channels"/> and twice as many output channels.</summary>
+    public Cnn(ModelShape shape, int channels = DefaultChannels)
         : base(nameof(Cnn))
     {
-        conv1 = nn.Conv2d(shape.Channels, 16, 3, padding: 1);
-        bn1 = nn.BatchNorm2d(16);
-        conv2 = nn.Conv2d(16, 32, 3, padding: 1);
-        bn2 = nn.BatchNorm2d(32);
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(channels, MaximumChannels);
+        conv1 = nn.Conv2d(shape.Channels, channels, 3, padding: 1);
+        bn1 = nn.BatchNorm2d(channels);
+        conv2 = nn.Conv2d(channels, 2 * channels, 3, padding: 1);
+        bn2 = nn.BatchNorm2d(2 * channels);
         pool = nn.MaxPool2d(2);
         flatten = nn.Flatten();
         dropout = nn.Dropout(0.25);
-        fc1 = nn.Linear(32 * (shape.Height / 4) * (shape.Width / 4), 128);
+        fc1 = nn.Linear(2 * channels * (shape.Height / 4) * (shape.Width / 4), 128);
         fc2 = nn.Linear(128, shape.Classes);
         featureGrid = [shape.Height / 4, shape.Width / 4];
         RegisterComponents();

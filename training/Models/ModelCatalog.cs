@@ -18,11 +18,14 @@ public static class ModelCatalog
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(train);
         var shape = ShapeOf(options, train);
-        return Create(options.Model, shape, options.Stem);
+        return Create(options.Model, shape, options.Stem, options.CnnChannels);
     }
 
-    /// <summary>The network named <paramref name="model"/> for <paramref name="shape"/>; <paramref name="stem"/> applies to ResNets.</summary>
-    public static nn.Module<Tensor, Tensor> Create(string model, ModelShape shape, string stem = StemNames.Auto)
+    /// <summary>
+    /// The network named <paramref name="model"/> for <paramref name="shape"/>; <paramref name="stem"/> applies to ResNets,
+    /// <paramref name="cnnChannels"/> (null: not given, <see cref="Cnn.DefaultChannels"/>) to the cnn only.
+    /// </summary>
+    public static nn.Module<Tensor, Tensor> Create(string model, ModelShape shape, string stem = StemNames.Auto, int? cnnChannels = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         var size = Math.Min(shape.Height, shape.Width);
@@ -30,6 +33,7 @@ public static class ModelCatalog
         {
             case ModelNames.Mlp:
                 RequireNoStem(model, stem);
+                RequireNoCnnChannels(model, cnnChannels);
                 return new Mlp(shape);
             case ModelNames.Cnn:
                 RequireNoStem(model, stem);
@@ -37,8 +41,13 @@ public static class ModelCatalog
                 {
                     throw new InvalidInputException($"--model {model}: the images are {shape.Height}x{shape.Width} pixels, smaller than the {Cnn.MinimumSize}x{Cnn.MinimumSize} its two 2x2 pools need; give --image-size {Cnn.MinimumSize} or more, or --model {ModelNames.Mlp}.");
                 }
-                return new Cnn(shape);
+                if (cnnChannels is < 1 or > Cnn.MaximumChannels)
+                {
+                    throw new InvalidInputException($"--cnn-channels {cnnChannels}: out of range; give an integer from 1 to {Cnn.MaximumChannels} (the default is {Cnn.DefaultChannels}).");
+                }
+                return new Cnn(shape, cnnChannels ?? Cnn.DefaultChannels);
             case ModelNames.ResNet18 or ModelNames.ResNet34 or ModelNames.ResNet50:
+                RequireNoCnnChannels(model, cnnChannels);
                 return new ResNetClassifier(model, shape, ResolveStem(stem, shape.Height, shape.Width));
             default:
                 throw new InvalidInputException($"--model: '{model}' is not a built-in model; allowed: {string.Join(", ", ModelNames.All)}.");
@@ -98,6 +107,14 @@ public static class ModelCatalog
     public const int SmallStemMaximumSize = 64;
 
     private static string Describe(ResNetStem stem) => stem == ResNetStem.ImageNet ? StemNames.ImageNet : StemNames.Small;
+
+    private static void RequireNoCnnChannels(string model, int? cnnChannels)
+    {
+        if (cnnChannels is { } channels)
+        {
+            throw new InvalidInputException($"--cnn-channels {channels}: it applies to --model {ModelNames.Cnn} only, not --model {model}; leave --cnn-channels out, or give --model {ModelNames.Cnn}.");
+        }
+    }
 
     private static void RequireNoStem(string model, string stem)
     {

@@ -38,6 +38,9 @@ public sealed record TrainerOptions
     /// <summary>A ResNet's stem: auto (small for inputs up to 64 px), imagenet (7x7/2 conv and max-pool) or small (3x3/1 conv).</summary>
     public string Stem { get; init; } = K8sTraining.Contract.StemNames.Auto;
 
+    /// <summary>The cnn's first convolution's output channels (the second has twice as many); null: not given, the cnn's 16.</summary>
+    public int? CnnChannels { get; init; }
+
     /// <summary>Training images are padded by this many pixels and cropped back at random; 0 = off.</summary>
     public int RandomCropPadding { get; init; }
 

@@ -138,6 +138,8 @@ public sealed class CrdSchemaDriftTests
         new("momenta crossed", "training.schedule.oneCycle", "baseMomentum must be at most maxMomentum",
             [RecipeValidator.DefaultBaseMomentum.ToString(System.Globalization.CultureInfo.InvariantCulture), RecipeValidator.DefaultMaxMomentum.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             t => t.Schedule = new ScheduleSpec { OneCycle = new OneCycleSpec { BaseMomentum = 0.9, MaxMomentum = 0.8 } }, "spec.training.schedule.oneCycle.baseMomentum (0.9) must be at most maxMomentum (0.8)"),
+        new("a cnn width beside another model", "training", "cnnChannels applies to model cnn only", [ModelNames.Cnn],
+            t => t.CnnChannels = 32, "spec.training.cnnChannels applies to model cnn only"),
         new("mixing off for part of an epoch beyond the first", "training.mixing.offLastEpochs", "offLastEpochs must be a whole number of epochs", [],
             t => t.Mixing = new MixingSpec { OffLastEpochs = 2.5 }, "spec.training.mixing.offLastEpochs must be a whole number of epochs"),
     };

@@ -48,6 +48,7 @@ public sealed class TrainerPodBuilderTests
         new("inChannels", t => t.InChannels = 3, TrainerEnvironment.InChannels, "3"),
         new("imageSize", t => t.ImageSize = 48, TrainerEnvironment.ImageSize, "48"),
         new("stem", t => t.Stem = ResNetStems.Small, TrainerEnvironment.Stem, "small"),
+        new("cnnChannels", t => { t.Model = ModelNames.Cnn; t.CnnChannels = 32; }, TrainerEnvironment.CnnChannels, "32"),
         new("augmentation.randomCropPadding", t => t.Augmentation = new AugmentationSpec { RandomCropPadding = 4 }, TrainerEnvironment.RandomCropPadding, "4"),
         new("augmentation.horizontalFlip true, as the parser spells it", t => t.Augmentation = new AugmentationSpec { HorizontalFlip = true }, TrainerEnvironment.HorizontalFlip, "true"),
         new("normalize false, as the parser spells it", t => t.Normalize = false, TrainerEnvironment.Normalize, "false"),

@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Reconciliation;
 using K8sTraining.Operator.Tests.Builders;
@@ -83,6 +84,26 @@ public sealed class TrainingChangesTests
         var e = Assert.Single(d.Events);
         Assert.Equal(("Warning", EventReasons.TrainingChangedWithCheckpoints), (e.Type, e.Reason));
         Assert.Contains(c.Field, e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("set on a cnn of the default width", null, 32, "(unset)", "32")]
+    [InlineData("widened", 32, 64, "32", "64")]
+    [InlineData("removed", 32, null, "32", "(unset)")]
+    public void Decide_Should_RefuseANewCnnWidth_When_TheCnnHasCheckpoints(string name, int? recorded, int? edited, string old, string now)
+    {
+        var job = RunningWithCheckpoint();
+        job.Spec.Training!.Model = job.Status!.CheckpointedTraining!.Training!.Model = ModelNames.Cnn;
+        job.Spec.Training.CnnChannels = job.Status.CheckpointedTraining.Training.CnnChannels = recorded;
+        job.Spec.Training.CnnChannels = edited;
+        job.Metadata.Generation = 2;
+
+        var d = TrainingJobDecider.Decide(job, [PodBuilder.For(job, 1).Running().Build()], Now);
+
+        var specValid = Conditions.Find(d.Status.Conditions, ConditionTypes.SpecValid)!;
+        Assert.True(specValid.Reason == ConditionReasons.TrainingChangedWithCheckpoints, $"{name}: {specValid.Reason} {specValid.Message}");
+        Assert.StartsWith($"spec.training.cnnChannels changed from {old} to {now}", specValid.Message, StringComparison.Ordinal);
+        Assert.Empty(d.Actions);
     }
 
     [Theory]

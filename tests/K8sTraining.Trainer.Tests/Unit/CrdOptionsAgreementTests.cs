@@ -28,6 +28,7 @@ public sealed class CrdOptionsAgreementTests
         { "inChannels", TrainerEnvironment.InChannels },
         { "imageSize", TrainerEnvironment.ImageSize },
         { "stem", TrainerEnvironment.Stem },
+        { "cnnChannels", TrainerEnvironment.CnnChannels },
         { "augmentation.randomCropPadding", TrainerEnvironment.RandomCropPadding },
         { "augmentation.horizontalFlip", TrainerEnvironment.HorizontalFlip },
         { "normalize", TrainerEnvironment.Normalize },

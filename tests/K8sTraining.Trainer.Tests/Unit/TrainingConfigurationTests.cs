@@ -16,6 +16,7 @@ public sealed class TrainingConfigurationTests
     [InlineData("--in-channels", "3")]
     [InlineData("--image-size", "32")]
     [InlineData("--stem", "small")]
+    [InlineData("--cnn-channels", "32")]
     [InlineData("--random-crop-padding", "4")]
     [InlineData("--horizontal-flip", "true")]
     [InlineData("--normalize", "false")]

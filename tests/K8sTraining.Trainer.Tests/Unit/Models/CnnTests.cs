@@ -56,6 +56,36 @@ public sealed class CnnTests
         Assert.Equal(PlainPath(cnn, input, features => nn.functional.adaptive_avg_pool2d(features, [7, 7])).data<float>().ToArray(), output.data<float>().ToArray());
     }
 
+    [Theory]
+    [InlineData("the narrowest", 1, 1, 28, 28)]
+    [InlineData("the default", 16, 1, 28, 28)]
+    [InlineData("twice the default", 32, 1, 28, 28)]
+    [InlineData("wide, RGB, not square", 64, 3, 32, 20)]
+    public void Constructor_Should_GiveTheConvolutionsNAnd2NChannelsAndFc1Their2NFeatures_When_GivenAWidth(string name, int channels, int inChannels, int height, int width)
+    {
+        using var cnn = new Cnn(new ModelShape(inChannels, height, width, 10), channels);
+        using var scope = NewDisposeScope();
+        var shapes = cnn.named_parameters().ToDictionary(p => p.name, p => p.parameter.shape);
+        var fc1Features = 2L * channels * (height / 4) * (width / 4);
+
+        Assert.Equal([channels, inChannels, 3, 3], shapes["conv1.weight"]);
+        Assert.Equal([2L * channels, channels, 3, 3], shapes["conv2.weight"]);
+        Assert.Equal([2L * channels], shapes["bn2.weight"]);
+        Assert.Equal([128, fc1Features], shapes["fc1.weight"]);
+        Assert.Equal([10, 128], shapes["fc2.weight"]);
+        var expected = (channels * inChannels * 9) + channels + (2 * channels) + (2 * channels * channels * 9) + (2 * channels) + (4 * channels) + (128 * fc1Features) + 128 + (128 * 10) + 10;
+        Assert.True(expected == cnn.parameters().Sum(p => p.numel()), $"{name}: {cnn.parameters().Sum(p => p.numel())} parameters");
+        cnn.train();
+        var output = cnn.forward(torch.randn(2, inChannels, height, width, generator: new Generator(1)));
+        Assert.Equal([2, 10], output.shape);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(513)]
+    public void Constructor_Should_Throw_When_TheWidthIsOutOfRange(int channels) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Cnn(ModelShape.FashionMnist, channels));
+
     /// <summary>conv1, bn1, ReLU, pool, conv2, bn2, ReLU, pool, (<paramref name="resize"/>), fc1, ReLU, fc2 in eval mode (dropout is the identity).</summary>
     private static Tensor PlainPath(Cnn cnn, Tensor input, Func<Tensor, Tensor>? resize = null)
     {
