@@ -6,11 +6,11 @@ namespace K8sTraining.Training.Models;
 
 /// <summary>
 /// Two convolution blocks (conv, batch norm, ReLU, 2x2 max pool) and a dropout-regularised classifier: the "2 Conv +
-/// pooling" family that reaches about 0.916 on Fashion-MNIST. Any channel count, any width (the convolutions have N and 2N
-/// output channels, 16 and 32 by default) and any image of at least 4x4 pixels (the classifier reads 2N x H/4 x W/4
-/// features of the shape it is built for, rounded down as the pools do). Images
-/// of another size (a curriculum stage at 16 or 24 pixels of a network built for 28) are average-pooled to that grid
-/// after the second pool, so one network trains at every size. Field names are checkpoint keys.
+/// pooling" family that reaches about 0.916 on Fashion-MNIST. Any channel count, any width (the convolutions have N and
+/// 2N output channels, 16 and 32 by default) and any image of at least 4x4 pixels (the classifier reads 2N x H/4 x W/4
+/// features of the shape it is built for, rounded down as the pools do). Images of another size (a curriculum stage at
+/// 16 or 24 pixels of a network built for 28) are average-pooled to that grid after the second pool, so one network
+/// trains at every size. Field names are checkpoint keys.
 /// </summary>
 public sealed class Cnn : nn.Module<Tensor, Tensor>
 {
