@@ -20,6 +20,9 @@ public sealed class FineTuneSourceFixture : IAsyncLifetime
 
     public string SourceUri => $"s3://{S3rverServer.Bucket}/source";
 
+    /// <summary>The source's own 10-class image folder.</summary>
+    public string TenClasses => Path.Combine(_run.Directory, "ten");
+
     /// <summary>The 5-class image folder the fine-tunes train on.</summary>
     public string FiveClasses => Path.Combine(_run.Directory, "five");
 
@@ -31,7 +34,7 @@ public sealed class FineTuneSourceFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Server = await S3rverServer.StartAsync();
-        var ten = GeneratedImageData.WriteImageFolder(Path.Combine(_run.Directory, "ten"), trainPerClass: 16, testPerClass: 2);
+        var ten = GeneratedImageData.WriteImageFolder(TenClasses, trainPerClass: 16, testPerClass: 2);
         GeneratedImageData.WriteImageFolder(FiveClasses, trainPerClass: 16, testPerClass: 2, classes: 5);
         var (code, process) = await TrainerProcess.RunAsync(
             _run.Args("--model", "cnn", "--dataset", DatasetNames.ImageFolder, "--data", ten.Root, "--val-fraction", "0.25", "--batch-size", "20",

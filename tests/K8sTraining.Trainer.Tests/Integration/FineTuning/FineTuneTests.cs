@@ -91,6 +91,28 @@ public sealed class FineTuneTests(FineTuneSourceFixture source) : IClassFixture<
         Assert.Equal(before, SourceObjects());
     }
 
+    [Fact]
+    public async Task Train_Should_StartFromTheSourcesOptimizerStateToo_When_EveryParameterMatchesAndInitOptimizerIsTrue()
+    {
+        using var run = new TrainerRun();
+        string[] flags = ["--model", "cnn", "--dataset", DatasetNames.ImageFolder, "--data", source.TenClasses, "--batch-size", "20", "--init-from", source.SourceDirectory, "--init-optimizer", "true"];
+        using (var trainer = TrainerProcess.Start(run.Args(flags), new Dictionary<string, string> { ["K8STRAINING_TEST_START_DELAY_MS"] = "120000" }))
+        {
+            await Eventually.TrueAsync(() => trainer.Stdout.Contains("Initialised the optimizer state", StringComparison.Ordinal), Deadline, "the optimizer's init line");
+            trainer.SendSigterm();
+            var code = await trainer.WaitForExitAsync(Deadline);
+            Assert.True(code == TrainerExitCodes.Interrupted, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
+        }
+
+        var best = Path.Combine(source.SourceDirectory, CheckpointLayout.DirectoryName(source.Report.Best!.GlobalStep));
+        var stepZero = Path.Combine(run.CheckpointDirectory, CheckpointLayout.DirectoryName(0));
+        Assert.Empty(run.ReadTerminationReport().Lineage!.SkippedParameters!);
+        foreach (var file in new[] { CheckpointCodec.ModelFile, CheckpointCodec.OptimizerFile })
+        {
+            Assert.True(File.ReadAllBytes(Path.Combine(best, file)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(stepZero, file))), $"step 0's {file} is not the source's");
+        }
+    }
+
     [Theory]
     [InlineData("the optimizer state with a new head", "--init-optimizer", "true", "fc2.weight, fc2.bias did not; use --init-optimizer false")]
     [InlineData("another architecture", "--model", "mlp", "no parameter of")]
