@@ -5,6 +5,8 @@ using TorchSharp;
 
 namespace K8sTraining.Trainer.Tests.Unit.FineTuning;
 
+// Builds networks, which draws from torch's process-wide generator: alone, so no seeded test sees those draws.
+[Collection(K8sTraining.Trainer.Tests.Unit.Models.TorchRandomCollection.Name)]
 [Trait("Category", "Unit")]
 public sealed class SavedWeightsTests : IDisposable
 {
