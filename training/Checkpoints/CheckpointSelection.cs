@@ -24,6 +24,12 @@ public sealed record CheckpointSelection
 
     public bool IsLatest => !IsBest && Step is null;
 
+    /// <summary>With <see cref="IsBest"/>: the newest checkpoint instead of an error when the source kept no best (fine-tuning's default).</summary>
+    public bool LatestWhenNoBest { get; private init; }
+
+    /// <summary>This selection, except that best falls back to the newest checkpoint when the source kept no best.</summary>
+    public CheckpointSelection OrLatestWhenNoBest() => this with { LatestWhenNoBest = true };
+
     public static CheckpointSelection Best { get; } = new(CheckpointSelectors.Best, null, best: true);
 
     public static CheckpointSelection Latest { get; } = new(CheckpointSelectors.Latest, null, best: false);

@@ -23,7 +23,11 @@ public static class CheckpointSelector
         ResolveAsync(source, selector, scratchDirectory, Environment.GetEnvironmentVariable, NullLogger.Instance, ct);
 
     /// <inheritdoc cref="ResolveAsync(string, string, string, CancellationToken)"/>
-    public static Task<LocalCheckpoint> ResolveAsync(string source, string selector, string scratchDirectory, Func<string, string?> environment, ILogger logger, CancellationToken ct)
+    public static Task<LocalCheckpoint> ResolveAsync(string source, string selector, string scratchDirectory, Func<string, string?> environment, ILogger logger, CancellationToken ct) =>
+        ResolveAsync(source, CheckpointSelection.Parse(selector), scratchDirectory, environment, logger, ct);
+
+    /// <inheritdoc cref="ResolveAsync(string, string, string, CancellationToken)"/>
+    public static Task<LocalCheckpoint> ResolveAsync(string source, CheckpointSelection selection, string scratchDirectory, Func<string, string?> environment, ILogger logger, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(source))
         {
@@ -31,9 +35,9 @@ public static class CheckpointSelector
         }
         if (source.StartsWith(CheckpointLayout.RemoteScheme, StringComparison.Ordinal))
         {
-            return RemoteCheckpointFetcher.FetchAsync(source, selector, scratchDirectory, environment, logger, ct);
+            return RemoteCheckpointFetcher.FetchAsync(source, selection, scratchDirectory, environment, logger, ct);
         }
-        return Task.FromResult(ResolveLocal(source, CheckpointSelection.Parse(selector)));
+        return Task.FromResult(ResolveLocal(source, selection));
     }
 
     /// <summary>The selected checkpoint in the local checkpoint directory <paramref name="directory"/>.</summary>
@@ -64,6 +68,10 @@ public static class CheckpointSelector
         }
         if (newest.Manifest.Best is not { } best)
         {
+            if (selection.LatestWhenNoBest)
+            {
+                return newest;
+            }
             throw new InvalidInputException(RemoteCheckpointFetcher.NoBest(directory));
         }
         var bestName = CheckpointLayout.DirectoryName(best.GlobalStep);

@@ -18,6 +18,7 @@ public sealed record TrainerExit(int ExitCode, TerminationMessage Report)
         {
             TrainingOutcome.Completed => (TrainerExitCodes.Completed, TerminationStatuses.Completed, null),
             TrainingOutcome.Interrupted => (TrainerExitCodes.Interrupted, TerminationStatuses.Preempted, null),
+            TrainingOutcome.DeadlineExceeded => (TrainerExitCodes.Interrupted, TerminationStatuses.Preempted, TerminationReasons.DeadlineExceeded),
             TrainingOutcome.StoppedWithoutCheckpoint => (TrainerExitCodes.Failed, TerminationStatuses.Failed, null),
             TrainingOutcome.Superseded => (TrainerExitCodes.Superseded, TerminationStatuses.Superseded, TerminationReasons.Superseded),
             TrainingOutcome.Invalid invalid => (TrainerExitCodes.InvalidConfiguration, TerminationStatuses.Invalid, invalid.Reason),

@@ -149,7 +149,7 @@ public sealed partial class TrainingWorker(
         try
         {
             outcome = await loop.RunAsync(stoppingToken).ConfigureAwait(false);
-            if (outcome is TrainingOutcome.Completed or TrainingOutcome.Interrupted)
+            if (outcome is TrainingOutcome.Completed or TrainingOutcome.Interrupted or TrainingOutcome.DeadlineExceeded)
             {
                 // The text log's closing block (or stop line), from what the attempt record says.
                 observer.OnEnd(EndOf(outcome, attempt.Report(string.Empty, outcome.Message, null, remote.NewestCommitted)));

@@ -16,6 +16,7 @@ public sealed class AttemptRecord
     private LocalCheckpoint? newestLocal;
     private ResumePoint? resumedFrom;
     private double? testAccuracy;
+    private InitLineageReport? lineage;
 
     /// <summary>Where this attempt resumed; null when it started fresh (or has not got that far).</summary>
     public ResumePoint? ResumedFrom
@@ -45,6 +46,15 @@ public sealed class AttemptRecord
         lock (gate)
         {
             (globalStep, epoch, stepInEpoch) = (step, atEpoch, atStepInEpoch);
+        }
+    }
+
+    /// <summary>The run's weights started from another run's checkpoint (fine-tuning); every attempt of it reports this.</summary>
+    public void RecordLineage(InitLineageReport? initializedFrom)
+    {
+        lock (gate)
+        {
+            lineage = initializedFrom;
         }
     }
 
@@ -89,6 +99,7 @@ public sealed class AttemptRecord
                 Reason = reason,
                 ResumedFrom = resumedFrom,
                 Best = BestLocked(newestRemote),
+                Lineage = lineage,
             };
         }
     }

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using K8sTraining.Contract;
 using K8sTraining.Training.Checkpoints;
 using K8sTraining.Training.Data;
+using K8sTraining.Training.Deadlines;
+using K8sTraining.Training.FineTuning;
 using K8sTraining.Training.Optimization;
 using K8sTraining.Training.Regularization;
 using K8sTraining.Training.Schedules;
@@ -41,6 +43,9 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
 
     private readonly int _startDelayMs = int.TryParse(Environment.GetEnvironmentVariable(StartDelayEnvironmentVariable), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var ms) ? ms : 0;
 
+    /// <summary>--deadline: decides at each step boundary whether to stop now (none without a deadline).</summary>
+    private DeadlineGuard _deadline = DeadlineGuard.None;
+
     /// <summary>The story of a run: check the storage and claim it, find where to resume, train, and say how it ended.</summary>
     public async Task<TrainingOutcome> RunAsync(CancellationToken stopRequested)
     {
@@ -53,6 +58,11 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         // Validates the remote store and, with an owner and an attempt, claims the prefix (owner.json, the fence).
         await remote.ValidateAsync(CancellationToken.None).ConfigureAwait(false);
         var resume = await FindResumePointAsync(store, configuration).ConfigureAwait(false);
+        if (DeadlineGuard.PassedAtStart(options.Deadline, TimeProvider.System) is { } passed)
+        {
+            observer.OnMessage(passed);
+            return new TrainingOutcome.DeadlineExceeded(passed);
+        }
 
         var (data, split) = SplitData(task.LoadData(), resume);
         torch.manual_seed(options.Seed);
@@ -60,6 +70,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         var trainable = ParameterFreezing.Apply(model, options.Freeze);
         var settings = new OptimizerSettings(options.Optimizer, options.LearningRate, options.Momentum, options.Nesterov, options.WeightDecay);
         using var optimizer = settings.Create(trainable);
+        var initializedFrom = await new FineTuneInitializer(options, observer, logger).ApplyAsync(resume is not null, model, optimizer, trainable, CancellationToken.None).ConfigureAwait(false);
         var classes = options.NumClasses ?? data.Train.Classes;
         var (loss, smoothedLoss) = CreateLosses(data.Train, classes);
         var hasValidation = data.Validation is not null;
@@ -70,6 +81,9 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         }
         using var ema = RestoreEma(resume, model);
         var state = Restore(resume, configuration, model, optimizer, data);
+        state.InitializedFrom ??= initializedFrom;
+        attempt.RecordLineage(state.InitializedFrom);
+        _deadline = DeadlineGuard.For(options.Deadline, model, data.Test.Count + (data.Validation?.Count ?? 0), options.BatchSize, remote.Enabled ? () => remote.NewestCommitted?.GlobalStep : null);
         if (options.LearningRateAuto && state.FoundLearningRate is null)
         {
             state.FoundLearningRate = LearningRateSearch.Choose(task, data, model, loss, options, stopRequested);
@@ -247,6 +261,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         return new CheckpointWriter(store, (committed, elapsed) =>
         {
             metrics.RecordCheckpointSaved(elapsed, committed.Manifest.Files.Sum(f => f.Size));
+            _deadline.RecordCheckpoint(committed.Manifest.GlobalStep, elapsed);
             attempt.RecordLocalCheckpoint(committed);
             metrics.RecordCheckpointCommittedLocally(committed.Manifest.GlobalStep, committed.Manifest.Epoch, committed.Manifest.StepInEpoch, remote.Enabled);
             remote.Enqueue(committed);
@@ -286,7 +301,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
                 {
                     // A newer attempt owns the checkpoints: stop here, write nothing more (exit 76).
                     remote.ThrowIfSuperseded();
-                    if (stopRequested.IsCancellationRequested && run.Plan.StartsGroup(state.StepInEpoch))
+                    if ((stopRequested.IsCancellationRequested && run.Plan.StartsGroup(state.StepInEpoch)) || _deadline.Due(state.Epoch, state.StepInEpoch, run.Plan))
                     {
                         stopped = true;
                         break;
@@ -334,7 +349,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
             {
                 // The loader is gone first, so no batch is filled while the checkpoint is written.
                 state.TrainingSeconds = secondsBefore + clock.Elapsed.TotalSeconds;
-                return await StopAsync(run, state, writer, lastAccuracy).ConfigureAwait(false);
+                return _deadline.Explain(await StopAsync(run, state, writer, lastAccuracy, _deadline.StopCause ?? "by signal").ConfigureAwait(false));
             }
 
             state.TrainingSeconds = secondsBefore + clock.Elapsed.TotalSeconds;
@@ -464,12 +479,12 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         return new TrainingOutcome.Completed(message);
     }
 
-    private async Task<TrainingOutcome> StopAsync(Run run, TrainingState state, CheckpointWriter? writer, double? accuracy)
+    private async Task<TrainingOutcome> StopAsync(Run run, TrainingState state, CheckpointWriter? writer, double? accuracy, string cause)
     {
         var clock = Stopwatch.StartNew();
         if (writer is null)
         {
-            var lost = $"Stopped at global step {state.GlobalStep} without --checkpoint-dir: progress is lost";
+            var lost = $"Stopped {cause} at global step {state.GlobalStep} without --checkpoint-dir: progress is lost";
             observer.OnMessage(lost);
             RecordEnding(state, null, accuracy);
             return new TrainingOutcome.StoppedWithoutCheckpoint(lost);
@@ -480,7 +495,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
             : writer.Write(Capture(run, state));
         await FlushRemoteAsync().ConfigureAwait(false);
         remote.ThrowIfSuperseded();
-        var message = $"Stopped by signal after global step {state.GlobalStep} (epoch {state.Epoch}, step {state.StepInEpoch} of epoch); checkpoint {checkpoint!.Directory} written in {clock.Elapsed.TotalSeconds:F2} s";
+        var message = $"Stopped {cause} after global step {state.GlobalStep} (epoch {state.Epoch}, step {state.StepInEpoch} of epoch); checkpoint {checkpoint!.Directory} written in {clock.Elapsed.TotalSeconds:F2} s";
         observer.OnMessage(message);
         RecordEnding(state, checkpoint, accuracy);
         return new TrainingOutcome.Interrupted(message);

@@ -12,6 +12,9 @@ public abstract record TrainingOutcome(string Message)
     /// <summary>Stopped by a signal after checkpointing where it stood: a replacement resumes from there.</summary>
     public sealed record Interrupted(string Message) : TrainingOutcome(Message);
 
+    /// <summary>Stopped before its --deadline after checkpointing where it stood (or with nothing to train when it had passed already): a run with a later deadline resumes from there.</summary>
+    public sealed record DeadlineExceeded(string Message) : TrainingOutcome(Message);
+
     /// <summary>Stopped by a signal with nowhere to checkpoint (no --checkpoint-dir): the progress is lost.</summary>
     public sealed record StoppedWithoutCheckpoint(string Message) : TrainingOutcome(Message);
 

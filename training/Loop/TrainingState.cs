@@ -49,6 +49,13 @@ public sealed record TrainingState
 
     public List<EpochMetrics> History { get; init; } = [];
 
+    /// <summary>
+    /// With --init-from: the checkpoint this run's first weights came from and the parameters that kept their fresh
+    /// initialisation; null for a run that started from its own initialisation (and in checkpoints before the field).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public K8sTraining.Contract.InitLineageReport? InitializedFrom { get; set; }
+
     public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
 
     public static TrainingState Parse(byte[] json) =>

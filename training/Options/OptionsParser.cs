@@ -84,6 +84,10 @@ public static class OptionsParser
         ("--job-name", "NAME", "", "the TrainingJob's name (set by the operator; metrics labels, owner.json)"),
         ("--job-uid", "UID", "", "the TrainingJob's uid: claims --checkpoint-uri in owner.json and refuses a prefix another job owns"),
         ("--checkpoint-adopt", "true|false", "false", "take over a --checkpoint-uri prefix that holds another job's checkpoints"),
+        ("--init-from", "DIR|s3://bucket/prefix", "", "fine-tune: a fresh run starts from the weights of this run's checkpoint (read only), matched by name and shape; the others (a new head) keep their fresh initialisation"),
+        ("--init-checkpoint", $"{CheckpointSelectors.Best}|{CheckpointSelectors.Latest}|{CheckpointSelectors.StepPrefix}N", CheckpointSelectors.Best, $"which checkpoint of --init-from ({CheckpointSelectors.Best} falls back to {CheckpointSelectors.Latest} when the source kept no best)"),
+        ("--init-optimizer", "true|false", "false", "also load --init-from's optimizer state (every trainable parameter must match)"),
+        ("--deadline", "RFC3339", "", $"an instant (2026-11-30T22:00:00Z) by which to checkpoint and exit {TrainerExitCodes.Interrupted} ({TerminationReasons.DeadlineExceeded}), early enough for the measured checkpoint and upload time"),
     ];
 
     // System.CommandLine reads the command line: each flag takes one value, as --flag value, --flag=value or --flag:value
@@ -318,6 +322,16 @@ public static class OptionsParser
             throw new OptionsException($"{Source("--mix-off-last-epochs")}: '{Raw("--mix-off-last-epochs")}' is not allowed; allowed: a whole number of epochs, or a fraction below 1");
         }
         var port = Integer("--metrics-port", -1, 0, 65535);
+        var initCheckpoint = Raw("--init-checkpoint") ?? CheckpointSelectors.Best;
+        if (!K8sTraining.Training.Commands.CheckpointChoice.IsSelector(initCheckpoint))
+        {
+            throw new OptionsException($"{Source("--init-checkpoint")}: '{initCheckpoint}' is not allowed; allowed: {CheckpointSelectors.Best}, {CheckpointSelectors.Latest}, {CheckpointSelectors.StepPrefix}N (a global step, such as {CheckpointSelectors.StepPrefix}250)");
+        }
+        var initFrom = Text("--init-from");
+        if (initFrom is not null && !initFrom.StartsWith(CheckpointLayout.RemoteScheme, StringComparison.Ordinal) && !Directory.Exists(initFrom))
+        {
+            throw new OptionsException($"{Source("--init-from")}: '{initFrom}' is not allowed; allowed: an existing checkpoint directory (another run's --checkpoint-dir) or s3://bucket/prefix");
+        }
 
         return new TrainerOptions
         {
@@ -391,6 +405,10 @@ public static class OptionsParser
             JobName = Text("--job-name"),
             JobUid = Text("--job-uid"),
             CheckpointAdopt = Choice("--checkpoint-adopt", "false", "true", "false") == "true",
+            InitFrom = initFrom,
+            InitCheckpoint = initCheckpoint,
+            InitOptimizer = Choice("--init-optimizer", "false", "true", "false") == "true",
+            Deadline = Raw("--deadline") is { } deadline ? K8sTraining.Training.Deadlines.DeadlineInstant.Parse(deadline, Source("--deadline")) : null,
         };
     }
 

@@ -169,6 +169,18 @@ public sealed record TrainerOptions
     /// <summary>Take over a prefix another job (or nobody, by owner.json) holds checkpoints in.</summary>
     public bool CheckpointAdopt { get; init; }
 
+    /// <summary>Fine-tuning: the checkpoint directory or s3:// prefix a fresh run takes its first weights from (read only); null: none.</summary>
+    public string? InitFrom { get; init; }
+
+    /// <summary>Which checkpoint of <see cref="InitFrom"/>: best (else the newest, when the source kept no best), latest or step-N.</summary>
+    public string InitCheckpoint { get; init; } = K8sTraining.Contract.CheckpointSelectors.Best;
+
+    /// <summary>Also load <see cref="InitFrom"/>'s optimizer state (only when every trainable parameter matched).</summary>
+    public bool InitOptimizer { get; init; }
+
+    /// <summary>The instant (UTC) by which this attempt checkpoints and exits 75; null: none.</summary>
+    public DateTimeOffset? Deadline { get; init; }
+
     /// <summary>Where the CSV training log goes: --log-csv, else training-log.csv in the checkpoint directory.</summary>
     public string? ResolvedLogCsv => LogCsv ?? (CheckpointDirectory is null ? null : Path.Combine(CheckpointDirectory, K8sTraining.Contract.ArtifactLayout.CsvLogFileName));
 }

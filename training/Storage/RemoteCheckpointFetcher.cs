@@ -24,10 +24,14 @@ public static class RemoteCheckpointFetcher
         FetchAsync(uri, selector, localDirectory, Environment.GetEnvironmentVariable, NullLogger.Instance, cancellationToken);
 
     /// <inheritdoc cref="FetchAsync(string, string, string, CancellationToken)"/>
-    public static async Task<LocalCheckpoint> FetchAsync(string uri, string selector, string localDirectory, Func<string, string?> environment, ILogger logger, CancellationToken cancellationToken)
+    public static Task<LocalCheckpoint> FetchAsync(string uri, string selector, string localDirectory, Func<string, string?> environment, ILogger logger, CancellationToken cancellationToken) =>
+        FetchAsync(uri, CheckpointSelection.Parse(selector), localDirectory, environment, logger, cancellationToken);
+
+    /// <inheritdoc cref="FetchAsync(string, string, string, CancellationToken)"/>
+    public static async Task<LocalCheckpoint> FetchAsync(string uri, CheckpointSelection selection, string localDirectory, Func<string, string?> environment, ILogger logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(localDirectory);
-        var selection = CheckpointSelection.Parse(selector);
+        ArgumentNullException.ThrowIfNull(selection);
         var options = S3StoreOptions.FromEnvironment(uri, keep: 0, environment);
         using var objects = new S3ObjectClient(options);
         return await FetchAsync(options, objects, selection, localDirectory, logger, cancellationToken).ConfigureAwait(false);
@@ -67,6 +71,29 @@ public static class RemoteCheckpointFetcher
         }
         if (selection.IsLatest)
         {
+            return await NewestAsync().ConfigureAwait(false);
+        }
+
+        var best = pointer.Best;
+        if (best is null && await DownloadAsync(options, objects, retry, pointer.Checkpoint, localDirectory, cancellationToken).ConfigureAwait(false) is { } newest)
+        {
+            best = newest.Manifest.Best;
+        }
+        if (best is null && selection.LatestWhenNoBest)
+        {
+            return await NewestAsync().ConfigureAwait(false);
+        }
+        if (best is null)
+        {
+            throw new InvalidInputException(NoBest(location.ToString()));
+        }
+        var bestName = CheckpointLayout.DirectoryName(best.GlobalStep);
+        return await DownloadAsync(options, objects, retry, bestName, localDirectory, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidInputException($"The best checkpoint {bestName} ({best.Metric} {best.Value}) named at {location} is missing or does not verify ({holds}): name another by its step, or {CheckpointSelectors.Latest}.");
+
+        // latest: the newest listed checkpoint that verifies.
+        async Task<LocalCheckpoint> NewestAsync()
+        {
             foreach (var name in listed)
             {
                 if (await DownloadAsync(options, objects, retry, name, localDirectory, cancellationToken).ConfigureAwait(false) is { } found)
@@ -76,19 +103,6 @@ public static class RemoteCheckpointFetcher
             }
             throw new InvalidInputException($"No checkpoint at {location} verifies ({holds}).");
         }
-
-        var best = pointer.Best;
-        if (best is null && await DownloadAsync(options, objects, retry, pointer.Checkpoint, localDirectory, cancellationToken).ConfigureAwait(false) is { } newest)
-        {
-            best = newest.Manifest.Best;
-        }
-        if (best is null)
-        {
-            throw new InvalidInputException(NoBest(location.ToString()));
-        }
-        var bestName = CheckpointLayout.DirectoryName(best.GlobalStep);
-        return await DownloadAsync(options, objects, retry, bestName, localDirectory, cancellationToken).ConfigureAwait(false)
-            ?? throw new InvalidInputException($"The best checkpoint {bestName} ({best.Metric} {best.Value}) named at {location} is missing or does not verify ({holds}): name another by its step, or {CheckpointSelectors.Latest}.");
     }
 
     /// <summary>Why there is no best checkpoint, and what to do instead.</summary>

@@ -90,6 +90,28 @@ public sealed class CheckpointSelectorTests : IDisposable
         Assert.Contains("No best checkpoint", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ResolveAsync_Should_GiveTheNewest_When_TheRunKeptNoBestAndBestMayFallBackToLatest()
+    {
+        var store = new LocalCheckpointStore(_root, 2, NullLogger.Instance);
+        store.Write(Snapshot(10, null));
+        store.Write(Snapshot(20, null));
+
+        var found = await CheckpointSelector.ResolveAsync(_root, CheckpointSelection.Best.OrLatestWhenNoBest(), _root, _ => null, NullLogger.Instance, CancellationToken.None);
+
+        Assert.Equal(20, found.Manifest.GlobalStep);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_Should_StillGiveTheBest_When_BestMayFallBackToLatestButTheRunKeptOne()
+    {
+        WriteRun();
+
+        var found = await CheckpointSelector.ResolveAsync(_root, CheckpointSelection.Best.OrLatestWhenNoBest(), _root, _ => null, NullLogger.Instance, CancellationToken.None);
+
+        Assert.Equal(10, found.Manifest.GlobalStep);
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_root))

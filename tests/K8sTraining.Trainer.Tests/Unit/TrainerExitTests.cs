@@ -20,6 +20,7 @@ public sealed class TrainerExitTests
         "invalid" => new TrainingOutcome.Invalid("--lr differs", TerminationReasons.InvalidConfiguration),
         "prefix in use" => new TrainingOutcome.Invalid("owned by another job", TerminationReasons.CheckpointPrefixInUse),
         "storage unavailable" => new TrainingOutcome.StorageUnavailable("unreachable"),
+        "deadline exceeded" => new TrainingOutcome.DeadlineExceeded("stopped for the deadline"),
         _ => new TrainingOutcome.Failed("IOException: No space left on device"),
     };
 
@@ -32,6 +33,7 @@ public sealed class TrainerExitTests
     [InlineData("prefix in use", TrainerExitCodes.InvalidConfiguration, TerminationStatuses.Invalid, TerminationReasons.CheckpointPrefixInUse)]
     [InlineData("storage unavailable", TrainerExitCodes.StorageUnavailable, TerminationStatuses.Failed, TerminationReasons.StorageUnavailable)]
     [InlineData("failed", TrainerExitCodes.Failed, TerminationStatuses.Failed, null)]
+    [InlineData("deadline exceeded", TrainerExitCodes.Interrupted, TerminationStatuses.Preempted, TerminationReasons.DeadlineExceeded)]
     public void For_Should_GiveTheDocumentedExitCodeStatusAndReason_When_AnAttemptEndsThisWay(string name, int exitCode, string status, string? reason)
     {
         var outcome = Outcome(name);
