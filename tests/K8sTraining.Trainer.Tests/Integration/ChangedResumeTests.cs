@@ -75,6 +75,36 @@ public sealed class ChangedResumeTests
     }
 
     [Fact]
+    public async Task Train_Should_FinishTheEpochOverTheOldSamplesAndTakeTheNewCountAtTheNextEpoch_When_SamplesGrowMidEpoch()
+    {
+        using var run = new TrainerRun();
+        var trace = Path.Combine(run.Directory, "samples.txt");
+        long stop;
+        using (var first = TrainerProcess.Start(Args(run), new Dictionary<string, string> { ["K8STRAINING_TEST_STEP_DELAY_MS"] = "100", [SampleTrace.EnvironmentVariable] = trace }))
+        {
+            await first.WaitForGlobalStepAsync(4, Deadline);
+            first.SendSigterm();
+            var code = await first.WaitForExitAsync(Deadline);
+            Assert.True(code == TrainerExitCodes.Interrupted, $"exit {code}\n{first.Stdout}\n{first.Stderr}");
+            stop = run.ReadTerminationReport().GlobalStep!.Value;
+        }
+        Assert.True(stop is > 0 and < 31, $"the signal must land inside epoch 0 for this case; it stopped at {stop}");
+
+        var (resumedCode, resumed) = await TrainerProcess.RunAsync(Args(run, "--samples", "640"), new Dictionary<string, string> { [SampleTrace.EnvironmentVariable] = trace });
+        using (resumed)
+        {
+            Assert.True(resumedCode == TrainerExitCodes.Completed, $"exit {resumedCode}\n{resumed.Stdout}\n{resumed.Stderr}");
+            Assert.Contains("the new --samples takes effect at epoch 1", resumed.Stdout, StringComparison.Ordinal);
+        }
+
+        List<int> Seen(int epoch) => [.. File.ReadAllLines(trace).Where(l => l.StartsWith($"{epoch}:", StringComparison.Ordinal))
+            .SelectMany(l => l[(l.IndexOf(':', StringComparison.Ordinal) + 1)..].Split(',').Select(i => int.Parse(i, CultureInfo.InvariantCulture))).Order()];
+        Assert.Equal(Enumerable.Range(0, Samples), Seen(0));
+        Assert.Equal(Enumerable.Range(0, 640), Seen(1));
+        Assert.Equal(new LineageEntry(stop, (int)stop * 16, "--samples", "512", "640"), Assert.Single(FinalState(run).Lineage));
+    }
+
+    [Fact]
     public async Task Train_Should_TrainTwoMoreEpochsExactlyAsARunStartedWithThem_When_AFinishedRunIsExtended()
     {
         using var extended = new TrainerRun();
