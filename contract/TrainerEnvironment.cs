@@ -212,6 +212,11 @@ public static class TrainerEnvironment
 
     /// <summary>--deadline: an RFC 3339 UTC instant; the trainer checkpoints and exits 75 (<see cref="TerminationReasons.DeadlineExceeded"/>) before it.</summary>
     public const string Deadline = Prefix + "DEADLINE";
+    /// <summary>--reconfigure: allow a resume whose learning rate, schedule or optimizer settings differ from the checkpoint's.</summary>
+    public const string Reconfigure = Prefix + "RECONFIGURE";
+
+    /// <summary>--scale-lr-with-batch: on a resume with another batch size, scale the learning rate linearly (new/old).</summary>
+    public const string ScaleLrWithBatch = Prefix + "SCALE_LR_WITH_BATCH";
 
     /// <summary>
     /// The attempt number (1, 2, ...): the fencing token of the checkpoint protocol (a trainer that finds a newer
@@ -227,6 +232,7 @@ public static class TrainerEnvironment
         ShutdownTimeoutSeconds, NumClasses, InChannels, ImageSize, Stem, CnnChannels, RandomCropPadding, HorizontalFlip, Normalize, MaxSamplesPerClass, ValFraction, ClassWeights, Loss, FocalGamma, LoaderWorkers, PrefetchBatches,
         Scheduler, WarmupSteps, WarmupEpochs, MinLr, StepSize, Milestones, OneCyclePctStart, OneCycleDivFactor, OneCycleFinalDivFactor, BaseMomentum, MaxMomentum, LrGamma, Momentum, Nesterov, WeightDecay, GradClipNorm, GradAccumulationSteps, LrFindSteps, LrFindStart, LrFindEnd, MixupAlpha, CutMixAlpha, MixProb, MixOffLastEpochs, LabelSmoothing, EmaDecay, Freeze, BestMetric, BestWeights,
         InitFrom, InitCheckpoint, InitOptimizer, Deadline,
+        Reconfigure, ScaleLrWithBatch,
     ];
 
     /// <summary>Every variable above.</summary>

@@ -33,6 +33,17 @@ public sealed class EpochSampler
         return _order.AsSpan(start, Math.Min(BatchSize, _order.Length - start));
     }
 
+    /// <summary>
+    /// The batch that starts at sample position <paramref name="sampleInEpoch"/> of the permutation: a resume after a
+    /// batch-size change re-cuts the rest of the epoch from its sample position, so the epoch still sees every sample once.
+    /// </summary>
+    public ReadOnlySpan<int> BatchFrom(int sampleInEpoch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sampleInEpoch);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(sampleInEpoch, _order.Length);
+        return _order.AsSpan(sampleInEpoch, Math.Min(BatchSize, _order.Length - sampleInEpoch));
+    }
+
     /// <summary>Fisher-Yates driven by SplitMix64 seeded from (seed, epoch).</summary>
     public static int[] Permutation(long seed, int epoch, int count)
     {

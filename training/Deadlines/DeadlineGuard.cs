@@ -92,7 +92,7 @@ public sealed class DeadlineGuard
         DeadlineInputs inputs;
         lock (gate)
         {
-            inputs = new DeadlineInputs(checkpointBytes, newestRemoteStep is not null, group, stepInEpoch + group >= plan.BatchesPerEpoch, evaluationBatches, slowestWrite, slowestUpload, slowestStep, slowestEpochEnd);
+            inputs = new DeadlineInputs(checkpointBytes, newestRemoteStep is not null, group, stepInEpoch + group >= plan.Batches, evaluationBatches, slowestWrite, slowestUpload, slowestStep, slowestEpochEnd);
         }
         var decision = DeadlineRule.Decide(now, d, inputs);
         if (decision.Stop)

@@ -14,6 +14,9 @@ public sealed class LoadedBatch(int capacity, int sampleSize)
 
     public long[] Labels { get; } = new long[capacity];
 
+    /// <summary>The data set index of each sample (as filled), for tracing which samples an epoch saw.</summary>
+    public int[] Indices { get; } = new int[capacity];
+
     /// <summary>How many samples this batch holds (the last of an epoch may hold fewer than its capacity).</summary>
     public int Count { get; internal set; }
 
@@ -59,6 +62,7 @@ public sealed class BatchLoader : IDisposable
     private readonly Channel<LoadedBatch> _ready;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _producer;
+    private readonly int _offset;
     private int _nextStep;
 
     /// <param name="data">The data set to read.</param>
@@ -70,7 +74,12 @@ public sealed class BatchLoader : IDisposable
     /// <param name="train">Whether samples are filled for training (augmented) or evaluation.</param>
     /// <param name="workers">Threads that fill one batch's samples.</param>
     /// <param name="prefetch">Batches filled ahead of the one taken.</param>
-    public BatchLoader(ITrainingDataset data, int[]? order, int batchSize, int firstStep, int epoch, long seed, bool train, int workers, int prefetch)
+    /// <param name="firstSample">
+    /// The position in the pass the first batch starts at; null: <paramref name="firstStep"/> times the batch size. A pass
+    /// resumed after a batch-size change starts mid-batch of the new cut: its batches are re-cut from there, numbered on
+    /// from <paramref name="firstStep"/>.
+    /// </param>
+    public BatchLoader(ITrainingDataset data, int[]? order, int batchSize, int firstStep, int epoch, long seed, bool train, int workers, int prefetch, int? firstSample = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
@@ -87,6 +96,10 @@ public sealed class BatchLoader : IDisposable
         _epoch = epoch;
         _sampleSize = checked((int)data.SampleShape.Aggregate(1L, (a, b) => a * b));
         _nextStep = firstStep;
+        var start = firstSample ?? checked(firstStep * batchSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start, _count);
+        _offset = start - (firstStep * batchSize);
         _free = Channel.CreateUnbounded<LoadedBatch>();
         _ready = Channel.CreateUnbounded<LoadedBatch>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var buffers = Math.Min(prefetch + 1, Math.Max(Steps - firstStep, 1));
@@ -98,7 +111,7 @@ public sealed class BatchLoader : IDisposable
     }
 
     /// <summary>Batches in the pass; the last may be smaller.</summary>
-    public int Steps => (_count + _batchSize - 1) / _batchSize;
+    public int Steps => (_count - _offset + _batchSize - 1) / _batchSize;
 
     /// <summary>The floats of one sample (the product of the data set's SampleShape).</summary>
     public int SampleSize => _sampleSize;
@@ -190,7 +203,7 @@ public sealed class BatchLoader : IDisposable
 
     private void Fill(LoadedBatch batch, int step, CancellationToken stop)
     {
-        var start = step * _batchSize;
+        var start = _offset + (step * _batchSize);
         var n = Math.Min(_batchSize, _count - start);
         batch.Step = step;
         batch.Count = n;
@@ -224,6 +237,7 @@ public sealed class BatchLoader : IDisposable
     private void FillOne(LoadedBatch batch, int start, int k)
     {
         var index = _order is null ? start + k : _order[start + k];
+        batch.Indices[k] = index;
         batch.Labels[k] = _data.LabelOf(index);
         _data.Fill(index, batch.Inputs.AsSpan(k * _sampleSize, _sampleSize), new SampleContext(_train, new SampleRandom(_seed, _epoch, index)));
     }

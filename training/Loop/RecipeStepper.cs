@@ -33,16 +33,19 @@ public sealed class RecipeStepper(
 {
     private ScheduledValues _current;
 
+    /// <summary>The plan of the epoch being trained (a resume re-cuts the epoch in progress after a batch-size change).</summary>
+    public OptimizerStepPlan Plan { get; set; } = plan;
+
     /// <summary>Whether batches of <paramref name="epoch"/> may be mixed (off for the last --mix-off-last-epochs).</summary>
     public bool MixesIn(int epoch) => mixing.Enabled && epoch < mixUntilEpoch;
 
     /// <summary>The learning rate and momentum of the optimizer step that batch (<paramref name="epoch"/>, <paramref name="stepInEpoch"/>) belongs to.</summary>
-    public ScheduledValues ValuesAt(int epoch, int stepInEpoch) => schedule.At(plan.OptimizerStep(epoch, stepInEpoch));
+    public ScheduledValues ValuesAt(int epoch, int stepInEpoch) => schedule.At(Plan.OptimizerStep(epoch, stepInEpoch));
 
     public BatchResult Train(LoadedBatch batch, IReadOnlyList<long> sampleShape, int epoch, int stepInEpoch, long globalStep)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (plan.StartsGroup(stepInEpoch))
+        if (Plan.StartsGroup(stepInEpoch))
         {
             _current = ValuesAt(epoch, stepInEpoch);
             OptimizerSettings.Apply(optimizer, _current.LearningRate, _current.Momentum);
@@ -58,9 +61,9 @@ public sealed class RecipeStepper(
         var output = model.forward(mixed.Input);
         var lossFunction = mixed.Mode == MixingModes.None && smoothedLoss is not null ? smoothedLoss : loss;
         var batchLoss = mixed.Loss(output, (o, t) => lossFunction(o, t));
-        var groupSize = plan.GroupSize(stepInEpoch);
+        var groupSize = Plan.GroupSize(stepInEpoch);
         (groupSize == 1 ? batchLoss : batchLoss / groupSize).backward();
-        if (plan.EndsGroup(stepInEpoch))
+        if (Plan.EndsGroup(stepInEpoch))
         {
             if (gradClipNorm > 0)
             {

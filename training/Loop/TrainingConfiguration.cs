@@ -132,9 +132,23 @@ public sealed record TrainingConfiguration(
     }
 
     /// <summary>The first field (as its flag) whose value differs from <paramref name="saved"/>, or null.</summary>
-    public (string Flag, string Saved, string Requested)? FirstDifference(TrainingConfiguration saved)
+    public (string Flag, string Saved, string Requested)? FirstDifference(TrainingConfiguration saved) =>
+        Differences(saved).Select(d => ((string Flag, string Saved, string Requested)?)d).FirstOrDefault();
+
+    /// <summary>
+    /// Every field (as its flag, in the order of the flags) whose value differs from <paramref name="saved"/>; whether a
+    /// resume may take a difference is Resume.ResumeChanges' decision.
+    /// </summary>
+    public IReadOnlyList<(string Flag, string Saved, string Requested)> Differences(TrainingConfiguration saved) =>
+        Fields(saved).Where(f => !Equals(f.Saved, f.Requested)).Select(f => (f.Flag, Show(f.Saved), Show(f.Requested))).ToList();
+
+    /// <summary>The flag of every field, in order (the names <see cref="Differences"/> reports).</summary>
+    public static IReadOnlyList<string> FieldFlags { get; } =
+        new TrainingConfiguration(string.Empty, string.Empty, 0, 0, 1, string.Empty, 0, 0).Fields(null).Select(f => f.Flag).ToList();
+
+    private (string Flag, object? Saved, object? Requested)[] Fields(TrainingConfiguration? saved)
     {
-        ArgumentNullException.ThrowIfNull(saved);
+        saved ??= this;
         (string, object?, object?)[] fields =
         [
             ("--model", saved.Model, Model),
@@ -181,17 +195,11 @@ public sealed record TrainingConfiguration(
             ("--epochs", saved.ScheduleEpochs, ScheduleEpochs),
             ("--cnn-channels", saved.CnnChannels, CnnChannels),
         ];
-        foreach (var (flag, before, now) in fields)
-        {
-            if (!Equals(before, now))
-            {
-                return (flag, Show(before), Show(now));
-            }
-        }
-        return null;
+        return fields;
     }
 
-    private static string Show(object? value) => value switch
+    /// <summary>How a value appears in a difference and in the lineage (invariant culture, null as <see cref="Unset"/>).</summary>
+    public static string Show(object? value) => value switch
     {
         null => Unset,
         bool b => b ? "true" : "false",

@@ -6,6 +6,7 @@ using K8sTraining.Training.Deadlines;
 using K8sTraining.Training.FineTuning;
 using K8sTraining.Training.Optimization;
 using K8sTraining.Training.Regularization;
+using K8sTraining.Training.Resume;
 using K8sTraining.Training.Schedules;
 using K8sTraining.Training.Metrics;
 using K8sTraining.Training.Options;
@@ -45,6 +46,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
 
     /// <summary>--deadline: decides at each step boundary whether to stop now (none without a deadline).</summary>
     private DeadlineGuard _deadline = DeadlineGuard.None;
+
+    private readonly SampleTrace? _sampleTrace = SampleTrace.FromEnvironment();
 
     /// <summary>The story of a run: check the storage and claim it, find where to resume, train, and say how it ended.</summary>
     public async Task<TrainingOutcome> RunAsync(CancellationToken stopRequested)
@@ -94,7 +97,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         }
         var batchesPerEpoch = (data.Train.Count + options.BatchSize - 1) / options.BatchSize;
         var plan = new OptimizerStepPlan(batchesPerEpoch, options.GradAccumulationSteps);
-        var schedule = ScheduleFactory.For(options, plan.OptimizerStepsPerEpoch, state.FoundLearningRate ?? options.LearningRate);
+        var schedule = ScheduleFactory.For(options, plan.OptimizerStepsPerEpoch, ResumedState.BaseLearningRate(state, options));
         var mixing = new BatchMixing(options.MixupAlpha, options.CutMixAlpha, options.MixProbability);
         var stepper = new RecipeStepper(model, optimizer, trainable, loss, smoothedLoss, mixing, options.Epochs - options.ResolvedMixOffEpochs, ema, schedule, plan, options.GradClipNorm, options.Seed);
         var writer = StartCheckpointWriter(store, resume?.Checkpoint);
@@ -217,12 +220,17 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         // The job's last known position, even if this attempt refuses to resume from it below.
         attempt.RecordPosition(saved.GlobalStep, saved.Epoch, saved.StepInEpoch);
         attempt.RecordLocalCheckpoint(found);
-        if (configuration.FirstDifference(saved.Configuration) is { } diff)
+        // Which changed settings this resume may take (Resume.ResumeChanges): a refusal exits 2 naming the flag and the fix.
+        var changes = ResumeChanges.Decide(ResumedState.Request(saved, configuration, options));
+        if (changes.Refusal is { } refusal)
         {
-            var fix = diff.Saved == TrainingConfiguration.Unset ? $"resume without {diff.Flag}" : $"resume with {diff.Flag} {diff.Saved}";
-            throw new ConfigurationMismatchException(
-                $"{diff.Flag}: '{diff.Requested}' differs from '{diff.Saved}' in checkpoint {found.Directory}; {fix} or use another --checkpoint-dir");
+            throw new ConfigurationMismatchException(refusal.Message(found.Directory));
         }
+        foreach (var line in ResumedState.Describe(changes, saved.Epoch))
+        {
+            observer.OnMessage(line);
+        }
+        saved = ResumedState.Apply(saved, changes, configuration, options.Epochs);
         // Known before any data is loaded, so the operator can correct status.resumeFrom from the first scrape. Named
         // by its remote URI when the store holds it (restored, or listed in latest.json), else by its local path.
         var from = remote.NewestCommitted is { } durable && durable.GlobalStep == found.Manifest.GlobalStep ? durable.Uri : found.Directory;
@@ -242,6 +250,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
             return new TrainingState
             {
                 Configuration = configuration,
+                SampleInEpoch = 0,
+                Epochs = options.Epochs,
             };
         }
         var state = resume.State;
@@ -295,13 +305,18 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
             var checkpointAtEpochEnd = false;
             // Prefetched batches are dropped when the loader is disposed (a stop); a resume makes them again, the same.
             var stopped = false;
-            using (var loader = new BatchLoader(train, EpochSampler.Permutation(options.Seed, state.Epoch, train.Count), options.BatchSize, state.StepInEpoch, state.Epoch, options.Seed, train: true, options.LoaderWorkers, options.PrefetchBatches))
+            // The epoch goes on from its sample position (re-cut there after a batch-size change, Resume.EpochPosition).
+            var epochData = ResumedState.EpochData(train, state);
+            var epochPlan = EpochPosition.PlanFor(run.Plan, epochData.Count, options.BatchSize, state.StepInEpoch, state.SampleInEpoch ?? 0);
+            run.Stepper.Plan = epochPlan;
+            var epochSteps = epochPlan.Batches;
+            using (var loader = new BatchLoader(epochData, EpochSampler.Permutation(options.Seed, state.Epoch, epochData.Count), options.BatchSize, state.StepInEpoch, state.Epoch, options.Seed, train: true, options.LoaderWorkers, options.PrefetchBatches, state.SampleInEpoch))
             {
-                while (state.StepInEpoch < stepsPerEpoch)
+                while (state.StepInEpoch < epochSteps)
                 {
                     // A newer attempt owns the checkpoints: stop here, write nothing more (exit 76).
                     remote.ThrowIfSuperseded();
-                    if ((stopRequested.IsCancellationRequested && run.Plan.StartsGroup(state.StepInEpoch)) || _deadline.Due(state.Epoch, state.StepInEpoch, run.Plan))
+                    if ((stopRequested.IsCancellationRequested && epochPlan.StartsGroup(state.StepInEpoch)) || _deadline.Due(state.Epoch, state.StepInEpoch, epochPlan))
                     {
                         stopped = true;
                         break;
@@ -309,10 +324,12 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
                     var batch = loader.Next();
                     var samples = batch.Count;
                     last = run.Stepper.Train(batch, train.SampleShape, state.Epoch, state.StepInEpoch, state.GlobalStep);
+                    _sampleTrace?.Append(state.Epoch, batch);
                     loader.Return(batch);
                     modes.Add(last.MixingMode);
-                    var groupEnded = run.Plan.EndsGroup(state.StepInEpoch);
+                    var groupEnded = epochPlan.EndsGroup(state.StepInEpoch);
                     state.StepInEpoch++;
+                    state.SampleInEpoch = (state.SampleInEpoch ?? 0) + samples;
                     state.GlobalStep++;
                     attempt.RecordPosition(state.GlobalStep, state.Epoch, state.StepInEpoch);
                     if (state.GlobalStep % FinalizeEverySteps == 0)
@@ -322,9 +339,9 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
                     state.EpochLossSum += last.Loss * samples;
                     state.EpochSamples += samples;
                     state.EpochCorrect += last.Correct;
-                    if (writer is not null && groupEnded && PeriodicCheckpointDue(state.GlobalStep, run.Plan.GroupSize(state.StepInEpoch - 1)))
+                    if (writer is not null && groupEnded && PeriodicCheckpointDue(state.GlobalStep, epochPlan.GroupSize(state.StepInEpoch - 1)))
                     {
-                        if (state.StepInEpoch == stepsPerEpoch)
+                        if (state.StepInEpoch == epochSteps)
                         {
                             // Due at the epoch's last batch: written after the epoch's evaluation instead, once, with the
                             // epoch's result and best in it (the same step is never written twice).
@@ -338,7 +355,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
                     }
                     var rate = (state.GlobalStep - startStep) * (double)options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
                     var remaining = rate > 0 ? TimeSpan.FromSeconds((totalSteps - state.GlobalStep) * options.BatchSize / rate) : (TimeSpan?)null;
-                    observer.OnStep(new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, stepsPerEpoch, state.GlobalStep, totalSteps, last.Loss, last.LearningRate, rate, remaining, writer?.LastSubmittedStep, last.Momentum, last.MixingMode));
+                    observer.OnStep(new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, epochSteps, state.GlobalStep, totalSteps, last.Loss, last.LearningRate, rate, remaining, writer?.LastSubmittedStep, last.Momentum, last.MixingMode));
                     if (_stepDelayMs > 0)
                     {
                         Thread.Sleep(_stepDelayMs);
@@ -362,6 +379,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
             var progress = new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, stepsPerEpoch, state.GlobalStep, totalSteps, epochMetrics.TrainLoss, last.LearningRate, 0, null, writer?.LastSubmittedStep, last.Momentum, last.MixingMode);
             state.Epoch++;
             state.StepInEpoch = 0;
+            state.SampleInEpoch = 0;
+            state.EpochDatasetSize = null;
             state.EpochLossSum = 0;
             state.EpochSamples = 0;
             state.EpochCorrect = 0;

@@ -56,6 +56,27 @@ public sealed record TrainingState
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public K8sTraining.Contract.InitLineageReport? InitializedFrom { get; set; }
 
+    // The fields below came with resuming under changed parameters (trainer/README.md); absent in older state.json,
+    // where their defaults are what those runs did.
+
+    /// <summary>
+    /// Samples of the epoch's permutation done: where the next batch starts. Null in checkpoints written before the
+    /// field (then <see cref="StepInEpoch"/> times the checkpoint's batch size, Resume.EpochPosition).
+    /// </summary>
+    public int? SampleInEpoch { get; set; }
+
+    /// <summary>The run's --epochs as of the attempt that wrote the checkpoint; null before the field.</summary>
+    public int? Epochs { get; set; }
+
+    /// <summary>The factor on the learning rate from --scale-lr-with-batch; null (1) until a batch-size change scaled it.</summary>
+    public double? LearningRateScale { get; set; }
+
+    /// <summary>The samples the epoch in progress permutes while a --samples change waits for its end; null: the configuration's.</summary>
+    public int? EpochDatasetSize { get; set; }
+
+    /// <summary>Every change a resume accepted, oldest first (Resume.LineageEntry).</summary>
+    public List<K8sTraining.Training.Resume.LineageEntry> Lineage { get; init; } = [];
+
     public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
 
     public static TrainingState Parse(byte[] json) =>

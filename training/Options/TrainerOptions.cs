@@ -146,6 +146,12 @@ public sealed record TrainerOptions
     /// <summary>Parameters whose names start with one of these prefixes are frozen (not trained).</summary>
     public IReadOnlyList<string> Freeze { get; init; } = [];
 
+    /// <summary>Resume from a checkpoint trained with another learning rate, schedule or optimizer settings (Resume.ResumeChanges).</summary>
+    public bool Reconfigure { get; init; }
+
+    /// <summary>On a resume with another batch size, scale the learning rate by new/old (kept in the checkpoint).</summary>
+    public bool ScaleLrWithBatch { get; init; }
+
     /// <summary>One of BestMetricNames.All; null: val-accuracy when there is a validation split, else none.</summary>
     public string? BestMetric { get; init; }
 

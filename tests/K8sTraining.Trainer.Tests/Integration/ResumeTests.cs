@@ -162,7 +162,7 @@ public sealed class ResumeTests(ReferenceRunFixture reference, ITestOutputHelper
 
     [Theory]
     [InlineData("--seed", "7")]
-    [InlineData("--batch-size", "32")]
+    [InlineData("--num-classes", "12")]
     [InlineData("--model", "cnn")]
     [InlineData("--optimizer", "sgd")]
     [InlineData("--val-fraction", "0.2")]

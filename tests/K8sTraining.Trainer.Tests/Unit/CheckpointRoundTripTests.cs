@@ -10,6 +10,7 @@ using static TorchSharp.torch;
 namespace K8sTraining.Trainer.Tests.Unit;
 
 /// <summary>In-process TorchSharp (which also proves the native library loads here): the state survives a round trip.</summary>
+[Collection(K8sTraining.Trainer.Tests.Unit.Models.TorchRandomCollection.Name)]
 [Trait("Category", "Unit")]
 public sealed class CheckpointRoundTripTests : IDisposable
 {

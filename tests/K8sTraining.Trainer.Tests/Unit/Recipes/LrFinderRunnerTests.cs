@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 
 namespace K8sTraining.Trainer.Tests.Unit.Recipes;
 
+[Collection(K8sTraining.Trainer.Tests.Unit.Models.TorchRandomCollection.Name)]
 [Trait("Category", "Unit")]
 public sealed class LrFinderRunnerTests
 {
