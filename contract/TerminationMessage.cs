@@ -68,6 +68,10 @@ public sealed record TerminationMessage
     [JsonPropertyName("best")]
     public BestCheckpointReport? Best { get; init; }
 
+    /// <summary>The stage a staged run was in when it ended; null for a run without stages.</summary>
+    [JsonPropertyName("stage")]
+    public StageReport? Stage { get; init; }
+
     /// <summary>The message as the one JSON line a trainer writes (every field, nulls included).</summary>
     public string ToJsonLine() => JsonSerializer.Serialize(this, Json);
 

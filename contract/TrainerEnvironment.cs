@@ -198,6 +198,12 @@ public static class TrainerEnvironment
     /// <summary>--best-weights: raw or ema weights compete for the best checkpoint.</summary>
     public const string BestWeights = Prefix + "BEST_WEIGHTS";
 
+    /// <summary>--stages: the staged curriculum, a JSON array of stages (spec.stages, camelCase, nulls omitted).</summary>
+    public const string Stages = Prefix + "STAGES";
+
+    /// <summary>--schedule-scope: one of <see cref="ScheduleScopeNames.All"/> (one schedule over the run, or one per stage).</summary>
+    public const string ScheduleScope = Prefix + "SCHEDULE_SCOPE";
+
     /// <summary>
     /// The attempt number (1, 2, ...): the fencing token of the checkpoint protocol (a trainer that finds a newer
     /// attempt's fence or commit exits <see cref="TrainerExitCodes.Superseded"/>). Unset: no fencing. Not a flag.
@@ -211,6 +217,7 @@ public static class TrainerEnvironment
         CheckpointEverySteps, KeepCheckpoints, TerminationLog, MetricsPort, JobNamespace, JobName, JobUid, CheckpointAdopt,
         ShutdownTimeoutSeconds, NumClasses, InChannels, ImageSize, Stem, RandomCropPadding, HorizontalFlip, Normalize, MaxSamplesPerClass, ValFraction, ClassWeights, Loss, FocalGamma, LoaderWorkers, PrefetchBatches,
         Scheduler, WarmupSteps, WarmupEpochs, MinLr, StepSize, Milestones, OneCyclePctStart, OneCycleDivFactor, OneCycleFinalDivFactor, BaseMomentum, MaxMomentum, LrGamma, Momentum, Nesterov, WeightDecay, GradClipNorm, GradAccumulationSteps, LrFindSteps, LrFindStart, LrFindEnd, MixupAlpha, CutMixAlpha, MixProb, MixOffLastEpochs, LabelSmoothing, EmaDecay, Freeze, BestMetric, BestWeights,
+        Stages, ScheduleScope,
     ];
 
     /// <summary>Every variable above.</summary>

@@ -16,6 +16,7 @@ public sealed class AttemptRecord
     private LocalCheckpoint? newestLocal;
     private ResumePoint? resumedFrom;
     private double? testAccuracy;
+    private StageReport? stage;
 
     /// <summary>Where this attempt resumed; null when it started fresh (or has not got that far).</summary>
     public ResumePoint? ResumedFrom
@@ -45,6 +46,15 @@ public sealed class AttemptRecord
         lock (gate)
         {
             (globalStep, epoch, stepInEpoch) = (step, atEpoch, atStepInEpoch);
+        }
+    }
+
+    /// <summary>The stage a staged run is in (at its start and at each stage's start).</summary>
+    public void RecordStage(StageReport report)
+    {
+        lock (gate)
+        {
+            stage = report;
         }
     }
 
@@ -89,6 +99,7 @@ public sealed class AttemptRecord
                 Reason = reason,
                 ResumedFrom = resumedFrom,
                 Best = BestLocked(newestRemote),
+                Stage = stage,
             };
         }
     }
