@@ -16,7 +16,7 @@ public sealed class StagedCurriculumTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(180);
 
-    // 400 Fashion-MNIST images: 360 train, 40 validation. small: 2 epochs of 180 at batch 30 (12 steps); medium: 2
+    // 400 synthetic 28x28 images: 360 train, 40 validation (100 test). small: 2 epochs of 180 at batch 30 (12 steps); medium: 2
     // epochs of 270 at batch 45 (12 steps); full: 1 epoch of 360 at batch 30 (12 steps).
     private const int TotalSteps = 36;
     private const int FirstBoundary = 12;
@@ -30,7 +30,7 @@ public sealed class StagedCurriculumTests
 
     private static string[] Curriculum(string directory) =>
     [
-        "--model", ModelNames.Cnn, "--dataset", DatasetNames.FashionMnist, "--max-samples-per-class", "40", "--val-fraction", "0.1",
+        "--model", ModelNames.Cnn, "--dataset", DatasetNames.Synthetic, "--samples", "400", "--val-fraction", "0.1",
         "--stages", Stages, "--batch-size", "30", "--threads", "1", "--seed", "11",
         "--optimizer", OptimizerNames.Sgd, "--lr", "0.05", "--scheduler", SchedulerNames.Cosine, "--mixup-alpha", "0.4", "--ema-decay", "0.9",
         "--checkpoint-dir", Path.Combine(directory, "checkpoints"), "--checkpoint-every-steps", "5",

@@ -23,8 +23,9 @@ public sealed class StageScheduleTests
         // 20 steps an epoch at batch 50, then 10 at batch 100: 40 + 20 optimizer steps in all.
         Assert.Equal((60L, 0L, 1.0), (first.Schedule.TotalSteps, first.Offset, first.Scale));
         Assert.Equal((60L, 40L, 0.5), (second.Schedule.TotalSteps, second.Offset, second.Scale));
-        Assert.Same(first.Schedule.Kind, second.Schedule.Kind);
-        Assert.Equal(first.Schedule, second.Schedule);
+        // One curve: the second stage starts two thirds down the linear decay, at half the run's rate.
+        Assert.Equal((first.Schedule.Kind, first.Schedule.BaseLearningRate), (second.Schedule.Kind, second.Schedule.BaseLearningRate));
+        Assert.Equal(0.1 * (1 - (40.0 / 60)) * 0.5, second.Schedule.At(second.Offset).LearningRate * second.Scale, 12);
     }
 
     [Fact]
