@@ -65,7 +65,7 @@ public static class TrainerMetricNames
     public static readonly IReadOnlyList<string> Progress =
     [
         GlobalStep, Epoch, StepInEpoch, CheckpointGlobalStep, CheckpointEpoch, CheckpointStepInEpoch,
-        ResumedFromGlobalStep, ResumedFromEpoch, ResumedFromStepInEpoch, BestGlobalStep, BestEpoch, BestValue,
+        ResumedFromGlobalStep, ResumedFromEpoch, ResumedFromStepInEpoch, BestGlobalStep, BestEpoch, BestValue, StageIndex,
     ];
 
     /// <summary>The learning rate of the last optimizer step (what the schedule set). For people and dashboards.</summary>
