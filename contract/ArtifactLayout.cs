@@ -22,6 +22,21 @@ public static class ArtifactLayout
     /// <summary>In the checkpoint directory: the LR finder's CSV and PNG of a <c>--lr auto</c> run.</summary>
     public const string LrFinderFolderName = "lr-finder";
 
+    /// <summary>
+    /// In the checkpoint directory: each stage's weights, <c>stages/NAME/best/</c> and <c>stages/NAME/last/</c> (the
+    /// model, the EMA if any, and <see cref="StageInfoFileName"/>), synced like the other artifacts.
+    /// </summary>
+    public const string StagesFolderName = "stages";
+
+    /// <summary>In <c>stages/NAME/</c>: the weights of the stage's best epoch (by the best metric on the validation split).</summary>
+    public const string StageBestFolderName = "best";
+
+    /// <summary>In <c>stages/NAME/</c>: the weights at the stage's end.</summary>
+    public const string StageLastFolderName = "last";
+
+    /// <summary>In a stage's best/ or last/: what the weights are (stage, epoch, global step, metric).</summary>
+    public const string StageInfoFileName = "stage.json";
+
     /// <summary>The folders (all their files) and files of the checkpoint directory that are synced, relative to it.</summary>
     public static readonly IReadOnlyList<string> SyncedFolders = [PlotsFolderName, LrFinderFolderName];
 

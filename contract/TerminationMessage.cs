@@ -71,6 +71,9 @@ public sealed record TerminationMessage
     /// <summary>Where a fine-tuned run's weights came from (<see cref="TrainerEnvironment.InitFrom"/>); null otherwise.</summary>
     [JsonPropertyName("lineage")]
     public InitLineageReport? Lineage { get; init; }
+    /// <summary>The stage a staged run was in when it ended; null for a run without stages.</summary>
+    [JsonPropertyName("stage")]
+    public StageReport? Stage { get; init; }
 
     /// <summary>The message as the one JSON line a trainer writes (every field, nulls included).</summary>
     public string ToJsonLine() => JsonSerializer.Serialize(this, Json);

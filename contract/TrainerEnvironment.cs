@@ -217,6 +217,11 @@ public static class TrainerEnvironment
 
     /// <summary>--scale-lr-with-batch: on a resume with another batch size, scale the learning rate linearly (new/old).</summary>
     public const string ScaleLrWithBatch = Prefix + "SCALE_LR_WITH_BATCH";
+    /// <summary>--stages: the staged curriculum, a JSON array of stages (spec.stages, camelCase, nulls omitted).</summary>
+    public const string Stages = Prefix + "STAGES";
+
+    /// <summary>--schedule-scope: one of <see cref="ScheduleScopeNames.All"/> (one schedule over the run, or one per stage).</summary>
+    public const string ScheduleScope = Prefix + "SCHEDULE_SCOPE";
 
     /// <summary>
     /// The attempt number (1, 2, ...): the fencing token of the checkpoint protocol (a trainer that finds a newer
@@ -233,6 +238,7 @@ public static class TrainerEnvironment
         Scheduler, WarmupSteps, WarmupEpochs, MinLr, StepSize, Milestones, OneCyclePctStart, OneCycleDivFactor, OneCycleFinalDivFactor, BaseMomentum, MaxMomentum, LrGamma, Momentum, Nesterov, WeightDecay, GradClipNorm, GradAccumulationSteps, LrFindSteps, LrFindStart, LrFindEnd, MixupAlpha, CutMixAlpha, MixProb, MixOffLastEpochs, LabelSmoothing, EmaDecay, Freeze, BestMetric, BestWeights,
         InitFrom, InitCheckpoint, InitOptimizer, Deadline,
         Reconfigure, ScaleLrWithBatch,
+        Stages, ScheduleScope,
     ];
 
     /// <summary>Every variable above.</summary>

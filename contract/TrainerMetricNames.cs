@@ -52,11 +52,20 @@ public static class TrainerMetricNames
     /// <summary>The label naming which weights won (<see cref="BestWeightsNames"/>) on the best gauges.</summary>
     public const string BestWeightsLabel = "weights";
 
+    /// <summary>
+    /// The stage a staged run is in, 0-based; labelled with <see cref="StageLabel"/> (the stage's name, bounded by the
+    /// stage count). Absent for a run without stages.
+    /// </summary>
+    public const string StageIndex = "k8straining_trainer_stage_index";
+
+    /// <summary>The label naming the stage on <see cref="StageIndex"/>.</summary>
+    public const string StageLabel = "stage";
+
     /// <summary>Every progress gauge above.</summary>
     public static readonly IReadOnlyList<string> Progress =
     [
         GlobalStep, Epoch, StepInEpoch, CheckpointGlobalStep, CheckpointEpoch, CheckpointStepInEpoch,
-        ResumedFromGlobalStep, ResumedFromEpoch, ResumedFromStepInEpoch, BestGlobalStep, BestEpoch, BestValue,
+        ResumedFromGlobalStep, ResumedFromEpoch, ResumedFromStepInEpoch, BestGlobalStep, BestEpoch, BestValue, StageIndex,
     ];
 
     /// <summary>The learning rate of the last optimizer step (what the schedule set). For people and dashboards.</summary>

@@ -65,17 +65,21 @@ public static class CheckpointCodec
         return TrainingState.Parse(File.ReadAllBytes(checkpoint.FilePath(TrainingState.FileName)));
     }
 
-    public static void Restore(LocalCheckpoint checkpoint, nn.Module model, OptimizerHelper optimizer)
+    /// <summary>
+    /// Loads the weights, the optimizer state and the RNG; a null <paramref name="optimizer"/> keeps its fresh state (a
+    /// staged run resumed at the start of a stage, whose optimizer is new).
+    /// </summary>
+    public static void Restore(LocalCheckpoint checkpoint, nn.Module model, OptimizerHelper? optimizer)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(optimizer);
         using (var reader = new BinaryReader(File.OpenRead(checkpoint.FilePath(ModelFile))))
         {
             model.load(reader);
         }
-        using (var reader = new BinaryReader(File.OpenRead(checkpoint.FilePath(OptimizerFile))))
+        if (optimizer is not null)
         {
+            using var reader = new BinaryReader(File.OpenRead(checkpoint.FilePath(OptimizerFile)));
             optimizer.load_state_dict(reader);
         }
         var rng = File.ReadAllBytes(checkpoint.FilePath(RandomStateFile));

@@ -17,6 +17,7 @@ public sealed class AttemptRecord
     private ResumePoint? resumedFrom;
     private double? testAccuracy;
     private InitLineageReport? lineage;
+    private StageReport? stage;
 
     /// <summary>Where this attempt resumed; null when it started fresh (or has not got that far).</summary>
     public ResumePoint? ResumedFrom
@@ -55,6 +56,15 @@ public sealed class AttemptRecord
         lock (gate)
         {
             lineage = initializedFrom;
+        }
+    }
+
+    /// <summary>The stage a staged run is in (at its start and at each stage's start).</summary>
+    public void RecordStage(StageReport report)
+    {
+        lock (gate)
+        {
+            stage = report;
         }
     }
 
@@ -100,6 +110,7 @@ public sealed class AttemptRecord
                 ResumedFrom = resumedFrom,
                 Best = BestLocked(newestRemote),
                 Lineage = lineage,
+                Stage = stage,
             };
         }
     }

@@ -29,7 +29,9 @@ public sealed class RecipeStepper(
     LearningRateSchedule schedule,
     OptimizerStepPlan plan,
     double gradClipNorm,
-    long seed)
+    long seed,
+    long scheduleOffset = 0,
+    double learningRateScale = 1)
 {
     private ScheduledValues _current;
 
@@ -40,7 +42,15 @@ public sealed class RecipeStepper(
     public bool MixesIn(int epoch) => mixing.Enabled && epoch < mixUntilEpoch;
 
     /// <summary>The learning rate and momentum of the optimizer step that batch (<paramref name="epoch"/>, <paramref name="stepInEpoch"/>) belongs to.</summary>
-    public ScheduledValues ValuesAt(int epoch, int stepInEpoch) => schedule.At(Plan.OptimizerStep(epoch, stepInEpoch));
+    /// <remarks>
+    /// A staged run's stepper counts epochs from its stage's start; with one schedule over all the stages, the position
+    /// is offset by the earlier stages' optimizer steps and the stage's learning-rate scale applied.
+    /// </remarks>
+    public ScheduledValues ValuesAt(int epoch, int stepInEpoch)
+    {
+        var values = schedule.At(scheduleOffset + Plan.OptimizerStep(epoch, stepInEpoch));
+        return learningRateScale == 1 ? values : values with { LearningRate = values.LearningRate * learningRateScale };
+    }
 
     public BatchResult Train(LoadedBatch batch, IReadOnlyList<long> sampleShape, int epoch, int stepInEpoch, long globalStep)
     {

@@ -8,6 +8,7 @@ using K8sTraining.Training.Optimization;
 using K8sTraining.Training.Regularization;
 using K8sTraining.Training.Resume;
 using K8sTraining.Training.Schedules;
+using K8sTraining.Training.Stages;
 using K8sTraining.Training.Metrics;
 using K8sTraining.Training.Options;
 using K8sTraining.Training.Storage;
@@ -67,12 +68,19 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
             return new TrainingOutcome.DeadlineExceeded(passed);
         }
 
+        var plan = StagePlan.From(options);
+        if (resume is not null)
+        {
+            StageGuards.RequireCompatible(plan, options, resume.State, resume.Checkpoint.Directory);
+        }
         var (data, split) = SplitData(task.LoadData(), resume);
+        var stages = new StageContext(plan, task, data, split, options.Seed);
+        var modelData = stages.ForModel();
         torch.manual_seed(options.Seed);
-        using var model = task.CreateModel(data);
-        var trainable = ParameterFreezing.Apply(model, options.Freeze);
-        var settings = new OptimizerSettings(options.Optimizer, options.LearningRate, options.Momentum, options.Nesterov, options.WeightDecay);
-        using var optimizer = settings.Create(trainable);
+        using var model = task.CreateModel(modelData);
+        var stage = stages.Plan.At(resume?.State.Epoch ?? 0);
+        var trainable = ApplyStageFreezing(stages.Plan, model, stage);
+        var optimizer = NewOptimizer(stage, trainable);
         var initializedFrom = await new FineTuneInitializer(options, observer, logger).ApplyAsync(resume is not null, model, optimizer, trainable, CancellationToken.None).ConfigureAwait(false);
         var classes = options.NumClasses ?? data.Train.Classes;
         var (loss, smoothedLoss) = CreateLosses(data.Train, classes);
@@ -82,8 +90,11 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         {
             throw new InvalidInputException($"--best-metric {requested}: {task.DatasetName} has no validation split to measure it on; set --val-fraction (0.1), or --best-metric {BestMetricNames.None}");
         }
+        StageGuards.RequireBestForBestOfPrevious(stages.Plan, bestMetric);
         using var ema = RestoreEma(resume, model);
-        var state = Restore(resume, configuration, model, optimizer, data);
+        // A staged run resumed at the very start of a stage keeps the stage's new optimizer (a new one per stage).
+        var state = Restore(resume, configuration, model, stages.Plan.IsStaged && StageGuards.AtStageStart(stage, resume?.State) ? null : optimizer, data);
+        stages.RestoreBestWeights(resume?.Checkpoint);
         state.InitializedFrom ??= initializedFrom;
         attempt.RecordLineage(state.InitializedFrom);
         _deadline = DeadlineGuard.For(options.Deadline, model, data.Test.Count + (data.Validation?.Count ?? 0), options.BatchSize, remote.Enabled ? () => remote.NewestCommitted?.GlobalStep : null);
@@ -95,23 +106,27 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
                 observer.OnMessage($"LR finder chose learning rate {found.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)} (--lr auto)");
             }
         }
-        var batchesPerEpoch = (data.Train.Count + options.BatchSize - 1) / options.BatchSize;
-        var plan = new OptimizerStepPlan(batchesPerEpoch, options.GradAccumulationSteps);
-        var schedule = ScheduleFactory.For(options, plan.OptimizerStepsPerEpoch, ResumedState.BaseLearningRate(state, options));
-        var mixing = new BatchMixing(options.MixupAlpha, options.CutMixAlpha, options.MixProbability);
-        var stepper = new RecipeStepper(model, optimizer, trainable, loss, smoothedLoss, mixing, options.Epochs - options.ResolvedMixOffEpochs, ema, schedule, plan, options.GradClipNorm, options.Seed);
         var writer = StartCheckpointWriter(store, resume?.Checkpoint);
-        var run = new Run(model, optimizer, loss, data, classes, split?.ToBytes(), stepper, plan, ema, bestMetric);
+        var run = StageRun(stages, stage, state, model, optimizer, trainable, loss, smoothedLoss, classes, split?.ToBytes(), ema, bestMetric);
+        var runLearningRate = state.FoundLearningRate ?? options.LearningRate;
         observer.OnStart(new TrainingRunInfo(
             Enumerable.Range(0, classes).Select(c => data.Train.ClassNames is { } names && c < names.Count ? names[c] : c.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList(),
             hasValidation,
             task.Metrics.Select(m => m.Name).ToList(),
             [.. state.History],
             resume is null ? null : state.GlobalStep,
-            schedule.At,
-            plan.OptimizerStepsPerEpoch,
-            options.Epochs));
-        return await TrainAsync(run, state, writer, resumed: resume is not null, stopRequested).ConfigureAwait(false);
+            StageSchedule.Composite(stages.Plan, data.Train.Count, runLearningRate),
+            StageSchedule.OptimizerStepsPerEpoch(stages.Plan.Stages[0], data.Train.Count),
+            options.Epochs,
+            stages.Plan.IsStaged));
+        try
+        {
+            return await TrainAsync(run, state, writer, resumed: resume is not null, stopRequested).ConfigureAwait(false);
+        }
+        finally
+        {
+            stages.DisposeOptimizer();
+        }
     }
 
     /// <summary>
@@ -152,7 +167,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
     }
 
     /// <summary>What one attempt trains with; <see cref="SplitBytes"/> goes into every checkpoint when there is a split.</summary>
-    private sealed record Run(nn.Module<Tensor, Tensor> Model, OptimizerHelper Optimizer, LossFunction Loss, TrainingData Data, int Classes, byte[]? SplitBytes, RecipeStepper Stepper, OptimizerStepPlan Plan, ExponentialMovingAverage? Ema, string? BestMetric);
+    private sealed record Run(nn.Module<Tensor, Tensor> Model, OptimizerHelper Optimizer, LossFunction Loss, TrainingData Data, int Classes, byte[]? SplitBytes, RecipeStepper Stepper, OptimizerStepPlan Plan, ExponentialMovingAverage? Ema, string? BestMetric, Stage Stage, StageContext Stages, LossFunction? SmoothedLoss);
 
     /// <summary>
     /// The splits the run trains and validates on: the checkpoint's saved split when it has one (refused, exit 2, if it
@@ -178,12 +193,19 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         {
             split = DataSplit.Choose(loaded.Train, options.Seed, options.MaxSamplesPerClass, validationFraction);
         }
+        return (ApplySplit(loaded, split), split);
+    }
+
+    /// <summary>The splits <paramref name="split"/> chooses from <paramref name="loaded"/> (as loaded, without one).</summary>
+    internal static TrainingData ApplySplit(TrainingData loaded, DataSplit? split)
+    {
+        ArgumentNullException.ThrowIfNull(loaded);
         if (split is null)
         {
-            return (loaded, null);
+            return loaded;
         }
         var validation = split.Validation is { } v ? new SubsetDataset(loaded.Train, v) : loaded.Validation;
-        return (new TrainingData(new SubsetDataset(loaded.Train, split.Train), loaded.Test, validation), split);
+        return new TrainingData(new SubsetDataset(loaded.Train, split.Train), loaded.Test, validation);
     }
 
     /// <summary>A checkpoint to resume from and the training state saved in it.</summary>
@@ -241,7 +263,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
     }
 
     /// <summary>Loads the model, optimizer and RNG from the resume point, or starts a fresh state.</summary>
-    private TrainingState Restore(SavedCheckpoint? resume, TrainingConfiguration configuration, nn.Module model, OptimizerHelper optimizer, TrainingData data)
+    private TrainingState Restore(SavedCheckpoint? resume, TrainingConfiguration configuration, nn.Module model, OptimizerHelper? optimizer, TrainingData data)
     {
         if (resume is null)
         {
@@ -284,9 +306,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
     /// </summary>
     private async Task<TrainingOutcome> TrainAsync(Run run, TrainingState state, CheckpointWriter? writer, bool resumed, CancellationToken stopRequested)
     {
-        var train = run.Data.Train;
-        var stepsPerEpoch = run.Plan.BatchesPerEpoch;
-        var totalSteps = (long)stepsPerEpoch * options.Epochs;
+        var totalSteps = run.Stages.TotalBatches;
         var clock = Stopwatch.StartNew();
         var secondsBefore = state.TrainingSeconds;
         var startStep = state.GlobalStep;
@@ -296,34 +316,41 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         {
             stopRequested.WaitHandle.WaitOne(_startDelayMs);
         }
-        var last = new BatchResult(double.NaN, 0, run.Stepper.ValuesAt(state.Epoch, state.StepInEpoch).LearningRate, null, MixingModes.None);
+        var last = new BatchResult(double.NaN, 0, run.Stepper.ValuesAt(state.Epoch - run.Stage.FirstEpoch, state.StepInEpoch).LearningRate, null, MixingModes.None);
         var modes = new SortedSet<string>(StringComparer.Ordinal);
 
         while (state.Epoch < options.Epochs)
         {
+            if (state.Epoch >= run.Stage.EndEpoch)
+            {
+                run = NextStage(run, state);
+            }
+            var train = run.Data.Train;
+            var stepsPerEpoch = run.Plan.BatchesPerEpoch;
+            var batchSize = run.Stage.Options.BatchSize;
             run.Model.train();
             var checkpointAtEpochEnd = false;
             // Prefetched batches are dropped when the loader is disposed (a stop); a resume makes them again, the same.
             var stopped = false;
             // The epoch goes on from its sample position (re-cut there after a batch-size change, Resume.EpochPosition).
             var epochData = ResumedState.EpochData(train, state);
-            var epochPlan = EpochPosition.PlanFor(run.Plan, epochData.Count, options.BatchSize, state.StepInEpoch, state.SampleInEpoch ?? 0);
+            var epochPlan = EpochPosition.PlanFor(run.Plan, epochData.Count, batchSize, state.StepInEpoch, state.SampleInEpoch ?? 0);
             run.Stepper.Plan = epochPlan;
             var epochSteps = epochPlan.Batches;
-            using (var loader = new BatchLoader(epochData, EpochSampler.Permutation(options.Seed, state.Epoch, epochData.Count), options.BatchSize, state.StepInEpoch, state.Epoch, options.Seed, train: true, options.LoaderWorkers, options.PrefetchBatches, state.SampleInEpoch))
+            using (var loader = new BatchLoader(epochData, EpochSampler.Permutation(options.Seed, state.Epoch, epochData.Count), batchSize, state.StepInEpoch, state.Epoch, options.Seed, train: true, options.LoaderWorkers, options.PrefetchBatches, state.SampleInEpoch))
             {
                 while (state.StepInEpoch < epochSteps)
                 {
                     // A newer attempt owns the checkpoints: stop here, write nothing more (exit 76).
                     remote.ThrowIfSuperseded();
-                    if ((stopRequested.IsCancellationRequested && epochPlan.StartsGroup(state.StepInEpoch)) || _deadline.Due(state.Epoch, state.StepInEpoch, epochPlan))
+                    if (((stopRequested.IsCancellationRequested || TestStopDue(state.GlobalStep, startStep)) && epochPlan.StartsGroup(state.StepInEpoch)) || _deadline.Due(state.Epoch, state.StepInEpoch, epochPlan))
                     {
                         stopped = true;
                         break;
                     }
                     var batch = loader.Next();
                     var samples = batch.Count;
-                    last = run.Stepper.Train(batch, train.SampleShape, state.Epoch, state.StepInEpoch, state.GlobalStep);
+                    last = run.Stepper.Train(batch, train.SampleShape, state.Epoch - run.Stage.FirstEpoch, state.StepInEpoch, state.GlobalStep);
                     _sampleTrace?.Append(state.Epoch, batch);
                     loader.Return(batch);
                     modes.Add(last.MixingMode);
@@ -353,9 +380,9 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
                             writer.StartBackgroundWrite(Capture(run, state));
                         }
                     }
-                    var rate = (state.GlobalStep - startStep) * (double)options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-                    var remaining = rate > 0 ? TimeSpan.FromSeconds((totalSteps - state.GlobalStep) * options.BatchSize / rate) : (TimeSpan?)null;
-                    observer.OnStep(new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, epochSteps, state.GlobalStep, totalSteps, last.Loss, last.LearningRate, rate, remaining, writer?.LastSubmittedStep, last.Momentum, last.MixingMode));
+                    var rate = (state.GlobalStep - startStep) * (double)batchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+                    var remaining = rate > 0 ? TimeSpan.FromSeconds((totalSteps - state.GlobalStep) * batchSize / rate) : (TimeSpan?)null;
+                    observer.OnStep(new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, epochSteps, state.GlobalStep, totalSteps, last.Loss, last.LearningRate, rate, remaining, writer?.LastSubmittedStep, last.Momentum, last.MixingMode, run.Stages.Plan.IsStaged ? run.Stage.Name : null));
                     if (_stepDelayMs > 0)
                     {
                         Thread.Sleep(_stepDelayMs);
@@ -376,7 +403,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
             var improved = epochMetrics.Best is not null && !Equals(epochMetrics.Best, state.Best);
             state.Best = epochMetrics.Best;
             state.History.Add(epochMetrics);
-            var progress = new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, stepsPerEpoch, state.GlobalStep, totalSteps, epochMetrics.TrainLoss, last.LearningRate, 0, null, writer?.LastSubmittedStep, last.Momentum, last.MixingMode);
+            var progress = new TrainingProgress(state.Epoch, options.Epochs, state.StepInEpoch, stepsPerEpoch, state.GlobalStep, totalSteps, epochMetrics.TrainLoss, last.LearningRate, 0, null, writer?.LastSubmittedStep, last.Momentum, last.MixingMode, run.Stages.Plan.IsStaged ? run.Stage.Name : null);
             state.Epoch++;
             state.StepInEpoch = 0;
             state.SampleInEpoch = 0;
@@ -386,7 +413,9 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
             state.EpochCorrect = 0;
             attempt.RecordPosition(state.GlobalStep, state.Epoch, state.StepInEpoch);
             attempt.RecordAccuracy(lastAccuracy);
-            if ((improved || checkpointAtEpochEnd) && writer is not null)
+            // A stage's end is always checkpointed, at the next stage's start (its best-of-previous weights loaded).
+            var stageEnded = EndStageEpoch(run, state, epochMetrics);
+            if ((improved || checkpointAtEpochEnd || stageEnded) && writer is not null)
             {
                 // A new best is always a complete checkpoint of its own step; retention keeps it while it is the best.
                 writer.StartBackgroundWrite(Capture(run, state));
@@ -470,6 +499,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
     private static CheckpointSnapshot Capture(Run run, TrainingState state)
     {
         var snapshot = CheckpointCodec.Capture(run.Model, run.Optimizer, state, run.Ema);
+        snapshot = run.Stages.BestWeightsFile(run.Stage) is { } best ? snapshot with { Files = [.. snapshot.Files, best] } : snapshot;
         return run.SplitBytes is null ? snapshot : snapshot with { Files = [.. snapshot.Files, (DataSplit.FileName, run.SplitBytes)] };
     }
 

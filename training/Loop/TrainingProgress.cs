@@ -17,7 +17,8 @@ public sealed record TrainingProgress(
     TimeSpan? EstimatedRemaining,
     long? LastCheckpointStep,
     double? Momentum = null,
-    string MixingMode = "none");
+    string MixingMode = "none",
+    string? Stage = null);
 
 /// <summary>What a run reports on, known once its data is loaded: the columns of the epoch report.</summary>
 /// <param name="ClassNames">One name per class (the data set's names, else the label numbers).</param>
@@ -28,6 +29,7 @@ public sealed record TrainingProgress(
 /// <param name="Schedule">The learning rate and momentum of every optimizer step (a pure function), for the schedule plot; null when unknown.</param>
 /// <param name="OptimizerStepsPerEpoch">Optimizer steps per epoch (batches per epoch over --grad-accumulation-steps, rounded up).</param>
 /// <param name="Epochs">Epochs of the whole run.</param>
+/// <param name="Staged">True for a run with --stages (the CSV log gets a stage column).</param>
 public sealed record TrainingRunInfo(
     IReadOnlyList<string> ClassNames,
     bool HasValidation,
@@ -36,7 +38,8 @@ public sealed record TrainingRunInfo(
     long? ResumedAtStep = null,
     Func<long, K8sTraining.Training.Schedules.ScheduledValues>? Schedule = null,
     long OptimizerStepsPerEpoch = 0,
-    int Epochs = 0);
+    int Epochs = 0,
+    bool Staged = false);
 
 /// <summary>Receives progress; implementations must be cheap, they run on the training thread.</summary>
 public interface ITrainingObserver

@@ -76,6 +76,20 @@ public sealed record TrainingState
 
     /// <summary>Every change a resume accepted, oldest first (Resume.LineageEntry).</summary>
     public List<K8sTraining.Training.Resume.LineageEntry> Lineage { get; init; } = [];
+    /// <summary>With --stages: the stage this position is in (0-based); null without stages (and in older checkpoints).</summary>
+    public int? Stage { get; set; }
+
+    /// <summary>With --stages: that stage's name.</summary>
+    public string? StageName { get; set; }
+
+    /// <summary>With --stages: the best epoch of the current stage so far (by --best-metric); null before its first epoch end.</summary>
+    public K8sTraining.Contract.BestCheckpoint? StageBest { get; set; }
+
+    /// <summary>With --stages: the stages the run was started with (a resume refuses a change to a stage already begun).</summary>
+    public IReadOnlyList<K8sTraining.Training.Stages.StageDefinition>? Stages { get; set; }
+
+    /// <summary>With --stages: the --schedule-scope it was started with.</summary>
+    public string? ScheduleScope { get; set; }
 
     public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
 

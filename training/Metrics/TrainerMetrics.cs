@@ -42,6 +42,7 @@ public sealed class TrainerMetrics
     private double? _bestValidationAccuracy;
     private Func<BestCheckpointReport?>? _best;
     private long _collections;
+    private (int Index, string Name)? _stage;
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>, labelled with the job's identity.</summary>
     public TrainerMetrics(IMeterFactory meterFactory, string? jobNamespace, string? jobName)
@@ -64,6 +65,7 @@ public sealed class TrainerMetrics
         meter.CreateObservableGauge(TrainerMetricNames.BestGlobalStep, () => ObserveBestOf(b => (double)b.GlobalStep), description: "Global step of the best checkpoint (by the validation metric, labels metric and weights), once durable; absent while there is none.");
         meter.CreateObservableGauge(TrainerMetricNames.BestEpoch, () => ObserveBestOf(b => b.Epoch), description: "Epoch at whose end the best checkpoint was measured, 0-based.");
         meter.CreateObservableGauge(TrainerMetricNames.BestValue, () => ObserveBestOf(b => b.Value), description: "The best checkpoint's value of its metric (validation accuracy 0..1, or validation loss).");
+        meter.CreateObservableGauge(TrainerMetricNames.StageIndex, ObserveStage, description: "The stage a staged run is in, 0-based (label stage: its name); absent without --stages.");
         meter.CreateObservableGauge("k8straining_trainer_loss", () => Observe(Read(() => _loss)), description: "Training loss of the last step (cross-entropy).");
         meter.CreateObservableGauge("k8straining_trainer_validation_accuracy", () => Observe(Read(() => _accuracy)), description: "Accuracy on the validation split after the last completed epoch (on the test split for a run without one), 0..1.");
         meter.CreateObservableGauge("k8straining_trainer_samples_per_second", () => Observe(Read(() => _samplesPerSecond)), description: "Training throughput of this attempt, in samples per second.");
@@ -261,6 +263,26 @@ public sealed class TrainerMetrics
         }
         KeyValuePair<string, object?>[] labels = [.. _labels, new(TrainerMetricNames.BestMetricLabel, best.Metric), new(TrainerMetricNames.BestWeightsLabel, best.Weights)];
         return [new Measurement<double>(value(best), labels)];
+    }
+
+    /// <summary>The stage a staged run entered (the gauge's value and its stage label).</summary>
+    public void RecordStage(int index, string name)
+    {
+        lock (_gate)
+        {
+            _stage = (index, name);
+        }
+    }
+
+    // One series, labelled with the current stage's name only: the label's values are bounded by the stage count.
+    private IEnumerable<Measurement<long>> ObserveStage()
+    {
+        if (Read(() => _stage) is not { } stage)
+        {
+            return [];
+        }
+        KeyValuePair<string, object?>[] labels = [.. _labels, new(TrainerMetricNames.StageLabel, stage.Name)];
+        return [new Measurement<long>(stage.Index, labels)];
     }
 
     private (long GlobalStep, int Epoch, long StepInEpoch)? Position()

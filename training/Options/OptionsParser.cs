@@ -69,6 +69,8 @@ public static class OptionsParser
         ("--best-weights", string.Join('|', BestWeightsNames.All), $"{BestWeightsNames.Ema} with --ema-decay, else {BestWeightsNames.Raw}", "which weights compete for the best checkpoint"),
         ("--reconfigure", "true|false", "false", "resume from a checkpoint trained with another learning rate, schedule or optimizer settings: the schedule is rebuilt from the current position (see Resuming with changed parameters)"),
         ("--scale-lr-with-batch", "true|false", "false", "on a resume with another --batch-size, scale the learning rate linearly (new/old); recorded in the checkpoint"),
+        ("--stages", "JSON", "", "a staged curriculum: a JSON array of {name, epochs, and overrides: batchSize, learningRate|lrScale, schedule, dataFraction, imageSize, mixup, freeze, initFrom (previous|best-of-previous), maxDurationSeconds}; the run's epochs are their sum (--epochs is ignored)"),
+        ("--schedule-scope", string.Join('|', ScheduleScopeNames.All), ScheduleScopeNames.Stage, "with --stages: one learning-rate schedule per stage, or one over the whole run (counted in optimizer steps across the stages)"),
         ("--seed", "N", "42", "seed for initialisation, data order and every random number"),
         ("--threads", "N", "0", "torch intra-op threads (0 = torch default)"),
         ("--checkpoint-dir", "DIR", "", "local checkpoints; resumes from the newest valid one found there"),
@@ -334,8 +336,10 @@ public static class OptionsParser
         {
             throw new OptionsException($"{Source("--init-from")}: '{initFrom}' is not allowed; allowed: an existing checkpoint directory (another run's --checkpoint-dir) or s3://bucket/prefix");
         }
+        var scheduleScope = Choice("--schedule-scope", ScheduleScopeNames.Stage, ScheduleScopeNames.All);
+        var stages = Raw("--stages") is { } stagesJson ? K8sTraining.Training.Stages.StageJson.Parse(stagesJson, Source("--stages"), scheduleScope) : null;
 
-        return new TrainerOptions
+        var parsed = new TrainerOptions
         {
             Model = Choice("--model", ModelNames.Mlp, ModelNames.All),
             Dataset = dataset,
@@ -356,7 +360,9 @@ public static class OptionsParser
             FocalGamma = Raw("--focal-gamma") is "0" ? 0 : Real("--focal-gamma", 2, 0, 100),
             LoaderWorkers = (int)Integer("--loader-workers", 2, 1, 256),
             PrefetchBatches = (int)Integer("--prefetch-batches", 2, 1, 1024),
-            Epochs = (int)Integer("--epochs", 1, 1, 100_000),
+            Epochs = stages is null ? (int)Integer("--epochs", 1, 1, 100_000) : stages.Sum(st => st.Epochs),
+            Stages = stages,
+            ScheduleScope = scheduleScope,
             BatchSize = (int)Integer("--batch-size", 64, 1, 1_000_000),
             LearningRate = lrAuto ? 0 : Real("--lr", optimizer == OptimizerNames.Sgd ? 0.05 : 0.001, 0, 10),
             LearningRateAuto = lrAuto,
@@ -414,6 +420,9 @@ public static class OptionsParser
             InitOptimizer = Choice("--init-optimizer", "false", "true", "false") == "true",
             Deadline = Raw("--deadline") is { } deadline ? K8sTraining.Training.Deadlines.DeadlineInstant.Parse(deadline, Source("--deadline")) : null,
         };
+        // A stage's schedule merged with the training's must still be one the flags allow (exit 2 otherwise).
+        _ = K8sTraining.Training.Stages.StagePlan.From(parsed);
+        return parsed;
     }
 
     private static Command BuildCommand(string name, string description, IReadOnlyList<(string Flag, string Value, string Default, string Help)> flags)

@@ -164,6 +164,12 @@ public sealed record TrainerOptions
     /// <summary>How many of the last epochs train without mixing, resolved against --epochs.</summary>
     public int ResolvedMixOffEpochs => MixOffLastEpochs >= 1 ? (int)MixOffLastEpochs : (int)Math.Ceiling(MixOffLastEpochs * Epochs);
 
+    /// <summary>The curriculum (--stages); null: one run of --epochs under the flags. With stages, <see cref="Epochs"/> is their sum.</summary>
+    public IReadOnlyList<K8sTraining.Training.Stages.StageDefinition>? Stages { get; init; }
+
+    /// <summary>One of ScheduleScopeNames.All: one schedule over all the stages, or one per stage.</summary>
+    public string ScheduleScope { get; init; } = K8sTraining.Contract.ScheduleScopeNames.Stage;
+
     /// <summary>The TrainingJob this run belongs to (the operator sets them); standalone runs leave them null.</summary>
     public string? JobNamespace { get; init; }
 

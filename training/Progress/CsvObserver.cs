@@ -29,6 +29,9 @@ public sealed class CsvObserver : ITrainingObserver, IDisposable
     /// </summary>
     public static readonly IReadOnlyList<string> RecipeColumns = ["momentum", "mixingMode", "validationLoss", "trainAccuracy", "emaValidationAccuracy"];
 
+    /// <summary>With --stages, after the recipe columns: the stage's name at each row.</summary>
+    public const string StageColumn = "stage";
+
     private readonly string _path;
     private readonly int _everySteps;
     private StreamWriter? _writer;
@@ -53,6 +56,7 @@ public sealed class CsvObserver : ITrainingObserver, IDisposable
             .. run.ClassNames.Select(n => ClassAccuracyColumnPrefix + Sanitize(n)),
             .. run.MetricNames.SelectMany(m => new[] { "validation." + Sanitize(m), "test." + Sanitize(m) }),
             .. RecipeColumns,
+            .. run.Staged ? [StageColumn] : Array.Empty<string>(),
         ];
     }
 
@@ -98,6 +102,7 @@ public sealed class CsvObserver : ITrainingObserver, IDisposable
                 ["samplesPerSecond"] = progress.SamplesPerSecond.ToString("F1", c),
                 ["momentum"] = progress.Momentum?.ToString("G6", c),
                 ["mixingMode"] = Sanitize(progress.MixingMode),
+                [StageColumn] = progress.Stage,
             });
         }
     }
@@ -122,6 +127,7 @@ public sealed class CsvObserver : ITrainingObserver, IDisposable
             ["validationLoss"] = metrics.ValidationLoss?.ToString("G6", c),
             ["trainAccuracy"] = metrics.TrainAccuracy?.ToString("F4", c),
             ["emaValidationAccuracy"] = metrics.EmaValidationAccuracy?.ToString("F4", c),
+            [StageColumn] = progress.Stage,
         };
         for (var i = 0; i < _run.ClassNames.Count; i++)
         {

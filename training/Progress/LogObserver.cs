@@ -17,7 +17,11 @@ public sealed partial class LogObserver(int everySteps, ILogger<LogObserver> log
     public void OnStep(TrainingProgress progress)
     {
         ArgumentNullException.ThrowIfNull(progress);
-        if (progress.GlobalStep % everySteps == 0)
+        if (progress.GlobalStep % everySteps == 0 && progress.Stage is { } stage)
+        {
+            LogStageStep(logger, stage, progress.Epoch, progress.StepInEpoch, progress.StepsPerEpoch, progress.GlobalStep, progress.TotalSteps, progress.Loss, progress.LearningRate, progress.SamplesPerSecond, progress.EstimatedRemaining?.ToString(@"hh\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture) ?? "-");
+        }
+        else if (progress.GlobalStep % everySteps == 0)
         {
             LogStep(logger, progress.Epoch, progress.StepInEpoch, progress.StepsPerEpoch, progress.GlobalStep, progress.TotalSteps, progress.Loss, progress.LearningRate, progress.SamplesPerSecond, progress.EstimatedRemaining?.ToString(@"hh\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture) ?? "-");
         }
@@ -37,6 +41,9 @@ public sealed partial class LogObserver(int everySteps, ILogger<LogObserver> log
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch} step {StepInEpoch}/{StepsPerEpoch} (global {GlobalStep}/{TotalSteps}) loss {Loss:F4} lr {LearningRate:G3} {SamplesPerSecond:F0} samples/s ETA {Eta}")]
     private static partial void LogStep(ILogger logger, int epoch, int stepInEpoch, int stepsPerEpoch, long globalStep, long totalSteps, double loss, double learningRate, double samplesPerSecond, string eta);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stage {Stage} epoch {Epoch} step {StepInEpoch}/{StepsPerEpoch} (global {GlobalStep}/{TotalSteps}) loss {Loss:F4} lr {LearningRate:G3} {SamplesPerSecond:F0} samples/s ETA {Eta}")]
+    private static partial void LogStageStep(ILogger logger, string stage, int epoch, int stepInEpoch, int stepsPerEpoch, long globalStep, long totalSteps, double loss, double learningRate, double samplesPerSecond, string eta);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch} done at global step {GlobalStep}: train loss {TrainLoss:F4}, lr {LearningRate:G3}, test accuracy {TestAccuracy}")]
     private static partial void LogEpoch(ILogger logger, int epoch, long globalStep, double trainLoss, double learningRate, string testAccuracy);

@@ -50,6 +50,22 @@ public sealed class ExponentialMovingAverage : IDisposable
     }
 
     /// <summary>Loads saved averages (same names and shapes), as a resume does.</summary>
+    /// <summary>Starts the averages over from the model's current weights (a stage that starts from other weights).</summary>
+    public void Restart()
+    {
+        using var noGrad = no_grad();
+        var parameters = _model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var buffers = _model.named_buffers().ToDictionary(b => b.name, b => b.buffer);
+        foreach (var (name, shadow) in _parameters)
+        {
+            shadow.copy_(parameters[name]);
+        }
+        foreach (var (name, shadow) in _buffers)
+        {
+            shadow.copy_(buffers[name]);
+        }
+    }
+
     public void Load(IReadOnlyDictionary<string, Tensor> saved)
     {
         ArgumentNullException.ThrowIfNull(saved);

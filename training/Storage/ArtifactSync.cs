@@ -256,6 +256,7 @@ public sealed partial class ArtifactSync : IAsyncDisposable
                     .Select(n => $"{folder}/{n}"));
             }
         }
+        found.AddRange(K8sTraining.Training.Stages.StageArtifacts.LocalFiles(root));
         return found;
     }
 
@@ -266,7 +267,7 @@ public sealed partial class ArtifactSync : IAsyncDisposable
     public static bool IsArtifact(string relative)
     {
         ArgumentNullException.ThrowIfNull(relative);
-        if (ArtifactLayout.SyncedFiles.Contains(relative, StringComparer.Ordinal))
+        if (ArtifactLayout.SyncedFiles.Contains(relative, StringComparer.Ordinal) || K8sTraining.Training.Stages.StageArtifacts.IsArtifact(relative))
         {
             return true;
         }

@@ -15,6 +15,7 @@ public static class BuiltInTask
             ModelName = options.Model,
             DatasetName = options.Dataset,
             LoadData = () => DatasetCatalog.Load(options),
+            LoadDataAtImageSize = size => DatasetCatalog.Load(options with { ImageSize = size }),
             CreateModel = data => ModelCatalog.Create(options, data.Train),
         };
     }

@@ -32,6 +32,12 @@ public sealed record TrainingTask
     public required Func<TrainingData> LoadData { get; init; }
 
     /// <summary>
+    /// Loads the data resized to N x N pixels, for stages with an <c>imageSize</c> (progressive resizing); null: the task
+    /// cannot resize its data, and such stages are refused (exit 2).
+    /// </summary>
+    public Func<int, TrainingData>? LoadDataAtImageSize { get; init; }
+
+    /// <summary>
     /// The loss, given the training split it will see (for class weights); null: <c>--loss</c> with
     /// <c>--class-weights</c> (cross-entropy by default).
     /// </summary>

@@ -23,10 +23,11 @@ public sealed class TerminationMessageTests
             ResumedFrom = new ResumePoint(100, 0, 100, "s3://b/p/step-000000000100"),
             Best = new BestCheckpointReport(120, 0, BestMetricNames.ValidationAccuracy, 0.75, BestWeightsNames.Ema, "s3://b/p/step-000000000120"),
             Lineage = new InitLineageReport("s3://b/src", "s3://b/src/step-000000000012", 12, ["fc2.weight", "fc2.bias"]),
+            Stage = new StageReport("medium", 1, 3),
         };
 
         Assert.Equal(
-            """{"status":"preempted","globalStep":150,"epoch":1,"stepInEpoch":22,"checkpoint":"s3://b/p/step-000000000150","checkpointUploaded":true,"testAccuracy":0.5,"message":"stopped by SIGTERM","reason":null,"resumedFrom":{"globalStep":100,"epoch":0,"stepInEpoch":100,"checkpoint":"s3://b/p/step-000000000100"},"best":{"globalStep":120,"epoch":0,"metric":"val-accuracy","value":0.75,"weights":"ema","location":"s3://b/p/step-000000000120"},"lineage":{"source":"s3://b/src","checkpoint":"s3://b/src/step-000000000012","globalStep":12,"skippedParameters":["fc2.weight","fc2.bias"]}}""",
+            """{"status":"preempted","globalStep":150,"epoch":1,"stepInEpoch":22,"checkpoint":"s3://b/p/step-000000000150","checkpointUploaded":true,"testAccuracy":0.5,"message":"stopped by SIGTERM","reason":null,"resumedFrom":{"globalStep":100,"epoch":0,"stepInEpoch":100,"checkpoint":"s3://b/p/step-000000000100"},"best":{"globalStep":120,"epoch":0,"metric":"val-accuracy","value":0.75,"weights":"ema","location":"s3://b/p/step-000000000120"},"lineage":{"source":"s3://b/src","checkpoint":"s3://b/src/step-000000000012","globalStep":12,"skippedParameters":["fc2.weight","fc2.bias"]},"stage":{"name":"medium","index":1,"total":3}}""",
             message.ToJsonLine());
     }
 
@@ -37,7 +38,7 @@ public sealed class TerminationMessageTests
         var message = new TerminationMessage { Status = TerminationStatuses.Invalid, GlobalStep = 0, Epoch = 0, StepInEpoch = 0, CheckpointUploaded = false, Message = "bad flag", Reason = TerminationReasons.InvalidConfiguration };
 
         Assert.Equal(
-            """{"status":"invalid","globalStep":0,"epoch":0,"stepInEpoch":0,"checkpoint":null,"checkpointUploaded":false,"testAccuracy":null,"message":"bad flag","reason":"InvalidConfiguration","resumedFrom":null,"best":null,"lineage":null}""",
+            """{"status":"invalid","globalStep":0,"epoch":0,"stepInEpoch":0,"checkpoint":null,"checkpointUploaded":false,"testAccuracy":null,"message":"bad flag","reason":"InvalidConfiguration","resumedFrom":null,"best":null,"lineage":null,"stage":null}""",
             message.ToJsonLine());
     }
 
