@@ -68,6 +68,14 @@ public sealed record TerminationMessage
     [JsonPropertyName("best")]
     public BestCheckpointReport? Best { get; init; }
 
+    /// <summary>The stage the run was in (with stages); null without stages.</summary>
+    [JsonPropertyName("stage")]
+    public StageReport? Stage { get; init; }
+
+    /// <summary>Where a fine-tuned run's weights came from (<see cref="TrainerEnvironment.InitFrom"/>); null otherwise.</summary>
+    [JsonPropertyName("lineage")]
+    public InitLineageReport? Lineage { get; init; }
+
     /// <summary>The message as the one JSON line a trainer writes (every field, nulls included).</summary>
     public string ToJsonLine() => JsonSerializer.Serialize(this, Json);
 

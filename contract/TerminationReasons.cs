@@ -14,4 +14,7 @@ public static class TerminationReasons
 
     /// <summary>Exit 76: a newer attempt of the same job fenced the checkpoint prefix or committed to it; this attempt is stale.</summary>
     public const string Superseded = "Superseded";
+
+    /// <summary>Exit 75: the trainer checkpointed and stopped before its deadline (<see cref="TrainerEnvironment.Deadline"/>).</summary>
+    public const string DeadlineExceeded = "DeadlineExceeded";
 }

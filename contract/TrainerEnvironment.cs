@@ -198,6 +198,30 @@ public static class TrainerEnvironment
     /// <summary>--best-weights: raw or ema weights compete for the best checkpoint.</summary>
     public const string BestWeights = Prefix + "BEST_WEIGHTS";
 
+    /// <summary>--stages: the run's stages, a JSON array of spec.stages[] (camelCase, nulls omitted); the run's epochs are their sum.</summary>
+    public const string Stages = Prefix + "STAGES";
+
+    /// <summary>--schedule-scope: one of <see cref="ScheduleScopeNames.All"/>, the learning-rate schedule across all stages or per stage.</summary>
+    public const string ScheduleScope = Prefix + "SCHEDULE_SCOPE";
+
+    /// <summary>--reconfigure: <c>true</c> lets a resume change the learning rate, schedule or optimizer settings (the schedule is rebuilt from the current position).</summary>
+    public const string Reconfigure = Prefix + "RECONFIGURE";
+
+    /// <summary>--scale-lr-with-batch: <c>true</c> scales the learning rate linearly with a changed batch size.</summary>
+    public const string ScaleLrWithBatch = Prefix + "SCALE_LR_WITH_BATCH";
+
+    /// <summary>--init-from: a checkpoint directory or s3:// prefix whose weights a fresh run starts from (fine-tuning).</summary>
+    public const string InitFrom = Prefix + "INIT_FROM";
+
+    /// <summary>--init-checkpoint: which checkpoint of <see cref="InitFrom"/>, <c>best</c>, <c>latest</c> or <c>step-N</c> (<see cref="CheckpointSelectors"/>).</summary>
+    public const string InitCheckpoint = Prefix + "INIT_CHECKPOINT";
+
+    /// <summary>--init-optimizer: <c>true</c> also loads the optimizer state of <see cref="InitFrom"/>.</summary>
+    public const string InitOptimizer = Prefix + "INIT_OPTIMIZER";
+
+    /// <summary>--deadline: an RFC 3339 UTC instant; the trainer checkpoints and exits 75 (<see cref="TerminationReasons.DeadlineExceeded"/>) before it.</summary>
+    public const string Deadline = Prefix + "DEADLINE";
+
     /// <summary>
     /// The attempt number (1, 2, ...): the fencing token of the checkpoint protocol (a trainer that finds a newer
     /// attempt's fence or commit exits <see cref="TrainerExitCodes.Superseded"/>). Unset: no fencing. Not a flag.
@@ -211,6 +235,7 @@ public static class TrainerEnvironment
         CheckpointEverySteps, KeepCheckpoints, TerminationLog, MetricsPort, JobNamespace, JobName, JobUid, CheckpointAdopt,
         ShutdownTimeoutSeconds, NumClasses, InChannels, ImageSize, Stem, RandomCropPadding, HorizontalFlip, Normalize, MaxSamplesPerClass, ValFraction, ClassWeights, Loss, FocalGamma, LoaderWorkers, PrefetchBatches,
         Scheduler, WarmupSteps, WarmupEpochs, MinLr, StepSize, Milestones, OneCyclePctStart, OneCycleDivFactor, OneCycleFinalDivFactor, BaseMomentum, MaxMomentum, LrGamma, Momentum, Nesterov, WeightDecay, GradClipNorm, GradAccumulationSteps, LrFindSteps, LrFindStart, LrFindEnd, MixupAlpha, CutMixAlpha, MixProb, MixOffLastEpochs, LabelSmoothing, EmaDecay, Freeze, BestMetric, BestWeights,
+        Stages, ScheduleScope, Reconfigure, ScaleLrWithBatch, InitFrom, InitCheckpoint, InitOptimizer, Deadline,
     ];
 
     /// <summary>Every variable above.</summary>

@@ -52,6 +52,12 @@ public static class TrainerMetricNames
     /// <summary>The label naming which weights won (<see cref="BestWeightsNames"/>) on the best gauges.</summary>
     public const string BestWeightsLabel = "weights";
 
+    /// <summary>The stage a staged run is in, 0-based; labelled with <see cref="StageLabel"/> (bounded by the stage count).</summary>
+    public const string StageIndex = "k8straining_trainer_stage_index";
+
+    /// <summary>The label naming the stage (its name) on <see cref="StageIndex"/>.</summary>
+    public const string StageLabel = "stage";
+
     /// <summary>Every progress gauge above.</summary>
     public static readonly IReadOnlyList<string> Progress =
     [

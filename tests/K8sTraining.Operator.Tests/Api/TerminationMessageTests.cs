@@ -25,7 +25,7 @@ public sealed class TerminationMessageTests
         };
 
         Assert.Equal(
-            """{"status":"preempted","globalStep":150,"epoch":1,"stepInEpoch":22,"checkpoint":"s3://b/p/step-000000000150","checkpointUploaded":true,"testAccuracy":0.5,"message":"stopped by SIGTERM","reason":null,"resumedFrom":{"globalStep":100,"epoch":0,"stepInEpoch":100,"checkpoint":"s3://b/p/step-000000000100"},"best":{"globalStep":120,"epoch":0,"metric":"val-accuracy","value":0.75,"weights":"ema","location":"s3://b/p/step-000000000120"}}""",
+            """{"status":"preempted","globalStep":150,"epoch":1,"stepInEpoch":22,"checkpoint":"s3://b/p/step-000000000150","checkpointUploaded":true,"testAccuracy":0.5,"message":"stopped by SIGTERM","reason":null,"resumedFrom":{"globalStep":100,"epoch":0,"stepInEpoch":100,"checkpoint":"s3://b/p/step-000000000100"},"best":{"globalStep":120,"epoch":0,"metric":"val-accuracy","value":0.75,"weights":"ema","location":"s3://b/p/step-000000000120"},"stage":null,"lineage":null}""",
             message.ToJsonLine());
     }
 
@@ -36,7 +36,7 @@ public sealed class TerminationMessageTests
         var message = new TerminationMessage { Status = TerminationStatuses.Invalid, GlobalStep = 0, Epoch = 0, StepInEpoch = 0, CheckpointUploaded = false, Message = "bad flag", Reason = TerminationReasons.InvalidConfiguration };
 
         Assert.Equal(
-            """{"status":"invalid","globalStep":0,"epoch":0,"stepInEpoch":0,"checkpoint":null,"checkpointUploaded":false,"testAccuracy":null,"message":"bad flag","reason":"InvalidConfiguration","resumedFrom":null,"best":null}""",
+            """{"status":"invalid","globalStep":0,"epoch":0,"stepInEpoch":0,"checkpoint":null,"checkpointUploaded":false,"testAccuracy":null,"message":"bad flag","reason":"InvalidConfiguration","resumedFrom":null,"best":null,"stage":null,"lineage":null}""",
             message.ToJsonLine());
     }
 

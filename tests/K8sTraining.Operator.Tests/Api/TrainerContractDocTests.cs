@@ -117,6 +117,7 @@ public sealed partial class TrainerContractDocTests
                 : underlying == typeof(long) || underlying == typeof(int) ? "integer"
                 : underlying == typeof(bool) ? "boolean"
                 : underlying == typeof(double) ? "number"
+                : typeof(System.Collections.IEnumerable).IsAssignableFrom(underlying) ? "array"
                 : "object";
             var types = field["type"] is JsonArray many ? many.Select(t => (string?)t).ToList() : [(string?)field["type"]];
             if (!types.Contains(expected))
