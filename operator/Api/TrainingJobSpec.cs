@@ -150,6 +150,25 @@ public sealed class TrainingJobSpec
     [JsonPropertyName("nodeLossReplaceAfterSeconds")]
     public long? NodeLossReplaceAfterSeconds { get; set; }
 
+    /// <summary>
+    /// Stages run in order inside the job (a curriculum); each may override the training's batch size, learning rate,
+    /// schedule, data fraction, image size, mixing and frozen layers. The run's epochs are the sum of the stages'.
+    /// </summary>
+    [JsonPropertyName("stages")]
+    public IList<StageSpec>? Stages { get; set; }
+
+    /// <summary>With stages: one learning-rate schedule across all stages (global) or one per stage (stage, the default).</summary>
+    [JsonPropertyName("scheduleScope")]
+    public string? ScheduleScope { get; set; }
+
+    /// <summary>Start a fresh run from another job's (or a uri's) checkpoint weights: fine-tuning.</summary>
+    [JsonPropertyName("initFrom")]
+    public InitFromSpec? InitFrom { get; set; }
+
+    /// <summary>The run's epochs: the sum of the stages' epochs with stages, else spec.training.epochs.</summary>
+    [JsonIgnore]
+    public int? EffectiveEpochs => Stages is { Count: > 0 } stages ? stages.Sum(s => s.Epochs) : Training?.Epochs;
+
     [JsonIgnore]
     public string EffectiveImage => string.IsNullOrWhiteSpace(Image) ? DefaultImage : Image;
 
@@ -328,6 +347,10 @@ public sealed class TrainingSpec
     [JsonPropertyName("freeze")]
     public IList<string>? Freeze { get; set; }
 
+    /// <summary>Scale the learning rate linearly with a batch size changed on resume or by a stage (--scale-lr-with-batch).</summary>
+    [JsonPropertyName("scaleLrWithBatch")]
+    public bool? ScaleLrWithBatch { get; set; }
+
     /// <summary>Which checkpoint is kept as the best, and by which weights (--best-metric, --best-weights).</summary>
     [JsonPropertyName("best")]
     public BestSpec? Best { get; set; }
@@ -377,4 +400,70 @@ public sealed class CheckpointSpec
     /// <summary>True lets this job take over checkpoints another job (another uid) left at the uri, and resume from them.</summary>
     [JsonPropertyName("adopt")]
     public bool? Adopt { get; set; }
+}
+
+/// <summary>One stage of a curriculum: a name, its epochs, and the training fields it overrides (unset: the training's).</summary>
+public sealed class StageSpec
+{
+    /// <summary>The stage's name, a DNS label unique among the stages (its artefacts are stages/&lt;name&gt;/).</summary>
+    [JsonPropertyName("name")]
+    public required string Name { get; set; }
+
+    [JsonPropertyName("epochs")]
+    public required int Epochs { get; set; }
+
+    [JsonPropertyName("batchSize")]
+    public int? BatchSize { get; set; }
+
+    [JsonPropertyName("learningRate")]
+    public double? LearningRate { get; set; }
+
+    /// <summary>A factor on the learning rate (the training's, or this stage's learningRate).</summary>
+    [JsonPropertyName("lrScale")]
+    public double? LrScale { get; set; }
+
+    [JsonPropertyName("schedule")]
+    public ScheduleSpec? Schedule { get; set; }
+
+    /// <summary>A deterministic, seed-stable subset of the training data, growing monotonically across stages; (0, 1].</summary>
+    [JsonPropertyName("dataFraction")]
+    public double? DataFraction { get; set; }
+
+    [JsonPropertyName("imageSize")]
+    public int? ImageSize { get; set; }
+
+    /// <summary>false: no mixing in this stage; unset or true: the training's mixing settings.</summary>
+    [JsonPropertyName("mixup")]
+    public bool? Mixup { get; set; }
+
+    [JsonPropertyName("freeze")]
+    public IList<string>? Freeze { get; set; }
+
+    /// <summary>Which weights the stage starts from: previous (the default) or best-of-previous.</summary>
+    [JsonPropertyName("initFrom")]
+    public string? InitFrom { get; set; }
+
+    /// <summary>A time limit of the stage: the trainer checkpoints and stops with DeadlineExceeded when it has run this long.</summary>
+    [JsonPropertyName("maxDurationSeconds")]
+    public long? MaxDurationSeconds { get; set; }
+}
+
+/// <summary>Where a fine-tuned run's first weights come from: exactly one of trainingJob and uri.</summary>
+public sealed class InitFromSpec
+{
+    /// <summary>A TrainingJob in the same namespace; its spec.checkpoint.uri is read (never written).</summary>
+    [JsonPropertyName("trainingJob")]
+    public string? TrainingJob { get; set; }
+
+    /// <summary>A checkpoint prefix, s3://bucket/prefix, read with this job's own checkpoint credentials.</summary>
+    [JsonPropertyName("uri")]
+    public string? Uri { get; set; }
+
+    /// <summary>best (the default; latest when the source has no best), latest, or step-N.</summary>
+    [JsonPropertyName("checkpoint")]
+    public string? Checkpoint { get; set; }
+
+    /// <summary>Also load the optimizer state (default false: weights only).</summary>
+    [JsonPropertyName("optimizer")]
+    public bool? Optimizer { get; set; }
 }

@@ -76,6 +76,18 @@ public sealed class TrainingJobStatus
     [JsonPropertyName("storageRetries")]
     public int StorageRetries { get; set; }
 
+    /// <summary>The stage a staged run is in (from its trainer); null without stages.</summary>
+    [JsonPropertyName("stage")]
+    public StageStatus? Stage { get; set; }
+
+    /// <summary>Where a fine-tuned run's first weights came from (spec.initFrom), as its trainer reported.</summary>
+    [JsonPropertyName("lineage")]
+    public LineageStatus? Lineage { get; set; }
+
+    /// <summary>The latest attempt and the spec generation its pod was built from.</summary>
+    [JsonPropertyName("currentAttempt")]
+    public AttemptRecord? CurrentAttempt { get; set; }
+
     /// <summary>The Node loss the job is recovering from: set at its first sign, cleared once the pod runs again.</summary>
     [JsonPropertyName("nodeLoss")]
     public NodeLossRecord? NodeLoss { get; set; }
@@ -111,6 +123,63 @@ public sealed class NodeLossRecord
     public DateTime? ReplacedAt { get; set; }
 }
 
+/// <summary>The stage of a staged run: its name, 0-based index and the number of stages.</summary>
+public sealed class StageStatus
+{
+    [JsonPropertyName("name")]
+    public string? Name { get; set; }
+
+    [JsonPropertyName("index")]
+    public int Index { get; set; }
+
+    [JsonPropertyName("total")]
+    public int Total { get; set; }
+}
+
+/// <summary>Where a fine-tuned run's first weights came from.</summary>
+public sealed class LineageStatus
+{
+    /// <summary>The source: the checkpoint prefix (s3://... or a directory) the weights were read from.</summary>
+    [JsonPropertyName("source")]
+    public string? Source { get; set; }
+
+    /// <summary>The source checkpoint read (its location, or best/latest/step-N).</summary>
+    [JsonPropertyName("checkpoint")]
+    public string? Checkpoint { get; set; }
+
+    [JsonPropertyName("globalStep")]
+    public long? GlobalStep { get; set; }
+
+    /// <summary>Parameters not loaded because their name or shape differs (a replaced classifier head).</summary>
+    [JsonPropertyName("skippedParameters")]
+    public IList<string>? SkippedParameters { get; set; }
+}
+
+/// <summary>An attempt: its number, pod, and the spec generation its pod was built from.</summary>
+public sealed class AttemptRecord
+{
+    [JsonPropertyName("attempt")]
+    public int Attempt { get; set; }
+
+    [JsonPropertyName("pod")]
+    public string? Pod { get; set; }
+
+    /// <summary>The metadata.generation whose spec the attempt's pod was built from.</summary>
+    [JsonPropertyName("observedGeneration")]
+    public long? ObservedGeneration { get; set; }
+
+    [JsonPropertyName("startTime")]
+    public DateTime? StartTime { get; set; }
+
+    /// <summary>The run's epochs the attempt trains to (the sum of the stages' epochs with stages).</summary>
+    [JsonPropertyName("epochs")]
+    public int? Epochs { get; set; }
+
+    /// <summary>True when the attempt was started with TRAINER_RECONFIGURE=true (changed learning rate, schedule or optimizer settings).</summary>
+    [JsonPropertyName("reconfigured")]
+    public bool? Reconfigured { get; set; }
+}
+
 /// <summary>What the checkpoints at <see cref="Uri"/> were trained with: a copy of spec.training.</summary>
 public sealed class CheckpointedTraining
 {
@@ -119,6 +188,10 @@ public sealed class CheckpointedTraining
 
     [JsonPropertyName("training")]
     public TrainingSpec? Training { get; set; }
+
+    /// <summary>The names of spec.stages the checkpoints were trained with, in order; stages may only be added after them.</summary>
+    [JsonPropertyName("stageNames")]
+    public IList<string>? StageNames { get; set; }
 }
 
 /// <summary>A durable checkpoint: position after <see cref="GlobalStep"/> steps and where it is stored.</summary>
@@ -204,6 +277,10 @@ public sealed class TerminationRecord
 
     [JsonPropertyName("exitCode")]
     public int? ExitCode { get; set; }
+
+    /// <summary>The metadata.generation whose spec the attempt's pod was built from.</summary>
+    [JsonPropertyName("observedGeneration")]
+    public long? ObservedGeneration { get; set; }
 
     [JsonPropertyName("message")]
     public string? Message { get; set; }

@@ -41,6 +41,12 @@ public static class ConditionTypes
 
     /// <summary>True while the current attempt's pod sits on a lost Node (unreachable, NotReady or deleted).</summary>
     public const string NodeLost = "NodeLost";
+
+    /// <summary>True while a live edit of the spec restarts the running attempt gracefully (the trainer checkpoints) with the new spec.</summary>
+    public const string Reconfiguring = "Reconfiguring";
+
+    /// <summary>False while spec.initFrom.trainingJob names a TrainingJob that is missing or has no spec.checkpoint.uri.</summary>
+    public const string InitSourceReady = "InitSourceReady";
 }
 
 /// <summary>Values of spec.training.stem (the trainer's --stem).</summary>
@@ -128,6 +134,21 @@ public static class ConditionReasons
 
     /// <summary>NodeLost=False: the Node came back before the pod was replaced.</summary>
     public const string NodeRecovered = "NodeRecovered";
+
+    /// <summary>Reconfiguring=True: the running attempt is stopped gracefully so the next one starts from the edited spec.</summary>
+    public const string Reconfiguring = "Reconfiguring";
+
+    /// <summary>Reconfiguring=False: the attempt with the edited spec was created.</summary>
+    public const string Reconfigured = "Reconfigured";
+
+    /// <summary>InitSourceReady=False: spec.initFrom.trainingJob names no TrainingJob in the namespace.</summary>
+    public const string InitSourceNotFound = "InitSourceNotFound";
+
+    /// <summary>InitSourceReady=False: the TrainingJob spec.initFrom.trainingJob names has no spec.checkpoint.uri.</summary>
+    public const string InitSourceWithoutCheckpoints = "InitSourceWithoutCheckpoints";
+
+    /// <summary>InitSourceReady=True: the source's checkpoint prefix is known.</summary>
+    public const string InitSourceResolved = "InitSourceResolved";
 }
 
 /// <summary>Reasons of the Events the operator records on a TrainingJob.</summary>
@@ -165,6 +186,12 @@ public static class EventReasons
 
     /// <summary>The lost Node came back before its pod was replaced.</summary>
     public const string NodeRecovered = "NodeRecovered";
+
+    /// <summary>A live edit of the spec: the running attempt is stopped gracefully and the next starts with the new spec.</summary>
+    public const string Reconfiguring = "Reconfiguring";
+
+    /// <summary>spec.initFrom.trainingJob cannot be resolved yet (missing, or without spec.checkpoint.uri); the job waits.</summary>
+    public const string InitSourceNotReady = "InitSourceNotReady";
 }
 
 /// <summary>Values of status.lastTermination.outcome.</summary>
@@ -180,7 +207,13 @@ public static class AttemptOutcomes
     /// <summary>The trainer could not reach the checkpoint store (exit 69): retried with backoff, not counted as a failure.</summary>
     public const string StorageUnavailable = "StorageUnavailable";
 
-    public static readonly IReadOnlyList<string> All = [Succeeded, Preempted, Failed, ConfigurationError, Suspended, Stopped, StorageUnavailable];
+    /// <summary>Stopped by the operator for a live edit of the spec: neither a failure nor a preemption.</summary>
+    public const string Reconfigured = "Reconfigured";
+
+    /// <summary>The trainer checkpointed and stopped at its deadline (exit 75, reason DeadlineExceeded): the job ends DeadlineExceeded.</summary>
+    public const string DeadlineExceeded = "DeadlineExceeded";
+
+    public static readonly IReadOnlyList<string> All = [Succeeded, Preempted, Failed, ConfigurationError, Suspended, Stopped, StorageUnavailable, Reconfigured, DeadlineExceeded];
 }
 
 /// <summary>Labels, finalizer and annotations the operator puts on trainer pods.</summary>

@@ -55,7 +55,7 @@ public sealed class OperatorMetrics : IReconcileObserver, IDisposable
         _reconciles = _meter.CreateCounter<long>("k8straining_operator_reconciles", description: "Reconciles by result (done, requeue, retry).");
         _reconcileDuration = _meter.CreateHistogram("k8straining_operator_reconcile_duration", "s", "Time spent in one reconcile.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = ReconcileBuckets });
         _podsCreated = _meter.CreateCounter<long>("k8straining_operator_pods_created", description: "Trainer pods created.");
-        _attemptsEnded = _meter.CreateCounter<long>("k8straining_operator_attempts_ended", description: "Attempts ended, by outcome (Succeeded, Preempted, Failed, ConfigurationError, Suspended, Stopped).");
+        _attemptsEnded = _meter.CreateCounter<long>("k8straining_operator_attempts_ended", description: "Attempts ended, by outcome (Succeeded, Preempted, Failed, ConfigurationError, Suspended, Stopped, StorageUnavailable, Reconfigured, DeadlineExceeded).");
         _statusWrites = _meter.CreateCounter<long>("k8straining_operator_status_writes", description: "Status subresource writes.");
         _preemptions = _meter.CreateCounter<long>("k8straining_operator_preemptions", description: "Attempts ended by preemption, by reason: the DisruptionTarget reason, exit-75 or deleted.");
         _restarts = _meter.CreateCounter<long>("k8straining_operator_restarts", description: "Attempts retried after a failure (counted against maxRestarts).");

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
 using k8s;
@@ -14,7 +16,7 @@ public static class TrainerPodBuilder
 
     public const string CheckpointVolume = "checkpoints";
 
-    public static V1Pod Build(TrainingJob job, int attempt)
+    public static V1Pod Build(TrainingJob job, int attempt, AttemptInputs? inputs = null)
     {
         var spec = job.Spec;
         var name = PodNames.ForAttempt(job.Metadata.Name, attempt);
@@ -68,7 +70,7 @@ public static class TrainerPodBuilder
                         ImagePullPolicy = spec.ImagePullPolicy,
                         Command = spec.Command is null ? null : [.. spec.Command],
                         Args = spec.EffectiveArgs is { } args ? [.. args] : null,
-                        Env = Environment(job, attempt, grace),
+                        Env = Environment(job, attempt, grace, inputs ?? new AttemptInputs()),
                         EnvFrom = string.IsNullOrEmpty(spec.Checkpoint?.SecretName)
                             ? null
                             : [new V1EnvFromSource { SecretRef = new V1SecretEnvSource { Name = spec.Checkpoint.SecretName } }],
@@ -166,7 +168,42 @@ public static class TrainerPodBuilder
         [WellKnown.ManagedByLabel] = WellKnown.ManagedBy,
     };
 
-    private static List<V1EnvVar> Environment(TrainingJob job, int attempt, long grace)
+    /// <summary>
+    /// The variables a live edit may change on a running job (batch size, epochs, samples, stages, learning rate,
+    /// schedule and optimizer hyper-parameters): when the running pod's value of one differs from what the spec gives
+    /// now, the operator restarts the attempt gracefully with the new spec.
+    /// </summary>
+    public static readonly IReadOnlyList<string> LiveEditable =
+    [
+        TrainerEnvironment.Epochs, TrainerEnvironment.BatchSize, TrainerEnvironment.Samples, TrainerEnvironment.LearningRate,
+        TrainerEnvironment.Scheduler, TrainerEnvironment.WarmupSteps, TrainerEnvironment.WarmupEpochs, TrainerEnvironment.MinLr,
+        TrainerEnvironment.LrGamma, TrainerEnvironment.StepSize, TrainerEnvironment.Milestones, TrainerEnvironment.OneCyclePctStart,
+        TrainerEnvironment.OneCycleDivFactor, TrainerEnvironment.OneCycleFinalDivFactor, TrainerEnvironment.BaseMomentum,
+        TrainerEnvironment.MaxMomentum, TrainerEnvironment.Momentum, TrainerEnvironment.Nesterov, TrainerEnvironment.WeightDecay,
+        TrainerEnvironment.ScaleLrWithBatch, TrainerEnvironment.Stages, TrainerEnvironment.ScheduleScope,
+    ];
+
+    /// <summary>The trainer container's environment of an attempt (what <see cref="Build"/> puts in the pod).</summary>
+    public static IReadOnlyList<V1EnvVar> EnvironmentOf(TrainingJob job, int attempt, AttemptInputs? inputs = null)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return Environment(job, attempt, job.Spec.EffectiveGracePeriodSeconds, inputs ?? new AttemptInputs());
+    }
+
+    /// <summary>spec.stages as TRAINER_STAGES: a JSON array with the API's camelCase names, nulls omitted; null without stages.</summary>
+    public static string? StagesJson(TrainingJobSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return spec.Stages is { Count: > 0 } stages ? JsonSerializer.Serialize(stages, StagesJsonOptions) : null;
+    }
+
+    private static readonly JsonSerializerOptions StagesJsonOptions = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    /// <summary>An instant as TRAINER_DEADLINE spells it: RFC 3339 in UTC, whole seconds.</summary>
+    public static string DeadlineText(DateTimeOffset deadline) =>
+        deadline.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static List<V1EnvVar> Environment(TrainingJob job, int attempt, long grace, AttemptInputs inputs)
     {
         var t = job.Spec.Training;
         var c = job.Spec.Checkpoint;
@@ -184,6 +221,25 @@ public static class TrainerPodBuilder
         {
             TrainingEnvironment(t, Add);
         }
+
+        // Stages (their sum is the run's epochs), fine-tuning, reconfiguration and the deadline: issue 16.
+        if (job.Spec.Stages is { Count: > 0 })
+        {
+            env.RemoveAll(e => e.Name == TrainerEnvironment.Epochs);
+            Add(TrainerEnvironment.Epochs, job.Spec.EffectiveEpochs);
+            Add(TrainerEnvironment.Stages, StagesJson(job.Spec));
+        }
+
+        Add(TrainerEnvironment.ScheduleScope, job.Spec.ScheduleScope);
+        if (job.Spec.InitFrom is { } init && (inputs.InitFromUri ?? init.Uri) is { Length: > 0 } source)
+        {
+            Add(TrainerEnvironment.InitFrom, source);
+            Add(TrainerEnvironment.InitCheckpoint, init.Checkpoint);
+            Add(TrainerEnvironment.InitOptimizer, Flag(init.Optimizer));
+        }
+
+        Add(TrainerEnvironment.Reconfigure, inputs.Reconfigure ? "true" : null);
+        Add(TrainerEnvironment.Deadline, inputs.Deadline is { } deadline ? DeadlineText(deadline) : null);
 
         Add(TrainerEnvironment.CheckpointDirectory, WellKnown.CheckpointDirectory);
         Add(TrainerEnvironment.CheckpointUri, string.IsNullOrEmpty(c?.Uri) ? null : c.Uri);
@@ -273,6 +329,7 @@ public static class TrainerPodBuilder
         add(TrainerEnvironment.Freeze, List(t.Freeze));
         add(TrainerEnvironment.BestMetric, t.Best?.Metric);
         add(TrainerEnvironment.BestWeights, t.Best?.Weights);
+        add(TrainerEnvironment.ScaleLrWithBatch, Flag(t.ScaleLrWithBatch));
     }
 
     /// <summary>A list as the trainer's flags take it: comma-separated; an empty list is left unset (the trainer's none).</summary>

@@ -39,10 +39,10 @@ internal static class AttemptEnd
             return;
         }
 
-        d.Record(outcome, current?.Metadata.Name ?? d.Status.ActivePod);
+        d.Record(outcome, current?.Metadata.Name ?? d.Status.ActivePod, current);
     }
 
-    internal static void Record(this DecisionDraft d, PodOutcome outcome, string? podName)
+    internal static void Record(this DecisionDraft d, PodOutcome outcome, string? podName, V1Pod? pod = null)
     {
         var result = outcome.Outcome;
         if (JobPhases.IsTerminal(d.Status.Phase))
@@ -52,6 +52,16 @@ internal static class AttemptEnd
         else if ((d.Spec.IsSuspended || d.Status.Phase == JobPhases.Suspended) && outcome.IsPreemption)
         {
             result = AttemptOutcomes.Suspended;
+        }
+        else if (d.InProgress() && result != AttemptOutcomes.Succeeded)
+        {
+            // The operator stopped it for a live edit: however the trainer ended, it is neither a failure nor a preemption.
+            result = AttemptOutcomes.Reconfigured;
+        }
+        else if (result == AttemptOutcomes.DeadlineExceeded && DeadlineRaised(d, pod))
+        {
+            // The trainer stopped at the deadline it was given, but activeDeadlineSeconds has been raised since.
+            result = AttemptOutcomes.Reconfigured;
         }
 
         d.Status.LastTermination = new TerminationRecord
@@ -63,6 +73,7 @@ internal static class AttemptEnd
             ExitCode = outcome.ExitCode,
             Message = outcome.Message,
             Time = d.Now.UtcDateTime,
+            ObservedGeneration = d.Status.CurrentAttempt is { } a && a.Attempt == d.Status.Attempt ? a.ObservedGeneration : null,
         };
         d.Status.ActivePod = null;
         d.ApplyTermination(outcome.Termination);
@@ -84,6 +95,15 @@ internal static class AttemptEnd
                 d.Events.Add(JobEvent.Normal(EventReasons.Succeeded, $"Training completed at global step {d.Status.Progress?.GlobalStep ?? 0}{d.AccuracyText()}"));
                 break;
             case AttemptOutcomes.Suspended:
+                break;
+            case AttemptOutcomes.Reconfigured:
+                // Not counted: no preemption, no restart, no backoff; the next attempt starts at once from the new spec.
+                d.SetPhase(JobPhases.Restarting, ConditionReasons.Reconfiguring, $"{outcome.Message}; the next attempt runs the edited spec and {d.ResumeText()}");
+                break;
+            case AttemptOutcomes.DeadlineExceeded:
+                // The trainer checkpointed before its deadline: status.resumeFrom stays, and raising
+                // activeDeadlineSeconds (or removing it) resumes the job from there.
+                d.Fail(ConditionReasons.DeadlineExceeded, $"{outcome.Message}; {d.ResumeText()} when spec.activeDeadlineSeconds is raised", EventReasons.DeadlineExceeded);
                 break;
             case AttemptOutcomes.Preempted:
                 d.Status.Preemptions++;
@@ -142,6 +162,15 @@ internal static class AttemptEnd
         }
 
         d.Status.Best = BestStatus.FromTermination(d.Status.Best, t.Best);
+        if (t.Stage is { } stage)
+        {
+            d.Status.Stage = new StageStatus { Name = stage.Name, Index = stage.Index, Total = stage.Total };
+        }
+
+        if (t.Lineage is { } lineage)
+        {
+            d.Status.Lineage = new LineageStatus { Source = lineage.Source, Checkpoint = lineage.Checkpoint, GlobalStep = lineage.GlobalStep, SkippedParameters = lineage.SkippedParameters is null ? null : [.. lineage.SkippedParameters] };
+        }
 
         var uri = d.Spec.Checkpoint?.Uri;
         CheckpointRecord? record = null;
@@ -180,6 +209,22 @@ internal static class AttemptEnd
         {
             d.Status.ResumeFrom = DecisionDraft.Clone(record);
         }
+    }
+
+    /// <summary>
+    /// Whether the job's deadline now (spec.activeDeadlineSeconds from status.startTime) is later than the one the
+    /// ended pod was given (TRAINER_DEADLINE), or gone: the user raised it while the attempt ran.
+    /// </summary>
+    private static bool DeadlineRaised(DecisionDraft d, V1Pod? pod)
+    {
+        var given = pod?.Spec?.Containers?.FirstOrDefault(c => c.Name == WellKnown.TrainerContainer)?.Env?
+            .FirstOrDefault(e => e.Name == TrainerEnvironment.Deadline)?.Value;
+        if (given is null || !DateTimeOffset.TryParse(given, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var old))
+        {
+            return false;
+        }
+
+        return AttemptDeadline.Of(d.Spec, d.Status.StartTime) is not { } now || (now > old.AddSeconds(1) && now > d.Now);
     }
 
     /// <summary>A checkpoint location a replacement can use: any, without a remote store; with one, only a remote URI.</summary>

@@ -71,6 +71,10 @@ internal static class AttemptStatus
         };
 
         d.Status.Best = BestStatus.FromRunning(d.Status.Best, d.Report.Best, root);
+        if (d.Report.Stage is { } stage)
+        {
+            d.Status.Stage = new StageStatus { Name = stage.Name, Index = stage.Index, Total = d.Spec.Stages?.Count ?? stage.Index + 1 };
+        }
 
         if (d.Report.ResumedFrom is not null || p.GlobalStep > 0)
         {

@@ -5,8 +5,8 @@ namespace K8sTraining.Operator.Reconciliation;
 /// <summary>A write the reconciler shell performs after (or, for <see cref="CreatePod"/>, before) the status write.</summary>
 public abstract record JobAction;
 
-/// <summary>Create the trainer pod of this attempt (deterministic name, so a repeat is a harmless 409).</summary>
-public sealed record CreatePod(int Attempt) : JobAction;
+/// <summary>Create the trainer pod of this attempt (deterministic name, so a repeat is a harmless 409), with what the decider worked out for it.</summary>
+public sealed record CreatePod(int Attempt, K8sTraining.Operator.Pods.AttemptInputs? Inputs = null) : JobAction;
 
 /// <summary>Delete a pod gracefully (its grace period lets the trainer checkpoint).</summary>
 public sealed record DeletePod(string Name, string Why) : JobAction;

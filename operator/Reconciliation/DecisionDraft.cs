@@ -9,8 +9,11 @@ namespace K8sTraining.Operator.Reconciliation;
 /// (<see cref="NextAction"/>, <see cref="AttemptEnd"/>, <see cref="AttemptStatus"/>, <see cref="JobLifecycle"/>,
 /// <see cref="NodeLossSteps"/>) add to it: the new status, the writes, the Events and when to look again.
 /// </summary>
-internal sealed class DecisionDraft(TrainingJob job, TrainingJobStatus status, DateTimeOffset now, TrainerReport? report, IReadOnlyDictionary<string, V1Node?> nodes)
+internal sealed class DecisionDraft(TrainingJob job, TrainingJobStatus status, DateTimeOffset now, TrainerReport? report, IReadOnlyDictionary<string, V1Node?> nodes, InitSource? init = null)
 {
+    /// <summary>spec.initFrom.trainingJob as the shell resolved it; null when the spec names none.</summary>
+    public InitSource? Init => init;
+
     public TrainingJob Job => job;
 
     public DateTimeOffset Now => now;

@@ -12,6 +12,11 @@ internal static class JobLifecycle
         d.Status.CompletionTime = null;
         d.Status.NextAttemptTime = null;
         Conditions.Set(d.ConditionList, ConditionTypes.Failed, false, ConditionReasons.SpecChanged, $"running again: {why}", d.Generation, d.Now);
+        if (Conditions.IsTrue(d.Status.Conditions, ConditionTypes.Succeeded))
+        {
+            Conditions.Set(d.ConditionList, ConditionTypes.Succeeded, false, ConditionReasons.SpecChanged, $"running again: {why}", d.Generation, d.Now);
+        }
+
         if (Conditions.IsTrue(d.Status.Conditions, ConditionTypes.CheckpointPrefixInUse))
         {
             Conditions.Set(d.ConditionList, ConditionTypes.CheckpointPrefixInUse, false, ConditionReasons.SpecChanged, "the spec changed; the next attempt checks the prefix again", d.Generation, d.Now);
@@ -57,7 +62,7 @@ internal static class JobLifecycle
             return false;
         }
 
-        var deadline = new DateTimeOffset(DateTime.SpecifyKind(start, DateTimeKind.Utc)).AddSeconds(seconds);
+        var deadline = AttemptDeadline.Of(d.Spec, start)!.Value;
         if (d.Now < deadline)
         {
             d.Requeue(deadline - d.Now);

@@ -48,7 +48,7 @@ internal static class NextAction
 
         d.AccountForEndOfAttempt(current);
 
-        if (Revival.Why(d.Job, d.Status) is { } why)
+        if (Revival.Why(d.Job, d.Status, d.Now) is { } why)
         {
             d.Revive(why);
         }
@@ -102,6 +102,12 @@ internal static class NextAction
             {
                 d.Observe(current!, state);
                 d.NodeLossOver(current!, state);
+                if (trainingChange is null)
+                {
+                    // A live edit of a setting a resume may take: stop gracefully, the next attempt runs the new spec.
+                    d.Reconfigure(current!, state);
+                }
+
                 return;
             }
 
@@ -200,14 +206,35 @@ internal static class NextAction
             return;
         }
 
+        if (!d.InitSourceReady())
+        {
+            return;
+        }
+
+        // Resuming under a changed learning rate, schedule or optimizer hyper-parameter (or, with stages, any edit since
+        // the last attempt) needs the trainer's consent to rebuild its schedule from the current position.
+        var reconfigure = d.Status.ResumeFrom is not null
+            && (TrainingChanges.NeedsReconfigure(d.Status.CheckpointedTraining?.Training, d.Spec.Training)
+                || (d.Spec.Stages is { Count: > 0 } && d.Status.CurrentAttempt?.ObservedGeneration is { } last && last < d.Generation));
         TrainingChanges.RecordOnFreshStart(d.Spec, d.Status);
 
         d.Status.Attempt++;
         var pod = PodNames.ForAttempt(d.Name, d.Status.Attempt);
-        d.Actions.Add(new CreatePod(d.Status.Attempt));
+        d.Status.StartTime ??= d.Now.UtcDateTime;
+        var inputs = new AttemptInputs(AttemptDeadline.Of(d.Spec, d.Status.StartTime), d.Init?.Uri, reconfigure);
+        d.Actions.Add(new CreatePod(d.Status.Attempt, inputs));
         d.Status.ActivePod = pod;
         d.Status.NextAttemptTime = null;
-        d.Status.StartTime ??= d.Now.UtcDateTime;
+        d.Status.CurrentAttempt = new AttemptRecord
+        {
+            Attempt = d.Status.Attempt,
+            Pod = pod,
+            ObservedGeneration = d.Generation,
+            StartTime = d.Now.UtcDateTime,
+            Epochs = d.Spec.EffectiveEpochs,
+            Reconfigured = reconfigure ? true : null,
+        };
+        d.Reconfigured(pod);
         var phase = d.Status.Attempt == 1 ? JobPhases.Pending : JobPhases.Restarting;
         d.SetPhase(phase, ConditionReasons.PodPending, $"created pod {pod} for attempt {d.Status.Attempt}");
         d.Events.Add(JobEvent.Normal(EventReasons.AttemptCreated, $"Created pod {pod} for attempt {d.Status.Attempt}; {d.ResumeText()}"));

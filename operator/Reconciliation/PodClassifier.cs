@@ -76,6 +76,13 @@ public static class PodClassifier
             return new PodOutcome(AttemptOutcomes.Preempted, TerminationReasons.Superseded, exitCode, $"trainer in pod {name} found a newer attempt's checkpoint and stopped (exit {TrainerExitCodes.Superseded}, superseded){detail}", termination);
         }
 
+        if (exitCode == TrainerExitCodes.Interrupted && termination?.Reason == TerminationReasons.DeadlineExceeded)
+        {
+            // The trainer stopped itself at its deadline, with a checkpoint: the job's time is up, not a preemption.
+            var detail = termination.Message is { Length: > 0 } m ? ": " + Trim(m) : "";
+            return new PodOutcome(AttemptOutcomes.DeadlineExceeded, TerminationReasons.DeadlineExceeded, exitCode, $"trainer in pod {name} checkpointed and stopped at its deadline (exit {TrainerExitCodes.Interrupted}){detail}", termination);
+        }
+
         if (exitCode == TrainerExitCodes.Interrupted)
         {
             return new PodOutcome(AttemptOutcomes.Preempted, "ExitCode75", exitCode, $"trainer in pod {name} was interrupted and checkpointed (exit {TrainerExitCodes.Interrupted})", termination);

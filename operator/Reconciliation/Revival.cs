@@ -4,8 +4,9 @@ namespace K8sTraining.Operator.Reconciliation;
 
 /// <summary>
 /// Failures a spec edit can cure: the job failed because of its spec as it was (a checkpoint prefix owned by another
-/// job, training settings that differ from the checkpoint's), and the spec has changed since. Such a job runs again
-/// instead of staying Failed for good; every other failure stays final, as for a batch/v1 Job.
+/// job, training settings that differ from the checkpoint's, a deadline since raised), and the spec has changed since.
+/// Such a job runs again instead of staying Failed for good; every other failure stays final, as for a batch/v1 Job. A
+/// Succeeded job whose run was extended (more epochs or stages) runs again too, from its last checkpoint.
 /// </summary>
 public static class Revival
 {
@@ -13,10 +14,15 @@ public static class Revival
     public const string DiffersFromCheckpoint = "differs from";
 
     /// <summary>Why the failed job may run again, or null when it stays Failed.</summary>
-    public static string? Why(TrainingJob job, TrainingJobStatus status)
+    public static string? Why(TrainingJob job, TrainingJobStatus status, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(status);
+        if (Extended(job, status) is { } extended)
+        {
+            return extended;
+        }
+
         if (status.Phase != JobPhases.Failed
             || Conditions.Find(status.Conditions, ConditionTypes.Failed) is not { Status: "True" } failed
             || failed.ObservedGeneration is not { } failedAt
@@ -24,6 +30,14 @@ public static class Revival
             || generation <= failedAt)
         {
             return null;
+        }
+
+        if (failed.Reason == ConditionReasons.DeadlineExceeded)
+        {
+            // Raised (or removed) past now: the job resumes from its checkpoint, on the clock it started with.
+            return AttemptDeadline.Of(job.Spec, status.StartTime) is not { } deadline || deadline > now
+                ? "spec.activeDeadlineSeconds was raised after the deadline stopped the job; it continues from its last checkpoint"
+                : null;
         }
 
         if (failed.Reason == ConditionReasons.CheckpointPrefixInUse)
@@ -36,5 +50,24 @@ public static class Revival
         return differs && TrainingChanges.Refused(job.Spec, status, attemptAlive: true) is null
             ? "the spec changed since the trainer refused training settings that differ from its checkpoint"
             : null;
+    }
+
+    /// <summary>
+    /// A Succeeded job whose run was extended (more epochs, or stages added) since its last attempt, with a checkpoint
+    /// store to resume from: it returns to Running and continues from its last checkpoint.
+    /// </summary>
+    private static string? Extended(TrainingJob job, TrainingJobStatus status)
+    {
+        if (status.Phase != JobPhases.Succeeded
+            || string.IsNullOrEmpty(job.Spec.Checkpoint?.Uri)
+            || status.ResumeFrom is null
+            || status.CurrentAttempt is not { Epochs: { } trained, ObservedGeneration: { } built }
+            || job.Metadata.Generation is not { } generation || generation <= built
+            || job.Spec.EffectiveEpochs is not { } epochs || epochs <= trained)
+        {
+            return null;
+        }
+
+        return $"the run was extended from {trained} to {epochs} epochs; it continues from its last checkpoint";
     }
 }

@@ -49,6 +49,8 @@ public static partial class SpecValidator
             RecipeValidator.Check(errors, t);
         }
 
+        StageValidator.Check(errors, spec);
+
         if (spec.Image is not null && string.IsNullOrWhiteSpace(spec.Image))
         {
             errors.Add("spec.image must not be empty");
@@ -272,7 +274,7 @@ public static partial class SpecValidator
 
     private const string DnsLabelRule = "is not a valid name (at most 63 lower case letters, digits and '-', starting and ending with a letter or digit)";
 
-    private static bool IsDnsLabel(string value) => value.Length <= 63 && DnsLabel().IsMatch(value);
+    internal static bool IsDnsLabel(string value) => value.Length <= 63 && DnsLabel().IsMatch(value);
 
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
     private static partial Regex DnsLabel();
@@ -513,7 +515,7 @@ public static partial class SpecValidator
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
     private static partial Regex DnsSubdomain();
 
-    private static bool IsS3Uri(string uri) =>
+    internal static bool IsS3Uri(string uri) =>
         Uri.TryCreate(uri, UriKind.Absolute, out var parsed) && parsed.Scheme == "s3" && parsed.Host.Length >= 3;
 
     private static void CheckOneOf(List<string> errors, string field, string? value, IReadOnlyList<string> allowed)

@@ -7,6 +7,19 @@ namespace K8sTraining.Operator.Reconciliation;
 /// <summary>A training setting that differs from the one the job's checkpoints were trained with.</summary>
 public sealed record TrainingChange(string Field, string Old, string New);
 
+/// <summary>How the trainer takes a changed setting on resume (issue 16).</summary>
+public enum TrainingChangeKind
+{
+    /// <summary>Refused: the checkpoints cannot continue under it (architecture, data set identity, seed...).</summary>
+    Refused,
+
+    /// <summary>Taken on resume and recorded in the checkpoint's lineage (batch size, epochs, samples).</summary>
+    Allowed,
+
+    /// <summary>Taken on resume with TRAINER_RECONFIGURE=true: the schedule is rebuilt from the current position.</summary>
+    Reconfigure,
+}
+
 /// <summary>
 /// The trainer resumes a checkpoint only under the settings it was trained with (it exits 2 otherwise), so an edit of
 /// them on a job that has checkpoints would turn the next preemption into a failure. This piece records what the
@@ -15,50 +28,72 @@ public sealed record TrainingChange(string Field, string Old, string New);
 public static class TrainingChanges
 {
     /// <summary>
-    /// The settings the trainer compares with a checkpoint's, and those that shape the network, the split or the loss
-    /// (epochs, dataPath and the loader may change).
+    /// The first setting whose change a resume refuses: what shapes the network, the data or the loss (the settings
+    /// the trainer compares with a checkpoint's, less those a resume may now change: batch size, epochs, samples, the
+    /// learning rate, the schedule and the optimizer's hyper-parameters).
     /// </summary>
-    public static TrainingChange? Find(TrainingSpec? recorded, TrainingSpec? now)
+    public static TrainingChange? Find(TrainingSpec? recorded, TrainingSpec? now) =>
+        Changes(recorded, now).Where(c => c.Kind == TrainingChangeKind.Refused).Select(c => c.Change).FirstOrDefault();
+
+    /// <summary>
+    /// Whether a resume under <paramref name="now"/> needs TRAINER_RECONFIGURE=true: the learning rate, the schedule or
+    /// an optimizer hyper-parameter differs from the checkpoints' (or the epochs, when the schedule spans the run).
+    /// </summary>
+    public static bool NeedsReconfigure(TrainingSpec? recorded, TrainingSpec? now) =>
+        Changes(recorded, now).Any(c => c.Kind == TrainingChangeKind.Reconfigure);
+
+    /// <summary>Every setting that differs between the checkpoints' training and the spec's, with how a resume takes it.</summary>
+    public static IReadOnlyList<(TrainingChange Change, TrainingChangeKind Kind)> Changes(TrainingSpec? recorded, TrainingSpec? now)
     {
         if (recorded is null || now is null)
+        {
+            return [];
+        }
+
+        (string Field, object? Old, object? New, TrainingChangeKind Kind)[] fields =
+        [
+            ("spec.training.model", recorded.Model, now.Model, TrainingChangeKind.Refused),
+            ("spec.training.dataset", recorded.Dataset, now.Dataset, TrainingChangeKind.Refused),
+            ("spec.training.samples", Samples(recorded), Samples(now), TrainingChangeKind.Allowed),
+            ("spec.training.seed", recorded.Seed, now.Seed, TrainingChangeKind.Refused),
+            ("spec.training.batchSize", recorded.BatchSize, now.BatchSize, TrainingChangeKind.Allowed),
+            ("spec.training.optimizer", recorded.Optimizer, now.Optimizer, TrainingChangeKind.Refused),
+            ("spec.training.learningRate", recorded.LearningRate, now.LearningRate, TrainingChangeKind.Reconfigure),
+            ("spec.training.scaleLrWithBatch", recorded.ScaleLrWithBatch, now.ScaleLrWithBatch, TrainingChangeKind.Reconfigure),
+            // What shapes the network or the math of every step; the loader's threads and prefetch do not.
+            ("spec.training.numClasses", recorded.NumClasses, now.NumClasses, TrainingChangeKind.Refused),
+            ("spec.training.inChannels", recorded.InChannels, now.InChannels, TrainingChangeKind.Refused),
+            ("spec.training.imageSize", recorded.ImageSize, now.ImageSize, TrainingChangeKind.Refused),
+            ("spec.training.stem", recorded.Stem, now.Stem, TrainingChangeKind.Refused),
+            ("spec.training.cnnChannels", recorded.CnnChannels, now.CnnChannels, TrainingChangeKind.Refused),
+            ("spec.training.augmentation.randomCropPadding", recorded.Augmentation?.RandomCropPadding, now.Augmentation?.RandomCropPadding, TrainingChangeKind.Refused),
+            ("spec.training.augmentation.horizontalFlip", recorded.Augmentation?.HorizontalFlip, now.Augmentation?.HorizontalFlip, TrainingChangeKind.Refused),
+            ("spec.training.normalize", recorded.Normalize, now.Normalize, TrainingChangeKind.Refused),
+            ("spec.training.maxSamplesPerClass", recorded.MaxSamplesPerClass, now.MaxSamplesPerClass, TrainingChangeKind.Refused),
+            ("spec.training.validationFraction", recorded.ValidationFraction, now.ValidationFraction, TrainingChangeKind.Refused),
+            ("spec.training.classWeights", recorded.ClassWeights, now.ClassWeights, TrainingChangeKind.Refused),
+            ("spec.training.loss", recorded.Loss, now.Loss, TrainingChangeKind.Refused),
+            ("spec.training.focalGamma", recorded.FocalGamma, now.FocalGamma, TrainingChangeKind.Refused),
+            .. RecipeFields(recorded, now),
+        ];
+        return [.. fields.Where(f => !Equals(f.Old, f.New)).Select(f => (new TrainingChange(f.Field, Text(f.Old), Text(f.New)), f.Kind))];
+    }
+
+    /// <summary>
+    /// A change of spec.stages a resume refuses: the stages the checkpoints were trained with must stay, by name and in
+    /// order; stages may only be added after them.
+    /// </summary>
+    public static TrainingChange? FindInStages(IList<string>? recorded, IList<StageSpec>? now)
+    {
+        if (recorded is not { Count: > 0 })
         {
             return null;
         }
 
-        (string Field, object? Old, object? New)[] fields =
-        [
-            ("spec.training.model", recorded.Model, now.Model),
-            ("spec.training.dataset", recorded.Dataset, now.Dataset),
-            ("spec.training.samples", Samples(recorded), Samples(now)),
-            ("spec.training.seed", recorded.Seed, now.Seed),
-            ("spec.training.batchSize", recorded.BatchSize, now.BatchSize),
-            ("spec.training.optimizer", recorded.Optimizer, now.Optimizer),
-            ("spec.training.learningRate", recorded.LearningRate, now.LearningRate),
-            // What shapes the network or the math of every step; the loader's threads and prefetch do not.
-            ("spec.training.numClasses", recorded.NumClasses, now.NumClasses),
-            ("spec.training.inChannels", recorded.InChannels, now.InChannels),
-            ("spec.training.imageSize", recorded.ImageSize, now.ImageSize),
-            ("spec.training.stem", recorded.Stem, now.Stem),
-            ("spec.training.cnnChannels", recorded.CnnChannels, now.CnnChannels),
-            ("spec.training.augmentation.randomCropPadding", recorded.Augmentation?.RandomCropPadding, now.Augmentation?.RandomCropPadding),
-            ("spec.training.augmentation.horizontalFlip", recorded.Augmentation?.HorizontalFlip, now.Augmentation?.HorizontalFlip),
-            ("spec.training.normalize", recorded.Normalize, now.Normalize),
-            ("spec.training.maxSamplesPerClass", recorded.MaxSamplesPerClass, now.MaxSamplesPerClass),
-            ("spec.training.validationFraction", recorded.ValidationFraction, now.ValidationFraction),
-            ("spec.training.classWeights", recorded.ClassWeights, now.ClassWeights),
-            ("spec.training.loss", recorded.Loss, now.Loss),
-            ("spec.training.focalGamma", recorded.FocalGamma, now.FocalGamma),
-            .. RecipeFields(recorded, now),
-        ];
-        foreach (var (field, old, value) in fields)
-        {
-            if (!Equals(old, value))
-            {
-                return new TrainingChange(field, Text(old), Text(value));
-            }
-        }
-
-        return null;
+        var names = (now ?? []).Select(s => s.Name).ToList();
+        return names.Count >= recorded.Count && names.Take(recorded.Count).SequenceEqual(recorded, StringComparer.Ordinal)
+            ? null
+            : new TrainingChange("spec.stages", string.Join(',', recorded), names.Count == 0 ? "(unset)" : string.Join(',', names));
     }
 
     /// <summary>
@@ -75,7 +110,7 @@ public static class TrainingChanges
             return null;
         }
 
-        return HasCheckpoints(status, uri) || attemptAlive ? Find(recorded.Training, spec.Training) : null;
+        return HasCheckpoints(status, uri) || attemptAlive ? Find(recorded.Training, spec.Training) ?? FindInStages(recorded.StageNames, spec.Stages) : null;
     }
 
     /// <summary>What a fresh start records: the checkpoints it writes belong to this spec's training.</summary>
@@ -95,13 +130,19 @@ public static class TrainingChanges
             return;
         }
 
-        status.CheckpointedTraining = new CheckpointedTraining { Uri = uri, Training = spec.Training is null ? null : Copy(spec.Training) };
+        status.CheckpointedTraining = new CheckpointedTraining
+        {
+            Uri = uri,
+            Training = spec.Training is null ? null : Copy(spec.Training),
+            StageNames = spec.Stages is { Count: > 0 } stages ? [.. stages.Select(s => s.Name)] : null,
+        };
     }
 
     public static string Describe(TrainingChange change, string? uri) =>
         $"{change.Field} changed from {change.Old} to {change.New}, but the checkpoints at {uri} were trained with {change.Old}, " +
-        "and a resume refuses changed training settings: no new attempt starts from this spec (a running attempt goes on unchanged). " +
-        $"Revert {change.Field} to {change.Old}, or create a new job with a fresh spec.checkpoint.uri";
+        "and a resume refuses this change (batch size, epochs, samples, stages added at the end, the learning rate, the schedule and the optimizer's hyper-parameters may change; " +
+        "the model, the data and the seed may not): no new attempt starts from this spec (a running attempt goes on unchanged). " +
+        $"Revert {change.Field} to {change.Old}, or create a new job with a fresh spec.checkpoint.uri (spec.initFrom can start it from these checkpoints' weights)";
 
     private static bool HasCheckpoints(TrainingJobStatus status, string uri) =>
         status.ResumeFrom is not null || (status.LastCheckpoint is { Uploaded: true } c && c.Location?.StartsWith(uri, StringComparison.Ordinal) == true);
@@ -110,7 +151,7 @@ public static class TrainingChanges
     /// The recipe's fields the trainer records in a checkpoint's configuration (best.* is not: it changes no step), and
     /// epochs when the schedule or the mixing spans the whole run (the trainer then records --epochs too).
     /// </summary>
-    private static (string Field, object? Old, object? New)[] RecipeFields(TrainingSpec recorded, TrainingSpec now)
+    private static (string Field, object? Old, object? New, TrainingChangeKind Kind)[] RecipeFields(TrainingSpec recorded, TrainingSpec now)
     {
         ScheduleSpec r = recorded.Schedule ?? new(), n = now.Schedule ?? new();
         OneCycleSpec rc = r.OneCycle ?? new(), nc = n.OneCycle ?? new();
@@ -118,35 +159,36 @@ public static class TrainingChanges
         MixingSpec rm = recorded.Mixing ?? new(), nm = now.Mixing ?? new();
         return
         [
-            ("spec.training.schedule.type", r.Type, n.Type),
-            ("spec.training.schedule.warmupSteps", r.WarmupSteps, n.WarmupSteps),
-            ("spec.training.schedule.warmupEpochs", r.WarmupEpochs, n.WarmupEpochs),
-            ("spec.training.schedule.minLearningRate", r.MinLearningRate, n.MinLearningRate),
-            ("spec.training.schedule.gamma", r.Gamma, n.Gamma),
-            ("spec.training.schedule.stepSize", r.StepSize, n.StepSize),
-            ("spec.training.schedule.milestones", Join(r.Milestones), Join(n.Milestones)),
-            ("spec.training.schedule.oneCycle.pctStart", rc.PctStart, nc.PctStart),
-            ("spec.training.schedule.oneCycle.divFactor", rc.DivFactor, nc.DivFactor),
-            ("spec.training.schedule.oneCycle.finalDivFactor", rc.FinalDivFactor, nc.FinalDivFactor),
-            ("spec.training.schedule.oneCycle.baseMomentum", rc.BaseMomentum, nc.BaseMomentum),
-            ("spec.training.schedule.oneCycle.maxMomentum", rc.MaxMomentum, nc.MaxMomentum),
-            ("spec.training.momentum", recorded.Momentum, now.Momentum),
-            ("spec.training.nesterov", recorded.Nesterov, now.Nesterov),
-            ("spec.training.weightDecay", recorded.WeightDecay, now.WeightDecay),
-            ("spec.training.gradClipNorm", recorded.GradClipNorm, now.GradClipNorm),
-            ("spec.training.gradAccumulationSteps", recorded.GradAccumulationSteps, now.GradAccumulationSteps),
-            ("spec.training.lrFinder.auto", rf.Auto, nf.Auto),
-            ("spec.training.lrFinder.steps", rf.Steps, nf.Steps),
-            ("spec.training.lrFinder.startLearningRate", rf.StartLearningRate, nf.StartLearningRate),
-            ("spec.training.lrFinder.endLearningRate", rf.EndLearningRate, nf.EndLearningRate),
-            ("spec.training.mixing.mixupAlpha", rm.MixupAlpha, nm.MixupAlpha),
-            ("spec.training.mixing.cutmixAlpha", rm.CutmixAlpha, nm.CutmixAlpha),
-            ("spec.training.mixing.probability", rm.Probability, nm.Probability),
-            ("spec.training.mixing.offLastEpochs", rm.OffLastEpochs, nm.OffLastEpochs),
-            ("spec.training.labelSmoothing", recorded.LabelSmoothing, now.LabelSmoothing),
-            ("spec.training.emaDecay", recorded.EmaDecay, now.EmaDecay),
-            ("spec.training.freeze", Join(recorded.Freeze), Join(now.Freeze)),
-            ("spec.training.epochs", SpansTheRun(recorded) ? recorded.Epochs : null, SpansTheRun(recorded) ? now.Epochs : null),
+            ("spec.training.schedule.type", r.Type, n.Type, TrainingChangeKind.Reconfigure),
+            ("spec.training.schedule.warmupSteps", r.WarmupSteps, n.WarmupSteps, TrainingChangeKind.Reconfigure),
+            ("spec.training.schedule.warmupEpochs", r.WarmupEpochs, n.WarmupEpochs, TrainingChangeKind.Reconfigure),
+            ("spec.training.schedule.minLearningRate", r.MinLearningRate, n.MinLearningRate, TrainingChangeKind.Reconfigure),
+            ("spec.training.schedule.gamma", r.Gamma, n.Gamma, TrainingChangeKind.Reconfigure),
+            ("spec.training.schedule.stepSize", r.StepSize, n.StepSize, TrainingChangeKind.Reconfigure),
+            ("spec.training.schedule.milestones", Join(r.Milestones), Join(n.Milestones), TrainingChangeKind.Reconfigure),
+            ("spec.training.schedule.oneCycle.pctStart", rc.PctStart, nc.PctStart, TrainingChangeKind.Reconfigure),
+            ("spec.training.schedule.oneCycle.divFactor", rc.DivFactor, nc.DivFactor, TrainingChangeKind.Reconfigure),
+            ("spec.training.schedule.oneCycle.finalDivFactor", rc.FinalDivFactor, nc.FinalDivFactor, TrainingChangeKind.Reconfigure),
+            ("spec.training.schedule.oneCycle.baseMomentum", rc.BaseMomentum, nc.BaseMomentum, TrainingChangeKind.Reconfigure),
+            ("spec.training.schedule.oneCycle.maxMomentum", rc.MaxMomentum, nc.MaxMomentum, TrainingChangeKind.Reconfigure),
+            ("spec.training.momentum", recorded.Momentum, now.Momentum, TrainingChangeKind.Reconfigure),
+            ("spec.training.nesterov", recorded.Nesterov, now.Nesterov, TrainingChangeKind.Reconfigure),
+            ("spec.training.weightDecay", recorded.WeightDecay, now.WeightDecay, TrainingChangeKind.Reconfigure),
+            ("spec.training.gradClipNorm", recorded.GradClipNorm, now.GradClipNorm, TrainingChangeKind.Refused),
+            ("spec.training.gradAccumulationSteps", recorded.GradAccumulationSteps, now.GradAccumulationSteps, TrainingChangeKind.Refused),
+            ("spec.training.lrFinder.auto", rf.Auto, nf.Auto, TrainingChangeKind.Refused),
+            ("spec.training.lrFinder.steps", rf.Steps, nf.Steps, TrainingChangeKind.Refused),
+            ("spec.training.lrFinder.startLearningRate", rf.StartLearningRate, nf.StartLearningRate, TrainingChangeKind.Refused),
+            ("spec.training.lrFinder.endLearningRate", rf.EndLearningRate, nf.EndLearningRate, TrainingChangeKind.Refused),
+            ("spec.training.mixing.mixupAlpha", rm.MixupAlpha, nm.MixupAlpha, TrainingChangeKind.Refused),
+            ("spec.training.mixing.cutmixAlpha", rm.CutmixAlpha, nm.CutmixAlpha, TrainingChangeKind.Refused),
+            ("spec.training.mixing.probability", rm.Probability, nm.Probability, TrainingChangeKind.Refused),
+            ("spec.training.mixing.offLastEpochs", rm.OffLastEpochs, nm.OffLastEpochs, TrainingChangeKind.Refused),
+            ("spec.training.labelSmoothing", recorded.LabelSmoothing, now.LabelSmoothing, TrainingChangeKind.Refused),
+            ("spec.training.emaDecay", recorded.EmaDecay, now.EmaDecay, TrainingChangeKind.Refused),
+            ("spec.training.freeze", Join(recorded.Freeze), Join(now.Freeze), TrainingChangeKind.Refused),
+            // More (or fewer) epochs: a schedule or mixing that spans the run is rebuilt for the new length.
+            ("spec.training.epochs", recorded.Epochs, now.Epochs, SpansTheRun(recorded) ? TrainingChangeKind.Reconfigure : TrainingChangeKind.Allowed),
         ];
     }
 
@@ -213,5 +255,6 @@ public static class TrainingChanges
         EmaDecay = t.EmaDecay,
         Freeze = t.Freeze is null ? null : [.. t.Freeze],
         Best = t.Best is { } b ? new BestSpec { Metric = b.Metric, Weights = b.Weights } : null,
+        ScaleLrWithBatch = t.ScaleLrWithBatch,
     };
 }

@@ -17,9 +17,10 @@ public static class TrainingJobDecider
 
     /// <param name="report">What the running attempt's trainer said about itself, when the shell could ask it.</param>
     /// <param name="nodes">The Nodes of the job's pods by name (null: known to be deleted); a missing name is unknown.</param>
-    public static Decision Decide(TrainingJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now, TrainerReport? report = null, IReadOnlyDictionary<string, V1Node?>? nodes = null)
+    /// <param name="init">spec.initFrom.trainingJob resolved against the cache (<see cref="InitSource.Resolve"/>); null when the spec names none.</param>
+    public static Decision Decide(TrainingJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now, TrainerReport? report = null, IReadOnlyDictionary<string, V1Node?>? nodes = null, InitSource? init = null)
     {
-        var draft = new DecisionDraft(job, Clone(job.Status) ?? new TrainingJobStatus(), now, report, nodes ?? NoNodes);
+        var draft = new DecisionDraft(job, Clone(job.Status) ?? new TrainingJobStatus(), now, report, nodes ?? NoNodes, init);
         draft.Run(pods);
         return new Decision(draft.Status, draft.Actions, draft.Events, draft.RequeueAfter, DisruptionSeen.Of(job, pods));
     }

@@ -63,14 +63,18 @@ public sealed partial class TrainingJobReconciler(
             .Select(p => p.Spec.NodeName).Distinct(StringComparer.Ordinal).ToList();
         var nodes = nodeNames.Count == 0 ? null : await cluster.NodesAsync(nodeNames, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
-        var decision = TrainingJobDecider.Decide(job, pods, now, report, nodes);
+        // spec.initFrom.trainingJob: the source's checkpoint prefix, read from the cache (never written).
+        var init = job.Spec.InitFrom?.TrainingJob is { Length: > 0 } source
+            ? InitSource.Resolve(job, cluster.GetJob($"{job.Metadata.NamespaceProperty}/{source}"))
+            : null;
+        var decision = TrainingJobDecider.Decide(job, pods, now, report, nodes, init);
         observer.Decided(job, decision, now);
 
         try
         {
             foreach (var create in decision.Actions.OfType<CreatePod>())
             {
-                var pod = TrainerPodBuilder.Build(job, create.Attempt);
+                var pod = TrainerPodBuilder.Build(job, create.Attempt, create.Inputs);
                 var creation = await cluster.CreatePodAsync(pod, cancellationToken).ConfigureAwait(false);
                 if (creation is PodCreation.Refused refused)
                 {

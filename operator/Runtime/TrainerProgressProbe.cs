@@ -118,7 +118,11 @@ public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider t
         var resumed = resumedStep is null || resumedEpoch is null || resumedInEpoch is null
             ? null
             : new TrainingPosition((long)resumedStep, (int)resumedEpoch, (long)resumedInEpoch);
-        return new TrainerReport(pod, new TrainingPosition((long)step, (int)epoch, (long)inEpoch), checkpoint, resumed, Best(Samples));
+        // The stage gauge: one sample, the stage's name as its label (a trainer without stages exports none).
+        var stage = Samples(TrainerMetricNames.StageIndex).FirstOrDefault() is { } s
+            ? new TrainerStage((int)s.Value, s.Labels.GetValueOrDefault(TrainerMetricNames.StageLabel))
+            : null;
+        return new TrainerReport(pod, new TrainingPosition((long)step, (int)epoch, (long)inEpoch), checkpoint, resumed, Best(Samples), stage);
     }
 
     /// <summary>

@@ -35,6 +35,12 @@ public sealed class TrainingJobSchemaTests(ControlPlaneFixture fx) : IClassFixtu
     [InlineData("an EMA decay of 1", "training: {model: mlp, emaDecay: 1}", "spec.training.emaDecay")]
     [InlineData("two prefixes in one freeze item", "training: {model: mlp, freeze: ['conv1,bn1']}", "spec.training.freeze[0]")]
     [InlineData("a best metric the trainer does not know", "training: {model: mlp, best: {metric: accuracy}}", "spec.training.best.metric")]
+    [InlineData("a stage without epochs", "stages: [{name: warmup}]", "spec.stages[0].epochs")]
+    [InlineData("a stage name that is no DNS label", "stages: [{name: Warm_Up, epochs: 1}]", "spec.stages[0].name")]
+    [InlineData("a data fraction above 1", "stages: [{name: a, epochs: 1, dataFraction: 1.5}]", "spec.stages[0].dataFraction")]
+    [InlineData("a stage init the trainer does not know", "stages: [{name: a, epochs: 1}, {name: b, epochs: 1, initFrom: random}]", "spec.stages[1].initFrom")]
+    [InlineData("a schedule scope the trainer does not know", "scheduleScope: epoch", "spec.scheduleScope")]
+    [InlineData("a fine-tune checkpoint the trainer does not know", "initFrom: {trainingJob: base, checkpoint: newest}", "spec.initFrom.checkpoint")]
     public async Task Apply_Should_RefuseTheJobNamingTheField_When_TheSpecHas(string because, string specFields, string field)
     {
         var ns = await InstallAsync();
@@ -88,6 +94,13 @@ public sealed class TrainingJobSchemaTests(ControlPlaneFixture fx) : IClassFixtu
     [InlineData("trainingjobs.spec.training.mixing.offLastEpochs", "fraction", "<number>")]
     [InlineData("trainingjobs.spec.training.labelSmoothing", "not mixed", "<number>")]
     [InlineData("trainingjobs.spec.training.best.weights", "needs emaDecay", "<string>")]
+    [InlineData("trainingjobs.spec.stages", "curriculum", "<[]Object>")]
+    [InlineData("trainingjobs.spec.stages.dataFraction", "grows monotonically", "<number>")]
+    [InlineData("trainingjobs.spec.scheduleScope", "global", "<string>")]
+    [InlineData("trainingjobs.spec.initFrom", "Fine-tuning", "<Object>")]
+    [InlineData("trainingjobs.spec.initFrom.checkpoint", "step-N", "<string>")]
+    [InlineData("trainingjobs.spec.training.scaleLrWithBatch", "twice the batch", "<boolean>")]
+    [InlineData("trainingjobs.status.currentAttempt.observedGeneration", "metadata.generation", "<integer>")]
     public async Task Explain_Should_DescribeTheTrainingField_When_AUserAsksKubectl(string path, string expected, string type)
     {
         await InstallAsync();

@@ -89,16 +89,17 @@ public sealed class JobConditionsTests(ClusterFixture cluster)
         await cluster.CreateJobAsync(ClusterFixture.ScriptJob(ns, "edited", script, s =>
         {
             s.Checkpoint = new CheckpointSpec { Uri = "s3://k8straining/jobs/edited" };
-            s.Training!.LearningRate = 0.01;
+            s.Training!.Seed = 11;
         }));
         await cluster.WaitForJobAsync(ns, "edited", j => j.Status?.Phase == JobPhases.Running, "Running");
 
-        await PatchAsync(ns, "edited", """{"spec":{"training":{"learningRate":0.02}}}""");
+        // The seed is refused on resume (a learning rate would be a live reconfiguration: ReconfigurationTests).
+        await PatchAsync(ns, "edited", """{"spec":{"training":{"seed":12}}}""");
 
         var refused = await cluster.WaitForJobAsync(ns, "edited", j => Conditions.Find(j.Status?.Conditions, ConditionTypes.SpecValid)?.Status == "False", "SpecValid False");
         var specValid = Conditions.Find(refused.Status!.Conditions, ConditionTypes.SpecValid)!;
         Assert.Equal(ConditionReasons.TrainingChangedWithCheckpoints, specValid.Reason);
-        Assert.StartsWith("spec.training.learningRate changed from 0.01 to 0.02", specValid.Message, StringComparison.Ordinal);
+        Assert.StartsWith("spec.training.seed changed from 11 to 12", specValid.Message, StringComparison.Ordinal);
         Assert.Equal(JobPhases.Running, refused.Status.Phase);
         Assert.Equal("edited-attempt-1", refused.Status.ActivePod);
         var warning = Assert.Single(await Eventually.GetAsync(
@@ -106,7 +107,7 @@ public sealed class JobConditionsTests(ClusterFixture cluster)
             es => es.Count > 0,
             TimeSpan.FromSeconds(30),
             "the TrainingChangedWithCheckpoints Event"));
-        Assert.Contains("0.01", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("spec.training.seed", warning.Message, StringComparison.Ordinal);
 
         // Preempted now: no replacement from the edited spec.
         await cluster.Client.CoreV1.CreateNamespacedPodEvictionAsync(new V1Eviction { Metadata = new V1ObjectMeta { Name = "edited-attempt-1", NamespaceProperty = ns } }, "edited-attempt-1", ns);
@@ -117,7 +118,7 @@ public sealed class JobConditionsTests(ClusterFixture cluster)
         Assert.Equal(ConditionReasons.TrainingChangedWithCheckpoints, Conditions.Find(preempted.Status.Conditions, ConditionTypes.Running)?.Reason);
 
         // The revert clears the condition, and the replacement starts.
-        await PatchAsync(ns, "edited", """{"spec":{"training":{"learningRate":0.01}}}""");
+        await PatchAsync(ns, "edited", """{"spec":{"training":{"seed":11}}}""");
         var reverted = await cluster.WaitForJobAsync(ns, "edited", j => j.Status is { Phase: JobPhases.Running, Attempt: 2 }, "attempt 2 after the revert", TimeSpan.FromSeconds(30));
         Assert.Equal("True", Conditions.Find(reverted.Status!.Conditions, ConditionTypes.SpecValid)?.Status);
     }

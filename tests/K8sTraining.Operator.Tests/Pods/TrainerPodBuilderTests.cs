@@ -154,6 +154,7 @@ public sealed class TrainerPodBuilderTests
             t.Optimizer = OptimizerNames.Sgd;
             t.Seed = 1;
             t.Model = ModelNames.Cnn;
+            t.ScaleLrWithBatch = true;
         }).Build();
 
         var env = TrainerPodBuilder.Build(job, 1).Spec.Containers.Single().Env.Select(e => e.Name).ToHashSet();

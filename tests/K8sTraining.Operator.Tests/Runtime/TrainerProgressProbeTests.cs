@@ -92,6 +92,21 @@ public sealed class TrainerProgressProbeTests
     }
 
     [Trait("Category", "Unit")]
+    [Theory]
+    [InlineData("a staged run in its second stage", true, 1, "full-size")]
+    [InlineData("a run without stages", false, 0, null)]
+    public void Report_Should_ReadTheStage_When_TheTrainerExportsItsStageGauge(string why, bool staged, int index, string? name)
+    {
+        var job = TrainingJobBuilder.Default().Build();
+        var text = staged ? Scrape.Replace("# EOF", $"k8straining_trainer_stage_index{{job_namespace=\"default\",job_name=\"mnist\",stage=\"{name}\"}} {index}\n# EOF", StringComparison.Ordinal) : Scrape;
+
+        var report = TrainerProgressProbe.Report(job, "mnist-attempt-1", PrometheusText.Parse(text));
+
+        Assert.NotNull(report);
+        Assert.True(Equals(staged ? new TrainerStage(index, name) : null, report.Stage), $"{why}: {report.Stage}");
+    }
+
+    [Trait("Category", "Unit")]
     [Fact]
     public void Report_Should_HaveNoCheckpoint_When_TheTrainerHasNotCommittedOne()
     {
