@@ -174,6 +174,9 @@ public static class TrainerEnvironment
     /// <summary>--lr-find-end: LR finder last learning rate.</summary>
     public const string LrFindEnd = Prefix + "LR_FIND_END";
 
+    /// <summary>--lr-find-rule: how the LR finder suggests a learning rate, <c>steepest</c> or <c>minimum</c>.</summary>
+    public const string LrFindRule = Prefix + "LR_FIND_RULE";
+
     /// <summary>--mixup-alpha: mixup alpha.</summary>
     public const string MixupAlpha = Prefix + "MIXUP_ALPHA";
 
@@ -235,7 +238,7 @@ public static class TrainerEnvironment
         Model, Dataset, Data, Samples, Epochs, BatchSize, LearningRate, Optimizer, Seed, CheckpointDirectory, CheckpointUri,
         CheckpointEverySteps, KeepCheckpoints, TerminationLog, MetricsPort, JobNamespace, JobName, JobUid, CheckpointAdopt,
         ShutdownTimeoutSeconds, NumClasses, InChannels, ImageSize, Stem, CnnChannels, RandomCropPadding, HorizontalFlip, Normalize, MaxSamplesPerClass, ValFraction, ClassWeights, Loss, FocalGamma, LoaderWorkers, PrefetchBatches,
-        Scheduler, WarmupSteps, WarmupEpochs, MinLr, StepSize, Milestones, OneCyclePctStart, OneCycleDivFactor, OneCycleFinalDivFactor, BaseMomentum, MaxMomentum, LrGamma, Momentum, Nesterov, WeightDecay, GradClipNorm, GradAccumulationSteps, LrFindSteps, LrFindStart, LrFindEnd, MixupAlpha, CutMixAlpha, MixProb, MixOffLastEpochs, LabelSmoothing, EmaDecay, Freeze, BestMetric, BestWeights,
+        Scheduler, WarmupSteps, WarmupEpochs, MinLr, StepSize, Milestones, OneCyclePctStart, OneCycleDivFactor, OneCycleFinalDivFactor, BaseMomentum, MaxMomentum, LrGamma, Momentum, Nesterov, WeightDecay, GradClipNorm, GradAccumulationSteps, LrFindSteps, LrFindStart, LrFindEnd, LrFindRule, MixupAlpha, CutMixAlpha, MixProb, MixOffLastEpochs, LabelSmoothing, EmaDecay, Freeze, BestMetric, BestWeights,
         InitFrom, InitCheckpoint, InitOptimizer, Deadline,
         Reconfigure, ScaleLrWithBatch,
         Stages, ScheduleScope,

@@ -80,6 +80,10 @@ public sealed class LrFinderSpec
     /// <summary>The sweep's last learning rate (--lr-find-end; trainer default 10).</summary>
     [JsonPropertyName("endLearningRate")]
     public double? EndLearningRate { get; set; }
+
+    /// <summary>How the curve becomes the suggestion (--lr-find-rule): one of <see cref="K8sTraining.Contract.LrFinderRuleNames.All"/>; trainer default steepest.</summary>
+    [JsonPropertyName("rule")]
+    public string? Rule { get; set; }
 }
 
 /// <summary>Mixup and CutMix of training batches, drawn from the checkpointed random state.</summary>

@@ -320,6 +320,7 @@ public static class TrainerPodBuilder
         add(TrainerEnvironment.LrFindSteps, t.LrFinder?.Steps);
         add(TrainerEnvironment.LrFindStart, Number(t.LrFinder?.StartLearningRate));
         add(TrainerEnvironment.LrFindEnd, Number(t.LrFinder?.EndLearningRate));
+        add(TrainerEnvironment.LrFindRule, t.LrFinder?.Rule);
         add(TrainerEnvironment.MixupAlpha, Number(t.Mixing?.MixupAlpha));
         add(TrainerEnvironment.CutMixAlpha, Number(t.Mixing?.CutmixAlpha));
         add(TrainerEnvironment.MixProb, Number(t.Mixing?.Probability));

@@ -35,6 +35,7 @@ public static class RecipeValidator
             Range(errors, "spec.training.lrFinder.steps", finder.Steps, 5, 100_000);
             Positive(errors, "spec.training.lrFinder.startLearningRate", finder.StartLearningRate, 10);
             Positive(errors, "spec.training.lrFinder.endLearningRate", finder.EndLearningRate, 1000);
+            OneOf(errors, "spec.training.lrFinder.rule", finder.Rule, LrFinderRuleNames.All);
             if (finder.Auto == true && t.LearningRate is not null)
             {
                 errors.Add("spec.training.learningRate and spec.training.lrFinder.auto are both set: remove learningRate (the LR finder chooses it), or set lrFinder.auto to false");

@@ -42,7 +42,7 @@ public sealed class LrFindCommand : ITrainerCommand
         var stopped = result.Points.Count < options.LrFindSteps ? $" (stopped at step {result.Points.Count}: the loss diverged)" : "";
         await output.WriteLineAsync($"Wrote {csv} and {png}{stopped}").ConfigureAwait(false);
         await output.WriteLineAsync(result.Suggestion is { } lr
-            ? $"Suggested learning rate: {lr.ToString("R", CultureInfo.InvariantCulture)}"
+            ? $"Suggested learning rate ({options.LrFindRule} rule): {lr.ToString("R", CultureInfo.InvariantCulture)}"
             : "No suggestion: the smoothed loss never fell. Widen the sweep (--lr-find-start, --lr-find-end) or give it more steps (--lr-find-steps).").ConfigureAwait(false);
         return K8sTraining.Contract.TrainerExitCodes.Completed;
     }

@@ -108,7 +108,7 @@ public sealed record TrainingConfiguration(
         options.GradClipNorm,
         options.GradAccumulationSteps,
         options.LearningRateAuto,
-        options.LearningRateAuto ? FormattableString.Invariant($"{options.LrFindSteps},{options.LrFindStart},{options.LrFindEnd}") : "",
+        options.LearningRateAuto ? LrFindSettings(options) : "",
         options.MixupAlpha,
         options.CutMixAlpha,
         options.MixProbability,
@@ -118,6 +118,13 @@ public sealed record TrainingConfiguration(
         string.Join(',', options.Freeze),
         DependsOnEpochs(options) ? options.Epochs : 0,
         options.CnnChannels ?? Models.Cnn.DefaultChannels);
+
+    /// <summary>The sweep as recorded: steps, start and end, and the rule unless it is the first one (so older checkpoints still match).</summary>
+    private static string LrFindSettings(TrainerOptions options)
+    {
+        var sweep = FormattableString.Invariant($"{options.LrFindSteps},{options.LrFindStart},{options.LrFindEnd}");
+        return options.LrFindRule == LrFinderRuleNames.Steepest ? sweep : $"{sweep},{options.LrFindRule}";
+    }
 
     /// <summary>
     /// Whether the math of a step depends on --epochs (the schedule spans the whole run, or mixing stops some epochs
@@ -184,7 +191,7 @@ public sealed record TrainingConfiguration(
             ("--grad-clip-norm", saved.GradClipNorm, GradClipNorm),
             ("--grad-accumulation-steps", saved.GradAccumulationSteps, GradAccumulationSteps),
             ("--lr auto", saved.LearningRateAuto, LearningRateAuto),
-            ("--lr-find-steps, --lr-find-start, --lr-find-end", saved.LrFind, LrFind),
+            ("--lr-find-steps, --lr-find-start, --lr-find-end, --lr-find-rule", saved.LrFind, LrFind),
             ("--mixup-alpha", saved.MixupAlpha, MixupAlpha),
             ("--cutmix-alpha", saved.CutMixAlpha, CutMixAlpha),
             ("--mix-prob", saved.MixProbability, MixProbability),

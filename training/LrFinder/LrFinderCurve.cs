@@ -1,3 +1,5 @@
+using K8sTraining.Contract;
+
 namespace K8sTraining.Training.LrFinder;
 
 /// <summary>
@@ -20,7 +22,10 @@ public readonly record struct LrFinderPoint(double LearningRate, double Loss, do
 /// correction; the sweep stops counting once the smoothed loss exceeds 4 times its minimum (divergence). The suggested
 /// learning rate is the one where the smoothed loss falls fastest against log10(learning rate) (the steepest negative
 /// slope, by central differences), looking only at points before the minimum of the smoothed loss and skipping the
-/// first 10% of the sweep, where the average is still settling. If the loss never falls, the rule gives no suggestion.
+/// first 10% of the sweep, where the average is still settling (<c>--lr-find-rule steepest</c>, the default). With
+/// <c>--lr-find-rule minimum</c> it is a tenth of the learning rate at the smoothed loss's minimum (fastai's "minimum":
+/// higher than the steepest point when the loss falls fastest at the very start, as AdamW's often does). If the loss
+/// never falls, neither rule gives a suggestion.
 /// </summary>
 public static class LrFinderRule
 {
@@ -53,8 +58,11 @@ public static class LrFinderRule
         return points;
     }
 
-    /// <summary>The suggested learning rate (see the class), or null when the smoothed loss never falls.</summary>
-    public static double? Suggest(IReadOnlyList<LrFinderPoint> points)
+    /// <summary>What <c>--lr-find-rule minimum</c> divides the learning rate at the smoothed loss's minimum by.</summary>
+    public const double MinimumDivisor = 10;
+
+    /// <summary>The suggested learning rate by <paramref name="rule"/> (see the class), or null when the smoothed loss never falls.</summary>
+    public static double? Suggest(IReadOnlyList<LrFinderPoint> points, string rule = LrFinderRuleNames.Steepest)
     {
         ArgumentNullException.ThrowIfNull(points);
         if (points.Count < 5)
@@ -69,6 +77,16 @@ public static class LrFinderRule
                 minimum = i;
             }
         }
+        return rule switch
+        {
+            LrFinderRuleNames.Steepest => Steepest(points, minimum),
+            LrFinderRuleNames.Minimum => minimum == 0 ? null : points[minimum].LearningRate / MinimumDivisor,
+            _ => throw new ArgumentOutOfRangeException(nameof(rule), rule, $"allowed: {string.Join(", ", LrFinderRuleNames.All)}"),
+        };
+    }
+
+    private static double? Steepest(IReadOnlyList<LrFinderPoint> points, int minimum)
+    {
         var first = Math.Max(1, points.Count / 10);
         double? bestSlope = null;
         var best = -1;

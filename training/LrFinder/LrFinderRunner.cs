@@ -85,7 +85,7 @@ public static class LrFinderRunner
                 }
             }
         }
-        return new LrFinderResult(points, LrFinderRule.Suggest(points));
+        return new LrFinderResult(points, LrFinderRule.Suggest(points, options.LrFindRule));
     }
 
     /// <summary>True once the last loss is not finite or its smoothed value passed the rule's divergence bound.</summary>

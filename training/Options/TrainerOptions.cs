@@ -125,6 +125,9 @@ public sealed record TrainerOptions
 
     public double LrFindEnd { get; init; } = 10;
 
+    /// <summary>How the sweep's curve becomes the suggestion (<see cref="K8sTraining.Contract.LrFinderRuleNames"/>).</summary>
+    public string LrFindRule { get; init; } = K8sTraining.Contract.LrFinderRuleNames.Steepest;
+
     /// <summary>Mixup's Beta(alpha, alpha); 0 = off.</summary>
     public double MixupAlpha { get; init; }
 

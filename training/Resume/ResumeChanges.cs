@@ -83,7 +83,7 @@ public static class ResumeChanges
         ("--grad-accumulation-steps", ChangeRule.Refused, "the saved position is aligned to the old accumulation groups"),
         ("--ema-decay", ChangeRule.Refused, "the saved EMA weights were averaged with that decay"),
         ("--lr auto", ChangeRule.Refused, "the LR finder runs once, before the first step"),
-        ("--lr-find-steps, --lr-find-start, --lr-find-end", ChangeRule.Refused, "the LR finder runs once, before the first step"),
+        ("--lr-find-steps, --lr-find-start, --lr-find-end, --lr-find-rule", ChangeRule.Refused, "the LR finder runs once, before the first step"),
         ("--samples", ChangeRule.Allowed, string.Empty),
         ("--batch-size", ChangeRule.Allowed, string.Empty),
         ("--epochs", ChangeRule.Allowed, string.Empty),

@@ -85,6 +85,7 @@ public sealed class TrainerPodBuilderTests
         new("lrFinder.steps", t => t.LrFinder = new LrFinderSpec { Steps = 200 }, TrainerEnvironment.LrFindSteps, "200"),
         new("lrFinder.startLearningRate", t => t.LrFinder = new LrFinderSpec { StartLearningRate = 1e-5 }, TrainerEnvironment.LrFindStart, "1E-05"),
         new("lrFinder.endLearningRate", t => t.LrFinder = new LrFinderSpec { EndLearningRate = 1 }, TrainerEnvironment.LrFindEnd, "1"),
+        new("lrFinder.rule", t => t.LrFinder = new LrFinderSpec { Rule = LrFinderRuleNames.Minimum }, TrainerEnvironment.LrFindRule, "minimum"),
         new("mixing.mixupAlpha", t => t.Mixing = new MixingSpec { MixupAlpha = 0.2 }, TrainerEnvironment.MixupAlpha, "0.2"),
         new("mixing.cutmixAlpha", t => t.Mixing = new MixingSpec { CutmixAlpha = 1 }, TrainerEnvironment.CutMixAlpha, "1"),
         new("mixing.probability", t => t.Mixing = new MixingSpec { Probability = 0.5 }, TrainerEnvironment.MixProb, "0.5"),

@@ -48,6 +48,7 @@ public sealed class TrainingChangesTests
         new("gradient clipping", t => t.GradClipNorm = 1, "spec.training.gradClipNorm", "(unset)", "1"),
         new("gradient accumulation", t => t.GradAccumulationSteps = 2, "spec.training.gradAccumulationSteps", "(unset)", "2"),
         new("the LR finder", t => t.LrFinder = new LrFinderSpec { Auto = true }, "spec.training.lrFinder.auto", "(unset)", "true"),
+        new("the LR finder's rule", t => t.LrFinder = new LrFinderSpec { Rule = "minimum" }, "spec.training.lrFinder.rule", "(unset)", "minimum"),
         new("mixup", t => t.Mixing = new MixingSpec { MixupAlpha = 0.2 }, "spec.training.mixing.mixupAlpha", "(unset)", "0.2"),
         new("label smoothing", t => t.LabelSmoothing = 0.1, "spec.training.labelSmoothing", "(unset)", "0.1"),
         new("EMA", t => t.EmaDecay = 0.999, "spec.training.emaDecay", "(unset)", "0.999"),

@@ -66,6 +66,7 @@ public sealed class CrdOptionsAgreementTests
         { "lrFinder.steps", TrainerEnvironment.LrFindSteps, "" },
         { "lrFinder.startLearningRate", TrainerEnvironment.LrFindStart, "" },
         { "lrFinder.endLearningRate", TrainerEnvironment.LrFindEnd, "" },
+        { "lrFinder.rule", TrainerEnvironment.LrFindRule, "" },
         { "mixing.mixupAlpha", TrainerEnvironment.MixupAlpha, "" },
         { "mixing.cutmixAlpha", TrainerEnvironment.CutMixAlpha, "" },
         { "mixing.probability", TrainerEnvironment.MixProb, "" },

@@ -43,6 +43,18 @@ public sealed class TrainingConfigurationTests
         Assert.Equal("--focal-gamma", requested.FirstDifference(saved)?.Flag);
     }
 
+    [Fact]
+    public void FirstDifference_Should_NameTheLrFinderSettings_When_TheRuleOfAnAutoLearningRateChanges()
+    {
+        var saved = TrainingConfiguration.From(Parse("--lr", "auto"));
+
+        var requested = TrainingConfiguration.From(Parse("--lr", "auto", "--lr-find-rule", "minimum"));
+
+        Assert.Equal("--lr-find-steps, --lr-find-start, --lr-find-end, --lr-find-rule", requested.FirstDifference(saved)?.Flag);
+        // The default rule records the sweep as checkpoints written before the rule existed did.
+        Assert.Equal(FormattableString.Invariant($"{100},{1e-7},{10.0}"), saved.LrFind);
+    }
+
     [Theory]
     [InlineData("loader workers", "--loader-workers", "7")]
     [InlineData("prefetch", "--prefetch-batches", "9")]

@@ -26,7 +26,7 @@ public sealed class LocalCommandsTests(TrainedRunFixture run) : IClassFixture<Tr
             var rows = File.ReadAllLines(Out(LrFinderReport.CsvFileName));
             Assert.InRange(rows.Length - 1, 5, 40);
             var suggested = rows.Skip(1).Single(r => r.EndsWith(",true", StringComparison.Ordinal)).Split(',')[1];
-            Assert.Contains($"Suggested learning rate: {suggested}", p.Stdout, StringComparison.Ordinal);
+            Assert.Contains($"Suggested learning rate (steepest rule): {suggested}", p.Stdout, StringComparison.Ordinal);
             Assert.True(new FileInfo(Out(LrFinderReport.PngFileName)).Length > 1000);
         }
     }

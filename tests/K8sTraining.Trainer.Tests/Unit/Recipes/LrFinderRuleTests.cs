@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Training.LrFinder;
 using K8sTraining.Training.Plots;
 
@@ -39,12 +40,44 @@ public sealed class LrFinderRuleTests
         Assert.True(points.Count < 100, "the sweep stops counting once the loss diverges");
     }
 
-    [Fact]
-    public void Suggest_Should_GiveNothing_When_TheLossNeverFalls()
+    [Theory]
+    [InlineData(LrFinderRuleNames.Steepest)]
+    [InlineData(LrFinderRuleNames.Minimum)]
+    public void Suggest_Should_GiveNothing_When_TheLossNeverFalls(string rule)
     {
         var rising = Enumerable.Range(0, 100).Select(i => (Sweep.LearningRateAt(i), 1.0 + (i * 0.01))).ToList();
 
-        Assert.Null(LrFinderRule.Suggest(LrFinderRule.Smooth(rising)));
+        Assert.Null(LrFinderRule.Suggest(LrFinderRule.Smooth(rising), rule));
+    }
+
+    [Fact]
+    public void Suggest_Should_GiveATenthOfTheRateAtTheSmoothedMinimum_When_TheRuleIsMinimum()
+    {
+        var points = LrFinderRule.Smooth(Curve());
+        var minimum = points.MinBy(p => p.SmoothedLoss)!;
+
+        var suggestion = LrFinderRule.Suggest(points, LrFinderRuleNames.Minimum);
+
+        Assert.Equal(minimum.LearningRate / 10, suggestion);
+        Assert.True(suggestion > LrFinderRule.Suggest(points, LrFinderRuleNames.Steepest), "on this curve the minimum lies more than a decade past the steepest fall");
+    }
+
+    [Fact]
+    public void Suggest_Should_PreferTheMinimumRuleOverAFallAtTheStart_When_TheLossDropsFastestAtOnce()
+    {
+        // AdamW's shape: the loss halves in the first steps of the sweep, then creeps down to a minimum two decades on.
+        var raw = Enumerable.Range(0, 100).Select(i =>
+        {
+            var lr = Sweep.LearningRateAt(i);
+            var loss = 0.9 + (1.4 * Math.Exp(-i / 6.0)) - (0.2 * Math.Exp(-Math.Pow(Math.Log10(lr) + 1.5, 2))) + (lr > 1 ? lr : 0);
+            return (lr, loss);
+        }).ToList();
+        var points = LrFinderRule.Smooth(raw);
+
+        var steepest = LrFinderRule.Suggest(points, LrFinderRuleNames.Steepest)!.Value;
+        var minimum = LrFinderRule.Suggest(points, LrFinderRuleNames.Minimum)!.Value;
+
+        Assert.True(minimum > 10 * steepest, $"minimum {minimum} against steepest {steepest}");
     }
 
     [Fact]
