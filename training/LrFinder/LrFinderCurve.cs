@@ -24,8 +24,10 @@ public readonly record struct LrFinderPoint(double LearningRate, double Loss, do
 /// slope, by central differences), looking only at points before the minimum of the smoothed loss and skipping the
 /// first 10% of the sweep, where the average is still settling (<c>--lr-find-rule steepest</c>, the default). With
 /// <c>--lr-find-rule minimum</c> it is a tenth of the learning rate at the smoothed loss's minimum (fastai's "minimum":
-/// higher than the steepest point when the loss falls fastest at the very start, as AdamW's often does). If the loss
-/// never falls, neither rule gives a suggestion.
+/// higher than the steepest point when the loss falls fastest at the very start, as AdamW's often does). With
+/// <c>--lr-find-rule valley</c> (fastai's default) it is the point half way down the longest valley: the longest
+/// strictly falling subsequence of smoothed losses, from its start as fastai counts it (its end minus its length), at
+/// a third plus a sixth of its span. If the loss never falls, no rule gives a suggestion.
 /// </summary>
 public static class LrFinderRule
 {
@@ -81,8 +83,58 @@ public static class LrFinderRule
         {
             LrFinderRuleNames.Steepest => Steepest(points, minimum),
             LrFinderRuleNames.Minimum => minimum == 0 ? null : points[minimum].LearningRate / MinimumDivisor,
+            LrFinderRuleNames.Valley => minimum == 0 ? null : ValleyOf(points),
             _ => throw new ArgumentOutOfRangeException(nameof(rule), rule, $"allowed: {string.Join(", ", LrFinderRuleNames.All)}"),
         };
+    }
+
+    /// <summary>
+    /// fastai's valley: lds[i] is the length of the longest strictly falling subsequence ending at point i (found in
+    /// O(n log n) by patience sorting); the valley ends at the first point of the longest one and starts that many points
+    /// before it; the suggestion lies a third plus a sixth of the way in.
+    /// </summary>
+    private static double ValleyOf(IReadOnlyList<LrFinderPoint> points)
+    {
+        // tails[k]: the largest last value of a strictly falling subsequence of length k + 1 seen so far.
+        var tails = new List<double>();
+        var end = 0;
+        var longest = 0;
+        for (var i = 0; i < points.Count; i++)
+        {
+            var loss = points[i].SmoothedLoss;
+            // The first length whose tail is not above this loss: the loss extends the subsequence one shorter.
+            var low = 0;
+            var high = tails.Count;
+            while (low < high)
+            {
+                var middle = (low + high) / 2;
+                if (tails[middle] > loss)
+                {
+                    low = middle + 1;
+                }
+                else
+                {
+                    high = middle;
+                }
+            }
+            if (low == tails.Count)
+            {
+                tails.Add(loss);
+            }
+            else
+            {
+                tails[low] = loss;
+            }
+            if (low + 1 > longest)
+            {
+                longest = low + 1;
+                end = i;
+            }
+        }
+        var start = end - longest;
+        var sections = (end - start) / 3.0;
+        var index = Math.Clamp(start + (int)sections + (int)(sections / 2), 0, points.Count - 1);
+        return points[index].LearningRate;
     }
 
     private static double? Steepest(IReadOnlyList<LrFinderPoint> points, int minimum)

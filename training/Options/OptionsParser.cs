@@ -58,7 +58,7 @@ public static class OptionsParser
         ("--lr-find-steps", "N", "100", "LR finder: optimizer steps of the sweep (lr-find, --lr auto)"),
         ("--lr-find-start", "X", "1e-7", "LR finder: the first learning rate of the sweep"),
         ("--lr-find-end", "X", "10", "LR finder: the last learning rate of the sweep"),
-        ("--lr-find-rule", string.Join('|', LrFinderRuleNames.All), LrFinderRuleNames.Steepest, "LR finder: the suggestion, where the smoothed loss falls fastest before its minimum, or a tenth of the rate at its minimum"),
+        ("--lr-find-rule", string.Join('|', LrFinderRuleNames.All), LrFinderRuleNames.Steepest, "LR finder: the suggestion, where the smoothed loss falls fastest before its minimum, a tenth of the rate at its minimum, or half way down its longest fall"),
         ("--mixup-alpha", "X", "0", "mixup: lambda ~ Beta(X, X) (0 = off)"),
         ("--cutmix-alpha", "X", "0", "CutMix: area ratio ~ Beta(X, X) (0 = off); with mixup on too, each mixed batch picks one at even odds"),
         ("--mix-prob", "F", "1", "the chance a batch is mixed"),

@@ -128,7 +128,7 @@ public sealed class SpecValidatorTests
         new("a sweep of 4 steps", s => s.Training!.LrFinder = new LrFinderSpec { Auto = true, Steps = 4 }, "spec.training.lrFinder.steps must be from 5 to 100000, not 4"),
         new("a sweep starting at 0", s => s.Training!.LrFinder = new LrFinderSpec { StartLearningRate = 0 }, "spec.training.lrFinder.startLearningRate must be greater than 0 and at most 10, not 0"),
         new("a sweep ending beyond 1000", s => s.Training!.LrFinder = new LrFinderSpec { EndLearningRate = 2000 }, "spec.training.lrFinder.endLearningRate must be greater than 0 and at most 1000, not 2000"),
-        new("an unknown LR finder rule", s => s.Training!.LrFinder = new LrFinderSpec { Rule = "valley" }, "spec.training.lrFinder.rule must be one of steepest, minimum, not 'valley'"),
+        new("an unknown LR finder rule", s => s.Training!.LrFinder = new LrFinderSpec { Rule = "slide" }, "spec.training.lrFinder.rule must be one of steepest, minimum, valley, not 'slide'"),
         new("a negative mixup alpha", s => s.Training!.Mixing = new MixingSpec { MixupAlpha = -0.2 }, "spec.training.mixing.mixupAlpha must be from 0 to 100, not -0.2"),
         new("a CutMix alpha beyond 100", s => s.Training!.Mixing = new MixingSpec { CutmixAlpha = 101 }, "spec.training.mixing.cutmixAlpha must be from 0 to 100, not 101"),
         new("a mixing probability of 0", s => s.Training!.Mixing = new MixingSpec { Probability = 0 }, "spec.training.mixing.probability must be greater than 0 and at most 1, not 0"),

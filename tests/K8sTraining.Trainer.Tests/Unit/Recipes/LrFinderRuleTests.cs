@@ -43,6 +43,7 @@ public sealed class LrFinderRuleTests
     [Theory]
     [InlineData(LrFinderRuleNames.Steepest)]
     [InlineData(LrFinderRuleNames.Minimum)]
+    [InlineData(LrFinderRuleNames.Valley)]
     public void Suggest_Should_GiveNothing_When_TheLossNeverFalls(string rule)
     {
         var rising = Enumerable.Range(0, 100).Select(i => (Sweep.LearningRateAt(i), 1.0 + (i * 0.01))).ToList();
@@ -62,6 +63,52 @@ public sealed class LrFinderRuleTests
         Assert.True(suggestion > LrFinderRule.Suggest(points, LrFinderRuleNames.Steepest), "on this curve the minimum lies more than a decade past the steepest fall");
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void Suggest_Should_AgreeWithFastaisValley_When_TheRuleIsValley(int seed)
+    {
+        // A noisy fall, a floor and a rise, as a real sweep gives; fastai's O(n^2) valley() is the reference.
+        var random = new Random(seed);
+        var raw = Enumerable.Range(0, 100).Select(i =>
+        {
+            var lr = Sweep.LearningRateAt(i);
+            return (lr, 2.3 - (1.5 / (1 + Math.Exp(-2 * (Math.Log10(lr) + 3)))) + (lr > 0.5 ? 3 * lr : 0) + (0.3 * random.NextDouble()));
+        }).ToList();
+        var points = LrFinderRule.Smooth(raw);
+
+        var suggestion = LrFinderRule.Suggest(points, LrFinderRuleNames.Valley);
+
+        Assert.Equal(FastaiValley(points), suggestion);
+    }
+
+    // fastai.callback.schedule.valley, line for line.
+    private static double FastaiValley(IReadOnlyList<LrFinderPoint> points)
+    {
+        var n = points.Count;
+        var lds = Enumerable.Repeat(1, n).ToArray();
+        int maxStart = 0, maxEnd = 0;
+        for (var i = 1; i < n; i++)
+        {
+            for (var j = 0; j < i; j++)
+            {
+                if (points[i].SmoothedLoss < points[j].SmoothedLoss && lds[i] < lds[j] + 1)
+                {
+                    lds[i] = lds[j] + 1;
+                }
+                if (lds[maxEnd] < lds[i])
+                {
+                    maxEnd = i;
+                    maxStart = maxEnd - lds[maxEnd];
+                }
+            }
+        }
+        var sections = (maxEnd - maxStart) / 3.0;
+        return points[maxStart + (int)sections + (int)(sections / 2)].LearningRate;
+    }
+
     [Fact]
     public void Suggest_Should_PreferTheMinimumRuleOverAFallAtTheStart_When_TheLossDropsFastestAtOnce()
     {
@@ -76,8 +123,10 @@ public sealed class LrFinderRuleTests
 
         var steepest = LrFinderRule.Suggest(points, LrFinderRuleNames.Steepest)!.Value;
         var minimum = LrFinderRule.Suggest(points, LrFinderRuleNames.Minimum)!.Value;
+        var valley = LrFinderRule.Suggest(points, LrFinderRuleNames.Valley)!.Value;
 
         Assert.True(minimum > 10 * steepest, $"minimum {minimum} against steepest {steepest}");
+        Assert.True(valley > 10 * steepest, $"valley {valley} against steepest {steepest}");
     }
 
     [Fact]
