@@ -146,7 +146,7 @@ public sealed class TrainerPodBuilderTests
                 Type = SchedulerNames.Step, WarmupSteps = 10, WarmupEpochs = 1, MinLearningRate = 0, Gamma = 0.5, StepSize = 10, Milestones = [1],
                 OneCycle = new OneCycleSpec { PctStart = 0.3, DivFactor = 25, FinalDivFactor = 1e4, BaseMomentum = 0.85, MaxMomentum = 0.95 },
             };
-            t.LrFinder = new LrFinderSpec { Auto = true, Steps = 100, StartLearningRate = 1e-7, EndLearningRate = 10 };
+            t.LrFinder = new LrFinderSpec { Auto = true, Steps = 100, StartLearningRate = 1e-7, EndLearningRate = 10, Rule = LrFinderRuleNames.Valley };
             t.Mixing = new MixingSpec { MixupAlpha = 0.2, CutmixAlpha = 1, Probability = 1, OffLastEpochs = 2 };
             t.Best = new BestSpec { Metric = BestMetricNames.ValidationAccuracy, Weights = BestWeightsNames.Ema };
             t.Samples = 100;

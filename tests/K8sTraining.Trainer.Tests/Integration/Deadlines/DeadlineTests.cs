@@ -41,7 +41,13 @@ public sealed class DeadlineTests(ReferenceRunFixture reference) : IClassFixture
         Assert.Equal(Path.Combine(run.CheckpointDirectory, CheckpointLayout.DirectoryName(stop)), report.Checkpoint);
         Assert.Equal(stop, run.CommittedSteps()[^1]);
 
-        // The deadline has passed: the next attempt with it exits 75 at once, reporting the same resume point.
+        // Once the deadline has passed (the stop came early, by design, so wait for the instant itself), the next
+        // attempt with it exits 75 at once, reporting the same resume point.
+        var untilDeadline = deadline - DateTimeOffset.UtcNow;
+        if (untilDeadline > TimeSpan.Zero)
+        {
+            await Task.Delay(untilDeadline + TimeSpan.FromMilliseconds(100));
+        }
         var (lateCode, late) = await TrainerProcess.RunAsync(run.Args("--deadline", Rfc3339(deadline)));
         using (late)
         {
