@@ -21,17 +21,7 @@ public sealed class S3BestCheckpointTests(S3rverFixture fixture) : IClassFixture
     public async Task Commit_Should_NameTheBestInLatestJsonAndKeepIt_When_ItIsOlderThanTheNewestK()
     {
         var prefix = Prefix();
-        var local = new LocalCheckpointStore(Temp(), 10, NullLogger.Instance);
-        var (store, logs) = S3CheckpointStoreTests.CreateStore(fixture.Server, prefix, keep: 1);
-        await using (store)
-        {
-            await store.ValidateAsync(CancellationToken.None);
-            foreach (var step in new long[] { 10, 20, 30 })
-            {
-                store.Enqueue(local.Write(Snapshot(step, Best(10))).Directory);
-                Assert.True((await store.FlushAsync(TimeSpan.FromSeconds(60), CancellationToken.None)).AllCommitted, logs.AllText);
-            }
-        }
+        await CommitOneByOneAsync(prefix, Snapshot(10, Best(10)), Snapshot(20, Best(10)), Snapshot(30, Best(10)));
 
         using var raw = RawClient(prefix);
         var latest = RemoteCheckpointDocuments.ParseLatest((await raw.GetBytesAsync($"{prefix}/{CheckpointLayout.LatestFileName}", CancellationToken.None))!);
@@ -72,17 +62,7 @@ public sealed class S3BestCheckpointTests(S3rverFixture fixture) : IClassFixture
     public async Task ResolveAsync_Should_FetchBestLatestAndStepN_When_TheSourceIsAnS3Prefix()
     {
         var prefix = Prefix();
-        var local = new LocalCheckpointStore(Temp(), 10, NullLogger.Instance);
-        var (store, logs) = S3CheckpointStoreTests.CreateStore(fixture.Server, prefix, keep: 1);
-        await using (store)
-        {
-            await store.ValidateAsync(CancellationToken.None);
-            foreach (var step in new long[] { 10, 20, 30 })
-            {
-                store.Enqueue(local.Write(Snapshot(step, Best(10))).Directory);
-                Assert.True((await store.FlushAsync(TimeSpan.FromSeconds(60), CancellationToken.None)).AllCommitted, logs.AllText);
-            }
-        }
+        await CommitOneByOneAsync(prefix, Snapshot(10, Best(10)), Snapshot(20, Best(10)), Snapshot(30, Best(10)));
         var uri = $"s3://{S3rverServer.Bucket}/{prefix}";
         var scratch = Temp();
 
@@ -108,14 +88,7 @@ public sealed class S3BestCheckpointTests(S3rverFixture fixture) : IClassFixture
     public async Task ResolveAsync_Should_SayThereIsNoBest_When_TheRunKeptNone()
     {
         var prefix = Prefix();
-        var local = new LocalCheckpointStore(Temp(), 10, NullLogger.Instance);
-        var (store, logs) = S3CheckpointStoreTests.CreateStore(fixture.Server, prefix, keep: 1);
-        await using (store)
-        {
-            await store.ValidateAsync(CancellationToken.None);
-            store.Enqueue(local.Write(Snapshot(10, null)).Directory);
-            Assert.True((await store.FlushAsync(TimeSpan.FromSeconds(60), CancellationToken.None)).AllCommitted, logs.AllText);
-        }
+        await CommitOneByOneAsync(prefix, Snapshot(10, null));
 
         var error = await Assert.ThrowsAsync<InvalidInputException>(() => Resolve($"s3://{S3rverServer.Bucket}/{prefix}", CheckpointSelectors.Best, Temp()));
 
@@ -128,6 +101,22 @@ public sealed class S3BestCheckpointTests(S3rverFixture fixture) : IClassFixture
         foreach (var dir in temporary.Where(Directory.Exists))
         {
             Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Writes each snapshot locally and commits it to <paramref name="prefix"/> (keep 1), waiting for each commit before the next.</summary>
+    private async Task CommitOneByOneAsync(string prefix, params CheckpointSnapshot[] snapshots)
+    {
+        var local = new LocalCheckpointStore(Temp(), 10, NullLogger.Instance);
+        var (store, logs) = S3CheckpointStoreTests.CreateStore(fixture.Server, prefix, keep: 1);
+        await using (store)
+        {
+            await store.ValidateAsync(CancellationToken.None);
+            foreach (var snapshot in snapshots)
+            {
+                store.Enqueue(local.Write(snapshot).Directory);
+                Assert.True((await store.FlushAsync(TimeSpan.FromSeconds(60), CancellationToken.None)).AllCommitted, logs.AllText);
+            }
         }
     }
 
