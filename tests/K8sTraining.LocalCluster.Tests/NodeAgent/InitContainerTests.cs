@@ -13,13 +13,13 @@ public sealed class InitContainerTests(NodeAgentFixture cluster) : IClassFixture
 {
     /// <summary>A sidecar that notes its start, and on SIGTERM notes its stop (after <paramref name="stopSeconds"/>), writes its termination message and exits 0.</summary>
     private static string Sidecar(string name, string stopSeconds = "0", string? readyFile = null) =>
-        $"trap 'sleep {stopSeconds}; echo stop-{name} >> \"$WORK/order\"; printf 'flushed {name}' > /dev/termination-log; exit 0' TERM; "
+        $"trap 'sleep {stopSeconds}; echo stop-{name} >> \"$WORK/order\"; printf \"flushed {name}\" > \"$MSG\"; exit 0' TERM; "
         + $"echo start-{name} >> \"$WORK/order\"; {(readyFile is null ? "" : $"touch \"$WORK/{readyFile}\"; ")}while true; do sleep 0.1; done";
 
     [Fact]
     public async Task Pod_Should_RunInitContainersInOrderBeforeTheMainContainer_When_TheyComplete()
     {
-        var pod = await cluster.CreateAsync(Shared(PodBuilder.Shell("echo main >> \"$WORK/order\"; cat \"$WORK/order\" > /dev/termination-log")
+        var pod = await cluster.CreateAsync(Shared(PodBuilder.Shell("echo main >> \"$WORK/order\"; cat \"$WORK/order\" > \"$MSG\"")
             .WithInitContainer("first", "sleep 0.3; echo first >> \"$WORK/order\"")
             .WithInitContainer("second", "echo second >> \"$WORK/order\"")
             .Build()));
@@ -37,7 +37,7 @@ public sealed class InitContainerTests(NodeAgentFixture cluster) : IClassFixture
     public async Task Pod_Should_FailWithoutRunningTheRest_When_APlainInitContainerFailsUnderRestartPolicyNever()
     {
         var pod = await cluster.CreateAsync(Shared(PodBuilder.Shell("echo main >> \"$WORK/order\"")
-            .WithInitContainer("fetch", "echo fetching >> \"$WORK/order\"; echo 'no such bucket' > /dev/termination-log; exit 3")
+            .WithInitContainer("fetch", "echo fetching >> \"$WORK/order\"; echo 'no such bucket' > \"$MSG\"; exit 3")
             .WithInitContainer("after", "echo after >> \"$WORK/order\"")
             .Build()));
 
@@ -109,14 +109,15 @@ public sealed class InitContainerTests(NodeAgentFixture cluster) : IClassFixture
 
     private string OrderFile(V1Pod pod) => Path.Combine(WorkDirectory(pod), "order");
 
-    /// <summary>Every container mounts the directory "work" (a hostPath, so the test reads it) at /work, with WORK=/work.</summary>
+    /// <summary>Every container mounts the directory "work" (a hostPath, so the test reads it) at /work, with WORK=/work and MSG.</summary>
     private V1Pod Shared(V1Pod pod)
     {
         pod.Spec.Volumes.Add(new V1Volume { Name = "work", HostPath = new V1HostPathVolumeSource { Path = WorkDirectory(pod), Type = "DirectoryOrCreate" } });
         foreach (var container in (pod.Spec.InitContainers ?? []).Concat(pod.Spec.Containers))
         {
             container.VolumeMounts = [.. container.VolumeMounts ?? [], new V1VolumeMount { Name = "work", MountPath = "/work" }];
-            container.Env = [.. container.Env ?? [], new V1EnvVar { Name = "WORK", Value = "/work" }];
+            // MSG: the termination-message path, which the agent maps to each container's own file.
+            container.Env = [.. container.Env ?? [], new V1EnvVar { Name = "WORK", Value = "/work" }, new V1EnvVar { Name = "MSG", Value = "/dev/termination-log" }];
         }
 
         return pod;
