@@ -15,7 +15,4 @@ public static class CheckpointSyncModes
 
     /// <summary>Checkpoints stay on the pod's local volume.</summary>
     public const string None = "none";
-
-    /// <summary>Every value, in the order the CRD lists them.</summary>
-    public static readonly IReadOnlyList<string> All = [Sidecar, Trainer, None];
 }

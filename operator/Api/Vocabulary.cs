@@ -86,6 +86,12 @@ public static class NodeLossPolicies
     public static readonly IReadOnlyList<string> All = [Wait, Replace];
 }
 
+/// <summary>Every value of spec.checkpoint.sync (<see cref="CheckpointSyncModes"/>), in the order the CRD lists them.</summary>
+public static class CheckpointSyncValues
+{
+    public static readonly IReadOnlyList<string> All = [CheckpointSyncModes.Sidecar, CheckpointSyncModes.Trainer, CheckpointSyncModes.None];
+}
+
 /// <summary>Condition reasons (PascalCase, as Kubernetes).</summary>
 public static class ConditionReasons
 {

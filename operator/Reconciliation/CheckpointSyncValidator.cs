@@ -17,9 +17,9 @@ internal static class CheckpointSyncValidator
     {
         var sync = spec.Checkpoint?.Sync;
         var uri = spec.Checkpoint?.Uri;
-        if (sync is not null && !CheckpointSyncModes.All.Contains(sync))
+        if (sync is not null && !CheckpointSyncValues.All.Contains(sync))
         {
-            errors.Add($"{Field} must be one of {string.Join(", ", CheckpointSyncModes.All)}, not '{sync}'");
+            errors.Add($"{Field} must be one of {string.Join(", ", CheckpointSyncValues.All)}, not '{sync}'");
             return;
         }
 

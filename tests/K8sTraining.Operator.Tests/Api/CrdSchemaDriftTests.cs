@@ -89,7 +89,7 @@ public sealed class CrdSchemaDriftTests
     {
         var sync = Schema["properties"]!["spec"]!["properties"]!["checkpoint"]!["properties"]!["sync"]!;
 
-        Assert.Equal(CheckpointSyncModes.All, Enum(sync));
+        Assert.Equal(CheckpointSyncValues.All, Enum(sync));
         // The default depends on spec.training and the uri: the operator applies it, so the schema must not.
         Assert.Null(sync["default"]);
         Assert.Contains("sidecar", (string?)sync["description"], StringComparison.Ordinal);
