@@ -103,6 +103,22 @@ public sealed class InitContainerTests(NodeAgentFixture cluster) : IClassFixture
         Assert.Equal(143, done.Status.InitContainerStatuses.Single().State.Terminated.ExitCode);
     }
 
+    [Fact]
+    public async Task Pod_Should_RestartASidecarThatExits_When_TheMainContainerStillRuns()
+    {
+        // The main container waits for the sidecar's second run: it exists only if the agent restarted the sidecar.
+        var pod = await cluster.CreateAsync(Shared(PodBuilder.Shell("until [ \"$(wc -l < \"$WORK/runs\")\" -ge 2 ]; do sleep 0.1; done")
+            .WithSidecar("flaky", "echo run >> \"$WORK/runs\"; exit 1")
+            .Build()));
+
+        var done = await cluster.WaitForAsync(pod, p => p.Status?.Phase is "Succeeded" or "Failed", "the pod to end");
+
+        Assert.Equal("Succeeded", done.Status.Phase);
+        var sidecar = done.Status.InitContainerStatuses.Single();
+        Assert.True(sidecar.RestartCount >= 1, $"restartCount {sidecar.RestartCount}");
+        Assert.Equal(1, sidecar.LastState.Terminated?.ExitCode ?? sidecar.State.Terminated?.ExitCode);
+    }
+
     private static V1ContainerStatus? MainOf(V1Pod pod) => pod.Status?.ContainerStatuses?.SingleOrDefault(c => c.Name == "main");
 
     private string WorkDirectory(V1Pod pod) => Path.Combine(cluster.Root, "work", pod.Metadata.Name);
