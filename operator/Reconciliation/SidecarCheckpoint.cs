@@ -18,10 +18,13 @@ public static class SidecarCheckpoint
             return trainer;
         }
 
+        // The sidecar names only what it committed: a remote checkpoint of its is durable even when checkpointUploaded
+        // is false (then it says the newest directory the trainer wrote did not make it, not that this one did not).
+        var uploaded = CheckpointLayout.IsRemote(sidecar.Checkpoint) || sidecar.CheckpointUploaded == true;
         if (trainer is null)
         {
             // A trainer that wrote no message (killed, or one that never writes it): the sidecar's position is the last known.
-            return sidecar with { Status = null, Best = null, Stage = null, Lineage = null, TestAccuracy = null };
+            return sidecar with { Status = null, CheckpointUploaded = uploaded, Best = null, Stage = null, Lineage = null, TestAccuracy = null };
         }
 
         // The position stays the trainer's (it may be past the last checkpoint); the checkpoint is the sidecar's, at its own
@@ -29,7 +32,7 @@ public static class SidecarCheckpoint
         return trainer with
         {
             Checkpoint = sidecar.Checkpoint,
-            CheckpointUploaded = sidecar.CheckpointUploaded,
+            CheckpointUploaded = uploaded,
             GlobalStep = trainer.GlobalStep ?? sidecar.GlobalStep,
             Epoch = trainer.GlobalStep is null ? sidecar.Epoch : trainer.Epoch,
             StepInEpoch = trainer.GlobalStep is null ? sidecar.StepInEpoch : trainer.StepInEpoch,

@@ -32,8 +32,11 @@ public sealed class SidecarCheckpointTests
             PodBuilder.TerminationJson(TerminationStatuses.Preempted, 125, 1, 25, null), SidecarMessage(), Committed120, 1, 20, 125),
         new("the trainer's own committed checkpoint wins",
             PodBuilder.TerminationJson(TerminationStatuses.Preempted, 140, 1, 40, "s3://k8straining/jobs/mnist/step-000000000140"), SidecarMessage(), "s3://k8straining/jobs/mnist/step-000000000140", 1, 40, 140),
-        new("a sidecar that could not commit leaves no resume point",
-            PodBuilder.TerminationJson(TerminationStatuses.Preempted, 130, 1, 30, null), SidecarMessage(uploaded: false), null, null, null, 130),
+        new("the trainer's newest directory not committed: the sidecar's older commit is still the resume point",
+            PodBuilder.TerminationJson(TerminationStatuses.Preempted, 130, 1, 30, null), SidecarMessage(uploaded: false), Committed120, 1, 20, 130),
+        new("a sidecar that committed nothing leaves no resume point",
+            PodBuilder.TerminationJson(TerminationStatuses.Preempted, 130, 1, 30, null),
+            new TerminationMessage { GlobalStep = 0, Checkpoint = null, CheckpointUploaded = false, Message = "the store stayed unreachable" }.ToJsonLine(), null, null, null, 130),
         new("no sidecar: the trainer's message alone",
             PodBuilder.TerminationJson(TerminationStatuses.Preempted, 130, 1, 30, null), null, null, null, null, 130),
     };
