@@ -53,7 +53,12 @@ public sealed partial class PreemptionTests(ClusterFixture cluster)
         var log = FindLog(ns, "mnist-attempt-2");
         Assert.Contains($"Resuming at epoch {resume.Epoch}, step {resume.StepInEpoch} of epoch (global step {resume.GlobalStep})", await File.ReadAllTextAsync(log), StringComparison.Ordinal);
         Assert.Equal(1, watch.MaxAliveAtOnce);
-        var events = (await cluster.EventsAsync(ns)).Where(e => e.InvolvedObject.Name == "mnist").Select(e => e.Reason).ToList();
+        // The operator records a transition's Events right after writing its status, so they may trail the phase.
+        var events = await Eventually.GetAsync(
+            async () => (await cluster.EventsAsync(ns)).Where(e => e.InvolvedObject.Name == "mnist").Select(e => e.Reason).ToList(),
+            es => es.Contains(EventReasons.Succeeded),
+            TimeSpan.FromSeconds(30),
+            "the Succeeded Event");
         Assert.Contains(EventReasons.Preempted, events);
         Assert.Contains(EventReasons.Succeeded, events);
     }
