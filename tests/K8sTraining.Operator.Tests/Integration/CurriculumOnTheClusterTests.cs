@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
@@ -40,13 +41,15 @@ public sealed partial class CurriculumOnTheClusterTests(ClusterFixture cluster)
         {
             var attempt = stage + 1;
             var pod = PodNames.ForAttempt("evicted", attempt);
-            var entered = await cluster.WaitForJobAsync(
-                ns, "evicted", j => j.Status is { Phase: JobPhases.Running, Attempt: var a, Stage.Index: var i, Progress: not null } s && a == attempt && i == stage && s.ActivePod == pod,
-                $"attempt {attempt} training stage {stage} '{stages[stage]}'", Long);
-            var inStage = entered.Status!.Progress!.GlobalStep;
-            await cluster.WaitForJobAsync(
-                ns, "evicted", j => j.Status is { Attempt: var a, Stage.Index: var i, LastCheckpoint.GlobalStep: var c } && a == attempt && i == stage && c > inStage,
-                $"a checkpoint of attempt {attempt} inside stage '{stages[stage]}' (after step {inStage})", Long);
+            // Evicted once this attempt has committed a checkpoint strictly inside the stage (read from the store, which
+            // the status follows: the operator's progress probe backs off for 30 s after one slow scrape, longer than
+            // a stage lasts here on a loaded machine).
+            var inStage = await Eventually.GetAsync(
+                () => Task.FromResult(Committed($"jobs/{ns}/evicted")),
+                c => c is { Attempt: var a, Stage: var i, StepInEpoch: > 0 } && a == attempt && i == stage,
+                Long,
+                $"a checkpoint of attempt {attempt} committed inside stage {stage} '{stages[stage]}'");
+            Assert.Equal("Running", (await cluster.GetJobAsync(ns, "evicted")).Status?.Phase);
             await cluster.Client.CoreV1.CreateNamespacedPodEvictionAsync(new V1Eviction { Metadata = new V1ObjectMeta { Name = pod, NamespaceProperty = ns } }, pod, ns);
 
             var replaced = await cluster.WaitForJobAsync(ns, "evicted", j => j.Status is { Preemptions: var p, Attempt: var a } && p == stage + 1 && a == attempt + 1, $"the replacement of {pod}", Long);
@@ -59,6 +62,7 @@ public sealed partial class CurriculumOnTheClusterTests(ClusterFixture cluster)
                 $"attempt {attempt + 1} entering its first stage");
             Assert.Equal($"Stage {stage + 1}/{stages.Count} '{stages[stage]}'", StageLine().Match(log).Value);
             Assert.Contains($"(global step {replaced.Status.ResumeFrom!.GlobalStep}) from", log, StringComparison.Ordinal);
+            Assert.True(replaced.Status.ResumeFrom.GlobalStep >= inStage!.GlobalStep, $"resumed at {replaced.Status.ResumeFrom.GlobalStep}, before the checkpoint {inStage.GlobalStep} seen in the stage");
         }
 
         var done = await cluster.WaitForJobAsync(ns, "evicted", j => j.Status?.Phase is JobPhases.Succeeded or JobPhases.Failed, "the evicted job's end", Long);
@@ -323,6 +327,32 @@ public sealed partial class CurriculumOnTheClusterTests(ClusterFixture cluster)
             return "";
         }
     }
+
+    /// <summary>
+    /// The newest checkpoint committed under <paramref name="prefix"/> (latest.json, then its state.json): who committed
+    /// it and where in the run it stands; null while there is none, or while s3rver rewrites latest.json.
+    /// </summary>
+    private CommittedCheckpoint? Committed(string prefix)
+    {
+        try
+        {
+            var latest = ObjectFile($"{prefix}/{CheckpointLayout.LatestFileName}");
+            if (!File.Exists(latest) || JsonSerializer.Deserialize<LatestPointer>(File.ReadAllText(latest)) is not { } pointer)
+            {
+                return null;
+            }
+
+            using var state = JsonDocument.Parse(File.ReadAllText(ObjectFile($"{prefix}/{CheckpointLayout.DirectoryName(pointer.GlobalStep)}/state.json")));
+            var root = state.RootElement;
+            return new CommittedCheckpoint(pointer.Attempt, pointer.GlobalStep, root.GetProperty("stage").GetInt32(), root.GetProperty("stepInEpoch").GetInt32());
+        }
+        catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private sealed record CommittedCheckpoint(int? Attempt, long GlobalStep, int Stage, int StepInEpoch);
 
     /// <summary>The file in which s3rver keeps the object <paramref name="key"/> of the bucket.</summary>
     private string ObjectFile(string key) => Path.Combine(cluster.S3DataDirectory, S3rverServer.Bucket, key + "._S3rver_object");
