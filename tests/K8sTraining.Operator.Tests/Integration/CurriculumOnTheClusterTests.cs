@@ -32,7 +32,7 @@ public sealed partial class CurriculumOnTheClusterTests(ClusterFixture cluster)
         await using var op = OperatorProcess.Start(cluster.Plane.KubeconfigPath, ns, "op-curriculum", "--progress-interval-seconds", "1");
         // The same stages twice: one job evicted once in each stage (its steps slowed so an eviction lands inside the
         // stage it aims at), one never interrupted. The delay changes no number the trainer computes.
-        var (evicted, stages) = CurriculumExample(ns, "evicted", stepDelayMs: 150);
+        var (evicted, stages) = CurriculumExample(ns, "evicted", stepDelayMs: 100);
         var (whole, _) = CurriculumExample(ns, "whole", stepDelayMs: null);
         await cluster.KubectlOkWithInputAsync(KubernetesJson.Serialize(evicted), "apply", "-f", "-");
         await cluster.KubectlOkWithInputAsync(KubernetesJson.Serialize(whole), "apply", "-f", "-");

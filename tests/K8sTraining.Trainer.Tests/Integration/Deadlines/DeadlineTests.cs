@@ -92,8 +92,9 @@ public sealed class DeadlineTests(ReferenceRunFixture reference) : IClassFixture
     public async Task Train_Should_StopInsideTheStageWithACheckpointAndContinueUnderARaisedLimit_When_AStagesMaxDurationRunsOut()
     {
         using var run = new TrainerRun();
-        // 512 samples in batches of 16: stage a is steps 0-31, stage b steps 32-127 at 50 ms or more each (4.8 s), so
-        // its 4 s, counted from its start, run out inside it.
+        // 512 samples in batches of 16: stage a is steps 0-31 (no limit), stage b steps 32-127 at 50 ms or more each
+        // (4.8 s), so its 4 s, counted from its start, run out inside it (at its very start on a loaded machine, where
+        // the measured step and checkpoint costs already fill the 4 s).
         string[] Staged(int seconds) =>
         [
             "--samples", "512",
@@ -108,7 +109,7 @@ public sealed class DeadlineTests(ReferenceRunFixture reference) : IClassFixture
         var report = run.ReadTerminationReport();
         Assert.Equal((TerminationStatuses.Preempted, TerminationReasons.DeadlineExceeded), (report.Status, report.Reason));
         var stop = report.GlobalStep!.Value;
-        Assert.InRange(stop, 33, 127);
+        Assert.InRange(stop, 32, 127);
         Assert.Equal(stop, run.CommittedSteps()[^1]);
 
         // A raised limit is not a change a resume refuses: the run continues from the checkpoint to its end.
