@@ -32,7 +32,7 @@ public sealed partial class CurriculumOnTheClusterTests(ClusterFixture cluster)
         await using var op = OperatorProcess.Start(cluster.Plane.KubeconfigPath, ns, "op-curriculum", "--progress-interval-seconds", "1");
         // The same stages twice: one job evicted once in each stage (its steps slowed so an eviction lands inside the
         // stage it aims at), one never interrupted. The delay changes no number the trainer computes.
-        var (evicted, stages) = CurriculumExample(ns, "evicted", stepDelayMs: 100);
+        var (evicted, stages) = CurriculumExample(ns, "evicted", stepDelayMs: 150);
         var (whole, _) = CurriculumExample(ns, "whole", stepDelayMs: null);
         await cluster.KubectlOkWithInputAsync(KubernetesJson.Serialize(evicted), "apply", "-f", "-");
         await cluster.KubectlOkWithInputAsync(KubernetesJson.Serialize(whole), "apply", "-f", "-");
@@ -41,14 +41,14 @@ public sealed partial class CurriculumOnTheClusterTests(ClusterFixture cluster)
         {
             var attempt = stage + 1;
             var pod = PodNames.ForAttempt("evicted", attempt);
-            // Evicted once this attempt has committed a checkpoint strictly inside the stage (read from the store, which
-            // the status follows: the operator's progress probe backs off for 30 s after one slow scrape, longer than
-            // a stage lasts here on a loaded machine).
+            // Evicted once this attempt's trainer has committed a checkpoint strictly inside the stage, read where it
+            // lands first, in the pod's checkpoint volume (the store lags by an upload, and the operator's progress
+            // probe backs off for 30 s after one slow scrape: on a loaded machine either can outlast the stage).
             var inStage = await Eventually.GetAsync(
-                () => Task.FromResult(Committed($"jobs/{ns}/evicted")),
-                c => c is { Attempt: var a, Stage: var i, StepInEpoch: > 0 } && a == attempt && i == stage,
+                () => Task.FromResult(NewestLocalCheckpoint(ns, pod)),
+                c => c is { Stage: var i, StepInEpoch: > 0 } && i == stage,
                 Long,
-                $"a checkpoint of attempt {attempt} committed inside stage {stage} '{stages[stage]}'");
+                $"a checkpoint of attempt {attempt} inside stage {stage} '{stages[stage]}'");
             Assert.Equal("Running", (await cluster.GetJobAsync(ns, "evicted")).Status?.Phase);
             await cluster.Client.CoreV1.CreateNamespacedPodEvictionAsync(new V1Eviction { Metadata = new V1ObjectMeta { Name = pod, NamespaceProperty = ns } }, pod, ns);
 
@@ -329,30 +329,42 @@ public sealed partial class CurriculumOnTheClusterTests(ClusterFixture cluster)
     }
 
     /// <summary>
-    /// The newest checkpoint committed under <paramref name="prefix"/> (latest.json, then its state.json): who committed
-    /// it and where in the run it stands; null while there is none, or while s3rver rewrites latest.json.
+    /// The newest checkpoint the trainer of <paramref name="pod"/> committed in its checkpoint volume (a step-N directory
+    /// is complete once it has that name); null while there is none.
     /// </summary>
-    private CommittedCheckpoint? Committed(string prefix)
+    private CommittedCheckpoint? NewestLocalCheckpoint(string ns, string pod)
     {
         try
         {
-            var latest = ObjectFile($"{prefix}/{CheckpointLayout.LatestFileName}");
-            if (!File.Exists(latest) || JsonSerializer.Deserialize<LatestPointer>(File.ReadAllText(latest)) is not { } pointer)
+            var nodes = Path.Combine(cluster.StateDirectory, "nodes");
+            var volume = Directory.Exists(nodes)
+                ? Directory.EnumerateDirectories(nodes).Select(n => Path.Combine(n, "pods")).Where(Directory.Exists)
+                    .SelectMany(p => Directory.EnumerateDirectories(p, $"{ns}_{pod}_*")).Select(d => Path.Combine(d, "volumes", "checkpoints")).FirstOrDefault(Directory.Exists)
+                : null;
+            if (volume is null)
             {
                 return null;
             }
 
-            using var state = JsonDocument.Parse(File.ReadAllText(ObjectFile($"{prefix}/{CheckpointLayout.DirectoryName(pointer.GlobalStep)}/state.json")));
-            var root = state.RootElement;
-            return new CommittedCheckpoint(pointer.Attempt, pointer.GlobalStep, root.GetProperty("stage").GetInt32(), root.GetProperty("stepInEpoch").GetInt32());
+            var steps = Directory.EnumerateDirectories(volume, CheckpointLayout.DirectorySearchPattern)
+                .Select(d => CheckpointLayout.TryParseDirectoryName(Path.GetFileName(d), out var step) ? step : -1).Where(step => step >= 0).ToList();
+            if (steps.Count == 0)
+            {
+                return null;
+            }
+
+            var newest = steps.Max();
+            using var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(volume, CheckpointLayout.DirectoryName(newest), "state.json")));
+            return new CommittedCheckpoint(newest, state.RootElement.GetProperty("stage").GetInt32(), state.RootElement.GetProperty("stepInEpoch").GetInt32());
         }
         catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException)
         {
+            // Being written, or removed by retention: look again.
             return null;
         }
     }
 
-    private sealed record CommittedCheckpoint(int? Attempt, long GlobalStep, int Stage, int StepInEpoch);
+    private sealed record CommittedCheckpoint(long GlobalStep, int Stage, int StepInEpoch);
 
     /// <summary>The file in which s3rver keeps the object <paramref name="key"/> of the bucket.</summary>
     private string ObjectFile(string key) => Path.Combine(cluster.S3DataDirectory, S3rverServer.Bucket, key + "._S3rver_object");
