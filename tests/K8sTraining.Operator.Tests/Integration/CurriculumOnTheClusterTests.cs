@@ -339,7 +339,7 @@ public sealed partial class CurriculumOnTheClusterTests(ClusterFixture cluster)
             var nodes = Path.Combine(cluster.StateDirectory, "nodes");
             var volume = Directory.Exists(nodes)
                 ? Directory.EnumerateDirectories(nodes).Select(n => Path.Combine(n, "pods")).Where(Directory.Exists)
-                    .SelectMany(p => Directory.EnumerateDirectories(p, $"{ns}_{pod}_*")).Select(d => Path.Combine(d, "volumes", "checkpoints")).FirstOrDefault(Directory.Exists)
+                    .SelectMany(p => Directory.EnumerateDirectories(p, $"{ns}_{pod}_*")).Select(d => Path.Combine(d, "volumes", "kubernetes.io~empty-dir", TrainerPodBuilder.CheckpointVolume)).FirstOrDefault(Directory.Exists)
                 : null;
             if (volume is null)
             {
