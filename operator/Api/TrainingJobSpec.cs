@@ -461,7 +461,7 @@ public sealed class StageSpec
     [JsonPropertyName("initFrom")]
     public string? InitFrom { get; set; }
 
-    /// <summary>A time limit of the stage: the trainer checkpoints and stops with DeadlineExceeded when it has run this long.</summary>
+    /// <summary>A time limit of the stage, counted from when it starts or resumes in an attempt: the trainer then checkpoints and stops with DeadlineExceeded.</summary>
     [JsonPropertyName("maxDurationSeconds")]
     public long? MaxDurationSeconds { get; set; }
 }

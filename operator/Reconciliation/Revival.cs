@@ -34,9 +34,10 @@ public static class Revival
 
         if (failed.Reason == ConditionReasons.DeadlineExceeded)
         {
-            // Raised (or removed) past now: the job resumes from its checkpoint, on the clock it started with.
+            // Raised (or removed) past now: the job resumes from its checkpoint, on the clock it started with. So does a
+            // job a stage's maxDurationSeconds stopped, once the spec changed (that limit raised) and no job deadline passed.
             return AttemptDeadline.Of(job.Spec, status.StartTime) is not { } deadline || deadline > now
-                ? "spec.activeDeadlineSeconds was raised after the deadline stopped the job; it continues from its last checkpoint"
+                ? "the spec changed after a deadline stopped the job (spec.activeDeadlineSeconds or a stage's maxDurationSeconds raised), and no job deadline has passed; it continues from its last checkpoint"
                 : null;
         }
 

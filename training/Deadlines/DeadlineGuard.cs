@@ -14,7 +14,8 @@ public sealed class DeadlineGuard
 {
     private readonly Lock gate = new();
     private readonly Dictionary<long, DateTimeOffset> pendingUploads = [];
-    private readonly DateTimeOffset? deadline;
+    private readonly DateTimeOffset? attemptDeadline;
+    private readonly bool enabled;
     private readonly TimeProvider time;
     private readonly long checkpointBytes;
     private readonly int evaluationBatches;
@@ -26,11 +27,15 @@ public sealed class DeadlineGuard
     private TimeSpan? slowestWrite;
     private TimeSpan? slowestUpload;
     private DateTimeOffset decidedAt;
+    private (DateTimeOffset Deadline, string Cause)? limit;
 
-    public DeadlineGuard(DateTimeOffset? deadline, TimeProvider time, long checkpointBytes, int evaluationBatches, Func<long?>? newestRemoteStep)
+    /// <summary>A guard for the attempt's <paramref name="deadline"/> (null: none) and, with <paramref name="stageLimits"/>, the stages' own time limits (<see cref="EnterStage"/>).</summary>
+    public DeadlineGuard(DateTimeOffset? deadline, TimeProvider time, long checkpointBytes, int evaluationBatches, Func<long?>? newestRemoteStep, bool stageLimits = false)
     {
         ArgumentNullException.ThrowIfNull(time);
-        this.deadline = deadline;
+        attemptDeadline = deadline;
+        enabled = deadline is not null || stageLimits;
+        limit = StageTimeLimit.Of(deadline, "", time.GetUtcNow(), null);
         this.time = time;
         this.checkpointBytes = checkpointBytes;
         this.evaluationBatches = evaluationBatches;
@@ -47,15 +52,32 @@ public sealed class DeadlineGuard
     /// The guard for this run: the checkpoint size estimated from the model's weights and buffers (weights, optimizer
     /// slots and an EMA: 4 times), the evaluation from the test and validation splits.
     /// </summary>
-    public static DeadlineGuard For(DateTimeOffset? deadline, torch.nn.Module model, int evaluationSamples, int batchSize, Func<long?>? newestRemoteStep)
+    public static DeadlineGuard For(DateTimeOffset? deadline, bool stageLimits, torch.nn.Module model, int evaluationSamples, int batchSize, Func<long?>? newestRemoteStep)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (deadline is null)
+        if (deadline is null && !stageLimits)
         {
             return None;
         }
         var stateBytes = model.state_dict().Values.Sum(t => t.numel() * t.ElementSize);
-        return new DeadlineGuard(deadline, TimeProvider.System, 4 * stateBytes, (evaluationSamples + batchSize - 1) / Math.Max(1, batchSize), newestRemoteStep);
+        return new DeadlineGuard(deadline, TimeProvider.System, 4 * stateBytes, (evaluationSamples + batchSize - 1) / Math.Max(1, batchSize), newestRemoteStep, stageLimits);
+    }
+
+    /// <summary>
+    /// The run enters (or resumes inside) the stage <paramref name="stage"/>: from now on it stops for the stage's time
+    /// limit (<paramref name="maxDurationSeconds"/> from now) or the attempt's deadline, whichever comes first.
+    /// </summary>
+    public void EnterStage(string stage, int? maxDurationSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(stage);
+        if (!enabled)
+        {
+            return;
+        }
+        lock (gate)
+        {
+            limit = StageTimeLimit.Of(attemptDeadline, stage, time.GetUtcNow(), maxDurationSeconds);
+        }
     }
 
     /// <summary>
@@ -78,12 +100,22 @@ public sealed class DeadlineGuard
     public bool Due(int epoch, int stepInEpoch, OptimizerStepPlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        if (deadline is not { } d)
+        if (!enabled)
         {
             return false;
         }
         var now = time.GetUtcNow();
         Measure(now, epoch);
+        (DateTimeOffset Deadline, string Cause)? current;
+        lock (gate)
+        {
+            current = limit;
+        }
+        if (current is not { } limited)
+        {
+            return false;
+        }
+        var (d, cause) = limited;
         if (!plan.StartsGroup(stepInEpoch))
         {
             return false;
@@ -99,7 +131,7 @@ public sealed class DeadlineGuard
         {
             decidedAt = now;
             StopCause = string.Create(CultureInfo.InvariantCulture,
-                $"for the deadline {DeadlineInstant.Format(d)} ({decision.Left.TotalSeconds:F2} s left, within the reserve of {decision.Reserve.TotalSeconds:F2} s: {decision.Breakdown})");
+                $"for {cause} ({decision.Left.TotalSeconds:F2} s left, within the reserve of {decision.Reserve.TotalSeconds:F2} s: {decision.Breakdown})");
         }
         return decision.Stop;
     }
@@ -107,7 +139,7 @@ public sealed class DeadlineGuard
     /// <summary>A checkpoint committed locally in <paramref name="elapsed"/> (from the writer's thread); with a remote store its upload starts now.</summary>
     public void RecordCheckpoint(long globalStep, TimeSpan elapsed)
     {
-        if (deadline is null)
+        if (!enabled)
         {
             return;
         }

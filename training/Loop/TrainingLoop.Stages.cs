@@ -50,6 +50,8 @@ public sealed partial class TrainingLoop
         LossFunction loss, LossFunction? smoothedLoss, int classes, byte[]? splitBytes, ExponentialMovingAverage? ema, string? bestMetric)
     {
         stages.Replace(optimizer);
+        // A stage's maxDurationSeconds counts from here: the stage's start, or its resume in this attempt.
+        _deadline.EnterStage(stage.Name, stage.MaxDurationSeconds);
         var data = stages.For(stage);
         var o = stage.Options;
         var plan = new OptimizerStepPlan((data.Train.Count + o.BatchSize - 1) / o.BatchSize, o.GradAccumulationSteps);

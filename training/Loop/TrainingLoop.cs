@@ -97,7 +97,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         stages.RestoreBestWeights(resume?.Checkpoint);
         state.InitializedFrom ??= initializedFrom;
         attempt.RecordLineage(state.InitializedFrom);
-        _deadline = DeadlineGuard.For(options.Deadline, model, data.Test.Count + (data.Validation?.Count ?? 0), options.BatchSize, remote.Enabled ? () => remote.NewestCommitted?.GlobalStep : null);
+        _deadline = DeadlineGuard.For(options.Deadline, stages.Plan.Stages.Any(x => x.MaxDurationSeconds is not null), model, data.Test.Count + (data.Validation?.Count ?? 0), options.BatchSize, remote.Enabled ? () => remote.NewestCommitted?.GlobalStep : null);
         if (options.LearningRateAuto && state.FoundLearningRate is null)
         {
             state.FoundLearningRate = LearningRateSearch.Choose(task, data, model, loss, options, stopRequested);

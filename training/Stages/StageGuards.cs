@@ -66,8 +66,9 @@ public static class StageGuards
         }
     }
 
+    /// <summary>The stage as a resume compares it: everything but its time limit, which changes no step (raising it is how a stage stopped by it continues).</summary>
     private static string Canonical(StageDefinition stage) =>
-        System.Text.Json.JsonSerializer.Serialize(stage, new System.Text.Json.JsonSerializerOptions
+        System.Text.Json.JsonSerializer.Serialize(stage with { MaxDurationSeconds = null }, new System.Text.Json.JsonSerializerOptions
         {
             PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase,
             DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,

@@ -19,6 +19,7 @@ namespace K8sTraining.Training.Stages;
 /// <param name="LrScale">Multiplies the run's learning rate when the stage gives no absolute one.</param>
 /// <param name="InitFrom">Where the stage's weights start (StageInitFromNames).</param>
 /// <param name="MixUntilEpoch">Stage-local epochs before this one may mix batches (--mix-off-last-epochs counts the run's last epochs; mixup false: 0).</param>
+/// <param name="MaxDurationSeconds">The stage's time limit in each attempt (maxDurationSeconds); null: none.</param>
 public sealed record Stage(
     int Index,
     string Name,
@@ -30,7 +31,8 @@ public sealed record Stage(
     double? LearningRate,
     double LrScale,
     string InitFrom,
-    int MixUntilEpoch)
+    int MixUntilEpoch,
+    int? MaxDurationSeconds = null)
 {
     public int EndEpoch => FirstEpoch + Epochs;
 
@@ -102,7 +104,7 @@ public sealed class StagePlan
                 Stages = null,
             };
             var mixUntil = mixes ? Math.Clamp(runMixUntil - first, 0, definition.Epochs) : 0;
-            stages.Add(new Stage(index, definition.Name, first, definition.Epochs, effective, definition.DataFraction ?? 1, definition.ImageSize, definition.LearningRate, definition.LrScale ?? 1, definition.InitFrom, mixUntil));
+            stages.Add(new Stage(index, definition.Name, first, definition.Epochs, effective, definition.DataFraction ?? 1, definition.ImageSize, definition.LearningRate, definition.LrScale ?? 1, definition.InitFrom, mixUntil, definition.MaxDurationSeconds));
             first += definition.Epochs;
         }
         return new StagePlan(stages, true, options.ScheduleScope);

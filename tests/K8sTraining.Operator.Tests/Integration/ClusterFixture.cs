@@ -88,15 +88,24 @@ public class ClusterFixture : IAsyncLifetime
     }
 
     /// <summary>The real kubectl against this cluster: (exit code, stdout, stderr).</summary>
-    public async Task<(int ExitCode, string Stdout, string Stderr)> KubectlAsync(params string[] args)
+    public Task<(int ExitCode, string Stdout, string Stderr)> KubectlAsync(params string[] args) => KubectlWithInputAsync(null, args);
+
+    /// <summary>The real kubectl reading <paramref name="stdin"/> (for <c>apply -f -</c>): (exit code, stdout, stderr).</summary>
+    public async Task<(int ExitCode, string Stdout, string Stderr)> KubectlWithInputAsync(string? stdin, params string[] args)
     {
-        var psi = new ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null, UseShellExecute = false };
         foreach (var a in new[] { "--kubeconfig", Plane.KubeconfigPath, "--cache-dir", Path.Combine(_scratch, "kubectl-cache") }.Concat(args))
         {
             psi.ArgumentList.Add(a);
         }
 
         using var process = Process.Start(psi)!;
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+            process.StandardInput.Close();
+        }
+
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -111,6 +120,19 @@ public class ClusterFixture : IAsyncLifetime
         Assert.True(code == 0, $"kubectl {string.Join(' ', args)} failed ({code}): {stderr}\n{stdout}");
         return stdout;
     }
+
+    /// <summary>kubectl reading <paramref name="stdin"/> that must succeed; returns its stdout.</summary>
+    public async Task<string> KubectlOkWithInputAsync(string stdin, params string[] args)
+    {
+        var (code, stdout, stderr) = await KubectlWithInputAsync(stdin, args);
+        Assert.True(code == 0, $"kubectl {string.Join(' ', args)} failed ({code}): {stderr}\n{stdout}");
+        return stdout;
+    }
+
+    /// <summary>The log file of a pod's trainer container on the node agent (its first run, restart count 0).</summary>
+    public string TrainerLogPath(string ns, string pod) =>
+        Directory.EnumerateFiles(StateDirectory, "0.log", SearchOption.AllDirectories)
+            .Single(f => f.Contains($"{ns}_{pod}_", StringComparison.Ordinal) && f.EndsWith(Path.Combine("containers", "trainer", "0.log"), StringComparison.Ordinal));
 
     /// <summary>A fresh namespace for one test.</summary>
     public async Task<string> NewNamespaceAsync(string prefix)

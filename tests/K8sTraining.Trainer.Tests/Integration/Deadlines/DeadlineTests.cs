@@ -88,5 +88,39 @@ public sealed class DeadlineTests(ReferenceRunFixture reference) : IClassFixture
         Assert.Empty(run.CommittedSteps());
     }
 
+    [Fact]
+    public async Task Train_Should_StopInsideTheStageWithACheckpointAndContinueUnderARaisedLimit_When_AStagesMaxDurationRunsOut()
+    {
+        using var run = new TrainerRun();
+        // 512 samples in batches of 16: stage a is steps 0-31 (no limit), stage b steps 32-127 at 50 ms or more each
+        // (4.8 s), so its 4 s, counted from its start, run out inside it (at its very start on a loaded machine, where
+        // the measured step and checkpoint costs already fill the 4 s).
+        string[] Staged(int seconds) =>
+        [
+            "--samples", "512",
+            "--stages", """[{"name":"a","epochs":1},{"name":"b","epochs":3,"maxDurationSeconds":""" + seconds.ToString(CultureInfo.InvariantCulture) + "}]",
+        ];
+        using (var trainer = TrainerProcess.Start(run.Args(Staged(4)), new Dictionary<string, string> { ["K8STRAINING_TEST_STEP_DELAY_MS"] = "50" }))
+        {
+            var code = await trainer.WaitForExitAsync(Timeout);
+            Assert.True(code == TrainerExitCodes.Interrupted, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
+            Assert.Contains("of stage 'b' (maxDurationSeconds 4", trainer.Stdout, StringComparison.Ordinal);
+        }
+        var report = run.ReadTerminationReport();
+        Assert.Equal((TerminationStatuses.Preempted, TerminationReasons.DeadlineExceeded), (report.Status, report.Reason));
+        var stop = report.GlobalStep!.Value;
+        Assert.InRange(stop, 32, 127);
+        Assert.Equal(stop, run.CommittedSteps()[^1]);
+
+        // A raised limit is not a change a resume refuses: the run continues from the checkpoint to its end.
+        var (finalCode, final) = await TrainerProcess.RunAsync(run.Args(Staged(600)));
+        using (final)
+        {
+            Assert.True(finalCode == TrainerExitCodes.Completed, $"exit {finalCode}\n{final.Stdout}\n{final.Stderr}");
+            Assert.Equal(stop, TrainerRun.ResumedGlobalStep(final.Stdout));
+        }
+        Assert.Equal(128, run.ReadTerminationReport().GlobalStep);
+    }
+
     private static string Rfc3339(DateTimeOffset instant) => instant.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 }

@@ -29,6 +29,7 @@ public sealed class StageGuardsTests
     [InlineData("the same stages", ThreeStages, ThreeStages, 1, ScheduleScopeNames.Stage, null)]
     [InlineData("a later stage changed", ThreeStages, """[{"name":"a","epochs":2},{"name":"b","epochs":2,"lrScale":0.5},{"name":"c","epochs":3}]""", 1, ScheduleScopeNames.Stage, null)]
     [InlineData("a stage added", ThreeStages, """[{"name":"a","epochs":2},{"name":"b","epochs":2,"lrScale":0.5},{"name":"c","epochs":1},{"name":"d","epochs":1}]""", 2, ScheduleScopeNames.Stage, null)]
+    [InlineData("the current stage's time limit raised", """[{"name":"a","epochs":2},{"name":"b","epochs":2,"lrScale":0.5,"maxDurationSeconds":60},{"name":"c","epochs":1}]""", """[{"name":"a","epochs":2},{"name":"b","epochs":2,"lrScale":0.5,"maxDurationSeconds":600},{"name":"c","epochs":1}]""", 1, ScheduleScopeNames.Stage, null)]
     [InlineData("the current stage changed", ThreeStages, """[{"name":"a","epochs":2},{"name":"b","epochs":2},{"name":"c","epochs":1}]""", 1, ScheduleScopeNames.Stage, "--stages: stages[1] is")]
     [InlineData("an earlier stage changed", ThreeStages, """[{"name":"a","epochs":3},{"name":"b","epochs":2,"lrScale":0.5},{"name":"c","epochs":1}]""", 2, ScheduleScopeNames.Stage, "--stages: stages[0] is")]
     [InlineData("a later stage changed under one global schedule", ThreeStages, """[{"name":"a","epochs":2},{"name":"b","epochs":2,"lrScale":0.5},{"name":"c","epochs":3}]""", 0, ScheduleScopeNames.Global, "--stages: stages[2] is")]
