@@ -26,6 +26,7 @@ publish: build
 	$(DOTNET) publish trainer/K8sTraining.Trainer.csproj -c $(CONFIG) -o $(PUBLISH)/trainer --no-build -nologo
 	$(DOTNET) publish operator/K8sTraining.Operator.csproj -c $(CONFIG) -o $(PUBLISH)/operator --no-build -nologo
 	$(DOTNET) publish localcluster/K8sTraining.LocalCluster.csproj -c $(CONFIG) -o $(PUBLISH)/localcluster --no-build -nologo
+	$(DOTNET) publish checkpointsync/K8sTraining.CheckpointSync.csproj -c $(CONFIG) -o $(PUBLISH)/checkpoint-sync --no-build -nologo
 
 test: publish
 	@./scripts/test.sh $(CONFIG)

@@ -26,6 +26,13 @@ public static class CheckpointLayout
     /// <summary>Written last into a checkpoint directory: its files' sizes and sha256; without it the checkpoint is not committed.</summary>
     public const string ManifestFileName = "manifest.json";
 
+    /// <summary>
+    /// In a checkpoint directory: the trainer's position, a JSON object with at least <c>globalStep</c>, <c>epoch</c> and
+    /// <c>stepInEpoch</c> (the built-in trainer's holds more). The checkpoint-sync sidecar reads the position from it;
+    /// without it (or those fields) a checkpoint counts as epoch 0, step in epoch = its global step.
+    /// </summary>
+    public const string StateFileName = "state.json";
+
     /// <summary>In the remote prefix: the committed newest checkpoint and every one still kept.</summary>
     public const string LatestFileName = "latest.json";
 

@@ -10,6 +10,10 @@ missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Debian's PyTorch, for the PyTorch example (examples/pytorch/) the tests run; Debian's own python3 imports it.
+if ! /usr/bin/python3 -c "import torch" >/dev/null 2>&1; then
+  missing+=(python3-torch)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: apt-get install ${missing[*]}"
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"

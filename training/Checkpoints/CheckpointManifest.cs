@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using K8sTraining.Contract;
@@ -30,6 +31,36 @@ public sealed record CheckpointManifest(
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
     public static CheckpointManifest? Parse(string json) => JsonSerializer.Deserialize<CheckpointManifest>(json, JsonOptions);
+
+    /// <summary>
+    /// Describes a complete checkpoint directory that another program wrote (a trainer that knows nothing of manifests,
+    /// synced by the checkpoint-sync sidecar): every file's size and sha256, in ordinal order, with the position given.
+    /// Throws <see cref="InvalidDataException"/> when the directory holds a subdirectory, a <c>manifest.json</c> of its
+    /// own (the name is reserved), or no file; <see cref="IOException"/> when it vanishes meanwhile.
+    /// </summary>
+    public static CheckpointManifest Describe(string directory, long globalStep, int epoch, int stepInEpoch)
+    {
+        var files = new List<CheckpointFileEntry>();
+        foreach (var path in Directory.EnumerateFileSystemEntries(directory).Order(StringComparer.Ordinal))
+        {
+            var name = Path.GetFileName(path);
+            if (Directory.Exists(path))
+            {
+                throw new InvalidDataException($"{directory} holds the subdirectory {name}: a checkpoint directory holds only files; write them flat, or archive the folder into one file.");
+            }
+            if (name == CheckpointLayout.ManifestFileName)
+            {
+                throw new InvalidDataException($"{directory} holds a {CheckpointLayout.ManifestFileName} of its own: the name is reserved for the checkpoint's manifest; name the file differently.");
+            }
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            files.Add(new CheckpointFileEntry(name, stream.Length, Convert.ToHexStringLower(SHA256.HashData(stream))));
+        }
+        if (files.Count == 0)
+        {
+            throw new InvalidDataException($"{directory} holds no file.");
+        }
+        return new CheckpointManifest(CurrentFormatVersion, globalStep, epoch, stepInEpoch, DateTimeOffset.UtcNow, files);
+    }
 
     /// <summary>
     /// Parses a manifest from outside this process (a remote store) and checks it names only plain files with a size

@@ -9,7 +9,7 @@ namespace K8sTraining.Training.Loop;
 public sealed record TrainingState
 {
     public const int CurrentFormatVersion = 1;
-    public const string FileName = "state.json";
+    public const string FileName = K8sTraining.Contract.CheckpointLayout.StateFileName;
 
     private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
 

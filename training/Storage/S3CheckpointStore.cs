@@ -68,6 +68,14 @@ public sealed class S3CheckpointStore : IRemoteCheckpointStore
 
     public void Enqueue(string localCheckpointDirectory) => uploads.Enqueue(localCheckpointDirectory);
 
+    /// <summary>
+    /// Queues a complete checkpoint directory <c>step-NNNNNNNNNNNN</c> written by any program, without a manifest of
+    /// ours (the checkpoint-sync sidecar's path): its files are hashed now, and the manifest built from them, with
+    /// <paramref name="epoch"/> and <paramref name="stepInEpoch"/>, goes up last by the same commit protocol. A
+    /// directory that cannot be described (a subdirectory, a manifest.json of its own) is logged and counts as not uploaded.
+    /// </summary>
+    public void EnqueueDirectory(string localCheckpointDirectory, int epoch, int stepInEpoch) => uploads.EnqueueDirectory(localCheckpointDirectory, epoch, stepInEpoch);
+
     public Task<RemoteFlushResult> FlushAsync(TimeSpan timeout, CancellationToken cancellationToken) => uploads.FlushAsync(timeout, cancellationToken);
 
     public async ValueTask DisposeAsync()

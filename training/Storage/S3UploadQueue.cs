@@ -54,7 +54,15 @@ internal sealed partial class S3UploadQueue
         }
     }
 
-    public void Enqueue(string localCheckpointDirectory)
+    public void Enqueue(string localCheckpointDirectory) => Stage(localCheckpointDirectory, position: null);
+
+    /// <summary>
+    /// Queues a complete step directory that holds no manifest (any trainer's files): the manifest that goes up last is
+    /// described here from the files, at the position given.
+    /// </summary>
+    public void EnqueueDirectory(string localCheckpointDirectory, int epoch, int stepInEpoch) => Stage(localCheckpointDirectory, (epoch, stepInEpoch));
+
+    private void Stage(string localCheckpointDirectory, (int Epoch, int StepInEpoch)? position)
     {
         ObjectDisposedException.ThrowIf(disposing.IsCancellationRequested, typeof(S3CheckpointStore));
         var source = Path.GetFullPath(localCheckpointDirectory);
@@ -73,9 +81,19 @@ internal sealed partial class S3UploadQueue
         StagedCheckpoint item;
         try
         {
-            var manifestBytes = File.ReadAllBytes(Path.Combine(source, CheckpointLayout.ManifestFileName));
-            var manifest = CheckpointManifest.ParseVerified(manifestBytes);
-            if (!CheckpointLayout.TryParseDirectoryName(name, out var step) || step != manifest.GlobalStep)
+            var named = CheckpointLayout.TryParseDirectoryName(name, out var step);
+            if (position is not null && !named)
+            {
+                throw new InvalidDataException($"{source} is not a checkpoint directory {CheckpointLayout.DirectoryPrefix}<{CheckpointLayout.StepDigits} digits>.");
+            }
+            var manifest = position is { } p
+                ? CheckpointManifest.Describe(source, step, p.Epoch, p.StepInEpoch)
+                : null;
+            var manifestBytes = manifest is null
+                ? File.ReadAllBytes(Path.Combine(source, CheckpointLayout.ManifestFileName))
+                : System.Text.Encoding.UTF8.GetBytes(manifest.ToJson());
+            manifest ??= CheckpointManifest.ParseVerified(manifestBytes);
+            if (!named || step != manifest.GlobalStep)
             {
                 throw new InvalidDataException($"{source} is not a checkpoint directory {CheckpointLayout.DirectoryPrefix}<{CheckpointLayout.StepDigits} digits> matching its manifest (globalStep {manifest.GlobalStep}).");
             }

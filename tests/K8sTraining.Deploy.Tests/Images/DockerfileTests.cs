@@ -18,6 +18,7 @@ public sealed class DockerfileTests
         { "Dockerfile.trainer", "trainer/K8sTraining.Trainer.csproj", "/app/K8sTraining.Trainer.dll" },
         { "operator/Dockerfile", "operator/K8sTraining.Operator.csproj", "/app/K8sTraining.Operator.dll" },
         { "examples/custom-trainer/Dockerfile", "examples/custom-trainer/CustomTrainer.csproj", "/app/CustomTrainer.dll" },
+        { "Dockerfile.checkpoint-sync", "checkpointsync/K8sTraining.CheckpointSync.csproj", "/app/K8sTraining.CheckpointSync.dll" },
     };
 
     [Theory]
@@ -118,6 +119,19 @@ public sealed class DockerfileTests
         Assert.Contains(Dockerfile.Of(final, "RUN"), r => r.Arguments.Contains("apt-get install -y --no-install-recommends dataset-fashion-mnist")
             && r.Arguments.Contains("\"$WITH_FASHION_MNIST\" = \"true\""));
         Assert.Contains("dataPath: /usr/share/datasets/fashion-mnist", File.ReadAllText(RepositoryPaths.Of("examples", "fashion-mnist-s3.yaml")));
+    }
+
+    [Fact]
+    public void PyTorchExampleDockerfile_Should_RunTrainPyAsPid1AsTheNonRootUserOnACudaPyTorchBase_When_TheImageStarts()
+    {
+        var file = Dockerfile.Load(RepositoryPaths.Of("examples", "pytorch", "Dockerfile"));
+        var final = file.FinalStage;
+
+        Assert.Matches(@"^pytorch/pytorch:2\.[0-9.]+-cuda12\.[0-9]+-cudnn9-runtime$", file.ResolveFrom(final));
+        Assert.Equal(["python", "/app/train.py"], JsonSerializer.Deserialize<string[]>(Assert.Single(Dockerfile.Of(final, "ENTRYPOINT")).Arguments) ?? []);
+        Assert.Contains(Dockerfile.Of(final, "COPY"), c => c.Arguments == "examples/pytorch/train.py /app/train.py");
+        Assert.Equal($"{AppUser}:{AppUser}", Dockerfile.Of(final, "USER").Last().Arguments);
+        Assert.DoesNotContain(Dockerfile.Of(final, "STOPSIGNAL"), s => s.Arguments != "SIGTERM");
     }
 
     [Fact]
