@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using K8sTraining.Contract;
 using k8s.Models;
 
 namespace K8sTraining.Operator.Api;
@@ -183,6 +184,14 @@ public sealed class TrainingJobSpec
 
     /// <summary>The built-in trainer's subcommand.</summary>
     public const string BuiltInTrainerCommand = "train";
+
+    /// <summary>spec.checkpoint.sync, or its default: trainer for the built-in trainer (spec.training), sidecar for any other trainer with a checkpoint uri, none without one.</summary>
+    [JsonIgnore]
+    public string EffectiveCheckpointSync =>
+        Checkpoint?.Sync is { Length: > 0 } sync ? sync
+        : string.IsNullOrEmpty(Checkpoint?.Uri) ? CheckpointSyncModes.None
+        : Training is not null ? CheckpointSyncModes.Trainer
+        : CheckpointSyncModes.Sidecar;
 
     [JsonIgnore]
     public int EffectiveMaxRestarts => MaxRestarts ?? 3;
@@ -400,6 +409,15 @@ public sealed class CheckpointSpec
     /// <summary>True lets this job take over checkpoints another job (another uid) left at the uri, and resume from them.</summary>
     [JsonPropertyName("adopt")]
     public bool? Adopt { get; set; }
+
+    /// <summary>
+    /// Who keeps the checkpoints in the remote store (<see cref="CheckpointSyncModes"/>): sidecar
+    /// (the operator's checkpoint-sync sidecar restores and uploads; the trainer only writes step directories), trainer
+    /// (the trainer syncs itself) or none. Unset: trainer with spec.training, sidecar for any other image with a uri,
+    /// none without a uri.
+    /// </summary>
+    [JsonPropertyName("sync")]
+    public string? Sync { get; set; }
 }
 
 /// <summary>One stage of a curriculum: a name, its epochs, and the training fields it overrides (unset: the training's).</summary>

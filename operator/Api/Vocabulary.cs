@@ -86,6 +86,12 @@ public static class NodeLossPolicies
     public static readonly IReadOnlyList<string> All = [Wait, Replace];
 }
 
+/// <summary>Every value of spec.checkpoint.sync (<see cref="CheckpointSyncModes"/>), in the order the CRD lists them.</summary>
+public static class CheckpointSyncValues
+{
+    public static readonly IReadOnlyList<string> All = [CheckpointSyncModes.Sidecar, CheckpointSyncModes.Trainer, CheckpointSyncModes.None];
+}
+
 /// <summary>Condition reasons (PascalCase, as Kubernetes).</summary>
 public static class ConditionReasons
 {
@@ -234,6 +240,9 @@ public static class WellKnown
 
     /// <summary>Name of the trainer's /metrics container port; the chart's PodMonitor scrapes it by this name.</summary>
     public const string MetricsPortName = "metrics";
+
+    /// <summary>Name of the checkpoint-sync sidecar's /metrics container port (the progress probe reads it with spec.checkpoint.sync sidecar).</summary>
+    public const string SyncMetricsPortName = "sync-metrics";
     public const string DisruptionTarget = "DisruptionTarget";
 
     /// <summary>The taints the node lifecycle controller puts on a NotReady / unreachable Node (trainer pods tolerate them for spec.nodeLossToleranceSeconds).</summary>

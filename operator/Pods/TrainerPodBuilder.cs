@@ -16,9 +16,11 @@ public static class TrainerPodBuilder
 
     public const string CheckpointVolume = "checkpoints";
 
-    public static V1Pod Build(TrainingJob job, int attempt, AttemptInputs? inputs = null)
+    /// <param name="settings">The operator's own settings (the checkpoint-sync image); the defaults when null.</param>
+    public static V1Pod Build(TrainingJob job, int attempt, AttemptInputs? inputs = null, PodSettings? settings = null)
     {
         var spec = job.Spec;
+        var sidecarSyncs = CheckpointSyncSidecar.IsUsed(spec);
         var name = PodNames.ForAttempt(job.Metadata.Name, attempt);
         var grace = spec.EffectiveGracePeriodSeconds;
         return new V1Pod
@@ -60,7 +62,9 @@ public static class TrainerPodBuilder
                 SecurityContext = spec.PodSecurityContext ?? DefaultPodSecurityContext(),
                 ImagePullSecrets = spec.ImagePullSecrets is { Count: > 0 } secrets ? [.. secrets] : null,
                 Volumes = [new V1Volume { Name = CheckpointVolume, EmptyDir = new V1EmptyDirVolumeSource() }, .. spec.Volumes ?? []],
-                InitContainers = InitContainers(spec),
+                InitContainers = sidecarSyncs
+                    ? [.. InitContainers(spec) ?? [], CheckpointSyncSidecar.Build(job, attempt, settings ?? PodSettings.Default)]
+                    : InitContainers(spec),
                 Containers =
                 [
                     new V1Container
@@ -71,7 +75,8 @@ public static class TrainerPodBuilder
                         Command = spec.Command is null ? null : [.. spec.Command],
                         Args = spec.EffectiveArgs is { } args ? [.. args] : null,
                         Env = Environment(job, attempt, grace, inputs ?? new AttemptInputs()),
-                        EnvFrom = string.IsNullOrEmpty(spec.Checkpoint?.SecretName)
+                        // The Secret reaches only the container that syncs: with the sidecar, not the trainer.
+                        EnvFrom = string.IsNullOrEmpty(spec.Checkpoint?.SecretName) || sidecarSyncs
                             ? null
                             : [new V1EnvFromSource { SecretRef = new V1SecretEnvSource { Name = spec.Checkpoint.SecretName } }],
                         Ports = spec.EffectiveMetricsPort > 0
@@ -91,6 +96,8 @@ public static class TrainerPodBuilder
     /// <summary>
     /// The user's init containers, then the sidecars as native sidecars (restartPolicy Always: the kubelet starts them
     /// before the trainer, keeps them running beside it, and stops them after it exits). Copies: the job is not changed.
+    /// With spec.checkpoint.sync sidecar, <see cref="Build"/> puts <see cref="CheckpointSyncSidecar"/> after them: it
+    /// starts once they run (a proxy sidecar of the user's serves its restore) and stops before them (and its last upload).
     /// </summary>
     public static List<V1Container>? InitContainers(TrainingJobSpec spec)
     {
@@ -242,7 +249,8 @@ public static class TrainerPodBuilder
         Add(TrainerEnvironment.Deadline, inputs.Deadline is { } deadline ? DeadlineText(deadline) : null);
 
         Add(TrainerEnvironment.CheckpointDirectory, WellKnown.CheckpointDirectory);
-        Add(TrainerEnvironment.CheckpointUri, string.IsNullOrEmpty(c?.Uri) ? null : c.Uri);
+        // With the checkpoint-sync sidecar the trainer only writes step directories; the sidecar alone knows the store.
+        Add(TrainerEnvironment.CheckpointUri, string.IsNullOrEmpty(c?.Uri) || CheckpointSyncSidecar.IsUsed(job.Spec) ? null : c.Uri);
         Add(TrainerEnvironment.CheckpointEverySteps, c?.EverySteps);
         Add(TrainerEnvironment.KeepCheckpoints, c?.Keep);
         Add(TrainerEnvironment.TerminationLog, WellKnown.TerminationLog);

@@ -76,7 +76,7 @@ internal static class AttemptEnd
             ObservedGeneration = d.Status.CurrentAttempt is { } a && a.Attempt == d.Status.Attempt ? a.ObservedGeneration : null,
         };
         d.Status.ActivePod = null;
-        d.ApplyTermination(outcome.Termination);
+        d.ApplyTermination(SidecarCheckpoint.Merge(outcome.Termination, outcome.SyncTermination), SidecarCheckpoint.CheckpointSource(outcome.Termination, outcome.SyncTermination));
         if (result is AttemptOutcomes.Succeeded or AttemptOutcomes.Preempted or AttemptOutcomes.Failed && outcome.Termination is not null)
         {
             d.StorageReachable("an attempt ran past its start-up");
@@ -142,7 +142,8 @@ internal static class AttemptEnd
         }
     }
 
-    private static void ApplyTermination(this DecisionDraft d, TerminationMessage? t)
+    /// <param name="checkpointSource">The message that gives the checkpoint's own position (the sidecar's), when not <paramref name="t"/>.</param>
+    private static void ApplyTermination(this DecisionDraft d, TerminationMessage? t, TerminationMessage? checkpointSource = null)
     {
         if (t is null)
         {
@@ -176,13 +177,14 @@ internal static class AttemptEnd
         CheckpointRecord? record = null;
         if (!string.IsNullOrEmpty(t.Checkpoint))
         {
-            var checkpointStep = CheckpointLayout.TryParseLocation(t.Checkpoint, out var step) ? step : t.GlobalStep ?? 0;
-            var samePosition = checkpointStep == t.GlobalStep;
+            var source = checkpointSource ?? t;
+            var checkpointStep = CheckpointLayout.TryParseLocation(t.Checkpoint, out var step) ? step : source.GlobalStep ?? 0;
+            var samePosition = checkpointStep == source.GlobalStep;
             record = new CheckpointRecord
             {
                 GlobalStep = checkpointStep,
-                Epoch = samePosition ? t.Epoch : null,
-                StepInEpoch = samePosition ? t.StepInEpoch : null,
+                Epoch = samePosition ? source.Epoch : null,
+                StepInEpoch = samePosition ? source.StepInEpoch : null,
                 Location = t.Checkpoint,
                 // With a remote store only a remote location is durable: the pod's own directory dies with it.
                 Uploaded = (t.CheckpointUploaded ?? true) && d.Durable(t.Checkpoint),

@@ -24,6 +24,12 @@ internal static class AttemptStatus
             case PodState.Terminating:
                 d.SetPhase(d.Status.Phase!, ConditionReasons.PodTerminating, $"pod {pod.Metadata.Name} is terminating; the trainer is checkpointing");
                 break;
+            case PodState.Finishing:
+                // The trainer exited, a sidecar still runs (a checkpoint-sync sidecar uploads the last checkpoint):
+                // its committed position may still move, and the attempt ends with the pod.
+                d.SetPhase(d.Status.Phase!, ConditionReasons.PodTerminating, $"the trainer in pod {pod.Metadata.Name} exited; waiting for its sidecars to stop before attempt {d.Status.Attempt} ends");
+                d.ApplyReport(pod);
+                break;
             default:
                 var phase = d.Status.Phase == JobPhases.Restarting ? JobPhases.Restarting : JobPhases.Pending;
                 if (PodStartProblems.Of(pod) is { } problem)

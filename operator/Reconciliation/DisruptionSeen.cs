@@ -31,7 +31,7 @@ public sealed record DisruptionSeen(int? DisruptedAttempt, int? NewestRunningAtt
         return PodClassifier.StateOf(pod) switch
         {
             PodState.Terminating => true,
-            PodState.Ended => PodClassifier.Classify(pod).IsPreemption,
+            PodState.Ended or PodState.Finishing => PodClassifier.Classify(pod).IsPreemption,
             _ => false,
         };
     }

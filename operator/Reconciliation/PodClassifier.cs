@@ -31,26 +31,58 @@ public static class PodClassifier
         pod.Status?.ContainerStatuses?.FirstOrDefault(c => c.Name == WellKnown.TrainerContainer)
         ?? pod.Status?.ContainerStatuses?.FirstOrDefault();
 
+    /// <summary>
+    /// Alive, stopping or ended. A pod has ended only when it is terminal (phase Succeeded/Failed) or every container
+    /// in it, native sidecars included, has stopped: a trainer that exited while a sidecar still runs (a checkpoint-sync
+    /// sidecar flushing its last upload) leaves the attempt open, so no replacement resumes, or writes the checkpoint
+    /// store, beside it.
+    /// </summary>
     public static PodState StateOf(V1Pod pod)
     {
         var phase = pod.Status?.Phase;
         var container = TrainerStatus(pod);
-        if (phase is "Succeeded" or "Failed" || container?.State?.Terminated is not null)
+        if (phase is "Succeeded" or "Failed")
         {
             return PodState.Ended;
         }
 
+        var othersRunning = OtherContainersRunning(pod);
+        if (container?.State?.Terminated is not null)
+        {
+            return !othersRunning ? PodState.Ended
+                : pod.Metadata?.DeletionTimestamp is not null ? PodState.Terminating
+                : PodState.Finishing;
+        }
+
         if (pod.Metadata?.DeletionTimestamp is not null)
         {
-            // A pod deleted before its trainer ever started has nothing to shut down.
-            return container?.State?.Running is null && phase is null or "Pending" ? PodState.Ended : PodState.Terminating;
+            // A pod deleted before any of its containers ever started has nothing to shut down.
+            return container?.State?.Running is null && !othersRunning && phase is null or "Pending" ? PodState.Ended : PodState.Terminating;
         }
 
         return phase == "Running" ? PodState.Running : PodState.Pending;
     }
 
+    /// <summary>Whether a container other than the trainer (a native sidecar, another container) still runs.</summary>
+    public static bool OtherContainersRunning(V1Pod pod)
+    {
+        var trainer = TrainerStatus(pod);
+        return (pod.Status?.InitContainerStatuses ?? []).Any(c => c.State?.Running is not null)
+            || (pod.Status?.ContainerStatuses ?? []).Any(c => !ReferenceEquals(c, trainer) && c.State?.Running is not null);
+    }
+
     /// <summary>Classifies an ended pod. Exit 0 wins (the run finished); any sign of disruption is a preemption.</summary>
-    public static PodOutcome Classify(V1Pod pod)
+    public static PodOutcome Classify(V1Pod pod) => ClassifyTrainer(pod) with { SyncTermination = SyncTermination(pod) };
+
+    /// <summary>The checkpoint-sync sidecar's termination message: what it committed last (null without the sidecar, or before it stopped).</summary>
+    public static TerminationMessage? SyncTermination(V1Pod pod)
+    {
+        var sidecar = pod.Status?.InitContainerStatuses?.FirstOrDefault(c => c.Name == CheckpointSyncContract.ContainerName);
+        var terminated = sidecar?.State?.Terminated ?? sidecar?.LastState?.Terminated;
+        return TerminationMessage.TryParse(terminated?.Message);
+    }
+
+    private static PodOutcome ClassifyTrainer(V1Pod pod)
     {
         var terminated = TrainerStatus(pod)?.State?.Terminated;
         var exitCode = terminated?.ExitCode;

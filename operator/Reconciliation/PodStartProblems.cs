@@ -26,6 +26,14 @@ public static class PodStartProblems
             return new PodStartProblem(reason, string.IsNullOrWhiteSpace(waiting.Message) ? reason : waiting.Message.Trim());
         }
 
+        // An init container or sidecar that cannot start (the checkpoint-sync image not pullable, a missing Secret)
+        // holds the trainer in PodInitializing: say which, and why.
+        var init = pod.Status?.InitContainerStatuses?.FirstOrDefault(c => c.State?.Waiting?.Reason is { Length: > 0 } r && !Starting.Contains(r));
+        if (init?.State.Waiting is { } held)
+        {
+            return new PodStartProblem(held.Reason, $"init container {init.Name}: {(string.IsNullOrWhiteSpace(held.Message) ? held.Reason : held.Message.Trim())}");
+        }
+
         var scheduled = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "PodScheduled");
         if (scheduled is { Status: "False", Reason: "Unschedulable" })
         {

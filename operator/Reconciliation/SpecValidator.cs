@@ -72,6 +72,8 @@ public static partial class SpecValidator
             CheckAtLeast(errors, "spec.checkpoint.keep", c.Keep, 1);
         }
 
+        CheckpointSyncValidator.Check(errors, spec);
+
         if (spec.MetricsPort is { } port && port is < 0 or > 65535)
         {
             errors.Add($"spec.metricsPort must be a port number from 1 to 65535, or 0 for no metrics endpoint, not {port}");

@@ -15,12 +15,14 @@ namespace K8sTraining.Operator.Reconciliation;
 /// <param name="cluster">Reads from the caches and writes to the API server: the shell's only way out.</param>
 /// <param name="observer">Told what each reconcile decided and did (the metrics).</param>
 /// <param name="progress">Asks running trainers where they are; null when the operator does not ask.</param>
+/// <param name="podSettings">The operator's settings for the pods it builds (the checkpoint-sync image); the defaults when null.</param>
 public sealed partial class TrainingJobReconciler(
     IClusterPort cluster,
     IReconcileObserver observer,
     TimeProvider time,
     ILogger<TrainingJobReconciler> logger,
-    ITrainerProgress? progress = null)
+    ITrainerProgress? progress = null,
+    PodSettings? podSettings = null)
 {
     public async Task<ReconcileResult> ReconcileAsync(string key, CancellationToken cancellationToken)
     {
@@ -74,7 +76,7 @@ public sealed partial class TrainingJobReconciler(
         {
             foreach (var create in decision.Actions.OfType<CreatePod>())
             {
-                var pod = TrainerPodBuilder.Build(job, create.Attempt, create.Inputs);
+                var pod = TrainerPodBuilder.Build(job, create.Attempt, create.Inputs, podSettings);
                 var creation = await cluster.CreatePodAsync(pod, cancellationToken).ConfigureAwait(false);
                 if (creation is PodCreation.Refused refused)
                 {

@@ -44,6 +44,9 @@ public sealed record OperatorOptions
     /// </summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The image of the checkpoint-sync sidecar the operator adds with spec.checkpoint.sync sidecar.</summary>
+    public string CheckpointSyncImage { get; init; } = K8sTraining.Operator.Pods.CheckpointSyncSidecar.DefaultImage;
+
     /// <summary>Each flag: its name, what it takes, its help, and how its value sets the options.</summary>
     private static readonly IReadOnlyList<Flag> Flags =
     [
@@ -60,6 +63,7 @@ public sealed record OperatorOptions
         new("renew-deadline-seconds", "N", "leader election renew deadline, less than the lease duration (default 10)", (o, n, v) => o with { RenewDeadline = TimeSpan.FromSeconds(ParseInt(n, v, 1, 3600)) }),
         new("retry-period-seconds", "N", "leader election retry period (default 2)", (o, n, v) => o with { RetryPeriod = TimeSpan.FromSeconds(ParseInt(n, v, 1, 3600)) }),
         new("resync-period-seconds", "N", "every job is reconciled again this often (default 600)", (o, n, v) => o with { ResyncPeriod = TimeSpan.FromSeconds(ParseInt(n, v, 1, 86400)) }),
+        new("checkpoint-sync-image", "IMAGE", $"image of the checkpoint-sync sidecar (spec.checkpoint.sync sidecar; default {K8sTraining.Operator.Pods.CheckpointSyncSidecar.DefaultImage})", (o, n, v) => o with { CheckpointSyncImage = ParseImage(n, v) }),
         new("progress-interval-seconds", "N", "how often a running trainer's /metrics is read for status; 0 = never (default 30)", (o, n, v) => o with { ProgressInterval = TimeSpan.FromSeconds(ParseInt(n, v, 0, 86400)) }),
     ];
 
@@ -150,6 +154,11 @@ public sealed record OperatorOptions
         "false" or "0" or "no" => false,
         _ => throw new ArgumentException($"--{name} takes true or false, not '{value}'"),
     };
+
+    private static string ParseImage(string name, string value) =>
+        !string.IsNullOrWhiteSpace(value) && !value.Any(char.IsWhiteSpace)
+            ? value
+            : throw new ArgumentException($"--{name} takes an image reference (registry/name:tag), not '{value}'");
 
     private static int ParseInt(string name, string value, int min, int max) =>
         int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max

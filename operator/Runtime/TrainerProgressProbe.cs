@@ -9,7 +9,9 @@ namespace K8sTraining.Operator.Runtime;
 
 /// <summary>
 /// Asks the trainer of a running attempt where it is: one GET of its /metrics (the container port named "metrics",
-/// on the pod IP), as KubeRay asks the Ray dashboard. Only samples labelled with this job count, so a port shared
+/// on the pod IP), as KubeRay asks the Ray dashboard. With the checkpoint-sync sidecar (spec.checkpoint.sync sidecar)
+/// the committed position is the sidecar's to tell: its port ("sync-metrics") is asked first, then the trainer's, best
+/// effort, for the live position (a trainer that serves none reports the committed position as its progress). Only samples labelled with this job count, so a port shared
 /// on one host (the local cluster) never mixes two jobs up. Any failure (no IP yet, a NetworkPolicy, a slow trainer)
 /// only means no report this time: the status then moves when the attempt ends, as without the probe.
 /// </summary>
@@ -43,7 +45,10 @@ public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider t
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(pod);
-        var port = pod.Spec?.Containers?.SelectMany(c => c.Ports ?? []).FirstOrDefault(p => p.Name == WellKnown.MetricsPortName)?.ContainerPort;
+        var trainerPort = pod.Spec?.Containers?.SelectMany(c => c.Ports ?? []).FirstOrDefault(p => p.Name == WellKnown.MetricsPortName)?.ContainerPort;
+        var syncPort = pod.Spec?.InitContainers?.FirstOrDefault(c => c.Name == CheckpointSyncContract.ContainerName)?.Ports?
+            .FirstOrDefault(p => p.Name == WellKnown.SyncMetricsPortName)?.ContainerPort;
+        var port = syncPort ?? trainerPort;
         var ip = pod.Status?.PodIP;
         if (pod.Status?.Phase != "Running" || port is null || string.IsNullOrEmpty(ip))
         {
@@ -57,15 +62,19 @@ public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider t
         }
 
         var host = ip.Contains(':', StringComparison.Ordinal) ? $"[{ip}]" : ip;
-        var url = $"http://{host}:{port.Value.ToString(CultureInfo.InvariantCulture)}/metrics";
+        string Url(int p) => $"http://{host}:{p.ToString(CultureInfo.InvariantCulture)}/metrics";
+        var url = Url(port.Value);
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(Timeout);
-            var text = await http.GetStringAsync(new Uri(url), timeout.Token).ConfigureAwait(false);
+            var samples = PrometheusText.Parse(await GetAsync(url, cancellationToken).ConfigureAwait(false));
             _schedule[key] = (time.GetUtcNow() + interval, TimeSpan.Zero);
             ForgetEndedPods();
-            return Report(job, pod.Metadata.Name, PrometheusText.Parse(text));
+            if (syncPort is not null && trainerPort is { } own)
+            {
+                samples = [.. samples, .. await TryScrapeAsync(Url(own), cancellationToken).ConfigureAwait(false)];
+            }
+
+            return Report(job, pod.Metadata.Name, samples);
         }
         catch (HttpRequestException e) when (e.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused })
         {
@@ -85,7 +94,31 @@ public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider t
         }
     }
 
-    /// <summary>The report in a scrape, from the samples labelled with this job; null when the position is missing.</summary>
+    private async Task<string> GetAsync(string url, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(Timeout);
+        return await http.GetStringAsync(new Uri(url), timeout.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>A trainer beside the sidecar may serve no /metrics at all: no samples then, and no backoff.</summary>
+    private async Task<IReadOnlyList<PrometheusSample>> TryScrapeAsync(string url, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return PrometheusText.Parse(await GetAsync(url, cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>
+    /// The report in a scrape, from the samples labelled with this job; null when the position is missing. Without the
+    /// position gauges (a checkpoint-sync sidecar serves only the committed and resumed positions) the committed
+    /// position, else the resumed one, stands for it.
+    /// </summary>
     public static TrainerReport? Report(TrainingJob job, string pod, IReadOnlyList<PrometheusSample> samples)
     {
         ArgumentNullException.ThrowIfNull(job);
@@ -100,11 +133,6 @@ public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider t
         var step = Value(TrainerMetricNames.GlobalStep);
         var epoch = Value(TrainerMetricNames.Epoch);
         var inEpoch = Value(TrainerMetricNames.StepInEpoch);
-        if (step is null || epoch is null || inEpoch is null)
-        {
-            return null;
-        }
-
         var checkpointStep = Value(TrainerMetricNames.CheckpointGlobalStep);
         var checkpointEpoch = Value(TrainerMetricNames.CheckpointEpoch);
         var checkpointInEpoch = Value(TrainerMetricNames.CheckpointStepInEpoch);
@@ -122,7 +150,10 @@ public sealed partial class TrainerProgressProbe(HttpClient http, TimeProvider t
         var stage = Samples(TrainerMetricNames.StageIndex).FirstOrDefault() is { } s
             ? new TrainerStage((int)s.Value, s.Labels.GetValueOrDefault(TrainerMetricNames.StageLabel))
             : null;
-        return new TrainerReport(pod, new TrainingPosition((long)step, (int)epoch, (long)inEpoch), checkpoint, resumed, Best(Samples), stage);
+        var position = step is null || epoch is null || inEpoch is null
+            ? checkpoint ?? resumed
+            : new TrainingPosition((long)step, (int)epoch, (long)inEpoch);
+        return position is null ? null : new TrainerReport(pod, position, checkpoint, resumed, Best(Samples), stage);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Metrics;
+using K8sTraining.Operator.Pods;
 using K8sTraining.Operator.Reconciliation;
 using k8s;
 using k8s.Models;
@@ -64,7 +65,8 @@ public sealed partial class TrainingJobController : IDisposable
             loggerFactory.CreateLogger<TrainingJobReconciler>(),
             options.ProgressInterval > TimeSpan.Zero
                 ? new TrainerProgressProbe(_trainerHttp, time, options.ProgressInterval, loggerFactory.CreateLogger<TrainerProgressProbe>())
-                : null);
+                : null,
+            new PodSettings(options.CheckpointSyncImage));
     }
 
     /// <summary>Completes when every cache has listed once.</summary>

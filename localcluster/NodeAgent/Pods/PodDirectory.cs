@@ -53,7 +53,7 @@ internal sealed class PodDirectory(string root, V1Pod pod)
     {
         Directory.CreateDirectory(Home);
         Directory.CreateDirectory(Temp);
-        foreach (var container in pod.Spec.Containers)
+        foreach (var container in (pod.Spec.InitContainers ?? []).Concat(pod.Spec.Containers))
         {
             Directory.CreateDirectory(ContainerDirectory(container.Name));
         }

@@ -27,9 +27,10 @@ internal sealed record PodWorkerContext(
     TimeSpan ShutdownGracePeriod);
 
 /// <summary>
-/// Runs one pod (one uid) like the kubelet's pod worker: starts its containers, restarts them per restartPolicy with
-/// back-off, reports status, and on deletion stops them (SIGTERM, the grace period, SIGKILL), reports the final status
-/// and removes the pod object. It owns the pod's processes alone, so nothing in it needs a lock.
+/// Runs one pod (one uid) like the kubelet's pod worker: runs its init containers in order (<see cref="StartOrder"/>),
+/// starts its containers, restarts them per restartPolicy with back-off, reports status, stops its native sidecars
+/// after the main containers (in reverse order), and on deletion stops them all (SIGTERM, the grace period, SIGKILL),
+/// reports the final status and removes the pod object. It owns the pod's processes alone, so nothing in it needs a lock.
 /// </summary>
 internal sealed class PodWorker
 {
@@ -38,6 +39,8 @@ internal sealed class PodWorker
     private readonly Channel<V1Pod?> _updates = Channel.CreateUnbounded<V1Pod?>(new UnboundedChannelOptions { SingleReader = true });
     private readonly PodWorkerContext _context;
     private readonly ContainerSlot[] _slots;
+    private readonly ContainerSlot[] _init;
+    private readonly ContainerSlot[] _main;
     private readonly PodDirectory _directory;
     private readonly string _namespace;
     private readonly string _name;
@@ -47,6 +50,7 @@ internal sealed class PodWorker
     private IReadOnlyDictionary<string, string>? _volumes;
     private DateTime? _startTime;
     private string? _reportedPhase;
+    private bool _initialized;
 
     public PodWorker(V1Pod pod, PodWorkerContext context)
     {
@@ -55,7 +59,16 @@ internal sealed class PodWorker
         Uid = pod.Metadata.Uid;
         _namespace = pod.Metadata.NamespaceProperty ?? "default";
         _name = pod.Metadata.Name;
-        _slots = pod.Spec.Containers.Select(c => new ContainerSlot(c)).ToArray();
+        _init = (pod.Spec.InitContainers ?? [])
+            .Select(c => new ContainerSlot(c, c.RestartPolicy == "Always" ? ContainerKind.Sidecar : ContainerKind.Init))
+            .ToArray();
+        _main = pod.Spec.Containers.Select(c => new ContainerSlot(c)).ToArray();
+        foreach (var slot in _init.Length == 0 ? [] : _main)
+        {
+            slot.Waiting = new V1ContainerStateWaiting { Reason = "PodInitializing" };
+        }
+
+        _slots = [.. _init, .. _main];
         _directory = new PodDirectory(context.RootDirectory, pod);
     }
 
@@ -130,10 +143,18 @@ internal sealed class PodWorker
             }
 
             await StartDueContainersAsync(stop).ConfigureAwait(false);
-            var phase = PodPhases.Compute(_pod.Spec.RestartPolicy, Snapshots(), terminating: false);
+            var phase = Phase(terminating: false);
             await WriteStatusAsync(phase, stop).ConfigureAwait(false);
             if (_removed)
             {
+                continue;
+            }
+
+            if (!_terminating && HasSidecars && PodEnded())
+            {
+                // The main containers have exited for good (or an init container failed): the kubelet stops the
+                // sidecars now, in reverse order, within the grace period; the pod ends once they have stopped.
+                await StopContainersAsync(GracePeriod(), stop).ConfigureAwait(false);
                 continue;
             }
 
@@ -143,12 +164,37 @@ internal sealed class PodWorker
                 return;
             }
 
-            await WaitForChangeAsync(null, stop).ConfigureAwait(false);
+            await WaitForChangeAsync(StartupPending() ? _context.Time.GetUtcNow().UtcDateTime + StartupGate.PollInterval : null, stop).ConfigureAwait(false);
             CollectExits();
         }
     }
 
-    private IReadOnlyList<ContainerSnapshot> Snapshots() => _slots.Select(s => s.Snapshot()).ToArray();
+    private bool HasSidecars => _init.Any(s => s.Kind == ContainerKind.Sidecar);
+
+    private IReadOnlyList<ContainerSnapshot> Snapshots() => _main.Select(s => s.Snapshot()).ToArray();
+
+    private IReadOnlyList<ContainerSnapshot> InitSnapshots() => _init.Select(s => s.Snapshot()).ToArray();
+
+    private string Phase(bool terminating) => PodPhases.Compute(_pod.Spec.RestartPolicy, InitSnapshots(), Snapshots(), terminating);
+
+    /// <summary>No main container will run again: all have exited for good, or a failed init container ended the pod.</summary>
+    private bool PodEnded() =>
+        _main.All(s => s.Terminated is not null) || _init.Any(s => s.Kind == ContainerKind.Init && s.Terminated is { ExitCode: not 0 });
+
+    private bool StartupPending() => _slots.Any(s => s.Process is not null && !s.StartupDone);
+
+    /// <summary>A running container whose startup probe (<see cref="StartupGate"/>) now passes counts as started.</summary>
+    private void CheckStartupProbes()
+    {
+        foreach (var slot in _slots.Where(s => s.Process is not null && !s.StartupDone))
+        {
+            if (slot.StartupFile is null || File.Exists(slot.StartupFile))
+            {
+                slot.StartupDone = true;
+                slot.EverStartedUp = true;
+            }
+        }
+    }
 
     private void DrainUpdates()
     {
@@ -189,23 +235,37 @@ internal sealed class PodWorker
 
     private async Task StartDueContainersAsync(CancellationToken stop)
     {
-        var now = _context.Time.GetUtcNow().UtcDateTime;
-        foreach (var slot in _slots.Where(s => s.WantsStart(now)))
+        // Each start may let the next init container (or the main ones) start at once: go on until nothing more starts.
+        for (var round = 0; round <= _slots.Length && !_terminating; round++)
         {
-            await StartAsync(slot, stop).ConfigureAwait(false);
+            CheckStartupProbes();
+            var startable = StartOrder.Startable(_init, _main, out var initialized);
+            if (initialized && !_initialized)
+            {
+                _initialized = true;
+                foreach (var slot in _main.Where(s => s.Waiting?.Reason == "PodInitializing"))
+                {
+                    slot.Waiting = null;
+                }
+            }
+
+            var now = _context.Time.GetUtcNow().UtcDateTime;
+            var due = startable.Where(s => s.WantsStart(now)).ToList();
+            if (due.Count == 0)
+            {
+                return;
+            }
+
+            foreach (var slot in due)
+            {
+                await StartAsync(slot, stop).ConfigureAwait(false);
+            }
         }
     }
 
     private async Task StartAsync(ContainerSlot slot, CancellationToken stop)
     {
         var container = slot.Spec;
-        if (_pod.Spec.InitContainers is { Count: > 0 })
-        {
-            // Running the app containers without their init containers would be worse than not running them.
-            Wait(slot, "CreateContainerConfigError", "init containers are not supported by the local node agent");
-            return;
-        }
-
         slot.Image ??= _context.Images.Resolve(container.Image);
         if (slot.Image is null)
         {
@@ -286,6 +346,9 @@ internal sealed class PodWorker
         File.WriteAllText(_directory.PidFile(container.Name),
             $"{process.Id} {ProcessGroup.ReadStartTime(process.Id)?.ToString(CultureInfo.InvariantCulture) ?? "0"}");
         slot.Process = process;
+        slot.StartupFile = StartupGate.FileOf(container, paths);
+        slot.StartupDone = slot.StartupFile is null || File.Exists(slot.StartupFile);
+        slot.EverStartedUp |= slot.StartupDone;
         slot.EverStarted = true;
         slot.RestartCount = restartCount;
         slot.StartedAt = startedAt;
@@ -417,11 +480,18 @@ internal sealed class PodWorker
             ContainerID = slot.ContainerId,
         };
 
-        var restart = !_terminating && (_pod.Spec.RestartPolicy ?? "Always") switch
+        var restart = !_terminating && slot.Kind switch
         {
-            "Never" => false,
-            "OnFailure" => exitCode != 0,
-            _ => true,
+            // A sidecar is restarted whatever the pod's policy, until the pod ends.
+            ContainerKind.Sidecar => true,
+            // An init container that completed is never run again; a failed one is, unless the policy is Never.
+            ContainerKind.Init => exitCode != 0 && _pod.Spec.RestartPolicy != "Never",
+            _ => (_pod.Spec.RestartPolicy ?? "Always") switch
+            {
+                "Never" => false,
+                "OnFailure" => exitCode != 0,
+                _ => true,
+            },
         };
         if (!restart)
         {
@@ -480,7 +550,7 @@ internal sealed class PodWorker
             return;
         }
 
-        var phase = PodPhases.Compute(_pod.Spec.RestartPolicy, Snapshots(), terminating: true);
+        var phase = Phase(terminating: true);
         await WriteStatusAsync(phase, stop).ConfigureAwait(false);
         if (!_removed)
         {
@@ -489,8 +559,13 @@ internal sealed class PodWorker
         }
     }
 
-    /// <summary>SIGTERM to every running container's main process, SIGKILL to every process of those still running when
-    /// the grace period ends. A later deletion with a shorter grace period shortens it, as on a real node.</summary>
+    /// <summary>
+    /// SIGTERM to every running container's main process, SIGKILL to every process of those still running when the grace
+    /// period ends. A later deletion with a shorter grace period shortens it, as on a real node. As the kubelet does with
+    /// native sidecars (KEP-753), the main containers (and a running init container) are stopped first; then each
+    /// sidecar, one at a time in reverse order, gets its SIGTERM once the containers before it have exited, with what
+    /// is left of the grace period.
+    /// </summary>
     private async Task StopContainersAsync(TimeSpan grace, CancellationToken stop)
     {
         _terminating = true;
@@ -501,25 +576,11 @@ internal sealed class PodWorker
         }
 
         Log.Killing(_context.Logger, _namespace, _name, grace.TotalSeconds);
-        var began = _context.Time.GetUtcNow().UtcDateTime;
-        var deadline = began + grace;
-        foreach (var slot in _slots.Where(s => s.Process is not null))
+        var clock = new StopClock(_context.Time.GetUtcNow().UtcDateTime, grace);
+        await StopGroupAsync([.. StartOrder.StoppedFirst(_slots)], clock, stop).ConfigureAwait(false);
+        foreach (var sidecar in StartOrder.SidecarsInStopOrder(_slots))
         {
-            _context.Events.Record(_pod, slot.Spec.Name, EventRecorder.Normal, "Killing", $"Stopping container {slot.Spec.Name}");
-            slot.Process!.Terminate();
-        }
-
-        while (_slots.Any(s => s.Process is not null) && _context.Time.GetUtcNow().UtcDateTime < deadline)
-        {
-            await WaitForChangeAsync(deadline, stop).ConfigureAwait(false);
-            DrainUpdates();
-            if (_pod.Metadata.DeletionGracePeriodSeconds is { } seconds)
-            {
-                var shorter = began + TimeSpan.FromSeconds(Math.Max(seconds, _context.MinimumGracePeriod.TotalSeconds));
-                deadline = shorter < deadline ? shorter : deadline;
-            }
-
-            CollectExits();
+            await StopGroupAsync([sidecar], clock, stop).ConfigureAwait(false);
         }
 
         if (_slots.Any(s => s.Process is not null))
@@ -532,6 +593,48 @@ internal sealed class PodWorker
 
             await Task.WhenAll(_slots.Where(s => s.Process is not null).Select(s => s.Process!.Exited)).WaitAsync(stop).ConfigureAwait(false);
             CollectExits();
+        }
+    }
+
+    /// <summary>When a stop began and when its grace period ends (shortened by a later deletion).</summary>
+    private sealed class StopClock(DateTime began, TimeSpan grace)
+    {
+        public DateTime Began { get; } = began;
+
+        public DateTime Deadline { get; set; } = began + grace;
+    }
+
+    /// <summary>SIGTERM to the running ones of <paramref name="group"/>, then wait for them until the deadline.</summary>
+    private async Task StopGroupAsync(IReadOnlyList<ContainerSlot> group, StopClock clock, CancellationToken stop)
+    {
+        var running = group.Where(s => s.Process is not null).ToList();
+        if (running.Count == 0 || _context.Time.GetUtcNow().UtcDateTime >= clock.Deadline)
+        {
+            return;
+        }
+
+        foreach (var slot in running)
+        {
+            _context.Events.Record(_pod, slot.Spec.Name, EventRecorder.Normal, "Killing", $"Stopping container {slot.Spec.Name}");
+            slot.Process!.Terminate();
+        }
+
+        while (running.Any(s => s.Process is not null) && _context.Time.GetUtcNow().UtcDateTime < clock.Deadline)
+        {
+            await WaitForChangeAsync(clock.Deadline, stop).ConfigureAwait(false);
+            DrainUpdates();
+            if (_pod.Metadata.DeletionGracePeriodSeconds is { } seconds)
+            {
+                var shorter = clock.Began + TimeSpan.FromSeconds(Math.Max(seconds, _context.MinimumGracePeriod.TotalSeconds));
+                clock.Deadline = shorter < clock.Deadline ? shorter : clock.Deadline;
+            }
+
+            CollectExits();
+            if (HasSidecars && !_removed)
+            {
+                // With sidecars the stop takes a while: say which containers have stopped as they do, as the kubelet does.
+                await WriteStatusAsync(Phase(terminating: false), stop).ConfigureAwait(false);
+            }
         }
     }
 
@@ -589,7 +692,7 @@ internal sealed class PodWorker
     private async Task WriteStatusAsync(string phase, CancellationToken stop)
     {
         if (_reportedPhase == phase && PodPhases.IsTerminal(_pod.Status?.Phase) == PodPhases.IsTerminal(phase)
-            && PodStatusBuilder.SameAs(_pod.Status, PodStatusBuilder.Build(_pod.Status, Snapshots(), phase, _startTime ?? Now, _context.Node.HostIP, _context.Node.PodIP, Now)))
+            && PodStatusBuilder.SameAs(_pod.Status, PodStatusBuilder.Build(_pod.Status, Snapshots(), phase, _startTime ?? Now, _context.Node.HostIP, _context.Node.PodIP, Now, InitSnapshots())))
         {
             // The watch already shows this status: no need to read the pod to find that out.
             return;
@@ -613,7 +716,7 @@ internal sealed class PodWorker
                     return;
                 }
 
-                var status = PodStatusBuilder.Build(current.Status, Snapshots(), phase, _startTime ?? Now, _context.Node.HostIP, _context.Node.PodIP, Now);
+                var status = PodStatusBuilder.Build(current.Status, Snapshots(), phase, _startTime ?? Now, _context.Node.HostIP, _context.Node.PodIP, Now, InitSnapshots());
                 if (!PodStatusBuilder.SameAs(current.Status, status))
                 {
                     current.Status = status;
@@ -675,7 +778,7 @@ internal sealed class PodWorker
     /// </summary>
     private void AdoptPreviousStatus()
     {
-        foreach (var previous in _pod.Status?.ContainerStatuses ?? [])
+        foreach (var previous in (_pod.Status?.InitContainerStatuses ?? []).Concat(_pod.Status?.ContainerStatuses ?? []))
         {
             var slot = _slots.FirstOrDefault(s => s.Spec.Name == previous.Name);
             if (slot is null || (previous.State?.Running is null && previous.State?.Terminated is null))
@@ -688,6 +791,7 @@ internal sealed class PodWorker
             slot.RestartCount = previous.RestartCount;
             slot.ContainerId = previous.ContainerID;
             slot.LastTerminated = previous.LastState?.Terminated;
+            slot.EverStartedUp = previous.Started == true || previous.LastState?.Terminated is not null;
             _startTime = _pod.Status?.StartTime;
             if (previous.State.Terminated is { } terminated)
             {

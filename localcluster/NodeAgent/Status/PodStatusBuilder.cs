@@ -23,8 +23,10 @@ public static class PodStatusBuilder
         DateTime startTime,
         string hostIP,
         string podIP,
-        DateTime now)
+        DateTime now,
+        IReadOnlyList<ContainerSnapshot>? initContainers = null)
     {
+        initContainers ??= [];
         var status = current is null ? new V1PodStatus() : KubernetesJson.Deserialize<V1PodStatus>(KubernetesJson.Serialize(current));
         status.Phase = phase;
         status.HostIP = hostIP;
@@ -33,9 +35,20 @@ public static class PodStatusBuilder
         status.PodIPs = [new V1PodIP { Ip = podIP }];
         status.StartTime ??= startTime;
         status.ContainerStatuses = containers.Select(c => c.ToStatus()).ToList();
+        if (initContainers.Count > 0)
+        {
+            status.InitContainerStatuses = initContainers.Select(c => c.ToStatus()).ToList();
+        }
 
         var terminal = PodPhases.IsTerminal(phase);
-        var unready = containers.Where(c => !c.Ready).Select(c => c.Name).ToArray();
+        // Sidecars count for readiness as the main containers do; init containers that ran to completion do not.
+        var unready = containers.Concat(initContainers.Where(c => c.Kind == ContainerKind.Sidecar))
+            .Where(c => !c.Ready).Select(c => c.Name).ToArray();
+        // Initialized: every init container completed and every sidecar started; once true it stays so (the kubelet's
+        // condition does not fall back when a sidecar restarts, or stops with the pod).
+        var incomplete = initContainers.Where(c => c.Kind == ContainerKind.Init ? c.Terminated?.ExitCode != 0 : c.Terminated is null && c.LastTerminated is null && !c.Started)
+            .Select(c => c.Name).ToArray();
+        var wasInitialized = status.Conditions?.Any(c => c.Type == Initialized && c.Status == "True") == true;
         var (readyStatus, readyReason, readyMessage) = terminal
             ? ("False", phase == PodPhases.Succeeded ? "PodCompleted" : "PodFailed", (string?)null)
             : unready.Length == 0
@@ -49,7 +62,15 @@ public static class PodStatusBuilder
         }
 
         Set(conditions, PodReadyToStartContainers, terminal ? "False" : "True", null, null, now);
-        Set(conditions, Initialized, "True", null, null, now);
+        if (incomplete.Length == 0 || wasInitialized)
+        {
+            Set(conditions, Initialized, "True", null, null, now);
+        }
+        else
+        {
+            Set(conditions, Initialized, "False", "ContainersNotInitialized", $"containers with incomplete status: [{string.Join(' ', incomplete)}]", now);
+        }
+
         Set(conditions, ContainersReady, readyStatus, readyReason, readyMessage, now);
         Set(conditions, Ready, readyStatus, readyReason, readyMessage, now);
         status.Conditions = conditions;

@@ -27,6 +27,7 @@ public sealed class ChartSchemaTests
         { "privileged http port", "operator: {httpPort: 80}", "at '/operator/httpPort': minimum: got 80" },
         { "bad scrape interval", "metrics: {serviceMonitor: {enabled: true, interval: often}}", "at '/metrics/serviceMonitor/interval'" },
         { "negative progress interval", "operator: {progressIntervalSeconds: -5}", "at '/operator/progressIntervalSeconds'" },
+        { "checkpoint-sync image with a space", "checkpointSync: {image: 'ghcr.io/x/y: 1'}", "at '/checkpointSync/image'" },
         { "pod monitor with an unknown field", "metrics: {podMonitor: {enabled: true, port: 9464}}", "additional properties 'port' not allowed" },
         { "bad memory quantity", "operator: {resources: {limits: {memory: lots}}}", "at '/operator/resources/limits/memory'" },
         { "dashboard label not a string", "dashboards: {labels: {grafana_dashboard: 1}}", "at '/dashboards/labels/grafana_dashboard': got number, want string" },

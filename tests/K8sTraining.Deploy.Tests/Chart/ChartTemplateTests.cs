@@ -66,6 +66,7 @@ public sealed partial class ChartTemplateTests
         Assert.Equal(Helm.ReleaseNamespace, ValueAfter(args, "--leader-election-namespace"));
         Assert.Equal("8080", ValueAfter(args, "--http-port"));
         Assert.Equal("30", ValueAfter(args, "--progress-interval-seconds"));
+        Assert.Equal("ghcr.io/k8straining/checkpoint-sync:0.1.0", ValueAfter(args, "--checkpoint-sync-image"));
         Assert.Equal("$(POD_NAME)", ValueAfter(args, "--identity"));
         Assert.DoesNotContain("--namespaces", args);
         Assert.DoesNotContain(args, a => a.StartsWith("--kubeconfig", StringComparison.Ordinal)); // in-cluster config
@@ -89,6 +90,16 @@ public sealed partial class ChartTemplateTests
         var deployment = await DeploymentOfAsync(ValueSets.CustomImages);
 
         Assert.Equal("0", ValueAfter(deployment.Spec.Template.Spec.Containers.Single().Args, "--progress-interval-seconds"));
+    }
+
+    [Fact]
+    public async Task Deployment_Should_PassTheCheckpointSyncImage_When_TheValueIsSet()
+    {
+        var deployment = await DeploymentOfAsync(ValueSets.CustomImages);
+
+        Assert.Equal(
+            "registry.example.com:5000/ml/checkpoint-sync@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            ValueAfter(deployment.Spec.Template.Spec.Containers.Single().Args, "--checkpoint-sync-image"));
     }
 
     [Fact]

@@ -56,6 +56,8 @@ public static class ValueSets
               progressIntervalSeconds: 0
               imagePullSecrets:
                 - name: registry-credentials
+            checkpointSync:
+              image: registry.example.com:5000/ml/checkpoint-sync@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
             """,
         [SingleReplicaNoLeaderElection] = """
             operator:

@@ -103,6 +103,21 @@ internal sealed class PodBuilder
         return this;
     }
 
+    /// <summary>A native sidecar (restartPolicy Always) running `/bin/sh -c script`, with the `test -f` startup probe when given a file.</summary>
+    public PodBuilder WithSidecar(string name, string script, string? startupFile = null)
+    {
+        _pod.Spec.InitContainers ??= [];
+        _pod.Spec.InitContainers.Add(new V1Container
+        {
+            Name = name,
+            Image = "busybox",
+            Command = ["/bin/sh", "-c", script],
+            RestartPolicy = "Always",
+            StartupProbe = startupFile is null ? null : new V1Probe { Exec = new V1ExecAction { Command = ["test", "-f", startupFile] }, PeriodSeconds = 1, FailureThreshold = 600 },
+        });
+        return this;
+    }
+
     public PodBuilder WithTerminationMessagePolicy(string policy)
     {
         Container.TerminationMessagePolicy = policy;

@@ -39,4 +39,31 @@ public sealed class PodPhasesTests
 
         Assert.True(expected == phase, $"{name}: expected {expected}, got {phase}");
     }
+
+    private static ContainerSnapshot As(ContainerSnapshot c, ContainerKind kind, bool startupDone = true) => c with { Kind = kind, StartupDone = startupDone };
+
+    public static TheoryData<string, string, ContainerSnapshot[], ContainerSnapshot[], bool, string> InitCases => new()
+    {
+        { "init container running: pending", "Never", [As(Running(), ContainerKind.Init)], [Creating()], false, "Pending" },
+        { "init container done, main running", "Never", [As(Exited(0), ContainerKind.Init)], [Running()], false, "Running" },
+        { "init container failed under Never: failed", "Never", [As(Exited(3), ContainerKind.Init)], [Creating()], false, "Failed" },
+        { "init container failed under OnFailure, backing off: pending", "OnFailure", [As(BackingOff(), ContainerKind.Init)], [Creating()], false, "Pending" },
+        { "sidecar running, startup probe not passed: pending", "Never", [As(Running(), ContainerKind.Sidecar, startupDone: false)], [Creating()], false, "Pending" },
+        { "sidecar not started yet: pending", "Never", [As(Creating(), ContainerKind.Sidecar)], [Creating()], false, "Pending" },
+        { "sidecar and main running", "Never", [As(Running(), ContainerKind.Sidecar)], [Running()], false, "Running" },
+        { "main exited 0, sidecar still running: running", "Never", [As(Running(), ContainerKind.Sidecar)], [Exited(0)], false, "Running" },
+        { "main exited 0, sidecar stopped with 143: succeeded", "Never", [As(Exited(143), ContainerKind.Sidecar)], [Exited(0)], false, "Succeeded" },
+        { "main exited 75, sidecar stopped: failed", "Never", [As(Exited(0), ContainerKind.Sidecar)], [Exited(75)], false, "Failed" },
+        { "main running, sidecar restarting: running", "Never", [As(BackingOff(), ContainerKind.Sidecar)], [Running()], false, "Running" },
+        { "deleted: main stopped, sidecar still flushing: running", "Never", [As(Running(), ContainerKind.Sidecar)], [Exited(143)], true, "Running" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InitCases))]
+    public void Compute_Should_FollowKubeletPhaseRulesForInitContainersAndSidecars_When_GivenCase(string name, string restartPolicy, ContainerSnapshot[] init, ContainerSnapshot[] containers, bool terminating, string expected)
+    {
+        var phase = PodPhases.Compute(restartPolicy, init, containers, terminating);
+
+        Assert.True(expected == phase, $"{name}: expected {expected}, got {phase}");
+    }
 }

@@ -85,6 +85,17 @@ public sealed class CrdSchemaDriftTests
     }
 
     [Fact]
+    public void Schema_Should_ListTheCheckpointSyncModesWithoutADefault_When_ComparedWithTheContract()
+    {
+        var sync = Schema["properties"]!["spec"]!["properties"]!["checkpoint"]!["properties"]!["sync"]!;
+
+        Assert.Equal(CheckpointSyncValues.All, Enum(sync));
+        // The default depends on spec.training and the uri: the operator applies it, so the schema must not.
+        Assert.Null(sync["default"]);
+        Assert.Contains("sidecar", (string?)sync["description"], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Schema_Should_ListTheSameEnumsAndDefaults_When_ComparedWithTheConstants()
     {
         var spec = Schema["properties"]!["spec"]!["properties"]!;

@@ -1,3 +1,4 @@
+using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
 using K8sTraining.Operator.Pods;
 using k8s.Models;
@@ -89,6 +90,38 @@ public sealed class PodBuilder
         _pod.Metadata.DeletionTimestamp = TrainingJobBuilder.T0.UtcDateTime;
         _pod.Metadata.DeletionGracePeriodSeconds = 30;
         return this;
+    }
+
+    /// <summary>
+    /// A native sidecar (an init container with restartPolicy Always) still running: the kubelet's phase stays Running
+    /// while it runs, whatever the trainer did.
+    /// </summary>
+    public PodBuilder SidecarRunning(string name = CheckpointSyncContract.ContainerName)
+    {
+        _pod.Status.Phase = "Running";
+        SetSidecar(name, new V1ContainerState { Running = new V1ContainerStateRunning() });
+        return this;
+    }
+
+    /// <summary>A native sidecar that has stopped, with its termination message; the phase is the trainer's (Exited sets it).</summary>
+    public PodBuilder SidecarExited(int exitCode, string? message = null, string name = CheckpointSyncContract.ContainerName)
+    {
+        SetSidecar(name, new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = exitCode, Message = message, Reason = exitCode == 0 ? "Completed" : "Error" } });
+        return this;
+    }
+
+    private void SetSidecar(string name, V1ContainerState state)
+    {
+        _pod.Status.InitContainerStatuses ??= [];
+        var existing = _pod.Status.InitContainerStatuses.FirstOrDefault(c => c.Name == name);
+        if (existing is null)
+        {
+            _pod.Status.InitContainerStatuses.Add(new V1ContainerStatus { Name = name, State = state, Started = state.Running is not null });
+            return;
+        }
+
+        existing.State = state;
+        existing.Started = state.Running is not null;
     }
 
     public PodBuilder WithoutFinalizer()

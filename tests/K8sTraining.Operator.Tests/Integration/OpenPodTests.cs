@@ -8,9 +8,9 @@ namespace K8sTraining.Operator.Tests.Integration;
 /// <summary>
 /// The opened pod (issue 17) through the real operator and the local cluster: the user's volumes, mounts, labels,
 /// annotations and init containers reach the trainer pod, a mounted volume works in the trainer, and a value that takes
-/// over the operator's part of the pod is refused on the job. The local node agent does not run init containers (see
-/// localcluster/images.yaml): a pod with one stays Pending, its trainer waiting with CreateContainerConfigError, so the
-/// first test reads the pod the operator created and does not wait for it to run.
+/// over the operator's part of the pod is refused on the job. The local node agent runs init containers the kubelet's
+/// way (see localcluster/images.yaml): the first test's init container writes into the shared volume before the
+/// trainer, which checks it is there.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 [Trait("Category", "Integration")]
@@ -21,11 +21,18 @@ public sealed class OpenPodTests(ClusterFixture cluster)
     {
         var ns = await cluster.NewNamespaceAsync("openpod");
         await using var op = OperatorProcess.Start(cluster.Plane.KubeconfigPath, ns, "op-openpod");
-        await cluster.CreateJobAsync(ClusterFixture.ScriptJob(ns, "opened", "exit 0", s =>
+        await cluster.CreateJobAsync(ClusterFixture.ScriptJob(ns, "opened", """test "$(cat "$SCRATCH/prepared")" = yes || exit 3""", s =>
         {
             s.Volumes = [new V1Volume { Name = "scratch", EmptyDir = new V1EmptyDirVolumeSource() }];
             s.VolumeMounts = [new V1VolumeMount { Name = "scratch", MountPath = "/scratch" }];
-            s.InitContainers = [new V1Container { Name = "prepare", Image = ClusterFixture.ScriptImage, Env = [new V1EnvVar { Name = "TEST_SCRIPT", Value = "exit 0" }], VolumeMounts = [new V1VolumeMount { Name = "scratch", MountPath = "/scratch" }] }];
+            s.Env = [.. s.Env!, new V1EnvVar { Name = "SCRATCH", Value = "/scratch" }];
+            s.InitContainers = [new V1Container
+            {
+                Name = "prepare",
+                Image = ClusterFixture.ScriptImage,
+                Env = [new V1EnvVar { Name = "TEST_SCRIPT", Value = """sleep 0.5; echo yes > "$SCRATCH/prepared" """ }, new V1EnvVar { Name = "SCRATCH", Value = "/scratch" }],
+                VolumeMounts = [new V1VolumeMount { Name = "scratch", MountPath = "/scratch" }],
+            }];
             s.PodMetadata = new PodMetadataSpec
             {
                 Labels = new Dictionary<string, string> { ["team"] = "vision" },
@@ -46,13 +53,11 @@ public sealed class OpenPodTests(ClusterFixture cluster)
         Assert.Equal("ml platform", pod.Metadata.Annotations["example.com/owner"]);
         Assert.Equal("Never", pod.Spec.RestartPolicy);
 
-        // What the local node agent does with it: the trainer is not started without its init container.
-        var waiting = await Eventually.GetAsync(
-            async () => (await cluster.PodsAsync(ns)).Single().Status?.ContainerStatuses?.SingleOrDefault()?.State?.Waiting,
-            w => w?.Reason == "CreateContainerConfigError",
-            TimeSpan.FromSeconds(30),
-            "the trainer waiting with CreateContainerConfigError");
-        Assert.Contains("init containers are not supported", waiting!.Message, StringComparison.Ordinal);
+        // What the local node agent does with it: the init container runs to completion first, then the trainer.
+        var job = await cluster.WaitForJobAsync(ns, "opened", j => j.Status?.Phase is JobPhases.Succeeded or JobPhases.Failed, "finished");
+        Assert.True(job.Status!.Phase == JobPhases.Succeeded, $"the trainer did not find what its init container prepared: {job.Status.LastTermination?.Message}");
+        var ended = (await cluster.PodsAsync(ns)).Single();
+        Assert.Equal(0, ended.Status.InitContainerStatuses.Single(c => c.Name == "prepare").State.Terminated.ExitCode);
     }
 
     [Fact]

@@ -213,8 +213,9 @@ public sealed class TrainerPodBuilderTests
         Assert.NotNull(pod.Spec.Volumes[0].EmptyDir);
         Assert.Equal(("imagenet", (bool?)true), (pod.Spec.Volumes[1].PersistentVolumeClaim.ClaimName, pod.Spec.Volumes[1].PersistentVolumeClaim.ReadOnlyProperty));
         Assert.Equal(["registry-credentials"], pod.Spec.ImagePullSecrets.Select(r => r.Name));
-        // Init containers in order, then each sidecar as a native sidecar.
-        Assert.Equal([("fetch", (string?)null), ("sync", (string?)"Always")], pod.Spec.InitContainers.Select(c => (c.Name, (string?)c.RestartPolicy)));
+        // Init containers in order, then each sidecar as a native sidecar, then (a custom trainer with a checkpoint uri:
+        // spec.checkpoint.sync defaults to sidecar) the operator's checkpoint-sync sidecar.
+        Assert.Equal([("fetch", (string?)null), ("sync", (string?)"Always"), (CheckpointSyncContract.ContainerName, (string?)"Always")], pod.Spec.InitContainers.Select(c => (c.Name, (string?)c.RestartPolicy)));
         Assert.Equal("/ckpt", pod.Spec.InitContainers[1].VolumeMounts.Single().MountPath);
         Assert.Null(job.Spec.Sidecars![0].RestartPolicy);
         Assert.Equal("vision", pod.Metadata.Labels["team"]);
@@ -236,6 +237,8 @@ public sealed class TrainerPodBuilderTests
             s.Training = null;
             s.Image = "registry.example.com/team/pytorch-trainer:3";
             s.Command = ["python", "/app/train.py"];
+            // A custom trainer that syncs itself (without this, the checkpoint-sync sidecar gets the uri instead).
+            s.Checkpoint!.Sync = CheckpointSyncModes.Trainer;
         }).Build();
 
         var env = TrainerPodBuilder.Build(job, 4).Spec.Containers.Single().Env.ToDictionary(e => e.Name, e => e.Value);

@@ -36,6 +36,12 @@ public sealed class PodClassifierTests
         { "SIGKILL without deletion", PodBuilder.For(Job, 1).Exited(137).Build(), AttemptOutcomes.Failed, "Error" },
     };
 
+    private static V1Pod WithPhase(V1Pod pod, string phase)
+    {
+        pod.Status.Phase = phase;
+        return pod;
+    }
+
     private static V1Pod WithReason(V1Pod pod, string reason)
     {
         pod.Status.Reason = reason;
@@ -60,6 +66,11 @@ public sealed class PodClassifierTests
         { "running", PodBuilder.For(Job, 1).Running().Build(), PodState.Running },
         { "running with a deletion timestamp", PodBuilder.For(Job, 1).Running().Deleting().Build(), PodState.Terminating },
         { "never started and deleted", PodBuilder.For(Job, 1).Deleting().Build(), PodState.Ended },
+        { "trainer exited, its sidecar still runs", PodBuilder.For(Job, 1).Exited(75).SidecarRunning().Build(), PodState.Finishing },
+        { "trainer exited while deleted, its sidecar still flushes", PodBuilder.For(Job, 1).Exited(75).Deleting().SidecarRunning().Build(), PodState.Terminating },
+        { "deleted before the trainer started, its sidecar still runs", PodBuilder.For(Job, 1).Deleting().SidecarRunning().Build(), PodState.Terminating },
+        { "trainer and sidecar both stopped, phase not yet written", WithPhase(PodBuilder.For(Job, 1).Exited(75).SidecarExited(0).Build(), "Running"), PodState.Ended },
+        { "terminal phase, a stale running sidecar status", PodBuilder.For(Job, 1).SidecarRunning().Exited(75).Build(), PodState.Ended },
     };
 
     [Theory]

@@ -24,9 +24,17 @@ public sealed class PodStartProblemsTests
         new("root image under runAsNonRoot", j => PodBuilder.For(j, 1).Waiting("CreateContainerConfigError", "container has runAsNonRoot and image will run as root").Build(), "CreateContainerConfigError", "container has runAsNonRoot and image will run as root"),
         new("unschedulable", j => PodBuilder.For(j, 1).Unschedulable("0/3 nodes are available: 3 Insufficient nvidia.com/gpu.").Build(), "Unschedulable", "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."),
         new("waiting without a message", j => PodBuilder.For(j, 1).Waiting("InvalidImageName").Build(), "InvalidImageName", "InvalidImageName"),
+        new("the checkpoint-sync sidecar's image cannot be pulled", j => InitWaiting(PodBuilder.For(j, 1).Waiting("PodInitializing").Build(), "ErrImagePull", "manifest unknown"), "ErrImagePull", "init container checkpoint-sync: manifest unknown"),
+        new("an init container being initialized is no problem", j => InitWaiting(PodBuilder.For(j, 1).Waiting("PodInitializing").Build(), "PodInitializing", null), null, null),
         new("container being created is no problem", j => PodBuilder.For(j, 1).Waiting("ContainerCreating").Build(), null, null),
         new("plain pending is no problem", j => PodBuilder.For(j, 1).Build(), null, null),
     };
+
+    private static V1Pod InitWaiting(V1Pod pod, string reason, string? message)
+    {
+        pod.Status.InitContainerStatuses = [new V1ContainerStatus { Name = K8sTraining.Contract.CheckpointSyncContract.ContainerName, State = new V1ContainerState { Waiting = new V1ContainerStateWaiting { Reason = reason, Message = message } } }];
+        return pod;
+    }
 
     [Theory]
     [MemberData(nameof(Cases))]

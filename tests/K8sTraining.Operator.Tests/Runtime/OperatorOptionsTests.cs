@@ -47,6 +47,23 @@ public sealed class OperatorOptionsTests
     }
 
     [Theory]
+    [InlineData(new string[0], "ghcr.io/k8straining/checkpoint-sync:0.1.0")]
+    [InlineData(new[] { "--checkpoint-sync-image", "registry.example.com/sync@sha256:abc" }, "registry.example.com/sync@sha256:abc")]
+    [InlineData(new[] { "--checkpoint-sync-image=mirror.local:5000/checkpoint-sync:0.1.0" }, "mirror.local:5000/checkpoint-sync:0.1.0")]
+    public void Parse_Should_ReadTheCheckpointSyncImage_When_GivenOrNot(string[] args, string image)
+    {
+        Assert.Equal(image, OperatorOptions.Parse(args).CheckpointSyncImage);
+    }
+
+    [Fact]
+    public void Parse_Should_RefuseAnImageWithASpace_When_TheCheckpointSyncImageIsMistyped()
+    {
+        var e = Assert.Throws<ArgumentException>(() => OperatorOptions.Parse(["--checkpoint-sync-image", "ghcr.io/x/sync: 1"]));
+
+        Assert.Equal("--checkpoint-sync-image takes an image reference (registry/name:tag), not 'ghcr.io/x/sync: 1'", e.Message);
+    }
+
+    [Theory]
     [InlineData(new[] { "--leader-elect" }, true)]
     [InlineData(new[] { "--leader-elect", "--identity", "a" }, true)]
     [InlineData(new[] { "--leader-elect", "false" }, false)]
@@ -88,7 +105,7 @@ public sealed class OperatorOptionsTests
     {
         var flags = System.Text.RegularExpressions.Regex.Matches(OperatorOptions.Usage(), @"^  (--[a-z-]+)", System.Text.RegularExpressions.RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToList();
 
-        Assert.Equal(14, flags.Count);
+        Assert.Equal(15, flags.Count);
         Assert.All(flags, f => OperatorOptions.Parse(f == "--leader-elect" ? [f] : [f, f.EndsWith("-seconds", StringComparison.Ordinal) || f.EndsWith("-port", StringComparison.Ordinal) || f.EndsWith("-reconciles", StringComparison.Ordinal) ? "5" : "x"]));
     }
 

@@ -197,6 +197,51 @@ public sealed class TrainerProgressProbeTests
         Assert.Equal(1, server.Requests);
     }
 
+    [Trait("Category", "Unit")]
+    [Fact]
+    public void Report_Should_TakeTheCommittedPositionAsProgress_When_OnlyACheckpointSyncSidecarAnswers()
+    {
+        // What the checkpoint-sync sidecar serves: the committed position and where the attempt resumed, no live position.
+        const string sidecar = """
+            k8straining_trainer_checkpoint_global_step{job_namespace="default",job_name="mnist"} 120
+            k8straining_trainer_checkpoint_epoch{job_namespace="default",job_name="mnist"} 1
+            k8straining_trainer_checkpoint_step_in_epoch{job_namespace="default",job_name="mnist"} 20
+            k8straining_trainer_resumed_from_global_step{job_namespace="default",job_name="mnist"} 100
+            k8straining_trainer_resumed_from_epoch{job_namespace="default",job_name="mnist"} 1
+            k8straining_trainer_resumed_from_step_in_epoch{job_namespace="default",job_name="mnist"} 0
+            """;
+        var job = TrainingJobBuilder.Default().Build();
+
+        var report = TrainerProgressProbe.Report(job, "mnist-attempt-2", PrometheusText.Parse(sidecar));
+
+        Assert.Equal(new TrainingPosition(120, 1, 20), report?.Position);
+        Assert.Equal(new TrainingPosition(120, 1, 20), report?.Checkpoint);
+        Assert.Equal(new TrainingPosition(100, 1, 0), report?.ResumedFrom);
+    }
+
+    [Trait("Category", "Integration")]
+    [Fact]
+    public async Task ReadAsync_Should_AskTheCheckpointSyncSidecarsPort_When_ThePodHasTheSidecar()
+    {
+        var (job, pod, trainerPort) = RunningJob();
+        var sidecarPort = OperatorProcess.FreePort();
+        pod.Spec.InitContainers = [new V1Container
+        {
+            Name = K8sTraining.Contract.CheckpointSyncContract.ContainerName,
+            Ports = [new V1ContainerPort { Name = K8sTraining.Operator.Api.WellKnown.SyncMetricsPortName, ContainerPort = sidecarPort }],
+        }];
+        using var http = new HttpClient();
+        var probe = new TrainerProgressProbe(http, new ManualClock(TrainingJobBuilder.T0), TimeSpan.FromSeconds(30), NullLogger<TrainerProgressProbe>.Instance);
+        using var server = ScrapeServer.Start(sidecarPort, answer: true);
+
+        // The trainer's port has nothing behind it (a trainer that serves no metrics): the sidecar's answer is the report.
+        var report = await probe.ReadAsync(job, pod, CancellationToken.None);
+
+        Assert.NotEqual(trainerPort, sidecarPort);
+        Assert.Equal(1, server.Requests);
+        Assert.Equal(new TrainingPosition(120, 1, 120), report?.Checkpoint);
+    }
+
     private static (K8sTraining.Operator.Api.TrainingJob Job, V1Pod Pod, int Port) RunningJob()
     {
         var job = TrainingJobBuilder.Default().Build();
