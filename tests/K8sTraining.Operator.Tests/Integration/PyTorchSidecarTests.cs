@@ -6,6 +6,7 @@ using K8sTraining.Operator.Pods;
 using K8sTraining.Operator.Runtime;
 using k8s;
 using k8s.Models;
+using Xunit.Abstractions;
 
 namespace K8sTraining.Operator.Tests.Integration;
 
@@ -20,7 +21,7 @@ namespace K8sTraining.Operator.Tests.Integration;
 /// </summary>
 [Collection(ClusterCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed partial class PyTorchSidecarTests(ClusterFixture cluster)
+public sealed partial class PyTorchSidecarTests(ClusterFixture cluster, ITestOutputHelper output)
 {
     private const string Job = "pytorch-fashion-mnist";
 
@@ -112,6 +113,7 @@ public sealed partial class PyTorchSidecarTests(ClusterFixture cluster)
 
         // The status showed the position throughout: the committed step in both running attempts, never going back.
         var seen = statuses.Snapshot();
+        output.WriteLine($"first commit in status: step {committed.GlobalStep}; resumed at step {resume.GlobalStep} (epoch {resume.Epoch}, step in epoch {resume.StepInEpoch}); status readings (attempt phase progress checkpoint): {string.Join(" | ", seen.Select(s => $"{s.Attempt} {s.Phase} {s.Progress} {s.Checkpoint}"))}");
         Assert.Contains(seen, s => s is { Attempt: 1, Phase: JobPhases.Running, Checkpoint: > 0 });
         Assert.Contains(seen, s => s.Attempt == 2 && s.Phase == JobPhases.Running && s.Checkpoint > resume.GlobalStep && s.Checkpoint < FinalStep);
         var steps = seen.Where(s => s.Progress is not null).Select(s => s.Progress!.Value).ToList();
