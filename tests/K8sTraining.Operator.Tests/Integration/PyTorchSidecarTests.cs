@@ -37,6 +37,9 @@ public sealed partial class PyTorchSidecarTests(ClusterFixture cluster, ITestOut
         Assert.True(File.Exists("/usr/bin/python3"), "/usr/bin/python3 is missing: run scripts/install-deps.sh (python3-torch)");
         var checkpointSync = RepositoryPaths.Published("checkpoint-sync", "K8sTraining.CheckpointSync.dll");
         Assert.True(File.Exists(checkpointSync), $"{checkpointSync} is missing: run make publish");
+        // The local node's pods share the host's ports: a checkpoint-sync sidecar of an earlier test's pod that still
+        // stops would answer the probe for this job (with its own job's labels, so the status would stay empty).
+        await Eventually.TrueAsync(SyncMetricsPortIsFreeAsync, $"no other checkpoint-sync on port {CheckpointSyncContract.DefaultMetricsPort}", TimeSpan.FromSeconds(60));
         var ns = await cluster.NewNamespaceWithS3CredentialsAsync("pt-evict");
         var referenceNs = await cluster.NewNamespaceWithS3CredentialsAsync("pt-ref");
         await using var op = OperatorProcess.Start(cluster.Plane.KubeconfigPath, $"{ns},{referenceNs}", "op-pytorch", "--progress-interval-seconds", "1");
@@ -162,6 +165,20 @@ public sealed partial class PyTorchSidecarTests(ClusterFixture cluster, ITestOut
         var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{CheckpointSyncContract.DefaultMetricsPort.ToString(CultureInfo.InvariantCulture)}/metrics"));
         return PrometheusText.Parse(text).Single(s => s.Name == TrainerMetricNames.CheckpointGlobalStep
             && s.Labels.GetValueOrDefault(JobMetricLabels.Namespace) == ns && s.Labels.GetValueOrDefault(JobMetricLabels.Name) == Job).Value;
+    }
+
+    private static async Task<bool> SyncMetricsPortIsFreeAsync()
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        try
+        {
+            await tcp.ConnectAsync(System.Net.IPAddress.Loopback, CheckpointSyncContract.DefaultMetricsPort);
+            return false;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return true;
+        }
     }
 
     private string S3Object(string ns, string relative) =>
