@@ -144,7 +144,7 @@ public sealed partial class PyTorchSidecarTests(ClusterFixture cluster, ITestOut
         yaml = ReplaceOnce(yaml, "\"--samples\", \"8192\"", $"\"--samples\", \"{Samples}\"");
         yaml = ReplaceOnce(yaml, "\"--checkpoint-every-steps\", \"50\"", $"\"--checkpoint-every-steps\", \"{EverySteps}\"");
         yaml = ReplaceOnce(yaml, $"uri: s3://{S3rverServer.Bucket}/jobs/{Job}\n", $"uri: s3://{S3rverServer.Bucket}/jobs/{ns}/{Job}\n");
-        ReplaceOnce(yaml, "secretName: s3-credentials\n", ""); // the fixture's Secret has the example's name
+        yaml = ReplaceOnce(yaml, "secretName: s3-credentials\n", "secretName: s3-credentials\n"); // the fixture's Secret has the example's name
         yaml = ReplaceOnce(yaml, "\nspec:\n", $"\nspec:\n  env: [{{name: EXAMPLE_STEP_DELAY_MS, value: \"{stepDelayMs}\"}}]\n");
         var file = Path.Combine(cluster.StateDirectory, $"{ns}-trainingjob.yaml");
         await File.WriteAllTextAsync(file, yaml);
