@@ -28,7 +28,7 @@ public sealed partial class PreemptionTests(ClusterFixture cluster)
                 Env = [new V1EnvVar { Name = "TRAINER_THREADS", Value = "1" }],
             },
         });
-        using var watch = new PodCensus(cluster.Client, ns);
+        using var watch = new PodCensus(cluster.Client, ns, p => PodClassifier.StateOf(p) is PodState.Running or PodState.Terminating);
 
         // Evict once a periodic checkpoint is in S3, i.e. part-way through.
         await cluster.WaitForJobAsync(ns, "mnist", j => j.Status?.Phase == JobPhases.Running, "Running", TimeSpan.FromSeconds(90));
@@ -126,41 +126,4 @@ public sealed partial class PreemptionTests(ClusterFixture cluster)
 
     [GeneratedRegex(@"containers/trainer/\d+\.log$")]
     private static partial Regex PodLog();
-
-    /// <summary>Polls the namespace's pods and remembers the largest number of trainers alive at once.</summary>
-    private sealed class PodCensus : IDisposable
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task _loop;
-
-        public PodCensus(IKubernetes client, string ns)
-        {
-            _loop = Task.Run(async () =>
-            {
-                while (!_stop.IsCancellationRequested)
-                {
-                    try
-                    {
-                        var pods = (await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: _stop.Token)).Items;
-                        var alive = pods.Count(p => PodClassifier.StateOf(p) is PodState.Running or PodState.Terminating);
-                        MaxAliveAtOnce = Math.Max(MaxAliveAtOnce, alive);
-                        await Task.Delay(50, _stop.Token);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return;
-                    }
-                }
-            });
-        }
-
-        public int MaxAliveAtOnce { get; private set; }
-
-        public void Dispose()
-        {
-            _stop.Cancel();
-            _loop.Wait(TimeSpan.FromSeconds(5));
-            _stop.Dispose();
-        }
-    }
 }

@@ -43,7 +43,7 @@ public sealed partial class PyTorchSidecarTests(ClusterFixture cluster, ITestOut
         var ns = await cluster.NewNamespaceWithS3CredentialsAsync("pt-evict");
         var referenceNs = await cluster.NewNamespaceWithS3CredentialsAsync("pt-ref");
         await using var op = OperatorProcess.Start(cluster.Plane.KubeconfigPath, $"{ns},{referenceNs}", "op-pytorch", "--progress-interval-seconds", "1");
-        using var census = new PodCensus(cluster.Client, ns);
+        using var census = new PodCensus(cluster.Client, ns, p => p.Status?.Phase is not ("Succeeded" or "Failed"));
         using var statuses = new StatusRecorder(cluster, ns);
         var uri = $"s3://{S3rverServer.Bucket}/jobs/{ns}/{Job}";
 
@@ -251,42 +251,6 @@ public sealed partial class PyTorchSidecarTests(ClusterFixture cluster, ITestOut
                 return [.. _readings];
             }
         }
-
-        public void Dispose()
-        {
-            _stop.Cancel();
-            _loop.Wait(TimeSpan.FromSeconds(5));
-            _stop.Dispose();
-        }
-    }
-
-    /// <summary>Polls the namespace's pods and remembers the most alive at once (alive: not Succeeded or Failed).</summary>
-    private sealed class PodCensus : IDisposable
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task _loop;
-
-        public PodCensus(IKubernetes client, string ns)
-        {
-            _loop = Task.Run(async () =>
-            {
-                while (!_stop.IsCancellationRequested)
-                {
-                    try
-                    {
-                        var pods = (await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: _stop.Token)).Items;
-                        MaxAliveAtOnce = Math.Max(MaxAliveAtOnce, pods.Count(p => p.Status?.Phase is not ("Succeeded" or "Failed")));
-                        await Task.Delay(50, _stop.Token);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return;
-                    }
-                }
-            });
-        }
-
-        public int MaxAliveAtOnce { get; private set; }
 
         public void Dispose()
         {
