@@ -17,4 +17,7 @@ public static class TerminationReasons
 
     /// <summary>Exit 75: the trainer checkpointed and stopped before its deadline (<see cref="TrainerEnvironment.Deadline"/>).</summary>
     public const string DeadlineExceeded = "DeadlineExceeded";
+
+    /// <summary>Exit 77: a data-parallel peer vanished mid-step (see <see cref="TrainerExitCodes.PeerLost"/>).</summary>
+    public const string PeerLost = "PeerLost";
 }

@@ -27,4 +27,11 @@ public static class TrainerExitCodes
     /// treats it as the preemption of a stale attempt, never as a failure.
     /// </summary>
     public const int Superseded = 76;
+
+    /// <summary>
+    /// A data-parallel rank lost a peer without an agreed stop (the peer was killed, crashed or partitioned): the
+    /// collective failed mid-step, so this rank wrote nothing and exited. Never this rank's failure: the operator
+    /// accounts the attempt by the worker that really ended it.
+    /// </summary>
+    public const int PeerLost = 77;
 }
