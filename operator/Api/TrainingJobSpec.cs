@@ -166,6 +166,31 @@ public sealed class TrainingJobSpec
     [JsonPropertyName("initFrom")]
     public InitFromSpec? InitFrom { get; set; }
 
+    /// <summary>
+    /// Pods (workers) that train together as one data-parallel gang; 1 (the default) is a single trainer pod named as
+    /// always. Each worker gets the PyTorchJob-style WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR and MASTER_PORT. An edit
+    /// takes effect at the next attempt (elastic resume from the checkpoint's global sample index).
+    /// </summary>
+    [JsonPropertyName("workers")]
+    public int? Workers { get; set; }
+
+    /// <summary>Processes in each worker pod (one per GPU, as torchrun's --nproc-per-node); WORLD_SIZE is workers times this. Default 1.</summary>
+    [JsonPropertyName("processesPerWorker")]
+    public int? ProcessesPerWorker { get; set; }
+
+    /// <summary>How the workers of one attempt start together (with workers &gt; 1).</summary>
+    [JsonPropertyName("gang")]
+    public GangSpec? Gang { get; set; }
+
+    [JsonIgnore]
+    public int EffectiveWorkers => Workers is { } w && w > 0 ? w : 1;
+
+    [JsonIgnore]
+    public int EffectiveProcessesPerWorker => ProcessesPerWorker is { } p && p > 0 ? p : 1;
+
+    [JsonIgnore]
+    public long EffectiveGangStartTimeoutSeconds => Gang?.StartTimeoutSeconds ?? GangSpec.DefaultStartTimeoutSeconds;
+
     /// <summary>The run's epochs: the sum of the stages' epochs with stages, else spec.training.epochs.</summary>
     [JsonIgnore]
     public int? EffectiveEpochs => Stages is { Count: > 0 } stages ? stages.Sum(s => s.Epochs) : Training?.Epochs;
@@ -484,4 +509,17 @@ public sealed class InitFromSpec
     /// <summary>Also load the optimizer state (default false: weights only).</summary>
     [JsonPropertyName("optimizer")]
     public bool? Optimizer { get; set; }
+}
+
+/// <summary>How the workers of one attempt start together: all Running within the timeout, or the attempt is torn down and retried.</summary>
+public sealed class GangSpec
+{
+    public const long DefaultStartTimeoutSeconds = 300;
+
+    /// <summary>
+    /// Seconds from the attempt's creation until every worker must be Running; otherwise all its pods are deleted
+    /// (none keeps half the cluster's GPUs) and the attempt is retried with backoff, not counted as a failure. Default 300.
+    /// </summary>
+    [JsonPropertyName("startTimeoutSeconds")]
+    public long? StartTimeoutSeconds { get; set; }
 }

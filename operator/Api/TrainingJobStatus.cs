@@ -88,9 +88,52 @@ public sealed class TrainingJobStatus
     [JsonPropertyName("currentAttempt")]
     public AttemptRecord? CurrentAttempt { get; set; }
 
+    /// <summary>The current attempt's workers: how many run (ready) out of how many it has (total).</summary>
+    [JsonPropertyName("workers")]
+    public WorkersStatus? Workers { get; set; }
+
+    /// <summary>status.workers as "ready/total" (the WORKERS printer column).</summary>
+    [JsonPropertyName("workersReady")]
+    public string? WorkersReady { get; set; }
+
+    /// <summary>Gang attempts in a row whose workers were not all Running within spec.gang.startTimeoutSeconds (the backoff doubles with each; not counted against maxRestarts).</summary>
+    [JsonPropertyName("gangStartTimeouts")]
+    public int GangStartTimeouts { get; set; }
+
     /// <summary>The Node loss the job is recovering from: set at its first sign, cleared once the pod runs again.</summary>
     [JsonPropertyName("nodeLoss")]
     public NodeLossRecord? NodeLoss { get; set; }
+}
+
+/// <summary>The workers of the current attempt: how many are Running out of how many it has.</summary>
+public sealed class WorkersStatus
+{
+    [JsonPropertyName("ready")]
+    public int Ready { get; set; }
+
+    [JsonPropertyName("total")]
+    public int Total { get; set; }
+}
+
+/// <summary>Why the operator tore a gang attempt down: the first worker seen disrupted, failed or ended, or the start timeout.</summary>
+public sealed class GangTeardownRecord
+{
+    /// <summary>The worker rank that set it off; null for the start timeout.</summary>
+    [JsonPropertyName("worker")]
+    public int? Worker { get; set; }
+
+    /// <summary>How the attempt counts unless a worker failed on its own: Preempted, or GangStartTimeout.</summary>
+    [JsonPropertyName("outcome")]
+    public string? Outcome { get; set; }
+
+    [JsonPropertyName("reason")]
+    public string? Reason { get; set; }
+
+    [JsonPropertyName("message")]
+    public string? Message { get; set; }
+
+    [JsonPropertyName("time")]
+    public DateTime? Time { get; set; }
 }
 
 /// <summary>A lost Node under the current (or the replaced) attempt's pod.</summary>
@@ -174,6 +217,14 @@ public sealed class AttemptRecord
     /// <summary>The run's epochs the attempt trains to (the sum of the stages' epochs with stages).</summary>
     [JsonPropertyName("epochs")]
     public int? Epochs { get; set; }
+
+    /// <summary>The attempt's worker pods (spec.workers when it was created); null for a single pod.</summary>
+    [JsonPropertyName("workers")]
+    public int? Workers { get; set; }
+
+    /// <summary>Set when the operator tore the attempt's gang down (a worker disrupted or ended, or the start timeout).</summary>
+    [JsonPropertyName("teardown")]
+    public GangTeardownRecord? Teardown { get; set; }
 
     /// <summary>True when the attempt was started with TRAINER_RECONFIGURE=true (changed learning rate, schedule or optimizer settings).</summary>
     [JsonPropertyName("reconfigured")]

@@ -155,6 +155,15 @@ public static class ConditionReasons
 
     /// <summary>InitSourceReady=True: the source's checkpoint prefix is known.</summary>
     public const string InitSourceResolved = "InitSourceResolved";
+
+    /// <summary>Running=False while a gang attempt is torn down because one worker was disrupted, failed or ended.</summary>
+    public const string GangTeardown = "GangTeardown";
+
+    /// <summary>Running=False: not every worker of the gang is Running yet (some are pending).</summary>
+    public const string WorkersPending = "WorkersPending";
+
+    /// <summary>Running=False: the gang did not start in time; the next attempt waits out its backoff.</summary>
+    public const string GangStartTimeout = "GangStartTimeout";
 }
 
 /// <summary>Reasons of the Events the operator records on a TrainingJob.</summary>
@@ -198,6 +207,15 @@ public static class EventReasons
 
     /// <summary>spec.initFrom.trainingJob cannot be resolved yet (missing, or without spec.checkpoint.uri); the job waits.</summary>
     public const string InitSourceNotReady = "InitSourceNotReady";
+
+    /// <summary>One worker of a gang was disrupted, failed or ended: the operator deletes the others gracefully (they checkpoint).</summary>
+    public const string GangTeardown = "GangTeardown";
+
+    /// <summary>A gang's workers were not all Running within spec.gang.startTimeoutSeconds: torn down, retried with backoff.</summary>
+    public const string GangStartTimeout = "GangStartTimeout";
+
+    /// <summary>The headless Service of a multi-worker job could not be created or belongs to someone else.</summary>
+    public const string WorkerServiceFailed = "WorkerServiceFailed";
 }
 
 /// <summary>Values of status.lastTermination.outcome.</summary>
@@ -219,7 +237,10 @@ public static class AttemptOutcomes
     /// <summary>The trainer checkpointed and stopped at its deadline (exit 75, reason DeadlineExceeded): the job ends DeadlineExceeded.</summary>
     public const string DeadlineExceeded = "DeadlineExceeded";
 
-    public static readonly IReadOnlyList<string> All = [Succeeded, Preempted, Failed, ConfigurationError, Suspended, Stopped, StorageUnavailable, Reconfigured, DeadlineExceeded];
+    /// <summary>A gang's workers were not all Running within spec.gang.startTimeoutSeconds: torn down and retried with backoff, not a failure.</summary>
+    public const string GangStartTimeout = "GangStartTimeout";
+
+    public static readonly IReadOnlyList<string> All = [Succeeded, Preempted, Failed, ConfigurationError, Suspended, Stopped, StorageUnavailable, Reconfigured, DeadlineExceeded, GangStartTimeout];
 }
 
 /// <summary>Labels, finalizer and annotations the operator puts on trainer pods.</summary>
@@ -249,5 +270,14 @@ public static class WellKnown
     public const string NotReadyTaint = "node.kubernetes.io/not-ready";
     public const string UnreachableTaint = "node.kubernetes.io/unreachable";
     public const string CheckpointDirectory = "/var/run/k8straining/checkpoints";
+
+    /// <summary>A multi-worker pod's rank among the attempt's workers (0 is the one that reports).</summary>
+    public const string WorkerRankLabel = "k8straining.io/worker-rank";
+
+    /// <summary>The attempt's worker count, on every pod of a multi-worker attempt: pods carrying it are a gang.</summary>
+    public const string WorkersAnnotation = "k8straining.io/workers";
+
+    /// <summary>The port worker 0's rendezvous listens on, named in the headless Service.</summary>
+    public const string RendezvousPortName = "rendezvous";
     public const string TerminationLog = TerminationMessage.DefaultPath;
 }

@@ -17,12 +17,33 @@ public static class TrainerPodBuilder
     public const string CheckpointVolume = "checkpoints";
 
     /// <param name="settings">The operator's own settings (the checkpoint-sync image); the defaults when null.</param>
-    public static V1Pod Build(TrainingJob job, int attempt, AttemptInputs? inputs = null, PodSettings? settings = null)
+    /// <param name="worker">Which worker of a multi-worker attempt (<see cref="WorkerSlot"/>); null or one worker: the single pod.</param>
+    public static V1Pod Build(TrainingJob job, int attempt, AttemptInputs? inputs = null, PodSettings? settings = null, WorkerSlot? worker = null)
     {
         var spec = job.Spec;
         var sidecarSyncs = CheckpointSyncSidecar.IsUsed(spec);
-        var name = PodNames.ForAttempt(job.Metadata.Name, attempt);
+        worker ??= WorkerSlot.Single;
+        var name = worker.IsGang ? PodNames.ForWorker(job.Metadata.Name, attempt, worker.Rank) : PodNames.ForAttempt(job.Metadata.Name, attempt);
         var grace = spec.EffectiveGracePeriodSeconds;
+        var labels = Merge(spec.PodMetadata?.Labels, Labels(job, attempt));
+        var annotations = spec.PodMetadata?.Annotations is { Count: > 0 } own ? new Dictionary<string, string>(own) : null;
+        if (worker.IsGang)
+        {
+            // The gang's own marks win over the user's (SpecValidator refuses a colliding label).
+            labels[WellKnown.WorkerRankLabel] = worker.Rank.ToString(CultureInfo.InvariantCulture);
+            foreach (var (key, value) in PodGroupMetadata.Labels(job.Metadata.Name, attempt))
+            {
+                labels[key] = value;
+            }
+
+            annotations ??= [];
+            annotations[WellKnown.WorkersAnnotation] = worker.Workers.ToString(CultureInfo.InvariantCulture);
+            foreach (var (key, value) in PodGroupMetadata.Annotations(job.Metadata.Name, worker.Workers))
+            {
+                annotations[key] = value;
+            }
+        }
+
         return new V1Pod
         {
             ApiVersion = "v1",
@@ -32,24 +53,16 @@ public static class TrainerPodBuilder
                 Name = name,
                 NamespaceProperty = job.Metadata.NamespaceProperty,
                 // The user's labels first, the operator's over them (SpecValidator refuses a colliding key).
-                Labels = Merge(spec.PodMetadata?.Labels, Labels(job, attempt)),
-                Annotations = spec.PodMetadata?.Annotations is { Count: > 0 } annotations ? new Dictionary<string, string>(annotations) : null,
+                Labels = labels,
+                Annotations = annotations,
                 Finalizers = [WellKnown.TrackingFinalizer],
-                OwnerReferences =
-                [
-                    new V1OwnerReference
-                    {
-                        ApiVersion = TrainingJob.KubeApiVersion,
-                        Kind = TrainingJob.KubeKind,
-                        Name = job.Metadata.Name,
-                        Uid = job.Metadata.Uid,
-                        Controller = true,
-                        BlockOwnerDeletion = true,
-                    },
-                ],
+                OwnerReferences = [OwnerReference(job)],
             },
             Spec = new V1PodSpec
             {
+                // A worker is reachable as <pod>.<service> (the headless Service), as the rendezvous needs.
+                Hostname = worker.IsGang ? name : null,
+                Subdomain = worker.IsGang ? PodNames.ServiceFor(job.Metadata.Name) : null,
                 RestartPolicy = "Never",
                 TerminationGracePeriodSeconds = grace,
                 NodeSelector = spec.NodeSelector is null ? null : new Dictionary<string, string>(spec.NodeSelector),
@@ -74,7 +87,7 @@ public static class TrainerPodBuilder
                         ImagePullPolicy = spec.ImagePullPolicy,
                         Command = spec.Command is null ? null : [.. spec.Command],
                         Args = spec.EffectiveArgs is { } args ? [.. args] : null,
-                        Env = Environment(job, attempt, grace, inputs ?? new AttemptInputs()),
+                        Env = Environment(job, attempt, grace, inputs ?? new AttemptInputs(), worker),
                         // The Secret reaches only the container that syncs: with the sidecar, not the trainer.
                         EnvFrom = string.IsNullOrEmpty(spec.Checkpoint?.SecretName) || sidecarSyncs
                             ? null
@@ -90,6 +103,21 @@ public static class TrainerPodBuilder
                     },
                 ],
             },
+        };
+    }
+
+    /// <summary>The controlling owner reference to the job, on every object the operator creates for it.</summary>
+    public static V1OwnerReference OwnerReference(TrainingJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return new V1OwnerReference
+        {
+            ApiVersion = TrainingJob.KubeApiVersion,
+            Kind = TrainingJob.KubeKind,
+            Name = job.Metadata.Name,
+            Uid = job.Metadata.Uid,
+            Controller = true,
+            BlockOwnerDeletion = true,
         };
     }
 
@@ -194,7 +222,7 @@ public static class TrainerPodBuilder
     public static IReadOnlyList<V1EnvVar> EnvironmentOf(TrainingJob job, int attempt, AttemptInputs? inputs = null)
     {
         ArgumentNullException.ThrowIfNull(job);
-        return Environment(job, attempt, job.Spec.EffectiveGracePeriodSeconds, inputs ?? new AttemptInputs());
+        return Environment(job, attempt, job.Spec.EffectiveGracePeriodSeconds, inputs ?? new AttemptInputs(), WorkerSlot.Single);
     }
 
     /// <summary>spec.stages as TRAINER_STAGES: a JSON array with the API's camelCase names, nulls omitted; null without stages.</summary>
@@ -210,7 +238,7 @@ public static class TrainerPodBuilder
     public static string DeadlineText(DateTimeOffset deadline) =>
         deadline.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
-    private static List<V1EnvVar> Environment(TrainingJob job, int attempt, long grace, AttemptInputs inputs)
+    private static List<V1EnvVar> Environment(TrainingJob job, int attempt, long grace, AttemptInputs inputs, WorkerSlot worker)
     {
         var t = job.Spec.Training;
         var c = job.Spec.Checkpoint;
@@ -263,6 +291,7 @@ public static class TrainerPodBuilder
         Add(TrainerEnvironment.JobUid, string.IsNullOrEmpty(job.Metadata.Uid) ? null : job.Metadata.Uid);
         Add(TrainerEnvironment.CheckpointAdopt, c?.Adopt == true ? "true" : null);
         Add(TrainerEnvironment.ShutdownTimeoutSeconds, Math.Max(1, grace - ShutdownMarginSeconds));
+        env.AddRange(WorkerEnvironment.For(job, attempt, worker));
         if (job.Spec.Env is { } extra)
         {
             env.AddRange(extra);

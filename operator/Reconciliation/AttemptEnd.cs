@@ -12,7 +12,8 @@ namespace K8sTraining.Operator.Reconciliation;
 /// </summary>
 internal static class AttemptEnd
 {
-    internal static void AccountForEndOfAttempt(this DecisionDraft d, V1Pod? current)
+    /// <param name="gang">The attempt's workers when it has several: it ends when all have, and counts once.</param>
+    internal static void AccountForEndOfAttempt(this DecisionDraft d, V1Pod? current, GangAttempt? gang = null)
     {
         if (d.Status.Attempt == 0 || d.Status.LastTermination?.Attempt == d.Status.Attempt)
         {
@@ -20,7 +21,21 @@ internal static class AttemptEnd
         }
 
         PodOutcome outcome;
-        if (current is null)
+        if (gang is not null)
+        {
+            if (gang.State != PodState.Ended)
+            {
+                return;
+            }
+
+            var teardown = d.Status.CurrentAttempt is { } a && a.Attempt == gang.Attempt ? a.Teardown : null;
+            outcome = gang.Outcome(teardown);
+            foreach (var pod in gang.Pods.Where(DecisionDraft.HasFinalizer))
+            {
+                d.Actions.Add(new ReleasePod(pod.Metadata.Name));
+            }
+        }
+        else if (current is null)
         {
             // Our finalizer should make this impossible; someone removed it, so the end was not observed.
             var name = d.Status.ActivePod ?? PodNames.ForAttempt(d.Name, d.Status.Attempt);
@@ -95,6 +110,14 @@ internal static class AttemptEnd
                 d.Events.Add(JobEvent.Normal(EventReasons.Succeeded, $"Training completed at global step {d.Status.Progress?.GlobalStep ?? 0}{d.AccuracyText()}"));
                 break;
             case AttemptOutcomes.Suspended:
+                break;
+            case AttemptOutcomes.GangStartTimeout:
+                // Not the job's failure (the cluster had no room for the whole gang): retried with backoff, never against maxRestarts.
+                d.Status.GangStartTimeouts++;
+                var retry = TrainingJobDecider.BackoffFor(d.Spec, d.Status.GangStartTimeouts);
+                d.Status.NextAttemptTime = (d.Now + retry).UtcDateTime;
+                d.SetPhase(JobPhases.Restarting, ConditionReasons.GangStartTimeout, $"{outcome.Message}; retrying in {retry.TotalSeconds:0}s (not counted against maxRestarts)");
+                d.Events.Add(JobEvent.Warning(EventReasons.BackingOff, $"Attempt {d.Status.Attempt}: the gang did not start in time; retrying in {retry.TotalSeconds:0}s, not counted against maxRestarts"));
                 break;
             case AttemptOutcomes.Reconfigured:
                 // Not counted: no preemption, no restart, no backoff; the next attempt starts at once from the new spec.

@@ -5,8 +5,14 @@ namespace K8sTraining.Operator.Reconciliation;
 /// <summary>A write the reconciler shell performs after (or, for <see cref="CreatePod"/>, before) the status write.</summary>
 public abstract record JobAction;
 
-/// <summary>Create the trainer pod of this attempt (deterministic name, so a repeat is a harmless 409), with what the decider worked out for it.</summary>
-public sealed record CreatePod(int Attempt, K8sTraining.Operator.Pods.AttemptInputs? Inputs = null) : JobAction;
+/// <summary>
+/// Create the trainer pod of this attempt (deterministic name, so a repeat is a harmless 409), with what the decider
+/// worked out for it; with <paramref name="Workers"/> &gt; 1, all the attempt's worker pods together.
+/// </summary>
+public sealed record CreatePod(int Attempt, K8sTraining.Operator.Pods.AttemptInputs? Inputs = null, int Workers = 1) : JobAction;
+
+/// <summary>Make sure the headless Service of a multi-worker job exists (created, or adopted when nobody owns it) before its pods are created.</summary>
+public sealed record EnsureWorkerService : JobAction;
 
 /// <summary>Delete a pod gracefully (its grace period lets the trainer checkpoint).</summary>
 public sealed record DeletePod(string Name, string Why) : JobAction;

@@ -24,6 +24,12 @@ public interface IClusterPort
     /// <summary>Creates the pod (and expects it in the cache); a pod already holding the name is returned, not an error.</summary>
     Task<PodCreation> CreatePodAsync(V1Pod pod, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Makes sure <paramref name="service"/> exists: created, or the one holding its name when it is the job's own, or
+    /// adopted when nobody controls it; a refusal (or a Service another owner controls) comes back as the refusal.
+    /// </summary>
+    Task<PodCreateRefusal?> EnsureServiceAsync(TrainingJob job, V1Service service, CancellationToken cancellationToken);
+
     /// <summary>Deletes gracefully, only the pod with <paramref name="uid"/> when given; gone already is fine.</summary>
     Task DeletePodAsync(string @namespace, string name, string? uid, CancellationToken cancellationToken);
 

@@ -25,9 +25,16 @@ internal static class JobLifecycle
         d.Events.Add(JobEvent.Normal(EventReasons.Revived, $"The job runs again: {why}"));
     }
 
-    internal static void Suspend(this DecisionDraft d, V1Pod? current)
+    /// <param name="state">The attempt's state (a gang's as a whole); <paramref name="current"/>'s own when null.</param>
+    internal static void Suspend(this DecisionDraft d, V1Pod? current, PodState? state = null)
     {
-        var state = current is null ? PodState.Ended : PodClassifier.StateOf(current);
+        state ??= current is null ? PodState.Ended : PodClassifier.StateOf(current);
+        if (state is PodState.Terminating && current?.Metadata.DeletionTimestamp is null && current is not null)
+        {
+            // A gang partly stopped: its live workers are deleted too (the delete of worker 0 is widened to them).
+            d.Actions.Add(new DeletePod(current.Metadata.Name, "the job is suspended"));
+        }
+
         if (state is PodState.Pending or PodState.Running)
         {
             d.Actions.Add(new DeletePod(current!.Metadata.Name, "the job is suspended"));

@@ -29,7 +29,7 @@ internal static class NextAction
         if (newest > d.Status.Attempt)
         {
             d.Status.Attempt = newest;
-            d.Status.ActivePod = pods.Last().Metadata.Name;
+            d.Status.ActivePod = GangAttempt.Of(pods, newest)?.Lead.Metadata.Name ?? pods.Last().Metadata.Name;
             d.Status.StartTime ??= d.Now.UtcDateTime;
         }
 
@@ -39,14 +39,16 @@ internal static class NextAction
             d.Actions.Add(new DeletePod(stale.Metadata.Name, "a newer attempt exists"));
         }
 
-        var current = pods.FirstOrDefault(p => PodClassifier.AttemptOf(p) == d.Status.Attempt);
+        // A multi-worker attempt is read as one (GangAttempt): worker 0 stands for it, its state is the gang's.
+        var gang = GangAttempt.Of(pods, d.Status.Attempt);
+        var current = gang?.Lead ?? pods.FirstOrDefault(p => PodClassifier.AttemptOf(p) == d.Status.Attempt);
         if (current is not null)
         {
             // The pod exists (even if it already ended): any refused create before it is over.
             PodCreateFailures.Clear(d.Status, d.Generation, current.Metadata.Name, d.Now);
         }
 
-        d.AccountForEndOfAttempt(current);
+        d.AccountForEndOfAttempt(current, gang);
 
         if (Revival.Why(d.Job, d.Status, d.Now) is { } why)
         {
@@ -69,13 +71,13 @@ internal static class NextAction
             return;
         }
 
+        var state = gang?.State ?? (current is null ? PodState.Ended : PodClassifier.StateOf(current));
         if (d.Spec.IsSuspended)
         {
-            d.Suspend(current);
+            d.Suspend(current, state);
             return;
         }
 
-        var state = current is null ? PodState.Ended : PodClassifier.StateOf(current);
         if (d.Status.Phase == JobPhases.Suspended)
         {
             if (state != PodState.Ended)
@@ -100,6 +102,16 @@ internal static class NextAction
             // A pod on a lost Node: wait (NodeLost says why), or, under Replace and in time, leave it and go on.
             if (NodeLoss.Judge(d.Job, current!, d.Nodes, d.Now) is not { } loss)
             {
+                if (gang is not null && d.TearDownIfBroken(gang))
+                {
+                    return;
+                }
+
+                if (state == PodState.Running)
+                {
+                    d.Status.GangStartTimeouts = 0;
+                }
+
                 d.Observe(current!, state);
                 d.NodeLossOver(current!, state);
                 if (trainingChange is null)
@@ -130,6 +142,11 @@ internal static class NextAction
         {
             // The edit is refused: no attempt starts from it (SpecValid says why).
             d.SetPhase(d.Status.Attempt == 0 ? JobPhases.Pending : JobPhases.Restarting, ConditionReasons.TrainingChangedWithCheckpoints, $"no new attempt: {TrainingChanges.Describe(trainingChange, d.Spec.Checkpoint?.Uri)}");
+            return;
+        }
+
+        if (d.WaitForEarlierPodsToGo(pods))
+        {
             return;
         }
 
@@ -219,10 +236,17 @@ internal static class NextAction
         TrainingChanges.RecordOnFreshStart(d.Spec, d.Status);
 
         d.Status.Attempt++;
-        var pod = PodNames.ForAttempt(d.Name, d.Status.Attempt);
+        // spec.workers as it is now: an edit since the last attempt takes effect here (elastic resume).
+        var workers = d.Spec.EffectiveWorkers;
+        var pod = workers > 1 ? PodNames.ForWorker(d.Name, d.Status.Attempt, 0) : PodNames.ForAttempt(d.Name, d.Status.Attempt);
         d.Status.StartTime ??= d.Now.UtcDateTime;
         var inputs = new AttemptInputs(AttemptDeadline.Of(d.Spec, d.Status.StartTime), d.Init?.Uri, reconfigure);
-        d.Actions.Add(new CreatePod(d.Status.Attempt, inputs));
+        if (workers > 1)
+        {
+            d.Actions.Add(new EnsureWorkerService());
+        }
+
+        d.Actions.Add(new CreatePod(d.Status.Attempt, inputs, workers));
         d.Status.ActivePod = pod;
         d.Status.NextAttemptTime = null;
         d.Status.CurrentAttempt = new AttemptRecord
@@ -233,11 +257,13 @@ internal static class NextAction
             StartTime = d.Now.UtcDateTime,
             Epochs = d.Spec.EffectiveEpochs,
             Reconfigured = reconfigure ? true : null,
+            Workers = workers > 1 ? workers : null,
         };
         d.Reconfigured(pod);
         var phase = d.Status.Attempt == 1 ? JobPhases.Pending : JobPhases.Restarting;
-        d.SetPhase(phase, ConditionReasons.PodPending, $"created pod {pod} for attempt {d.Status.Attempt}");
-        d.Events.Add(JobEvent.Normal(EventReasons.AttemptCreated, $"Created pod {pod} for attempt {d.Status.Attempt}; {d.ResumeText()}"));
+        var created = workers > 1 ? $"{workers} worker pods ({pod} to {PodNames.ForWorker(d.Name, d.Status.Attempt, workers - 1)})" : $"pod {pod}";
+        d.SetPhase(phase, ConditionReasons.PodPending, $"created {created} for attempt {d.Status.Attempt}");
+        d.Events.Add(JobEvent.Normal(EventReasons.AttemptCreated, $"Created {created} for attempt {d.Status.Attempt}; {d.ResumeText()}"));
         d.NodeLossReplaced(pod);
     }
 }

@@ -88,6 +88,7 @@ public static partial class SpecValidator
         CheckAtLeast(errors, "spec.nodeLossToleranceSeconds", spec.NodeLossToleranceSeconds, 0);
         CheckAtLeast(errors, "spec.nodeLossReplaceAfterSeconds", spec.NodeLossReplaceAfterSeconds, 0);
         CheckOneOf(errors, "spec.nodeLossPolicy", spec.NodeLossPolicy, NodeLossPolicies.All);
+        GangValidator.Check(errors, spec);
         CheckPodFields(errors, spec);
         CheckOpenPodFields(errors, spec);
         return errors;
@@ -97,6 +98,7 @@ public static partial class SpecValidator
     private static readonly IReadOnlySet<string> OperatorLabels = new HashSet<string>(StringComparer.Ordinal)
     {
         WellKnown.JobNameLabel, WellKnown.AttemptLabel, WellKnown.NameLabel, WellKnown.InstanceLabel, WellKnown.ComponentLabel, WellKnown.ManagedByLabel,
+        WellKnown.WorkerRankLabel,
     };
 
     /// <summary>

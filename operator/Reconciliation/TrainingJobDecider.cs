@@ -22,6 +22,12 @@ public static class TrainingJobDecider
     {
         var draft = new DecisionDraft(job, Clone(job.Status) ?? new TrainingJobStatus(), now, report, nodes ?? NoNodes, init);
         draft.Run(pods);
+        if (job.Metadata.DeletionTimestamp is null)
+        {
+            draft.CountWorkers(pods);
+        }
+
+        GangSteps.WidenDeletesToGangs(draft.Actions, pods);
         return new Decision(draft.Status, draft.Actions, draft.Events, draft.RequeueAfter, DisruptionSeen.Of(job, pods));
     }
 

@@ -74,16 +74,42 @@ public sealed partial class TrainingJobReconciler(
 
         try
         {
-            foreach (var create in decision.Actions.OfType<CreatePod>())
+            if (decision.Actions.OfType<EnsureWorkerService>().Any() && decision.Actions.OfType<CreatePod>().FirstOrDefault() is { } first)
             {
-                var pod = TrainerPodBuilder.Build(job, create.Attempt, create.Inputs, podSettings);
+                // The workers' subdomain exists before any worker, so worker 0's name resolves from its first moment.
+                var service = WorkerService.Build(job);
+                if (await cluster.EnsureServiceAsync(job, service, cancellationToken).ConfigureAwait(false) is { } refusal)
+                {
+                    Log.CreateRefused(logger, job.Metadata.NamespaceProperty, service.Metadata.Name, refusal.Code, refusal.Message);
+                    decision = PodCreateFailures.Refused(job, decision, first, refusal, now);
+                }
+            }
+
+            var createdNow = new List<V1Pod>();
+            var creates = decision.Actions.OfType<CreatePod>()
+                .SelectMany(c => Enumerable.Range(0, c.Workers).Select(rank => (Create: c, Worker: new WorkerSlot(rank, c.Workers))))
+                .ToList();
+            foreach (var (create, worker) in creates)
+            {
+                var pod = TrainerPodBuilder.Build(job, create.Attempt, create.Inputs, podSettings, worker);
                 var creation = await cluster.CreatePodAsync(pod, cancellationToken).ConfigureAwait(false);
                 if (creation is PodCreation.Refused refused)
                 {
                     // Refused (admission, quota, validation): say so on the job and back off, instead of retrying blind.
                     Log.CreateRefused(logger, job.Metadata.NamespaceProperty, pod.Metadata.Name, refused.Refusal.Code, refused.Refusal.Message);
                     decision = PodCreateFailures.Refused(job, decision, create, refused.Refusal, now);
+                    foreach (var half in createdNow)
+                    {
+                        // Never half a gang: the workers already created for this attempt go again.
+                        await cluster.DeletePodAsync(half.Metadata.NamespaceProperty, half.Metadata.Name, half.Metadata.Uid, cancellationToken).ConfigureAwait(false);
+                    }
+
                     break;
+                }
+
+                if (creation is PodCreation.Created { Pod: var made })
+                {
+                    createdNow.Add(made);
                 }
 
                 if (creation is PodCreation.NameTaken { Holder: var holder } && TrainingJobDecider.NameHeld(job, holder) is { } held)

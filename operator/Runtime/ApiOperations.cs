@@ -20,6 +20,9 @@ public static class ApiOperations
     public static readonly ApiOperation DeletePod = new("delete", "", "pods");
     public static readonly ApiOperation PatchPod = new("patch", "", "pods");
     public static readonly ApiOperation CreateEvent = new("create", "", "events");
+    public static readonly ApiOperation CreateService = new("create", "", "services");
+    public static readonly ApiOperation GetService = new("get", "", "services");
+    public static readonly ApiOperation PatchService = new("patch", "", "services");
     public static readonly ApiOperation GetLease = new("get", "coordination.k8s.io", "leases");
     public static readonly ApiOperation CreateLease = new("create", "coordination.k8s.io", "leases");
     public static readonly ApiOperation UpdateLease = new("update", "coordination.k8s.io", "leases");
@@ -32,6 +35,7 @@ public static class ApiOperations
     [
         ListTrainingJobs, WatchTrainingJobs, UpdateTrainingJobStatus, DeleteTrainingJob,
         ListPods, WatchPods, GetPod, CreatePod, DeletePod, PatchPod, CreateEvent,
+        CreateService, GetService, PatchService,
     ];
 
     /// <summary>Operations in the leader-election namespace only.</summary>

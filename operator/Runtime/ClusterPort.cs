@@ -107,6 +107,33 @@ public sealed partial class ClusterPort(
         return created ? new PodCreation.Created(existing) : new PodCreation.NameTaken(existing);
     }
 
+    public async Task<PodCreateRefusal?> EnsureServiceAsync(TrainingJob job, V1Service service, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(service);
+        try
+        {
+            var (existing, created) = await api.CreateServiceAsync(service, cancellationToken).ConfigureAwait(false);
+            if (created || K8sTraining.Operator.Pods.WorkerService.IsOwnedBy(existing, job))
+            {
+                return null;
+            }
+
+            if (K8sTraining.Operator.Pods.WorkerService.Adoptable(existing))
+            {
+                await api.AdoptServiceAsync(existing, service, cancellationToken).ConfigureAwait(false);
+                return null;
+            }
+
+            var owner = existing.Metadata.OwnerReferences!.First(o => o.Controller == true);
+            return new PodCreateRefusal(409, "AlreadyExists", $"service {service.Metadata.Name} (the workers' subdomain) exists and belongs to {owner.Kind} {owner.Name}; delete it or rename the job");
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode != HttpStatusCode.Conflict)
+        {
+            return PodCreateRefusal.From((int)e.Response.StatusCode, e.Response.Content, e.Message);
+        }
+    }
+
     public Task DeletePodAsync(string @namespace, string name, string? uid, CancellationToken cancellationToken) =>
         api.DeletePodAsync(@namespace, name, uid, cancellationToken);
 

@@ -127,6 +127,44 @@ public sealed class KubernetesApi(IKubernetes client, string identity)
         }
     }
 
+    /// <summary>Creates the Service; on 409 returns the one that already has the name and false.</summary>
+    public async Task<(V1Service Service, bool Created)> CreateServiceAsync(V1Service service, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await client.CoreV1.CreateNamespacedServiceAsync(service, service.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: cancellationToken).ConfigureAwait(false), true);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+        {
+            try
+            {
+                return (await client.CoreV1.ReadNamespacedServiceAsync(service.Metadata.Name, service.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false), false);
+            }
+            catch (HttpOperationException again) when (again.Response.StatusCode == HttpStatusCode.NotFound)
+            {
+                throw new ConflictException($"service {service.Metadata.Name} existed and vanished while creating it");
+            }
+        }
+    }
+
+    /// <summary>Adopts a Service nobody controls: sets the job as its controller (and its selector and ports), guarded by its resourceVersion.</summary>
+    public async Task AdoptServiceAsync(V1Service existing, V1Service wanted, CancellationToken cancellationToken)
+    {
+        var patch = KubernetesJson.Serialize(new
+        {
+            metadata = new { resourceVersion = existing.Metadata.ResourceVersion, ownerReferences = wanted.Metadata.OwnerReferences },
+            spec = new { selector = wanted.Spec.Selector, ports = wanted.Spec.Ports, publishNotReadyAddresses = wanted.Spec.PublishNotReadyAddresses },
+        });
+        try
+        {
+            await client.CoreV1.PatchNamespacedServiceAsync(new V1Patch(patch, V1Patch.PatchType.MergePatch), existing.Metadata.Name, existing.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+        {
+            throw new ConflictException($"service {existing.Metadata.Name} changed while adopting it");
+        }
+    }
+
     /// <summary>Deletes gracefully (the pod's own grace period); gone already is fine.</summary>
     public async Task DeletePodAsync(string ns, string name, string? uid, CancellationToken cancellationToken)
     {

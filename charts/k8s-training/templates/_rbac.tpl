@@ -21,6 +21,10 @@ rules with that list, and with the requests the operator makes against the local
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
+# The headless Service of a multi-worker job (spec.workers > 1): created, read on a conflict, adopted when unowned.
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["get", "create", "patch"]
 {{- end }}
 
 {{/*

@@ -10,14 +10,17 @@ public sealed class PodBuilder
 {
     private readonly V1Pod _pod;
 
-    private PodBuilder(TrainingJob job, int attempt)
+    private PodBuilder(TrainingJob job, int attempt, WorkerSlot? worker = null)
     {
-        _pod = TrainerPodBuilder.Build(job, attempt);
-        _pod.Metadata.Uid = $"pod-uid-{attempt}";
+        _pod = TrainerPodBuilder.Build(job, attempt, worker: worker);
+        _pod.Metadata.Uid = worker is { IsGang: true } ? $"pod-uid-{attempt}-{worker.Rank}" : $"pod-uid-{attempt}";
         _pod.Status = new V1PodStatus { Phase = "Pending" };
     }
 
     public static PodBuilder For(TrainingJob job, int attempt) => new(job, attempt);
+
+    /// <summary>Worker <paramref name="rank"/> of <paramref name="workers"/> of a multi-worker attempt.</summary>
+    public static PodBuilder ForWorker(TrainingJob job, int attempt, int rank, int workers = 2) => new(job, attempt, new WorkerSlot(rank, workers));
 
     public PodBuilder Running()
     {
