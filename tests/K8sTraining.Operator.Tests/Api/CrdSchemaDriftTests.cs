@@ -55,7 +55,7 @@ public sealed class CrdSchemaDriftTests
         Assert.Equal(
             [
                 ("Phase", ".status.phase"), ("Stage", ".status.stage.name"), ("Epoch", ".status.progress.epoch"), ("Step", ".status.progress.globalStep"),
-                ("Preemptions", ".status.preemptions"), ("Restarts", ".status.restarts"), ("Age", ".metadata.creationTimestamp"),
+                ("Preemptions", ".status.preemptions"), ("Restarts", ".status.restarts"), ("Workers", ".status.workersReady"), ("Age", ".metadata.creationTimestamp"),
             ],
             columns);
         foreach (var column in Version["additionalPrinterColumns"]!.AsArray())

@@ -451,7 +451,9 @@ public sealed class TrainerPodBuilderTests
 
         var names = TrainerPodBuilder.Build(job, 1).Spec.Containers.Single().Env.Select(e => e.Name).ToList();
 
-        Assert.All(names, n => Assert.Contains(n, TrainerEnvironment.All));
+        // The contract's trainer variables, and the PyTorchJob-style ones every pod gets (DistributedEnvironment, issue 18).
+        var distributed = typeof(DistributedEnvironment).GetFields().Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).ToList();
+        Assert.All(names, n => Assert.Contains(n, TrainerEnvironment.All.Concat(distributed)));
         Assert.Equal(names.Count, names.Distinct(StringComparer.Ordinal).Count());
     }
 

@@ -39,7 +39,7 @@ public sealed class GangDecisionTests
         Job(workers).InPhase(phase, attempt).WithStatus(s =>
         {
             s.ActivePod = $"mnist-attempt-{attempt}-worker-0";
-            s.CurrentAttempt = new AttemptRecord { Attempt = attempt, Pod = s.ActivePod, ObservedGeneration = 1, StartTime = TrainingJobBuilder.T0.UtcDateTime, Workers = workers, Teardown = teardown };
+            s.CurrentAttempt = new AttemptRecord { Attempt = attempt, Pod = s.ActivePod, ObservedGeneration = 1, StartTime = Now.AddSeconds(-10).UtcDateTime, Workers = workers, Teardown = teardown };
         });
 
     private static PodBuilder W(TrainingJob job, int rank, int attempt = 1, int workers = 2) => PodBuilder.ForWorker(job, attempt, rank, workers);
@@ -60,7 +60,7 @@ public sealed class GangDecisionTests
         var afterPreemption = Job().AfterRecordedEnd(1, AttemptOutcomes.Preempted).WithStatus(s => s.Preemptions = 1).Build();
         var shrunk = Job(1).AfterRecordedEnd(1, AttemptOutcomes.Preempted).WithStatus(s => s.Preemptions = 1).Build();
         var grown = Job(3).AfterRecordedEnd(1, AttemptOutcomes.Preempted).WithStatus(s => s.Preemptions = 1).Build();
-        var startedLongAgo = Live(JobPhases.Pending).WithSpec(s => s.Gang = new GangSpec { StartTimeoutSeconds = 60 }).Build();
+        var startedLongAgo = Live(JobPhases.Pending).WithSpec(s => s.Gang = new GangSpec { StartTimeoutSeconds = 5 }).Build();
         var timedOut = Live(JobPhases.Restarting, teardown: new GangTeardownRecord { Outcome = AttemptOutcomes.GangStartTimeout, Reason = ConditionReasons.GangStartTimeout, Message = "1 of 2 workers were Running" })
             .WithSpec(s => s.Gang = new GangSpec { StartTimeoutSeconds = 60 }).Build();
         var suspended = Live().Suspended().Build();
@@ -192,7 +192,7 @@ public sealed class GangDecisionTests
 
         var decision = TrainingJobDecider.Decide(job, pods, Now);
 
-        Assert.Equal(TimeSpan.FromSeconds(300), decision.RequeueAfter);
+        Assert.Equal(TimeSpan.FromSeconds(590), decision.RequeueAfter);
         Assert.Empty(decision.Actions);
     }
 
