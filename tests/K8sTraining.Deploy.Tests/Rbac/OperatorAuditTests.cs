@@ -65,6 +65,10 @@ public sealed class OperatorAuditTests(ITestOutputHelper output)
             cluster.CreateForeignPod(jobNamespace, PodNames.ForAttempt("audit-conflicts", 1));
             cluster.CreateJob(jobNamespace, "audit-conflicts", ttlSecondsAfterFinished: null);
 
+            // a multi-worker job whose Service name an unowned Service holds: the create conflicts, the operator reads it and adopts it
+            cluster.CreateForeignService(jobNamespace, PodNames.ServiceFor("audit-gang"));
+            cluster.CreateJob(jobNamespace, "audit-gang", ttlSecondsAfterFinished: null, workers: 2);
+
             // A watch is audited when it ends (the server logs a request once it is answered), so wait for the rest, then
             // stop the operator: its open watches end and show up.
             var declared = ApiOperations.All.Select(o => o.ToString()).ToHashSet();
@@ -136,12 +140,17 @@ public sealed class OperatorAuditTests(ITestOutputHelper output)
 
         public void ApplyCrd(string yaml) => ops.Create(BuiltinResources.Crds, null, ResourceOperations.ParseObject(yaml, yamlAllowed: true));
 
-        public void CreateJob(string ns, string name, int? ttlSecondsAfterFinished)
+        public void CreateJob(string ns, string name, int? ttlSecondsAfterFinished, int workers = 1)
         {
             var spec = new JsonObject
             {
                 ["training"] = new JsonObject { ["model"] = "mlp", ["dataset"] = "synthetic", ["epochs"] = 1 },
             };
+            if (workers > 1)
+            {
+                spec["workers"] = workers;
+            }
+
             if (ttlSecondsAfterFinished is { } ttl)
             {
                 spec["ttlSecondsAfterFinished"] = ttl;
@@ -165,6 +174,19 @@ public sealed class OperatorAuditTests(ITestOutputHelper output)
             ["spec"] = new JsonObject
             {
                 ["containers"] = new JsonArray(new JsonObject { ["name"] = "other", ["image"] = "busybox:1.36", ["command"] = new JsonArray("sleep", "3600") }),
+            },
+        }));
+
+        /// <summary>A Service nobody owns, holding a name the operator wants.</summary>
+        public void CreateForeignService(string ns, string name) => ops.Create(BuiltinResources.Services, ns, Reparsed(new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Service",
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns },
+            ["spec"] = new JsonObject
+            {
+                ["clusterIP"] = "None",
+                ["ports"] = new JsonArray(new JsonObject { ["name"] = "other", ["port"] = 80 }),
             },
         }));
 

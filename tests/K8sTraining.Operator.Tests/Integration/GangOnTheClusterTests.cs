@@ -95,7 +95,7 @@ public sealed class GangOnTheClusterTests(ClusterFixture cluster)
         Assert.Contains("0 of 2 workers were Running", timeouts[0].Message, StringComparison.Ordinal);
 
         // The nodes fit again: the next attempt's gang starts and completes.
-        await cluster.KubectlOkAsync("patch", "trainingjob", "ddp", "-n", ns, "--type=json", "-p", """[{"op":"remove","path":"/spec/nodeSelector"},{"op":"replace","path":"/spec/gang/startTimeoutSeconds","value":120}]""");
+        await cluster.KubectlOkAsync("patch", "trainingjob", "ddp", "-n", ns, "--type=json", "-p", """[{"op":"remove","path":"/spec/nodeSelector"},{"op":"replace","path":"/spec/gang/startTimeoutSeconds","value":15}]""");
         var done = await cluster.WaitForJobAsync(ns, "ddp", j => j.Status?.Phase == JobPhases.Succeeded, "Succeeded once the nodes fit", TimeSpan.FromSeconds(90));
         Assert.Equal(0, done.Status!.Restarts);
     }
