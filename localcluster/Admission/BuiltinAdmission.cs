@@ -76,7 +76,8 @@ public sealed class BuiltinAdmission(string nodeName, TimeProvider time, bool en
                 DefaultPod(obj);
                 if (obj["spec"] is JsonObject newSpec && current["spec"] is JsonObject oldSpec)
                 {
-                    if (string.IsNullOrEmpty((string?)newSpec["nodeName"]))
+                    // Kept from the stored pod; a pod never scheduled has no nodeName to keep (a null would differ from none).
+                    if (string.IsNullOrEmpty((string?)newSpec["nodeName"]) && oldSpec["nodeName"] is not null)
                     {
                         newSpec["nodeName"] = oldSpec["nodeName"]?.DeepClone();
                     }

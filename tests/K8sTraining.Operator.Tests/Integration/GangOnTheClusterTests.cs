@@ -85,6 +85,7 @@ public sealed class GangOnTheClusterTests(ClusterFixture cluster)
         }));
 
         var retried = await cluster.WaitForJobAsync(ns, "ddp", j => j.Status is { Attempt: >= 2, GangStartTimeouts: >= 1 }, "a retry after the start timeout", TimeSpan.FromSeconds(60));
+
         Assert.Equal(AttemptOutcomes.GangStartTimeout, retried.Status!.LastTermination?.Outcome);
         Assert.Equal((0, 0), (retried.Status.Restarts, retried.Status.Preemptions));
         var timeouts = await Eventually.GetAsync(
