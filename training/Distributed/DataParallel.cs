@@ -12,13 +12,6 @@ namespace K8sTraining.Training.Distributed;
 /// </summary>
 public sealed class DataParallel(DistributedSettings settings, ICollective collective) : IDisposable
 {
-    /// <summary>
-    /// How a process joins its group; <c>CollectiveFactory.Connect</c> (Gloo, NCCL). Replaceable so the loop's pieces
-    /// can be tested with another engine.
-    /// </summary>
-    public static Func<CollectiveOptions, CancellationToken, ICollective> Connector { get; set; } =
-        (_, _) => throw new NotSupportedException("No collective engine is built into this trainer.");
-
     public DistributedSettings Settings { get; } = settings;
 
     public ICollective Collective { get; } = collective;
@@ -36,7 +29,7 @@ public sealed class DataParallel(DistributedSettings settings, ICollective colle
         ArgumentNullException.ThrowIfNull(options);
         var settings = options.Distributed ?? throw new InvalidOperationException("Not a data-parallel run.");
         var collectiveOptions = new CollectiveOptions(options.DistBackend, settings.Rank, settings.WorldSize, settings.MasterAddress, settings.MasterPort, settings.PodIP, TimeSpan.FromSeconds(options.DistTimeoutSeconds));
-        return new DataParallel(settings, Connector(collectiveOptions, cancellationToken));
+        return new DataParallel(settings, CollectiveFactory.Connect(collectiveOptions, cancellationToken));
     }
 
     /// <summary>This rank's share of the rest of an epoch of <paramref name="count"/> samples from <paramref name="sampleInEpoch"/>, global batch <paramref name="globalBatch"/>.</summary>

@@ -199,8 +199,8 @@ public sealed record TrainerOptions
     /// <summary>This process's place in a data-parallel job (WORLD_SIZE, RANK, ...); null: one process, the trainer as it always was.</summary>
     public K8sTraining.Training.Distributed.DistributedSettings? Distributed { get; init; }
 
-    /// <summary>Data parallel: the collective engine (<see cref="K8sTraining.Training.Distributed.DistributedBackends"/>).</summary>
-    public string DistBackend { get; init; } = K8sTraining.Training.Distributed.DistributedBackends.Default;
+    /// <summary>Data parallel: the collective engine (<see cref="K8sTraining.Contract.CollectiveBackends"/>); gloo, as the trainer trains on CPU.</summary>
+    public string DistBackend { get; init; } = K8sTraining.Contract.CollectiveBackends.Gloo;
 
     /// <summary>Data parallel: how long the rendezvous and every collective wait before the peer is declared lost (exit 77).</summary>
     public int DistTimeoutSeconds { get; init; } = 300;

@@ -70,10 +70,10 @@ public sealed class DistributedSettingsTests
     {
         var options = OptionsParser.Parse(["--dist-timeout-seconds", "12"], Env(
             DistributedEnvironment.WorldSize, "2", DistributedEnvironment.Rank, "1", DistributedEnvironment.MasterAddress, "127.0.0.1",
-            TrainerEnvironment.DistBackend, DistributedBackends.Nccl));
+            TrainerEnvironment.DistBackend, CollectiveBackends.Nccl));
 
         Assert.Equal(2, options.Distributed!.WorldSize);
-        Assert.Equal(DistributedBackends.Nccl, options.DistBackend);
+        Assert.Equal(CollectiveBackends.Nccl, options.DistBackend);
         Assert.Equal(12, options.DistTimeoutSeconds);
     }
 
@@ -83,7 +83,7 @@ public sealed class DistributedSettingsTests
         var options = OptionsParser.Parse([], Env());
 
         Assert.Null(options.Distributed);
-        Assert.Equal(DistributedBackends.Gloo, options.DistBackend);
+        Assert.Equal(CollectiveBackends.Gloo, options.DistBackend);
         Assert.Equal(300, options.DistTimeoutSeconds);
     }
 
