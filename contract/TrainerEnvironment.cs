@@ -226,6 +226,12 @@ public static class TrainerEnvironment
     /// <summary>--schedule-scope: one of <see cref="ScheduleScopeNames.All"/> (one schedule over the run, or one per stage).</summary>
     public const string ScheduleScope = Prefix + "SCHEDULE_SCOPE";
 
+    /// <summary>--dist-backend: data parallel (WORLD_SIZE above 1), the collective engine, <c>gloo</c> (CPU) or <c>nccl</c> (CUDA).</summary>
+    public const string DistBackend = Prefix + "DIST_BACKEND";
+
+    /// <summary>--dist-timeout-seconds: data parallel, how long the rendezvous and every collective wait before exit <see cref="TrainerExitCodes.PeerLost"/>.</summary>
+    public const string DistTimeoutSeconds = Prefix + "DIST_TIMEOUT_SECONDS";
+
     /// <summary>
     /// The attempt number (1, 2, ...): the fencing token of the checkpoint protocol (a trainer that finds a newer
     /// attempt's fence or commit exits <see cref="TrainerExitCodes.Superseded"/>). Unset: no fencing. Not a flag.
@@ -242,6 +248,7 @@ public static class TrainerEnvironment
         InitFrom, InitCheckpoint, InitOptimizer, Deadline,
         Reconfigure, ScaleLrWithBatch,
         Stages, ScheduleScope,
+        DistBackend, DistTimeoutSeconds,
     ];
 
     /// <summary>Every variable above.</summary>

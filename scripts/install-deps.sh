@@ -5,7 +5,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-apt_packages=(patchelf g++ binutils dataset-fashion-mnist prometheus unzip)
+# libgloo-dev: Gloo, the CPU collective engine that trainer/Native/gloo/ wraps (its headers for the build, libgloo0 at run time).
+apt_packages=(patchelf g++ binutils libgloo-dev dataset-fashion-mnist prometheus unzip)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

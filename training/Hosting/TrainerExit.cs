@@ -23,6 +23,8 @@ public sealed record TrainerExit(int ExitCode, TerminationMessage Report)
             TrainingOutcome.Superseded => (TrainerExitCodes.Superseded, TerminationStatuses.Superseded, TerminationReasons.Superseded),
             TrainingOutcome.Invalid invalid => (TrainerExitCodes.InvalidConfiguration, TerminationStatuses.Invalid, invalid.Reason),
             TrainingOutcome.StorageUnavailable => (TrainerExitCodes.StorageUnavailable, TerminationStatuses.Failed, TerminationReasons.StorageUnavailable),
+            // Not this rank's failure: the attempt is accounted by the worker that really ended it.
+            TrainingOutcome.PeerLost => (TrainerExitCodes.PeerLost, TerminationStatuses.Preempted, TerminationReasons.PeerLost),
             TrainingOutcome.Failed => (TrainerExitCodes.Failed, TerminationStatuses.Failed, null),
             _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome.GetType().Name, "an outcome without an exit code"),
         };

@@ -35,6 +35,8 @@ public static class TrainerHost
     public static IServiceCollection AddTrainer(this IServiceCollection services, TrainerOptions options, TrainingTask? task = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        // One rank of a data-parallel job: global batch sizes, and the remote store left to rank 0.
+        options = K8sTraining.Training.Distributed.RankOptions.For(options);
         services.AddSingleton(options);
         // Built lazily: the built-in catalogs only read the flags here; data loads when the loop asks for it.
         services.AddSingleton(_ => task ?? BuiltInTask.From(options));

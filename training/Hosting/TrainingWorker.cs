@@ -1,5 +1,6 @@
 using K8sTraining.Contract;
 using K8sTraining.Training.Checkpoints;
+using K8sTraining.Training.Distributed;
 using K8sTraining.Training.Metrics;
 using K8sTraining.Training.Options;
 using K8sTraining.Training.Progress;
@@ -36,6 +37,7 @@ public sealed partial class TrainingWorker(
     {
         var attempt = new AttemptRecord();
         RemoteCheckpointSync? remote = null;
+        DataParallel? dataParallel = null;
         try
         {
             TrainingOutcome outcome;
@@ -44,7 +46,12 @@ public sealed partial class TrainingWorker(
                 remote = RemoteCheckpointSync.Create(options, loggerFactory, metrics);
                 metrics.ObserveUploadBacklog(() => remote?.Backlog ?? 0);
                 metrics.ObserveBest(() => attempt.DurableBest(remote?.NewestCommitted, remote?.Enabled == true));
-                outcome = await TrainAsync(remote, attempt, stoppingToken).ConfigureAwait(false);
+                if (options.Distributed is { } distributed)
+                {
+                    LogJoining(logger, distributed.Rank, distributed.WorldSize, distributed.MasterAddress, distributed.MasterPort, options.DistBackend);
+                    dataParallel = DataParallel.Connect(options, stoppingToken);
+                }
+                outcome = await TrainAsync(remote, attempt, dataParallel, stoppingToken).ConfigureAwait(false);
             }
             catch (Exception e)
             {
@@ -54,6 +61,7 @@ public sealed partial class TrainingWorker(
         }
         finally
         {
+            dataParallel?.Dispose();
             if (remote is not null)
             {
                 await remote.DisposeAsync().ConfigureAwait(false);
@@ -61,12 +69,12 @@ public sealed partial class TrainingWorker(
         }
     }
 
-    private Task<TrainingOutcome> TrainAsync(RemoteCheckpointSync remote, AttemptRecord attempt, CancellationToken stoppingToken)
+    private Task<TrainingOutcome> TrainAsync(RemoteCheckpointSync remote, AttemptRecord attempt, DataParallel? dataParallel, CancellationToken stoppingToken)
     {
         var bar = options.Progress == "bar" || (options.Progress == "auto" && !Console.IsOutputRedirected);
         return bar
-            ? ProgressBarObserver.RunAsync(view => RunLoopAsync(remote, attempt, view, stoppingToken))
-            : RunLoopAsync(remote, attempt, new LogObserver(options.LogEverySteps, loggerFactory.CreateLogger<LogObserver>()), stoppingToken);
+            ? ProgressBarObserver.RunAsync(view => RunLoopAsync(remote, attempt, view, dataParallel, stoppingToken))
+            : RunLoopAsync(remote, attempt, new LogObserver(options.LogEverySteps, loggerFactory.CreateLogger<LogObserver>()), dataParallel, stoppingToken);
     }
 
     /// <summary>The outcome an error ends the attempt with, logged once (a failure also flushes what it committed).</summary>
@@ -79,6 +87,11 @@ public sealed partial class TrainingWorker(
         }
         switch (error)
         {
+            case CollectiveException:
+                // A peer vanished without an agreed stop: write nothing (the gang is replaced and resumes from rank 0's
+                // last committed checkpoint), say so, and exit 77 at once.
+                LogPeerLost(logger, error.Message);
+                return new TrainingOutcome.PeerLost($"A data-parallel peer was lost mid-step; this rank wrote nothing and stops: {error.Message}");
             case SupersededException:
                 // Logged once by the store where it found the newer attempt; no flush: nothing more goes up.
                 return new TrainingOutcome.Superseded(error.Message);
@@ -117,7 +130,7 @@ public sealed partial class TrainingWorker(
         }
     }
 
-    private async Task<TrainingOutcome> RunLoopAsync(RemoteCheckpointSync remote, AttemptRecord attempt, ITrainingObserver view, CancellationToken stoppingToken)
+    private async Task<TrainingOutcome> RunLoopAsync(RemoteCheckpointSync remote, AttemptRecord attempt, ITrainingObserver view, DataParallel? dataParallel, CancellationToken stoppingToken)
     {
         if (options.CheckpointDirectory is { } directory)
         {
@@ -144,7 +157,7 @@ public sealed partial class TrainingWorker(
         {
             observer = new ArtifactSyncObserver(observer, artifacts);
         }
-        var loop = new TrainingLoop(options, task, remote, attempt, metrics, observer, loggerFactory.CreateLogger<TrainingLoop>());
+        var loop = new TrainingLoop(options, task, remote, attempt, metrics, observer, loggerFactory.CreateLogger<TrainingLoop>(), dataParallel);
         TrainingOutcome outcome;
         try
         {
@@ -155,7 +168,7 @@ public sealed partial class TrainingWorker(
                 observer.OnEnd(EndOf(outcome, attempt.Report(string.Empty, outcome.Message, null, remote.NewestCommitted)));
             }
         }
-        catch (Exception e) when (artifacts is not null && e is not SupersededException and not RemoteStoreUnavailableException)
+        catch (Exception e) when (artifacts is not null && e is not SupersededException and not RemoteStoreUnavailableException and not CollectiveException)
         {
             await FlushArtifactsAsync(artifacts).ConfigureAwait(false);
             throw;
@@ -185,6 +198,12 @@ public sealed partial class TrainingWorker(
         artifacts.Enqueue();
         await artifacts.FlushAsync(TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds), CancellationToken.None).ConfigureAwait(false);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Data parallel: rank {Rank} of {World} joining {Address}:{Port} ({Backend})")]
+    private static partial void LogJoining(ILogger logger, int rank, int world, string address, int port, string backend);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Peer lost: {Message}")]
+    private static partial void LogPeerLost(ILogger logger, string message);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Checkpoint storage unavailable: {Message}")]
     private static partial void LogStorageUnavailable(ILogger logger, string message);

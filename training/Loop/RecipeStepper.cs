@@ -38,6 +38,9 @@ public sealed class RecipeStepper(
     /// <summary>The plan of the epoch being trained (a resume re-cuts the epoch in progress after a batch-size change).</summary>
     public OptimizerStepPlan Plan { get; set; } = plan;
 
+    /// <summary>Data parallel: sums the gradients over the ranks at the end of each optimizer step, before clipping; null: one process.</summary>
+    public K8sTraining.Training.Distributed.GradientBuckets? Gradients { get; set; }
+
     /// <summary>Whether batches of <paramref name="epoch"/> may be mixed (off for the last --mix-off-last-epochs).</summary>
     public bool MixesIn(int epoch) => mixing.Enabled && epoch < mixUntilEpoch;
 
@@ -52,7 +55,19 @@ public sealed class RecipeStepper(
         return learningRateScale == 1 ? values : values with { LearningRate = values.LearningRate * learningRateScale };
     }
 
-    public BatchResult Train(LoadedBatch batch, IReadOnlyList<long> sampleShape, int epoch, int stepInEpoch, long globalStep)
+    /// <summary>Trains one batch (its loss, backward; at the end of its optimizer-step group the synchronised step).</summary>
+    /// <param name="batch">The batch's samples.</param>
+    /// <param name="sampleShape">One sample's shape.</param>
+    /// <param name="epoch">The epoch, counted from the stage's start.</param>
+    /// <param name="stepInEpoch">The batch's step in the epoch.</param>
+    /// <param name="globalStep">The run's global step (seeds the mixing).</param>
+    /// <param name="lossWeight">
+    /// Data parallel: this rank's share of the global batch (local / global samples), by which its loss is weighted so
+    /// the gradients summed over the ranks are the global batch's mean; 1 for one process. A rank with no samples in
+    /// the step (an empty <paramref name="batch"/>) runs a weight-0 placeholder, so its gradients are zeros of the
+    /// same parameters as every other rank's.
+    /// </param>
+    public BatchResult Train(LoadedBatch batch, IReadOnlyList<long> sampleShape, int epoch, int stepInEpoch, long globalStep, double lossWeight = 1)
     {
         ArgumentNullException.ThrowIfNull(batch);
         if (Plan.StartsGroup(stepInEpoch))
@@ -62,19 +77,23 @@ public sealed class RecipeStepper(
             optimizer.zero_grad();
         }
         using var scope = NewDisposeScope();
-        var (input, target) = batch.ToTensors(sampleShape);
+        var empty = batch.Count == 0;
+        // Two placeholder samples: BatchNorm refuses one in training mode.
+        var (input, target) = empty ? (zeros([2, .. sampleShape]), zeros([2], ScalarType.Int64)) : batch.ToTensors(sampleShape);
         // No GC may run during the step (see NoGcRegion); its managed allocations are small.
         NoGcRegion.EnsureEntered();
-        var mixed = MixesIn(epoch)
+        var mixed = MixesIn(epoch) && !empty
             ? mixing.Apply(input, target, new StepRandom(seed, globalStep))
             : new MixedBatch(input, target, target, 1.0, MixingModes.None);
         var output = model.forward(mixed.Input);
         var lossFunction = mixed.Mode == MixingModes.None && smoothedLoss is not null ? smoothedLoss : loss;
         var batchLoss = mixed.Loss(output, (o, t) => lossFunction(o, t));
         var groupSize = Plan.GroupSize(stepInEpoch);
-        (groupSize == 1 ? batchLoss : batchLoss / groupSize).backward();
+        var scaled = groupSize == 1 ? batchLoss : batchLoss / groupSize;
+        (empty ? scaled * 0.0 : lossWeight == 1 ? scaled : scaled * lossWeight).backward();
         if (Plan.EndsGroup(stepInEpoch))
         {
+            Gradients?.AllReduce();
             if (gradClipNorm > 0)
             {
                 nn.utils.clip_grad_norm_(trainable, gradClipNorm);
@@ -85,8 +104,8 @@ public sealed class RecipeStepper(
         long correct;
         using (no_grad())
         {
-            correct = output.argmax(1).eq(target).sum().item<long>();
+            correct = empty ? 0 : output.argmax(1).eq(target).sum().item<long>();
         }
-        return new BatchResult(batchLoss.item<float>(), correct, _current.LearningRate, _current.Momentum ?? OptimizerSettings.CurrentMomentum(optimizer), mixed.Mode);
+        return new BatchResult(empty ? 0 : batchLoss.item<float>(), correct, _current.LearningRate, _current.Momentum ?? OptimizerSettings.CurrentMomentum(optimizer), mixed.Mode);
     }
 }

@@ -58,6 +58,8 @@ public sealed partial class TrainingLoop
         var schedule = StageSchedule.For(stages.Plan, stage, stages.TrainCount, K8sTraining.Training.Resume.ResumedState.BaseLearningRate(state, options));
         var mixing = new BatchMixing(o.MixupAlpha, o.CutMixAlpha, o.MixProbability);
         var stepper = new RecipeStepper(model, optimizer, trainable, loss, smoothedLoss, mixing, stage.MixUntilEpoch, ema, schedule.Schedule, plan, o.GradClipNorm, options.Seed, schedule.Offset, schedule.Scale);
+        // Data parallel: the gradients are summed over the ranks before clipping and the optimizer step.
+        stepper.Gradients = dataParallel?.Gradients(trainable);
         if (stages.Plan.Report(stage) is { } report)
         {
             state.Stage = stage.Index;

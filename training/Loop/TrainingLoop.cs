@@ -3,6 +3,7 @@ using K8sTraining.Contract;
 using K8sTraining.Training.Checkpoints;
 using K8sTraining.Training.Data;
 using K8sTraining.Training.Deadlines;
+using K8sTraining.Training.Distributed;
 using K8sTraining.Training.FineTuning;
 using K8sTraining.Training.Optimization;
 using K8sTraining.Training.Regularization;
@@ -26,7 +27,7 @@ namespace K8sTraining.Training.Loop;
 /// for the write in flight, checkpoint and report "preempted". Generic over the <see cref="TrainingTask"/>: its data,
 /// model, loss and metrics; batches come from a <see cref="BatchLoader"/> that fills them ahead on worker threads.
 /// </summary>
-public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask task, RemoteCheckpointSync remote, AttemptRecord attempt, TrainerMetrics metrics, ITrainingObserver observer, ILogger<TrainingLoop> logger)
+public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask task, RemoteCheckpointSync remote, AttemptRecord attempt, TrainerMetrics metrics, ITrainingObserver observer, ILogger<TrainingLoop> logger, DataParallel? dataParallel = null)
 {
 
     /// <summary>
@@ -82,6 +83,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         var trainable = ApplyStageFreezing(stages.Plan, model, stage);
         var optimizer = NewOptimizer(stage, trainable);
         var initializedFrom = await new FineTuneInitializer(options, observer, logger).ApplyAsync(resume is not null, model, optimizer, trainable, CancellationToken.None).ConfigureAwait(false);
+        // Every rank starts from rank 0's weights (its fine-tuning source included); a resume then loads the same files everywhere.
+        dataParallel?.BroadcastWeights(model);
         var classes = options.NumClasses ?? data.Train.Classes;
         var (loss, smoothedLoss) = CreateLosses(data.Train, classes);
         var hasValidation = data.Validation is not null;
@@ -224,7 +227,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
     /// </summary>
     private async Task<SavedCheckpoint?> FindResumePointAsync(LocalCheckpointStore? store, TrainingConfiguration configuration)
     {
-        var found = store?.FindNewestValid();
+        // Ranks above 0 resume from rank 0's choice, handed over as files, never from their own directory or the store.
+        var found = dataParallel is { IsRoot: false } ? null : store?.FindNewestValid();
         if (store is not null && remote.Enabled)
         {
             var restored = await remote.RestoreNewestAsync(store.Root, found?.Manifest.GlobalStep ?? -1, CancellationToken.None).ConfigureAwait(false);
@@ -232,6 +236,10 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
             {
                 found = store.FindNewestValid();
             }
+        }
+        if (dataParallel is not null)
+        {
+            found = dataParallel.ShareResumePoint(found, store);
         }
         if (found is null)
         {
@@ -252,7 +260,16 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         {
             observer.OnMessage(line);
         }
+        var world = dataParallel?.World ?? 1;
+        var worldChange = WorldResume.Change(saved, world);
         saved = ResumedState.Apply(saved, changes, configuration, options.Epochs);
+        if (worldChange is not null)
+        {
+            // Elastic: the global batch changed with the world (taken above as a batch-size change); the epoch goes on from its global sample index.
+            saved = saved with { Lineage = [.. saved.Lineage, worldChange] };
+            observer.OnMessage($"Resume changes the world size from {worldChange.From} to {worldChange.To} at global step {saved.GlobalStep} (sample {worldChange.SampleInEpoch} of epoch {saved.Epoch}); the rest of the epoch is re-sharded from there; recorded in the checkpoint's lineage");
+        }
+        saved.WorldSize = WorldResume.Recorded(world);
         // Known before any data is loaded, so the operator can correct status.resumeFrom from the first scrape. Named
         // by its remote URI when the store holds it (restored, or listed in latest.json), else by its local path.
         var from = remote.NewestCommitted is { } durable && durable.GlobalStep == found.Manifest.GlobalStep ? durable.Uri : found.Directory;
@@ -269,23 +286,27 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         {
             var validation = data.Validation is null ? string.Empty : $", {data.Validation.Count} validation";
             observer.OnMessage($"Starting {task.ModelName} on {task.DatasetName} ({data.Train.Count} training{validation}, {data.Test.Count} test samples), {options.Epochs} epoch(s), batch size {options.BatchSize}");
+            DescribeDataParallel();
             return new TrainingState
             {
                 Configuration = configuration,
                 SampleInEpoch = 0,
                 Epochs = options.Epochs,
+                WorldSize = WorldResume.Recorded(dataParallel?.World ?? 1),
             };
         }
         var state = resume.State;
         CheckpointCodec.Restore(resume.Checkpoint, model, optimizer);
         observer.OnMessage($"Resuming at epoch {state.Epoch}, step {state.StepInEpoch} of epoch (global step {state.GlobalStep}) from {resume.Checkpoint.Directory}");
+        DescribeDataParallel();
         return state;
     }
 
     /// <summary>The background checkpoint writer (none without --checkpoint-dir); each commit is queued for the remote store.</summary>
     private CheckpointWriter? StartCheckpointWriter(LocalCheckpointStore? store, LocalCheckpoint? resumedFrom)
     {
-        if (store is null)
+        // Data parallel: the ranks hold the same state, and rank 0 alone writes it.
+        if (store is null || dataParallel is { IsRoot: false })
         {
             return null;
         }
@@ -317,6 +338,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
             stopRequested.WaitHandle.WaitOne(_startDelayMs);
         }
         var last = new BatchResult(double.NaN, 0, run.Stepper.ValuesAt(state.Epoch - run.Stage.FirstEpoch, state.StepInEpoch).LearningRate, null, MixingModes.None);
+        // Data parallel: a stop agreed at a step's tally, taken at the next optimizer-step boundary by every rank.
+        var agreedStop = false;
         var modes = new SortedSet<string>(StringComparer.Ordinal);
 
         while (state.Epoch < options.Epochs)
@@ -337,22 +360,52 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
             var epochPlan = EpochPosition.PlanFor(run.Plan, epochData.Count, batchSize, state.StepInEpoch, state.SampleInEpoch ?? 0);
             run.Stepper.Plan = epochPlan;
             var epochSteps = epochPlan.Batches;
-            using (var loader = new BatchLoader(epochData, EpochSampler.Permutation(options.Seed, state.Epoch, epochData.Count), batchSize, state.StepInEpoch, state.Epoch, options.Seed, train: true, options.LoaderWorkers, options.PrefetchBatches, state.SampleInEpoch))
+            // Data parallel: this rank's slice of each global batch (Distributed.EpochShard), numbered by global step.
+            var shard = dataParallel?.Shard(epochData.Count, state.SampleInEpoch ?? 0, batchSize);
+            var shardFirstStep = state.StepInEpoch;
+            var permutation = EpochSampler.Permutation(options.Seed, state.Epoch, epochData.Count);
+            using (var loader = shard is null
+                ? new BatchLoader(epochData, permutation, batchSize, state.StepInEpoch, state.Epoch, options.Seed, train: true, options.LoaderWorkers, options.PrefetchBatches, state.SampleInEpoch)
+                : new BatchLoader(epochData, shard.Order(permutation), shard.PerRankBatch, state.StepInEpoch, state.Epoch, options.Seed, train: true, options.LoaderWorkers, options.PrefetchBatches, firstSample: 0))
             {
                 while (state.StepInEpoch < epochSteps)
                 {
                     // A newer attempt owns the checkpoints: stop here, write nothing more (exit 76).
                     remote.ThrowIfSuperseded();
-                    if (((stopRequested.IsCancellationRequested || TestStopDue(state.GlobalStep, startStep)) && epochPlan.StartsGroup(state.StepInEpoch)) || _deadline.Due(state.Epoch, state.StepInEpoch, epochPlan))
+                    var stopDue = dataParallel is null
+                        ? ((stopRequested.IsCancellationRequested || TestStopDue(state.GlobalStep, startStep)) && epochPlan.StartsGroup(state.StepInEpoch)) || _deadline.Due(state.Epoch, state.StepInEpoch, epochPlan)
+                        : agreedStop && epochPlan.StartsGroup(state.StepInEpoch);
+                    if (stopDue)
                     {
                         stopped = true;
                         break;
                     }
-                    var batch = loader.Next();
-                    var samples = batch.Count;
-                    last = run.Stepper.Train(batch, train.SampleShape, state.Epoch - run.Stage.FirstEpoch, state.StepInEpoch, state.GlobalStep);
-                    _sampleTrace?.Append(state.Epoch, batch);
-                    loader.Return(batch);
+                    LoadedBatch batch;
+                    int samples;
+                    double lossWeight = 1;
+                    if (shard is null)
+                    {
+                        batch = loader.Next();
+                        samples = batch.Count;
+                    }
+                    else
+                    {
+                        // The global batch's samples count for the position; this rank's share weights its loss.
+                        var local = shard.Local(state.StepInEpoch - shardFirstStep);
+                        samples = shard.Global(state.StepInEpoch - shardFirstStep).Count;
+                        batch = local.Count > 0 ? loader.Next() : EmptyBatch;
+                        lossWeight = (double)local.Count / samples;
+                    }
+                    last = run.Stepper.Train(batch, train.SampleShape, state.Epoch - run.Stage.FirstEpoch, state.StepInEpoch, state.GlobalStep, lossWeight);
+                    var localSamples = batch.Count;
+                    if (batch.Count > 0)
+                    {
+                        _sampleTrace?.Append(state.Epoch, batch);
+                    }
+                    if (batch != EmptyBatch)
+                    {
+                        loader.Return(batch);
+                    }
                     modes.Add(last.MixingMode);
                     var groupEnded = epochPlan.EndsGroup(state.StepInEpoch);
                     state.StepInEpoch++;
@@ -362,6 +415,16 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
                     if (state.GlobalStep % FinalizeEverySteps == 0)
                     {
                         ReleaseFinalizedNativeMemory();
+                    }
+                    if (dataParallel is not null)
+                    {
+                        // Every rank ends the step with the same totals, and a stop any rank wants (its signal, a test
+                        // stop, its deadline) is agreed by all, taken at the next optimizer-step boundary.
+                        var wish = stopRequested.IsCancellationRequested || TestStopDue(state.GlobalStep, startStep)
+                            || (state.StepInEpoch < epochSteps && _deadline.Due(state.Epoch, state.StepInEpoch, epochPlan));
+                        var tally = dataParallel.Agree(new StepTally(wish, last.Loss * localSamples, localSamples, last.Correct));
+                        agreedStop |= tally.Stop;
+                        last = last with { Loss = tally.MeanLoss, Correct = tally.Correct };
                     }
                     state.EpochLossSum += last.Loss * samples;
                     state.EpochSamples += samples;
@@ -397,6 +460,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
             }
 
             state.TrainingSeconds = secondsBefore + clock.Elapsed.TotalSeconds;
+            // Every rank evaluates the same weights with rank 0's BatchNorm statistics, so all reach the same metrics and decisions.
+            dataParallel?.BroadcastBuffers(run.Model);
             var epochMetrics = EvaluateEpoch(run, state, last, modes);
             modes.Clear();
             lastAccuracy = epochMetrics.TestAccuracy ?? lastAccuracy;
@@ -425,6 +490,9 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
 
         return await FinishAsync(run, state, writer, lastAccuracy).ConfigureAwait(false);
     }
+
+    /// <summary>Data parallel: what a rank trains at a step whose slice of the global batch is empty (the last, smaller than the world).</summary>
+    private static readonly LoadedBatch EmptyBatch = new(0, 0);
 
     /// <summary>True when the optimizer step that just ended (its last <paramref name="groupSize"/> batches) passed a multiple of --checkpoint-every-steps.</summary>
     private bool PeriodicCheckpointDue(long globalStep, int groupSize) =>
@@ -522,6 +590,8 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         }
         await FlushRemoteAsync().ConfigureAwait(false);
         remote.ThrowIfSuperseded();
+        // Data parallel: no rank reports completion before rank 0 has committed the final checkpoint.
+        AfterRootCommitted();
         var message = $"Completed {options.Epochs} epoch(s) at global step {state.GlobalStep}; test accuracy {lastAccuracy:F4}";
         observer.OnMessage(message);
         RecordEnding(state, final, lastAccuracy);
@@ -531,6 +601,15 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
     private async Task<TrainingOutcome> StopAsync(Run run, TrainingState state, CheckpointWriter? writer, double? accuracy, string cause)
     {
         var clock = Stopwatch.StartNew();
+        if (dataParallel is { IsRoot: false } && options.CheckpointDirectory is not null)
+        {
+            // Rank 0 writes the agreed step's checkpoint (the ranks hold the same state); this rank waits until it is committed.
+            AfterRootCommitted();
+            var followed = $"Stopped {cause} after global step {state.GlobalStep} (epoch {state.Epoch}, step {state.StepInEpoch} of epoch) with all {dataParallel.World} ranks; rank 0 wrote the checkpoint";
+            observer.OnMessage(followed);
+            RecordEnding(state, null, accuracy);
+            return new TrainingOutcome.Interrupted(followed);
+        }
         if (writer is null)
         {
             var lost = $"Stopped {cause} at global step {state.GlobalStep} without --checkpoint-dir: progress is lost";
@@ -544,6 +623,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
             : writer.Write(Capture(run, state));
         await FlushRemoteAsync().ConfigureAwait(false);
         remote.ThrowIfSuperseded();
+        AfterRootCommitted();
         var message = $"Stopped {cause} after global step {state.GlobalStep} (epoch {state.Epoch}, step {state.StepInEpoch} of epoch); checkpoint {checkpoint!.Directory} written in {clock.Elapsed.TotalSeconds:F2} s";
         observer.OnMessage(message);
         RecordEnding(state, checkpoint, accuracy);
@@ -575,6 +655,34 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         }
     }
 
+    /// <summary>
+    /// Data parallel: the barrier after rank 0's commit (of the stop or the final checkpoint), so no rank exits before the
+    /// checkpoint it reports is durable. On rank 0 a peer lost here no longer matters: its checkpoint is committed.
+    /// </summary>
+    private void AfterRootCommitted()
+    {
+        if (dataParallel is null)
+        {
+            return;
+        }
+        try
+        {
+            dataParallel.Barrier();
+        }
+        catch (CollectiveException e) when (dataParallel.IsRoot)
+        {
+            LogBarrierLost(logger, e.Message);
+        }
+    }
+
+    private void DescribeDataParallel()
+    {
+        if (dataParallel is not null)
+        {
+            observer.OnMessage($"Data parallel: rank {dataParallel.Rank} of {dataParallel.World} ({options.DistBackend}), global batch {options.BatchSize} ({options.BatchSize / dataParallel.World} per rank); rank 0 writes the checkpoints");
+        }
+    }
+
     private static void ReleaseFinalizedNativeMemory()
     {
         GC.Collect();
@@ -593,6 +701,9 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
         }
         File.Move(temp, full, overwrite: true);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A peer was lost after rank 0 committed its checkpoint: {Message}")]
+    private static partial void LogBarrierLost(ILogger logger, string message);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Remote upload incomplete: {Backlog} checkpoint(s) not committed within {Seconds} s")]
     private static partial void LogUploadIncomplete(ILogger logger, int backlog, int seconds);

@@ -27,6 +27,9 @@ public abstract record TrainingOutcome(string Message)
     /// <summary>The checkpoint storage could not be reached within the retry budget.</summary>
     public sealed record StorageUnavailable(string Message) : TrainingOutcome(Message);
 
+    /// <summary>Data parallel: a peer rank vanished mid-step (killed, crashed, partitioned); this rank wrote nothing.</summary>
+    public sealed record PeerLost(string Message) : TrainingOutcome(Message);
+
     /// <summary>Any other error (a full disk, say).</summary>
     public sealed record Failed(string Message) : TrainingOutcome(Message);
 }

@@ -91,6 +91,14 @@ public sealed record TrainingState
     /// <summary>With --stages: the --schedule-scope it was started with.</summary>
     public string? ScheduleScope { get; set; }
 
+    /// <summary>
+    /// Data parallel: the ranks (WORLD_SIZE) that trained up to this position; null: one process. The configuration's
+    /// batch size is then the global batch (--batch-size times this); a resume at another world size re-cuts the epoch
+    /// from <see cref="SampleInEpoch"/>, the global sample index.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public int? WorldSize { get; set; }
+
     public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
 
     public static TrainingState Parse(byte[] json) =>

@@ -92,6 +92,8 @@ public static class OptionsParser
         ("--init-from", "DIR|s3://bucket/prefix", "", "fine-tune: a fresh run starts from the weights of this run's checkpoint (read only), matched by name and shape; the others (a new head) keep their fresh initialisation"),
         ("--init-checkpoint", $"{CheckpointSelectors.Best}|{CheckpointSelectors.Latest}|{CheckpointSelectors.StepPrefix}N", CheckpointSelectors.Best, $"which checkpoint of --init-from ({CheckpointSelectors.Best} falls back to {CheckpointSelectors.Latest} when the source kept no best)"),
         ("--init-optimizer", "true|false", "false", "also load --init-from's optimizer state (every trainable parameter must match)"),
+        ("--dist-backend", string.Join('|', CollectiveBackends.All), CollectiveBackends.Gloo, $"data parallel (with {DistributedEnvironment.WorldSize} above 1): the collective engine, gloo on CPU or nccl on CUDA"),
+        ("--dist-timeout-seconds", "N", "300", $"data parallel: how long the rendezvous and every collective wait for the other ranks before this one exits {TrainerExitCodes.PeerLost} ({TerminationReasons.PeerLost})"),
         ("--deadline", "RFC3339", "", $"an instant (2026-11-30T22:00:00Z) by which to checkpoint and exit {TrainerExitCodes.Interrupted} ({TerminationReasons.DeadlineExceeded}), early enough for the measured checkpoint and upload time"),
     ];
 
@@ -340,6 +342,13 @@ public static class OptionsParser
         var scheduleScope = Choice("--schedule-scope", ScheduleScopeNames.Stage, ScheduleScopeNames.All);
         var stages = Raw("--stages") is { } stagesJson ? K8sTraining.Training.Stages.StageJson.Parse(stagesJson, Source("--stages"), scheduleScope) : null;
 
+        var distributed = K8sTraining.Training.Distributed.DistributedSettings.FromEnvironment(environment);
+        var initOptimizer = Choice("--init-optimizer", "false", "true", "false") == "true";
+        if (distributed is not null && initOptimizer)
+        {
+            throw new OptionsException($"{Source("--init-optimizer")}: 'true' is not allowed with {DistributedEnvironment.WorldSize} {distributed.WorldSize}; allowed: false (data-parallel ranks start from rank 0's weights and a fresh optimizer), or fine-tune with one worker");
+        }
+
         var parsed = new TrainerOptions
         {
             Model = Choice("--model", ModelNames.Mlp, ModelNames.All),
@@ -419,8 +428,11 @@ public static class OptionsParser
             CheckpointAdopt = Choice("--checkpoint-adopt", "false", "true", "false") == "true",
             InitFrom = initFrom,
             InitCheckpoint = initCheckpoint,
-            InitOptimizer = Choice("--init-optimizer", "false", "true", "false") == "true",
+            InitOptimizer = initOptimizer,
             Deadline = Raw("--deadline") is { } deadline ? K8sTraining.Training.Deadlines.DeadlineInstant.Parse(deadline, Source("--deadline")) : null,
+            Distributed = distributed,
+            DistBackend = Choice("--dist-backend", CollectiveBackends.Gloo, CollectiveBackends.All),
+            DistTimeoutSeconds = (int)Integer("--dist-timeout-seconds", 300, 1, 86_400),
         };
         // A stage's schedule merged with the training's must still be one the flags allow (exit 2 otherwise).
         _ = K8sTraining.Training.Stages.StagePlan.From(parsed);

@@ -196,6 +196,15 @@ public sealed record TrainerOptions
     /// <summary>The instant (UTC) by which this attempt checkpoints and exits 75; null: none.</summary>
     public DateTimeOffset? Deadline { get; init; }
 
+    /// <summary>This process's place in a data-parallel job (WORLD_SIZE, RANK, ...); null: one process, the trainer as it always was.</summary>
+    public K8sTraining.Training.Distributed.DistributedSettings? Distributed { get; init; }
+
+    /// <summary>Data parallel: the collective engine (<see cref="K8sTraining.Contract.CollectiveBackends"/>); gloo, as the trainer trains on CPU.</summary>
+    public string DistBackend { get; init; } = K8sTraining.Contract.CollectiveBackends.Gloo;
+
+    /// <summary>Data parallel: how long the rendezvous and every collective wait before the peer is declared lost (exit 77).</summary>
+    public int DistTimeoutSeconds { get; init; } = 300;
+
     /// <summary>Where the CSV training log goes: --log-csv, else training-log.csv in the checkpoint directory.</summary>
     public string? ResolvedLogCsv => LogCsv ?? (CheckpointDirectory is null ? null : Path.Combine(CheckpointDirectory, K8sTraining.Contract.ArtifactLayout.CsvLogFileName));
 }

@@ -81,6 +81,7 @@ public sealed class ContractLiteralsTests
         forbidden.AddRange(Constants(typeof(JobMetricLabels)).Select(l => ("job metric label", Quoted(l))));
         forbidden.AddRange(Constants(typeof(TerminationStatuses)).Select(s => ("termination status", Quoted(s))));
         forbidden.AddRange(ModelNames.All.Concat(DatasetNames.All).Concat(OptimizerNames.All).Select(c => ("model, dataset or optimizer name", Quoted(c))));
+        forbidden.AddRange(CollectiveBackends.All.Select(b => ("collective backend name", Quoted(b))));
         return forbidden;
     }
 
