@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
+using k8s;
 using k8s.Models;
 using Xunit.Abstractions;
 
