@@ -129,7 +129,7 @@ if loaded is not None:
     gstep, epoch, sie = state["globalStep"], state["epoch"], state["stepInEpoch"]
     sample = state.get("sampleInEpoch", sie * BATCH * state.get("worldSize", WORLD))
     resumed = {"globalStep": gstep, "epoch": epoch, "stepInEpoch": sie, "checkpoint": path}
-    print(f"resumed from {path} at step {gstep} (epoch {epoch}, step in epoch {sie}, sample in epoch {sample})", flush=True)
+    print(f"resumed from {path} at step {gstep} (epoch {epoch}, step in epoch {sie}); sample {sample} of the epoch", flush=True)
 elif DIST:  # every rank starts from rank 0's weights (the same seed gives the same ones; this makes sure)
     for p in net.parameters():
         dist.broadcast(p.data, src=0)
@@ -207,7 +207,7 @@ def step_dist(batch, count):
 
 
 os.makedirs(CKPT, exist_ok=True)
-print(f"training from step {gstep} (epoch {epoch}, step in epoch {sie}, sample in epoch {sample}), {steps_per_epoch} steps per epoch,"
+print(f"training from step {gstep} (epoch {epoch}, step in epoch {sie}), {steps_per_epoch} steps per epoch; sample {sample} of the epoch,"
       f" rank {RANK} of {WORLD}", flush=True)
 perm_epoch, perm = -1, None
 while epoch < EPOCHS:
