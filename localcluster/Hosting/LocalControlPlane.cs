@@ -4,6 +4,7 @@ using K8sTraining.LocalCluster.Admission;
 using K8sTraining.LocalCluster.Api;
 using K8sTraining.LocalCluster.Audit;
 using K8sTraining.LocalCluster.Controllers;
+using K8sTraining.LocalCluster.Controllers.EndpointSlices;
 using K8sTraining.LocalCluster.Controllers.Nodes;
 using K8sTraining.LocalCluster.Resources;
 using K8sTraining.LocalCluster.Storage;
@@ -120,6 +121,9 @@ public sealed class LocalControlPlane : IAsyncDisposable
         var gc = new GarbageCollector(ops, loggers.CreateLogger<GarbageCollector>());
         gc.Start();
         var plane = new LocalControlPlane(app, gc, loggers, ops, audit, baseUri, Path.GetFullPath(kubeconfig), temp);
+        var endpointSlices = new EndpointSliceController(ops, loggers.CreateLogger<EndpointSliceController>());
+        endpointSlices.Start();
+        plane._controllers.Add(endpointSlices);
         if (options.StartNodeAgent)
         {
             var scheduler = new Scheduler(ops, loggers.CreateLogger<Scheduler>());

@@ -27,7 +27,7 @@ public sealed record LocalControlPlaneOptions
     public bool StartNodeAgent { get; init; }
 
     /// <summary>How many nodes (node agents): <see cref="NodeName"/>, then NodeName-2, NodeName-3 ...; node i has
-    /// HostIP 127.0.0.i.</summary>
+    /// HostIP 127.0.0.i and gives its pods addresses from 127.i.0.0/16.</summary>
     public int Nodes { get; init; } = 1;
 
     /// <summary>Node lifecycle controller, taint manager, pod GC and DefaultTolerationSeconds timings (real defaults).</summary>
@@ -79,6 +79,6 @@ public static class LocalNodes
     /// <summary>Node i (1-based): the first is <paramref name="first"/>, then first-2, first-3 ...</summary>
     public static string Name(string first, int i) => i == 1 ? first : $"{first}-{i}";
 
-    /// <summary>Node i's HostIP (and its pods' podIP): 127.0.0.i.</summary>
+    /// <summary>Node i's HostIP: 127.0.0.i (its pods' addresses come from 127.i.0.0/16).</summary>
     public static string HostIP(int i) => $"127.0.0.{i}";
 }

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using K8sTraining.NodeAgent.Containers;
 using K8sTraining.NodeAgent.Images;
 using K8sTraining.NodeAgent.Lifecycle;
+using K8sTraining.NodeAgent.Network;
 using K8sTraining.NodeAgent.Pods;
 using K8sTraining.NodeAgent.Watch;
 using k8s;
@@ -78,6 +79,7 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
             var root = Path.GetFullPath(options.ResolvedRootDirectory);
             Directory.CreateDirectory(root);
             var images = ImageTable.Load(options.ResolvedImageTablePath, Path.GetFullPath(options.RepositoryRoot));
+            var network = new PodNetwork(new PodAddressPool(options.ResolvedPodAddressRange), PodNetworkLibrary.Find(options.PodNetworkLibrary));
             var server = client is Kubernetes kubernetes ? kubernetes.BaseUri : new Uri("http://127.0.0.1/");
             var node = new NodeContext(
                 options.HostIP,
@@ -90,6 +92,7 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
                 new EventRecorder(client, options.NodeName, options.TimeProvider, logger),
                 images,
                 node,
+                network,
                 root,
                 options.TimeProvider,
                 logger,
@@ -108,6 +111,8 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
             var freezeWatch = options.RegisterNode
                 ? new FreezeWatcher(control, options.NodeName, options.WatchTimeout, logger, options.TimeProvider).RunAsync(OnFreeze, cancellationToken)
                 : Task.CompletedTask;
+            // Cluster DNS for the pods: the headless Services' endpoints, into every pod's hosts file.
+            var dns = new EndpointSliceWatcher(client, network, options.WatchTimeout, logger, options.TimeProvider).RunAsync(cancellationToken);
             while (!cancellationToken.IsCancellationRequested)
             {
                 CancellationToken watchStop;
@@ -127,7 +132,7 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
                 await unfrozen.WaitAsync(cancellationToken).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
             }
 
-            await Task.WhenAll(heartbeat, freezeWatch).ConfigureAwait(false);
+            await Task.WhenAll(heartbeat, freezeWatch, dns).ConfigureAwait(false);
         }
         finally
         {

@@ -23,8 +23,16 @@ public sealed record NodeAgentOptions
     /// <summary>The image table; default `&lt;RepositoryRoot&gt;/localcluster/images.yaml`.</summary>
     public string? ImageTablePath { get; init; }
 
-    /// <summary>The address given as hostIP and podIP.</summary>
+    /// <summary>The node's address: status.hostIP of its pods.</summary>
     public string HostIP { get; init; } = "127.0.0.1";
+
+    /// <summary>Where pod addresses (status.podIP) come from: a /16 of 127.0.0.0/8; default 127.i.0.0/16 for HostIP
+    /// 127.0.0.i (<see cref="Network.PodAddressPool"/>).</summary>
+    public string? PodAddressRange { get; init; }
+
+    /// <summary>The pod network library put into every container process (LD_PRELOAD); default the one the build
+    /// copies beside the node agent's assembly.</summary>
+    public string? PodNetworkLibrary { get; init; }
 
     /// <summary>Server-side watch timeout (randomised to [t, 2t) like a reflector).</summary>
     public TimeSpan WatchTimeout { get; init; } = TimeSpan.FromMinutes(5);
@@ -63,6 +71,8 @@ public sealed record NodeAgentOptions
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     public string ResolvedRootDirectory => RootDirectory ?? Path.Combine(RepositoryRoot, ".local", "nodes", NodeName);
+
+    public string ResolvedPodAddressRange => PodAddressRange ?? Network.PodAddressPool.DefaultRangeFor(HostIP);
 
     public string ResolvedImageTablePath => ImageTablePath ?? Path.Combine(RepositoryRoot, "localcluster", "images.yaml");
 }

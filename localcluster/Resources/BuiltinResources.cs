@@ -51,6 +51,8 @@ public static class BuiltinResources
         ShortNames = ["pc"],
     };
 
+    public static readonly ResourceType EndpointSlices = new("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", true);
+
     public static IReadOnlyList<ResourceType> All { get; } =
-        [Pods, Namespaces, Events, Secrets, ConfigMaps, Services, ServiceAccounts, Nodes, Crds, Leases, EventsV1, PodDisruptionBudgets, PriorityClasses];
+        [Pods, Namespaces, Events, Secrets, ConfigMaps, Services, ServiceAccounts, Nodes, Crds, Leases, EventsV1, PodDisruptionBudgets, PriorityClasses, EndpointSlices];
 }

@@ -117,6 +117,11 @@ public static class TableConverter
                 new("Port(s)", "string", 0, ServicePorts),
                 age,
                 new("Selector", "string", 1, o => o["spec"]?["selector"] is JsonObject s && s.Count > 0 ? string.Join(",", s.Select(kv => $"{kv.Key}={kv.Value}")) : "<none>")],
+            "EndpointSlice" => [name,
+                new("AddressType", "string", 0, o => (string?)o["addressType"], "", "Type of address carried by this EndpointSlice."),
+                new("Ports", "string", 0, EndpointSlicePorts, "", "Ports that this EndpointSlice exposes."),
+                new("Endpoints", "string", 0, EndpointSliceAddresses, "", "Addresses of the endpoints in this EndpointSlice."),
+                age],
             "Namespace" => [name, new("Status", "string", 0, o => (string?)o["status"]?["phase"] ?? "Active"), age],
             "ServiceAccount" => [name, new("Secrets", "integer", 0, o => Count(o["secrets"])), age],
             "Node" => [name, new("Status", "string", 0, NodeStatus, "", "The status of the node"), new("Roles", "string", 0, _ => "<none>", "", "The roles of the node"), age,
@@ -246,6 +251,30 @@ public static class TableConverter
         }
 
         return string.Join(",", ports.OfType<JsonObject>().Select(p => $"{(long?)p["port"]}/{(string?)p["protocol"] ?? "TCP"}"));
+    }
+
+    // kubectl's printer: ports as "80,443", at most three addresses then "+ N more...".
+    private static JsonNode EndpointSlicePorts(JsonObject slice)
+    {
+        if (slice["ports"] is not JsonArray ports || ports.Count == 0)
+        {
+            return "<unset>";
+        }
+
+        return string.Join(",", ports.OfType<JsonObject>().Select(p => (long?)p["port"] is { } port ? port.ToString(CultureInfo.InvariantCulture) : "<unset>"));
+    }
+
+    private static JsonNode EndpointSliceAddresses(JsonObject slice)
+    {
+        var addresses = (slice["endpoints"] as JsonArray)?.OfType<JsonObject>()
+            .SelectMany(e => (e["addresses"] as JsonArray)?.Select(a => (string?)a ?? "") ?? []).ToList() ?? [];
+        if (addresses.Count == 0)
+        {
+            return "<unset>";
+        }
+
+        var shown = string.Join(",", addresses.Take(3));
+        return addresses.Count > 3 ? $"{shown} + {(addresses.Count - 3).ToString(CultureInfo.InvariantCulture)} more..." : shown;
     }
 
     private static JsonNode EventLastSeen(JsonObject ev, DateTimeOffset now) =>

@@ -17,6 +17,9 @@ internal sealed class PodDirectory(string root, V1Pod pod)
 
     public string Temp => System.IO.Path.Combine(Path, "tmp");
 
+    /// <summary>The pod's hosts file (the kubelet's etc-hosts), which the pod network library reads.</summary>
+    public string HostsFile => System.IO.Path.Combine(Path, "etc-hosts");
+
     public string ContainerDirectory(string container) => System.IO.Path.Combine(Path, "containers", container);
 
     public string LogFile(string container, int restartCount) => System.IO.Path.Combine(ContainerDirectory(container), $"{restartCount}.log");

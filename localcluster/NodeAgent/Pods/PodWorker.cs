@@ -3,6 +3,7 @@ using System.Net;
 using System.Threading.Channels;
 using K8sTraining.NodeAgent.Containers;
 using K8sTraining.NodeAgent.Images;
+using K8sTraining.NodeAgent.Network;
 using K8sTraining.NodeAgent.Processes;
 using K8sTraining.NodeAgent.Status;
 using k8s.Autorest;
@@ -17,6 +18,7 @@ internal sealed record PodWorkerContext(
     EventRecorder Events,
     ImageTable Images,
     NodeContext Node,
+    PodNetwork Network,
     string RootDirectory,
     TimeProvider Time,
     ILogger Logger,
@@ -44,6 +46,8 @@ internal sealed class PodWorker
     private readonly PodDirectory _directory;
     private readonly string _namespace;
     private readonly string _name;
+    private NodeContext _node;
+    private PodAttachment? _network;
     private V1Pod _pod;
     private bool _removed;
     private bool _terminating;
@@ -56,6 +60,7 @@ internal sealed class PodWorker
     {
         _pod = pod;
         _context = context;
+        _node = context.Node;
         Uid = pod.Metadata.Uid;
         _namespace = pod.Metadata.NamespaceProperty ?? "default";
         _name = pod.Metadata.Name;
@@ -94,6 +99,7 @@ internal sealed class PodWorker
             }
             else
             {
+                AttachToNetwork();
                 AdoptPreviousStatus();
                 await SyncLoopAsync(stop).ConfigureAwait(false);
             }
@@ -117,7 +123,17 @@ internal sealed class PodWorker
             {
                 slot.Process?.Dispose();
             }
+
+            _network?.Dispose();
         }
+    }
+
+    /// <summary>The pod's own address and name on the pod network (a pod adopted after a restart keeps its address);
+    /// status.podIP and the downward API give that address.</summary>
+    private void AttachToNetwork()
+    {
+        _network = _context.Network.Attach(Uid, _namespace, PodHostname.Of(_pod), _pod.Spec.Subdomain, _pod.Status?.PodIP, _directory.HostsFile);
+        _node = _context.Node with { PodIP = _network.Address };
     }
 
     private DateTime Now => TruncateToSeconds(_context.Time.GetUtcNow().UtcDateTime);
@@ -160,6 +176,8 @@ internal sealed class PodWorker
 
             if (PodPhases.IsTerminal(phase))
             {
+                // Its containers are gone: the address goes back to the pool (status.podIP still says what it was).
+                _network?.Dispose();
                 await WaitForRemovalAsync(stop).ConfigureAwait(false);
                 return;
             }
@@ -278,9 +296,9 @@ internal sealed class PodWorker
         PathMapper paths;
         try
         {
-            _volumes ??= await _directory.MountVolumesAsync(_context.Api, _context.Node, stop).ConfigureAwait(false);
+            _volumes ??= await _directory.MountVolumesAsync(_context.Api, _node, stop).ConfigureAwait(false);
             paths = PathsFor(container);
-            var podEnvironment = await new ContainerEnvironment(_context.Api, _context.Node)
+            var podEnvironment = await new ContainerEnvironment(_context.Api, _node)
                 .BuildAsync(_pod, container, paths, stop).ConfigureAwait(false);
             environment = ProcessEnvironment(slot.Image, podEnvironment);
             var expansionContext = new Dictionary<string, string>(_context.Node.ServiceEnvironment, StringComparer.Ordinal);
@@ -428,7 +446,7 @@ internal sealed class PodWorker
             environment[name] = value;
         }
 
-        environment["HOSTNAME"] = _pod.Spec.Hostname ?? _name;
+        environment["HOSTNAME"] = PodHostname.Of(_pod);
         environment["HOME"] = _directory.Home;
         environment["TMPDIR"] = _directory.Temp;
         foreach (var (name, value) in _context.Node.ServiceEnvironment)
@@ -437,6 +455,14 @@ internal sealed class PodWorker
         }
 
         foreach (var (name, value) in podEnvironment)
+        {
+            environment[name] = value;
+        }
+
+        // The pod network library goes first into LD_PRELOAD; what the host's or the pod's LD_PRELOAD named follows it.
+        var preload = string.Join(' ', new[] { Environment.GetEnvironmentVariable(PodNetworkLibrary.PreloadVariable), environment.GetValueOrDefault(PodNetworkLibrary.PreloadVariable) }
+            .Where(p => !string.IsNullOrWhiteSpace(p)));
+        foreach (var (name, value) in _network!.Environment(preload))
         {
             environment[name] = value;
         }
@@ -692,7 +718,7 @@ internal sealed class PodWorker
     private async Task WriteStatusAsync(string phase, CancellationToken stop)
     {
         if (_reportedPhase == phase && PodPhases.IsTerminal(_pod.Status?.Phase) == PodPhases.IsTerminal(phase)
-            && PodStatusBuilder.SameAs(_pod.Status, PodStatusBuilder.Build(_pod.Status, Snapshots(), phase, _startTime ?? Now, _context.Node.HostIP, _context.Node.PodIP, Now, InitSnapshots())))
+            && PodStatusBuilder.SameAs(_pod.Status, PodStatusBuilder.Build(_pod.Status, Snapshots(), phase, _startTime ?? Now, _node.HostIP, _node.PodIP, Now, InitSnapshots())))
         {
             // The watch already shows this status: no need to read the pod to find that out.
             return;
@@ -716,7 +742,7 @@ internal sealed class PodWorker
                     return;
                 }
 
-                var status = PodStatusBuilder.Build(current.Status, Snapshots(), phase, _startTime ?? Now, _context.Node.HostIP, _context.Node.PodIP, Now, InitSnapshots());
+                var status = PodStatusBuilder.Build(current.Status, Snapshots(), phase, _startTime ?? Now, _node.HostIP, _node.PodIP, Now, InitSnapshots());
                 if (!PodStatusBuilder.SameAs(current.Status, status))
                 {
                     current.Status = status;

@@ -28,7 +28,10 @@ public sealed class NodeAgentPodTests(NodeAgentFixture cluster) : IClassFixture<
         Assert.Equal("all done", terminated.Message);
         Assert.NotNull(terminated.StartedAt);
         Assert.NotNull(terminated.FinishedAt);
-        Assert.Equal("127.0.0.1", done.Status.PodIP);
+        // The pod's own address on the pod network (node 127.0.0.1's pods: 127.1.0.0/16), not the node's.
+        Assert.Equal("127.0.0.1", done.Status.HostIP);
+        Assert.StartsWith("127.1.", done.Status.PodIP, StringComparison.Ordinal);
+        Assert.Equal(done.Status.PodIP, Assert.Single(done.Status.PodIPs).Ip);
         Assert.Contains(done.Status.Conditions, c => c.Type == "Ready" && c.Status == "False" && c.Reason == "PodCompleted");
         Assert.Equal("hello\n", await File.ReadAllTextAsync(cluster.LogFile(done)));
     }
@@ -90,7 +93,8 @@ public sealed class NodeAgentPodTests(NodeAgentFixture cluster) : IClassFixture<
 
         var done = await cluster.WaitForAsync(pod, p => p.Status?.Phase == "Succeeded", "Succeeded");
 
-        Assert.Equal($"s3cr3t|{pod.Metadata.Name}|default|{pod.Metadata.Uid}|job-a|local-node|127.0.0.1", MainStatus(done).State.Terminated.Message);
+        Assert.StartsWith("127.1.", done.Status.PodIP, StringComparison.Ordinal);
+        Assert.Equal($"s3cr3t|{pod.Metadata.Name}|default|{pod.Metadata.Uid}|job-a|local-node|{done.Status.PodIP}", MainStatus(done).State.Terminated.Message);
     }
 
     [Fact]

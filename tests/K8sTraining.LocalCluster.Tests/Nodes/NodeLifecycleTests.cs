@@ -30,8 +30,9 @@ public sealed class NodeLifecycleTests
 
         Assert.Matches(@"(?m)^local-node\s+Ready\s+.*\s127\.0\.0\.1\s", nodes);
         Assert.Matches(@"(?m)^local-node-2\s+Ready\s+.*\s127\.0\.0\.2\s", nodes);
-        Assert.Matches(@"(?m)^a\s+1/1\s+Running\s+0\s+\S+\s+127\.0\.0\.1\s+local-node\s", pods);
-        Assert.Matches(@"(?m)^b\s+1/1\s+Running\s+0\s+\S+\s+127\.0\.0\.2\s+local-node-2\s", pods);
+        // Each pod's own address, from its node's range: node 127.0.0.i gives 127.i.0.0/16.
+        Assert.Matches(@"(?m)^a\s+1/1\s+Running\s+0\s+\S+\s+127\.1\.\d+\.\d+\s+local-node\s", pods);
+        Assert.Matches(@"(?m)^b\s+1/1\s+Running\s+0\s+\S+\s+127\.2\.\d+\.\d+\s+local-node-2\s", pods);
     }
 
     [Fact]

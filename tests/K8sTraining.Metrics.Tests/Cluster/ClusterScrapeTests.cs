@@ -58,7 +58,11 @@ public sealed class ClusterScrapeTests
             var operatorPort = FreePort.Next();
             var trainerPort = FreePort.Next();
             var started = DateTimeOffset.UtcNow;
-            await using var prometheus = await PrometheusServer.StartAsync([("k8s-training-operator", $"127.0.0.1:{operatorPort}"), ("trainers", $"127.0.0.1:{trainerPort}")]);
+            // The trainer is scraped at its pod's own address, which each attempt's pod gets anew: a file_sd file follows
+            // the running pod, with a fixed instance label as a PodMonitor's relabelling would give.
+            var trainerTargets = Path.Combine(scratch, "trainers.json");
+            await File.WriteAllTextAsync(trainerTargets, "[]");
+            await using var prometheus = await PrometheusServer.StartAsync([("k8s-training-operator", $"127.0.0.1:{operatorPort}")], [("trainers", trainerTargets)]);
             await using var op = ChildProcess.Start("dotnet", [operatorDll, "--kubeconfig", plane.KubeconfigPath, "--namespaces", ns, "--identity", "op-metrics", "--http-port", operatorPort.ToString(CultureInfo.InvariantCulture)]);
             await Eventually.GetAsync(() => prometheus.QueryAsync("k8straining_operator_leader"), s => s.Count == 1 && s[0].Value == 1, TimeSpan.FromSeconds(60), "Prometheus to scrape the leading operator");
 
@@ -71,7 +75,7 @@ public sealed class ClusterScrapeTests
                     Training = new TrainingSpec { Model = "mlp", Dataset = "synthetic", Samples = 2048, ValidationFraction = 0.2, Epochs = 1000, BatchSize = 32, Seed = 7 },
                     Checkpoint = new CheckpointSpec { Uri = $"s3://{S3rverServer.Bucket}/jobs/{ns}/{JobName}", SecretName = "s3-credentials", EverySteps = 20, Keep = 3 },
                     TerminationGracePeriodSeconds = 30,
-                    // The port the chart's PodMonitor would scrape by name; free here, since every local pod shares loopback.
+                    // The port the chart's PodMonitor would scrape by name (at the pod's own address).
                     MetricsPort = trainerPort,
                     Env =
                     [
@@ -82,6 +86,8 @@ public sealed class ClusterScrapeTests
                 },
             }, TrainingJob.KubeGroup, TrainingJob.KubeVersion, ns, TrainingJob.KubePlural);
 
+            using var stopFollowing = new CancellationTokenSource();
+            var following = FollowTrainerPodAsync(client, ns, trainerPort, trainerTargets, stopFollowing.Token);
             var selector = $"{{job_namespace=\"{ns}\",job_name=\"{JobName}\"}}";
             Task TrainedPastAsync(int attempt, long step) => Eventually.GetAsync(
                 async () => (await prometheus.QueryAsync($"k8straining_trainer_global_step{selector}")).Select(s => s.Value).DefaultIfEmpty(-1).Max(),
@@ -177,6 +183,11 @@ public sealed class ClusterScrapeTests
                 Console.Error.WriteLine($"operator output:\n{op.Output}");
                 throw;
             }
+            finally
+            {
+                await stopFollowing.CancelAsync();
+                await following;
+            }
         }
         finally
         {
@@ -186,6 +197,36 @@ public sealed class ClusterScrapeTests
             }
             catch (IOException)
             {
+            }
+        }
+    }
+
+    /// <summary>Keeps the file_sd file pointing at the running trainer pod's address until cancelled.</summary>
+    private static async Task FollowTrainerPodAsync(IKubernetes client, string ns, int port, string file, CancellationToken cancellationToken)
+    {
+        string? written = null;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var pod = (await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: cancellationToken)).Items
+                    .FirstOrDefault(p => p.Status?.Phase == "Running" && !string.IsNullOrEmpty(p.Status.PodIP));
+                var target = pod is null ? null : $"{pod.Status.PodIP}:{port.ToString(CultureInfo.InvariantCulture)}";
+                if (target is not null && target != written)
+                {
+                    await PrometheusServer.WriteFileTargetsAsync(file, target, new Dictionary<string, string> { ["instance"] = "trainer" });
+                    written = target;
+                }
+
+                await Task.Delay(200, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e) when (e is HttpRequestException or k8s.Autorest.HttpOperationException or IOException)
+            {
+                // The API or the file was busy: look again.
             }
         }
     }

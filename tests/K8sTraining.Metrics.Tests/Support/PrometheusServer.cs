@@ -29,8 +29,9 @@ public sealed class PrometheusServer : IAsyncDisposable
 
     public string Output => _process.Output;
 
-    /// <summary>Starts Prometheus scraping each (scrape job, host:port) every second and waits until it is ready.</summary>
-    public static async Task<PrometheusServer> StartAsync(IEnumerable<(string Job, string Target)> targets)
+    /// <summary>Starts Prometheus scraping each (scrape job, host:port) every second, and the targets each (scrape job,
+    /// file) lists (file_sd: see <see cref="WriteFileTargetsAsync"/>), and waits until it is ready.</summary>
+    public static async Task<PrometheusServer> StartAsync(IEnumerable<(string Job, string Target)> targets, IEnumerable<(string Job, string File)>? fileTargets = null)
     {
         if (!File.Exists(Binary))
         {
@@ -40,7 +41,9 @@ public sealed class PrometheusServer : IAsyncDisposable
         var directory = Directory.CreateTempSubdirectory("k8straining-prometheus-").FullName;
         var config = "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\nscrape_configs:\n"
             + string.Concat(targets.GroupBy(t => t.Job).Select(g =>
-                $"  - job_name: {g.Key}\n    static_configs:\n      - targets: [{string.Join(", ", g.Select(t => $"'{t.Target}'"))}]\n"));
+                $"  - job_name: {g.Key}\n    static_configs:\n      - targets: [{string.Join(", ", g.Select(t => $"'{t.Target}'"))}]\n"))
+            + string.Concat((fileTargets ?? []).Select(f =>
+                $"  - job_name: {f.Job}\n    file_sd_configs:\n      - files: ['{f.File}']\n        refresh_interval: 1s\n"));
         var configPath = Path.Combine(directory, "prometheus.yml");
         await File.WriteAllTextAsync(configPath, config);
         var port = FreePort.Next();
@@ -70,6 +73,14 @@ public sealed class PrometheusServer : IAsyncDisposable
         }
 
         return server;
+    }
+
+    /// <summary>Replaces a file_sd file (atomically, as Prometheus asks) with one target and its labels.</summary>
+    public static async Task WriteFileTargetsAsync(string file, string target, IReadOnlyDictionary<string, string> labels)
+    {
+        var json = JsonSerializer.Serialize(new[] { new { targets = new[] { target }, labels } });
+        await File.WriteAllTextAsync(file + ".tmp", json);
+        File.Move(file + ".tmp", file, overwrite: true);
     }
 
     /// <summary>An instant query at the current time; throws on a PromQL error.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
+using k8s;
 using k8s.Models;
 using Xunit.Abstractions;
 
@@ -47,7 +48,7 @@ public sealed class BestCheckpointTests(ClusterFixture cluster, ITestOutputHelpe
         // gauges the operator reads into status.best (TrainerProgressProbe; a scrape is not timed here, since under load
         // the probe may back off for longer than the run lasts).
         var gauges = (await Eventually.GetAsync(
-            () => ScrapeAsync(metricsPort),
+            () => ScrapeAsync(ns, metricsPort),
             text => text?.Contains("k8straining_trainer_best_global_step{", StringComparison.Ordinal) == true,
             TimeSpan.FromSeconds(120),
             "the best gauges on the running trainer's /metrics"))!;
@@ -95,12 +96,19 @@ public sealed class BestCheckpointTests(ClusterFixture cluster, ITestOutputHelpe
         Assert.Contains(best.Location!, describe, StringComparison.Ordinal);
     }
 
-    private static async Task<string?> ScrapeAsync(int port)
+    /// <summary>The running trainer's /metrics, at its pod's own address (the local node gives each pod one).</summary>
+    private async Task<string?> ScrapeAsync(string ns, int port)
     {
         try
         {
+            var pod = (await cluster.Client.CoreV1.ListNamespacedPodAsync(ns)).Items.FirstOrDefault(p => p.Status?.Phase == "Running" && !string.IsNullOrEmpty(p.Status.PodIP));
+            if (pod is null)
+            {
+                return null;
+            }
+
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            return await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
+            return await http.GetStringAsync(new Uri($"http://{pod.Status.PodIP}:{port}/metrics"));
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {

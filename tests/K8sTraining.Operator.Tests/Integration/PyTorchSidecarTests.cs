@@ -37,9 +37,6 @@ public sealed partial class PyTorchSidecarTests(ClusterFixture cluster, ITestOut
         Assert.True(File.Exists("/usr/bin/python3"), "/usr/bin/python3 is missing: run scripts/install-deps.sh (python3-torch)");
         var checkpointSync = RepositoryPaths.Published("checkpoint-sync", "K8sTraining.CheckpointSync.dll");
         Assert.True(File.Exists(checkpointSync), $"{checkpointSync} is missing: run make publish");
-        // The local node's pods share the host's ports: a checkpoint-sync sidecar of an earlier test's pod that still
-        // stops would answer the probe for this job (with its own job's labels, so the status would stay empty).
-        await Eventually.TrueAsync(SyncMetricsPortIsFreeAsync, $"no other checkpoint-sync on port {CheckpointSyncContract.DefaultMetricsPort}", TimeSpan.FromSeconds(60));
         var ns = await cluster.NewNamespaceWithS3CredentialsAsync("pt-evict");
         var referenceNs = await cluster.NewNamespaceWithS3CredentialsAsync("pt-ref");
         await using var op = OperatorProcess.Start(cluster.Plane.KubeconfigPath, $"{ns},{referenceNs}", "op-pytorch", "--progress-interval-seconds", "1");
@@ -58,7 +55,7 @@ public sealed partial class PyTorchSidecarTests(ClusterFixture cluster, ITestOut
         Assert.Equal(((int?)(committed.GlobalStep / StepsPerEpoch), (long?)(committed.GlobalStep % StepsPerEpoch)), (committed.Epoch, committed.StepInEpoch));
         Assert.True(live.Status.Progress?.GlobalStep >= committed.GlobalStep, $"progress {live.Status.Progress?.GlobalStep}, checkpoint {committed.GlobalStep}");
         Assert.True(File.Exists(S3Object(ns, $"{CheckpointLayout.DirectoryName(committed.GlobalStep)}/{CheckpointLayout.ManifestFileName}")), "the status names a checkpoint that is not in S3");
-        var scraped = await ScrapeSyncMetricsAsync(ns);
+        var scraped = await ScrapeSyncMetricsAsync(ns, (await cluster.Client.CoreV1.ReadNamespacedPodAsync(PodName(1), ns)).Status.PodIP);
         Assert.True(scraped >= committed.GlobalStep, $"the sidecar's /metrics says {scraped}, the status {committed.GlobalStep}");
 
         // The Secret and the URI reach only the sidecar.
@@ -85,8 +82,8 @@ public sealed partial class PyTorchSidecarTests(ClusterFixture cluster, ITestOut
         Assert.Equal(((int?)(resume.GlobalStep / StepsPerEpoch), (long?)(resume.GlobalStep % StepsPerEpoch)), (resume.Epoch, resume.StepInEpoch));
         Assert.True(File.Exists(S3Object(ns, $"{CheckpointLayout.DirectoryName(resume.GlobalStep)}/weights.bin")), "the resume point is not committed in S3");
 
-        // The uninterrupted reference: the same spec, its own namespace and prefix, started once attempt 2 runs (its
-        // sidecar then holds the sync-metrics port on this one host; the reference's sidecar serves no metrics).
+        // The uninterrupted reference: the same spec, its own namespace and prefix, started once attempt 2 runs (each
+        // pod has its own address, so both sidecars serve the sync-metrics port).
         await cluster.WaitForJobAsync(ns, Job, j => j.Status is { Phase: JobPhases.Running, Attempt: 2 }, "attempt 2 running", TimeSpan.FromSeconds(120));
         await ApplyExampleAsync(referenceNs, stepDelayMs: 0);
 
@@ -158,27 +155,13 @@ public sealed partial class PyTorchSidecarTests(ClusterFixture cluster, ITestOut
         return string.Concat(text.AsSpan(0, at), with, text.AsSpan(at + what.Length));
     }
 
-    /// <summary>The sidecar's own /metrics (sync-metrics port; the local node's pods share the host's ports): its committed step.</summary>
-    private static async Task<double> ScrapeSyncMetricsAsync(string ns)
+    /// <summary>The sidecar's own /metrics (sync-metrics port, at the pod's address): its committed step.</summary>
+    private static async Task<double> ScrapeSyncMetricsAsync(string ns, string podIP)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{CheckpointSyncContract.DefaultMetricsPort.ToString(CultureInfo.InvariantCulture)}/metrics"));
+        var text = await http.GetStringAsync(new Uri($"http://{podIP}:{CheckpointSyncContract.DefaultMetricsPort.ToString(CultureInfo.InvariantCulture)}/metrics"));
         return PrometheusText.Parse(text).Single(s => s.Name == TrainerMetricNames.CheckpointGlobalStep
             && s.Labels.GetValueOrDefault(JobMetricLabels.Namespace) == ns && s.Labels.GetValueOrDefault(JobMetricLabels.Name) == Job).Value;
-    }
-
-    private static async Task<bool> SyncMetricsPortIsFreeAsync()
-    {
-        using var tcp = new System.Net.Sockets.TcpClient();
-        try
-        {
-            await tcp.ConnectAsync(System.Net.IPAddress.Loopback, CheckpointSyncContract.DefaultMetricsPort);
-            return false;
-        }
-        catch (System.Net.Sockets.SocketException)
-        {
-            return true;
-        }
     }
 
     private string S3Object(string ns, string relative) =>
