@@ -1,4 +1,5 @@
 using K8sTraining.Contract;
+using Xunit.Abstractions;
 using K8sTraining.Training.Distributed;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -7,7 +8,7 @@ namespace K8sTraining.Trainer.Tests.Distributed;
 
 /// <summary>Real Gloo between ranks on loopback: the engine's results, bits and failure modes that data parallel relies on.</summary>
 [Trait("Category", "Integration")]
-public sealed class GlooCollectiveTests
+public sealed class GlooCollectiveTests(ITestOutputHelper output)
 {
     [Theory]
     [InlineData(2, 1)]
@@ -131,6 +132,7 @@ public sealed class GlooCollectiveTests
         foreach (var rank in new[] { 0, 1 })
         {
             var error = Assert.IsType<CollectiveException>(outcomes[rank].Error);
+            output.WriteLine($"rank {rank} after {outcomes[rank].Elapsed.TotalSeconds:0.00} s: {error.Message}");
             Assert.Contains($"rank {rank} of 3", error.Message, StringComparison.Ordinal);
             Assert.True(outcomes[rank].Elapsed < timeout, $"rank {rank} noticed the dead peer only after {outcomes[rank].Elapsed}: it should not wait for the timeout");
         }
@@ -165,6 +167,7 @@ public sealed class GlooCollectiveTests
         });
 
         var error = Assert.IsType<CollectiveException>(outcomes[0].Error);
+        output.WriteLine($"after {outcomes[0].Elapsed.TotalSeconds:0.00} s: {error.Message}");
         Assert.Contains("rank 0 of 2", error.Message, StringComparison.Ordinal);
         Assert.InRange(outcomes[0].Elapsed, timeout, timeout + TimeSpan.FromSeconds(8));
     }
@@ -176,6 +179,7 @@ public sealed class GlooCollectiveTests
         var options = LocalGroup.Options(1, 2, port, TimeSpan.FromSeconds(1));
 
         var error = Assert.Throws<CollectiveException>(() => CollectiveFactory.Connect(options, CancellationToken.None));
+        output.WriteLine(error.Message);
 
         Assert.Contains($"{DistributedEnvironment.MasterAddress}=127.0.0.1 {DistributedEnvironment.MasterPort}={port}", error.Message, StringComparison.Ordinal);
         Assert.Contains("rank 1", error.Message, StringComparison.Ordinal);
@@ -188,6 +192,7 @@ public sealed class GlooCollectiveTests
         var options = LocalGroup.Options(0, 2, port, TimeSpan.FromSeconds(1));
 
         var error = Assert.Throws<CollectiveException>(() => CollectiveFactory.Connect(options, CancellationToken.None));
+        output.WriteLine(error.Message);
 
         Assert.Contains("rank 0 of 2", error.Message, StringComparison.Ordinal);
         Assert.Contains("not set within", error.Message, StringComparison.Ordinal);
