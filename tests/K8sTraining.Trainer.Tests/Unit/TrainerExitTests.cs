@@ -21,6 +21,7 @@ public sealed class TrainerExitTests
         "prefix in use" => new TrainingOutcome.Invalid("owned by another job", TerminationReasons.CheckpointPrefixInUse),
         "storage unavailable" => new TrainingOutcome.StorageUnavailable("unreachable"),
         "deadline exceeded" => new TrainingOutcome.DeadlineExceeded("stopped for the deadline"),
+        "peer lost" => new TrainingOutcome.PeerLost("rank 1 at 10.0.0.8 closed the connection"),
         _ => new TrainingOutcome.Failed("IOException: No space left on device"),
     };
 
@@ -34,6 +35,7 @@ public sealed class TrainerExitTests
     [InlineData("storage unavailable", TrainerExitCodes.StorageUnavailable, TerminationStatuses.Failed, TerminationReasons.StorageUnavailable)]
     [InlineData("failed", TrainerExitCodes.Failed, TerminationStatuses.Failed, null)]
     [InlineData("deadline exceeded", TrainerExitCodes.Interrupted, TerminationStatuses.Preempted, TerminationReasons.DeadlineExceeded)]
+    [InlineData("peer lost", TrainerExitCodes.PeerLost, TerminationStatuses.Preempted, TerminationReasons.PeerLost)]
     public void For_Should_GiveTheDocumentedExitCodeStatusAndReason_When_AnAttemptEndsThisWay(string name, int exitCode, string status, string? reason)
     {
         var outcome = Outcome(name);
