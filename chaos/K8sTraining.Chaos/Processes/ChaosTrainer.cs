@@ -99,7 +99,8 @@ public sealed partial class ChaosTrainer : IDisposable
         File.Exists(path) ? TerminationMessage.TryParse(File.ReadAllText(path)) : null;
 
     /// <summary>A .NET stack trace in the output: what a user error must never produce.</summary>
-    public static bool HasStackTrace(string text) => StackFrame().IsMatch(text) || text.Contains("Unhandled exception", StringComparison.Ordinal);
+    public static bool HasStackTrace(string text) =>
+        StackFrame().IsMatch(text) || text.Contains("Unhandled exception", StringComparison.Ordinal) || text.Contains("--- End of inner exception stack trace ---", StringComparison.Ordinal);
 
     public void Dispose() => process.Dispose();
 
@@ -143,6 +144,7 @@ public sealed partial class ChaosTrainer : IDisposable
     [GeneratedRegex(@"Resuming at epoch \d+, step \d+ of epoch \(global step (\d+)\)")]
     private static partial Regex Resume();
 
-    [GeneratedRegex(@"^\s+at [\w.`<>$|]+[.(]", RegexOptions.Multiline)]
+    // A frame, at a line's start or inside a one-line log entry: "at Namespace.Type.Method(".
+    [GeneratedRegex(@"(^|\s)at [\w`<>$|]+(\.[\w`<>$|]+)+(\[[^\]]*\])?\(", RegexOptions.Multiline)]
     private static partial Regex StackFrame();
 }
