@@ -70,7 +70,7 @@ public sealed class InterruptionScenario : IChaosScenario
                 restoreKind = false;
             }
             var wipe = restoreKind || (lastWasGraceful && remoteExists && context.Chance(0.25));
-            var advance = context.Pick(5, 45);
+            var advance = context.Pick(3, 30);
             var signalDelayMs = context.Pick(0, 40);
             if (wipe && Directory.Exists(flags.CheckpointDirectory))
             {
