@@ -1,5 +1,5 @@
 # K8sTraining: `make demo` shows the main job, `make demo-node-loss` a node lost without warning (on 2 local nodes),
-# `make test` runs every test, `make test-unit` only the in-memory ones (Category=Unit), in under a minute. Each installs
+# `make test` runs every test, `make chaos` the chaos suite (CHAOS_SECONDS, CHAOS_SEED; prints a table), `make test-unit` only the in-memory ones (Category=Unit), in under a minute. Each installs
 # what is missing first.
 SHELL := /bin/bash
 DOTNET ?= dotnet
@@ -12,7 +12,7 @@ export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 export PATH := $(CURDIR)/$(LOCAL)/bin:$(PATH)
 
-.PHONY: all deps build publish test test-unit demo demo-node-loss bench local-cluster clean
+.PHONY: all deps build publish test test-unit demo demo-node-loss bench chaos local-cluster clean
 
 all: build
 
@@ -44,6 +44,14 @@ demo-node-loss: publish
 bench: publish
 	@./scripts/install-bench-deps.sh
 	$(DOTNET) run --project bench/K8sTraining.Benchmarks -c $(CONFIG) --no-build -- $(BENCH_ARGS)
+
+# The chaos suite (issue 19): about CHAOS_SECONDS of interruptions, storage faults, disk trouble and input fuzz on the
+# published trainer, from one seed (printed first; CHAOS_SEED replays it). Exits non-zero on any invariant violation.
+CHAOS_SECONDS ?= 900
+CHAOS_SEED ?=
+CHAOS_PROFILE ?= full
+chaos: publish
+	CHAOS_SECONDS=$(CHAOS_SECONDS) CHAOS_SEED=$(CHAOS_SEED) CHAOS_PROFILE=$(CHAOS_PROFILE) $(DOTNET) run --project chaos/K8sTraining.Chaos -c $(CONFIG) --no-build
 
 local-cluster: publish
 	@LOCAL_KUBECONFIG=$(LOCAL_KUBECONFIG) ./scripts/local-cluster.sh

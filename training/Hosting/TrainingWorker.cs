@@ -109,7 +109,7 @@ public sealed partial class TrainingWorker(
     public static string? InvalidReason(Exception error) => error switch
     {
         CheckpointPrefixInUseException => TerminationReasons.CheckpointPrefixInUse,
-        ConfigurationMismatchException or RemoteStoreConfigurationException or OptionsException or InvalidInputException => TerminationReasons.InvalidConfiguration,
+        ConfigurationMismatchException or RemoteStoreConfigurationException or RemoteCheckpointDamagedException or OptionsException or InvalidInputException => TerminationReasons.InvalidConfiguration,
         _ => null,
     };
 

@@ -61,7 +61,8 @@ public sealed class RemoteStoreUnavailableException(string message, Exception? i
 
 /// <summary>
 /// Storage answered, but what it holds cannot be used (latest.json unreadable, no listed checkpoint verifies): the
-/// trainer will not silently start from scratch. Maps to exit 1.
+/// trainer will not silently start from scratch. A person must repair or delete latest.json, so it maps to exit 2
+/// (InvalidConfiguration) with this message, like any other input the trainer cannot use.
 /// </summary>
 public sealed class RemoteCheckpointDamagedException(string message, Exception? inner = null) : Exception(message, inner);
 

@@ -92,6 +92,11 @@ internal sealed partial class S3CheckpointRestorer(
         LogPrefixClaimed(Location, claim.Uid);
     }
 
+    /// <summary>How many times restore reads an unparsable latest.json before it calls it damaged (a torn read heals).</summary>
+    private const int LatestReads = 3;
+
+    private static readonly TimeSpan TornReadPause = TimeSpan.FromMilliseconds(300);
+
     public async Task<long?> RestoreNewestAsync(string localCheckpointRoot, long localNewestGlobalStep, CancellationToken cancellationToken)
     {
         var bytes = await retry.AtStartupAsync("reading latest.json", ct => objects.GetBytesAsync(LatestKey, ct), cancellationToken).ConfigureAwait(false);
@@ -102,14 +107,31 @@ internal sealed partial class S3CheckpointRestorer(
             return null;
         }
         LatestPointer pointer;
-        try
+        for (var read = 1; ; read++)
         {
-            pointer = RemoteCheckpointDocuments.ParseLatest(bytes);
-        }
-        catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException)
-        {
-            throw new RemoteCheckpointDamagedException(
-                $"{options.Location.Uri(CheckpointLayout.LatestFileName)} is unreadable ({e.Message}); checkpoints may exist, so the trainer will not start from scratch. Repair or delete latest.json.", e);
+            try
+            {
+                pointer = RemoteCheckpointDocuments.ParseLatest(bytes);
+                break;
+            }
+            catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException && read < LatestReads)
+            {
+                // A store without atomic overwrites (s3rver) can hand a read a torn latest.json while a zombie writes it:
+                // read again before calling it damaged, which stops the job (exit 2) until a person repairs it.
+                await Task.Delay(TornReadPause, cancellationToken).ConfigureAwait(false);
+                bytes = await retry.AtStartupAsync("reading latest.json again", ct => objects.GetBytesAsync(LatestKey, ct), cancellationToken).ConfigureAwait(false);
+                if (bytes is null)
+                {
+                    state.RecordNothingRemote(localNewestGlobalStep);
+                    LogNothingToRestore(Location);
+                    return null;
+                }
+            }
+            catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException)
+            {
+                throw new RemoteCheckpointDamagedException(
+                    $"{options.Location.Uri(CheckpointLayout.LatestFileName)} is unreadable ({e.Message}); checkpoints may exist, so the trainer will not start from scratch. Repair or delete latest.json.", e);
+            }
         }
         state.Latest = pointer;
         fence.ThrowIfCommittedByNewer(pointer);

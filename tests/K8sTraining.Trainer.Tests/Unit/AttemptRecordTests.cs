@@ -47,6 +47,7 @@ public sealed class AttemptRecordTests
     [InlineData("storage configuration", TerminationReasons.InvalidConfiguration)]
     [InlineData("dataset file", TerminationReasons.InvalidConfiguration)]
     [InlineData("configuration mismatch", TerminationReasons.InvalidConfiguration)]
+    [InlineData("damaged latest.json in the store", TerminationReasons.InvalidConfiguration)]
     [InlineData("storage unreachable", null)]
     [InlineData("disk full", null)]
     public void InvalidReason_Should_MapUserErrorsToTheirReason_When_AnAttemptEndsWithAnError(string name, string? reason)
@@ -57,6 +58,7 @@ public sealed class AttemptRecordTests
             "storage configuration" => new RemoteStoreConfigurationException("bad key"),
             "dataset file" => new K8sTraining.Training.Options.InvalidInputException("truncated"),
             "configuration mismatch" => new ConfigurationMismatchException("--lr differs"),
+            "damaged latest.json in the store" => new RemoteCheckpointDamagedException("latest.json is unreadable"),
             "storage unreachable" => new RemoteStoreUnavailableException("unreachable"),
             _ => new IOException("No space left on device"),
         };
