@@ -22,7 +22,22 @@ public sealed class SampleTrace
     public void Append(int epoch, LoadedBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var line = FormattableString.Invariant($"{epoch}:{string.Join(',', batch.Indices.Take(batch.Count))}\n");
-        File.AppendAllText(_path, line);
+        var line = System.Text.Encoding.UTF8.GetBytes(FormattableString.Invariant($"{epoch}:{string.Join(',', batch.Indices.Take(batch.Count))}\n"));
+        // The ranks of a data-parallel job may share one trace file: .NET appends by seeking to the end (no O_APPEND), so
+        // each line is written under an exclusive lock (FileShare.None is an flock on Unix), never interleaved or overwritten.
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                using var stream = new FileStream(_path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None);
+                stream.Seek(0, SeekOrigin.End);
+                stream.Write(line);
+                return;
+            }
+            catch (IOException) when (attempt < 1000 && File.Exists(_path))
+            {
+                Thread.Sleep(1);
+            }
+        }
     }
 }

@@ -311,13 +311,13 @@ public sealed class KubectlConformanceTests(ControlPlaneFixture fx) : IClassFixt
             """;
         await Eventually.TrueAsync(async () => (await fx.KubectlWithInputAsync(manifest, "apply", "-f", "-")).ExitCode == 0, "the TrainingJob API to be served", TimeSpan.FromSeconds(10));
         await fx.Client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
-            new V1Patch("""{"status":{"phase":"Running","attempt":2,"preemptions":1,"restarts":0,"activePod":"mnist-attempt-2","stage":{"name":"full-size","index":2,"total":3},"progress":{"globalStep":1234,"epoch":2,"stepInEpoch":296},"resumeFrom":{"globalStep":1200,"epoch":2,"stepInEpoch":262,"location":"s3://b/p/step-000000001200","uploaded":true}}}""", V1Patch.PatchType.MergePatch),
+            new V1Patch("""{"status":{"phase":"Running","attempt":2,"preemptions":1,"restarts":0,"activePod":"mnist-attempt-2","workersReady":"2/2","stage":{"name":"full-size","index":2,"total":3},"progress":{"globalStep":1234,"epoch":2,"stepInEpoch":296},"resumeFrom":{"globalStep":1200,"epoch":2,"stepInEpoch":262,"location":"s3://b/p/step-000000001200","uploaded":true}}}""", V1Patch.PatchType.MergePatch),
             "k8straining.io", "v1alpha1", ns, "trainingjobs", "mnist");
 
         var lines = (await fx.KubectlAsync("get", "tj", "mnist", "-n", ns, "-o", "wide")).Succeeded().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
-        Assert.Matches(@"^NAME\s+PHASE\s+STAGE\s+EPOCH\s+STEP\s+PREEMPTIONS\s+RESTARTS\s+AGE\s+RESUME STEP\s+ACCURACY\s+BEST\s+POD\s+LOST NODE$", lines[0]);
-        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(lines[1], @"^mnist\s+Running\s+full-size\s+2\s+1234\s+1\s+0\s+\d+s\s+1200\s+mnist-attempt-2\s*$"), lines[1]);
+        Assert.Matches(@"^NAME\s+PHASE\s+STAGE\s+EPOCH\s+STEP\s+PREEMPTIONS\s+RESTARTS\s+WORKERS\s+AGE\s+RESUME STEP\s+ACCURACY\s+BEST\s+POD\s+LOST NODE$", lines[0]);
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(lines[1], @"^mnist\s+Running\s+full-size\s+2\s+1234\s+1\s+0\s+2/2\s+\d+s\s+1200\s+mnist-attempt-2\s*$"), lines[1]);
         Assert.DoesNotContain("local-node", lines[1], StringComparison.Ordinal);
     }
 
