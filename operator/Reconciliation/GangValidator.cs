@@ -20,6 +20,12 @@ public static class GangValidator
             errors.Add($"spec.processesPerWorker must be at least 1 (processes in each worker pod, one per GPU), not {perWorker}");
         }
 
+        if (spec.Training is not null && spec.EffectiveProcessesPerWorker > 1)
+        {
+            // WORLD_SIZE would count processes that never start: the ranks would wait for them until the rendezvous timeout.
+            errors.Add($"spec.processesPerWorker is {spec.EffectiveProcessesPerWorker}, but the built-in trainer (spec.training) runs one process per worker pod; scale with spec.workers, or set spec.processesPerWorker only for an image that starts its own processes (torchrun --nproc-per-node)");
+        }
+
         if (spec.Gang?.StartTimeoutSeconds is { } timeout && timeout < 1)
         {
             errors.Add($"spec.gang.startTimeoutSeconds must be at least 1 (seconds for every worker to be Running), not {timeout}");

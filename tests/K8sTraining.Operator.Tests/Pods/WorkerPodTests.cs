@@ -126,6 +126,7 @@ public sealed class WorkerPodTests
     [Theory]
     [InlineData("no workers", 0, null, null, null, "spec.workers must be at least 1")]
     [InlineData("no processes", 2, 0, null, null, "spec.processesPerWorker must be at least 1")]
+    [InlineData("two processes per pod of the built-in trainer, which starts one", 2, 2, null, null, "the built-in trainer (spec.training) runs one process per worker pod")]
     [InlineData("a zero start timeout", 2, null, 0L, null, "spec.gang.startTimeoutSeconds must be at least 1")]
     [InlineData("the user sets RANK", 2, null, null, "RANK", "spec.env[0].name 'RANK' is a distributed-training variable")]
     public void Validate_Should_SayWhatIsWrong_When_TheWorkerFieldsAreBad(string because, int workers, int? perWorker, long? timeout, string? env, string expected)
@@ -146,8 +147,11 @@ public sealed class WorkerPodTests
     [Fact]
     public void Validate_Should_AcceptAMultiWorkerSpec_When_EveryFieldIsInRange()
     {
-        var job = TrainingJobBuilder.Default().WithSpec(s => { s.Workers = 8; s.ProcessesPerWorker = 4; s.Gang = new GangSpec { StartTimeoutSeconds = 120 }; }).Build();
+        var builtIn = TrainingJobBuilder.Default().WithSpec(s => { s.Workers = 8; s.Gang = new GangSpec { StartTimeoutSeconds = 120 }; }).Build();
+        // Processes per worker are for an image that starts its own (torchrun --nproc-per-node).
+        var launcher = TrainingJobBuilder.Default().WithSpec(s => { s.Training = null; s.Image = "ghcr.io/acme/torchrun-ddp:1.0"; s.Workers = 8; s.ProcessesPerWorker = 4; s.Gang = new GangSpec { StartTimeoutSeconds = 120 }; }).Build();
 
-        Assert.Empty(SpecValidator.Validate(job.Spec));
+        Assert.Empty(SpecValidator.Validate(builtIn.Spec));
+        Assert.Empty(SpecValidator.Validate(launcher.Spec));
     }
 }
