@@ -17,7 +17,7 @@ public static class OperatorServiceCollectionExtensions
                 ? KubernetesClientConfiguration.InClusterConfig()
                 : KubernetesClientConfiguration.BuildDefaultConfig();
         services.AddSingleton(options);
-        services.AddSingleton<IKubernetes>(_ => new Kubernetes(config));
+        services.AddSingleton<IKubernetes>(_ => OperatorUserAgent.CreateClient(config, options.Identity));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<OperatorState>();
         services.AddSingleton<IRuntimeReadings>(provider => provider.GetRequiredService<OperatorState>());
