@@ -28,6 +28,16 @@ internal static class NextAction
         var newest = pods.Select(p => PodClassifier.AttemptOf(p)!.Value).DefaultIfEmpty(0).Max();
         if (newest > d.Status.Attempt)
         {
+            // The status write that was lost (a crash, or the API server refusing it) also recorded how the attempt
+            // before ended when both were decided at once (a preemption is replaced at once): count that end first,
+            // as the lost write would have, or the preemption or failure is never counted.
+            if (d.Status.Attempt > 0)
+            {
+                var endedGang = GangAttempt.Of(pods, d.Status.Attempt);
+                d.AccountForEndOfAttempt(endedGang?.Lead ?? pods.FirstOrDefault(p => PodClassifier.AttemptOf(p) == d.Status.Attempt), endedGang);
+                d.Status.NextAttemptTime = null;
+            }
+
             d.Status.Attempt = newest;
             d.Status.ActivePod = GangAttempt.Of(pods, newest)?.Lead.Metadata.Name ?? pods.Last().Metadata.Name;
             d.Status.StartTime ??= d.Now.UtcDateTime;
@@ -159,7 +169,8 @@ internal static class NextAction
         {
             var attempt = PodClassifier.AttemptOf(pod);
             var accounted = attempt < d.Status.Attempt || (attempt == d.Status.Attempt && d.Status.LastTermination?.Attempt == attempt) || belowOrAtAttempt == int.MaxValue;
-            if (attempt <= belowOrAtAttempt && accounted && DecisionDraft.HasFinalizer(pod) && PodClassifier.StateOf(pod) == PodState.Ended)
+            if (attempt <= belowOrAtAttempt && accounted && DecisionDraft.HasFinalizer(pod) && PodClassifier.StateOf(pod) == PodState.Ended
+                && !d.Actions.OfType<ReleasePod>().Any(r => r.Name == pod.Metadata.Name))
             {
                 d.Actions.Add(new ReleasePod(pod.Metadata.Name));
             }
