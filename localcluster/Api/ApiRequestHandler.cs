@@ -504,7 +504,8 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
                 return t;
             }
 
-            var injected = faults.ForWatch(ctx.Request.Headers.UserAgent.ToString(), timeout);
+            using var open = faults.WatchOpened(ctx.Request.Headers.UserAgent.ToString());
+            var injected = faults.ForWatch(open.UserAgent, timeout);
             foreach (var o in initial)
             {
                 if (injected?.DropEvent() != true)
@@ -513,7 +514,7 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
                 }
             }
 
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, open.Ended);
             deadline.CancelAfter(injected?.Lifetime ?? timeout);
             var delayed = injected is { Delay.Ticks: > 0 };
             var reader = delayed
@@ -593,7 +594,7 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
             }
             finally
             {
-                if (injected is { ClosesEarly: true } && deadline.IsCancellationRequested && !ctx.RequestAborted.IsCancellationRequested)
+                if (injected is { ClosesEarly: true } && deadline.IsCancellationRequested && !ctx.RequestAborted.IsCancellationRequested && !open.Ended.IsCancellationRequested)
                 {
                     injected.ClosedEarly();
                 }

@@ -193,6 +193,28 @@ public sealed class ApiFaultModeTests(FaultModeFixture fx) : IClassFixture<Fault
         await Eventually.TrueAsync(() => fx.Plane.Faults.Injected(ApiFaultKind.EarlyClose) - before == 1, what: "the early close to be counted");
     }
 
+    [Fact]
+    public async Task Set_Should_EndTheOpenWatchesOfTheClientItNames_When_TheRulesChange()
+    {
+        var ns = await fx.NewNamespaceAsync();
+        using var client = fx.ClientAs(_agent);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var from = (await fx.Client.CoreV1.ListNamespacedConfigMapAsync(ns)).Metadata.ResourceVersion;
+        var faulted = WatchRecorder.Start(client, ns, from, stop.Token);
+        var plain = WatchRecorder.Start(fx.Client, ns, from, stop.Token);
+        await Eventually.TrueAsync(() => faulted.Bookmarks.Count > 0 && plain.Bookmarks.Count > 0, what: "both watches to be open");
+
+        // Opened before the rule: it ends, so the client watches again under the rule.
+        var earlyCloses = fx.Plane.Faults.Injected(ApiFaultKind.EarlyClose);
+        fx.Plane.Faults.Set(1, new ApiFaultRule { UserAgentPrefix = _agent, DropWatchEvents = 1 });
+        await faulted.Ended.WaitAsync(TimeSpan.FromSeconds(15));
+        var open = !plain.Ended.IsCompleted;
+        await stop.CancelAsync();
+
+        Assert.True(open, "the other client's watch stayed open");
+        Assert.Equal(earlyCloses, fx.Plane.Faults.Injected(ApiFaultKind.EarlyClose));
+    }
+
     /// <summary>One watch from a resourceVersion with bookmarks, each change and bookmark recorded with when it arrived.</summary>
     private sealed class WatchRecorder
     {
