@@ -26,6 +26,7 @@ public sealed class LeaderChurnScenario : IChaosScenario
     private static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(4);
     private static readonly TimeSpan Tolerance = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan JobDeadline = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan LeaderWait = TimeSpan.FromSeconds(30);
 
     public string Name => "leader churn";
 
@@ -33,8 +34,8 @@ public sealed class LeaderChurnScenario : IChaosScenario
     {
         var result = new ScenarioResult(Name);
         var until = context.SliceDeadline(Share);
-        // The subset churns for about 12 s; the full profile for what its slice leaves after the jobs' tail.
-        var churnUntil = context.IsSubset ? DateTime.UtcNow + TimeSpan.FromSeconds(12) : until - TimeSpan.FromSeconds(15);
+        // The subset churns for about 15 s; the full profile for what its slice leaves after the jobs' tail.
+        var churnUntil = context.IsSubset ? DateTime.UtcNow + TimeSpan.FromSeconds(15) : until - TimeSpan.FromSeconds(12);
         var replicaCount = context.IsSubset ? 2 : context.Pick(2, 4);
         await using var cluster = await LocalTestCluster.StartAsync(new LocalTestClusterOptions(), cancellationToken);
         result.Runs++;
@@ -55,16 +56,17 @@ public sealed class LeaderChurnScenario : IChaosScenario
             while (DateTime.UtcNow < churnUntil)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                await Task.Delay(context.Pick(1500, 4000), cancellationToken);
-                await story.CreateNextAsync(cancellationToken);
-                var holder = await HolderAsync(cluster, ns);
-                if (holder is null || replicas.Find(holder) is not { HasExited: false } leader)
+                var leader = await LiveLeaderAsync(cluster, ns, replicas, cancellationToken);
+                if (leader is null)
                 {
-                    // Nobody leads yet (a take-over under way): the next round kills the new leader.
-                    continue;
+                    result.Violation($"no live replica held the lease within {LeaderWait.TotalSeconds:0} s ({result.Interruptions} kills so far)");
+                    break;
                 }
+                // The leader works a random while (a job created meanwhile), then dies.
+                await Task.Delay(context.Pick(500, 2500), cancellationToken);
+                await story.CreateNextAsync(cancellationToken);
                 await leader.KillAsync();
-                kills.Add((holder, Stopwatch.GetTimestamp()));
+                kills.Add((leader.Identity, Stopwatch.GetTimestamp()));
                 result.Interruptions++;
                 replicas.StartOne();
             }
@@ -115,6 +117,21 @@ public sealed class LeaderChurnScenario : IChaosScenario
             await replicas.DisposeAsync();
         }
         return result;
+    }
+
+    /// <summary>The live replica that holds the lease, once one does (a take-over waits for the lease to expire).</summary>
+    private static async Task<OperatorProcess?> LiveLeaderAsync(LocalTestCluster cluster, string ns, Replicas replicas, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + LeaderWait;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await HolderAsync(cluster, ns) is { } holder && replicas.Find(holder) is { HasExited: false } leader)
+            {
+                return leader;
+            }
+            await Task.Delay(100, cancellationToken);
+        }
+        return null;
     }
 
     private static async Task<string?> HolderAsync(LocalTestCluster cluster, string ns)
