@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using K8sTraining.Contract;
 
 namespace K8sTraining.Chaos.Cluster;
 
@@ -33,6 +34,24 @@ public static partial class TrainerPodLogs
         catch (IOException)
         {
             return "";
+        }
+    }
+
+    /// <summary>The termination message the trainer of a pod wrote (its termination-log file), or null while there is none.</summary>
+    public static TerminationMessage? Termination(string stateDirectory, string ns, string pod)
+    {
+        var nodes = Path.Combine(stateDirectory, "nodes");
+        var directory = Directory.Exists(nodes)
+            ? Directory.EnumerateDirectories(nodes, $"{ns}_{pod}_*", SearchOption.AllDirectories).FirstOrDefault()
+            : null;
+        var file = directory is null ? null : Path.Combine(directory, "containers", "trainer", "termination-log");
+        try
+        {
+            return file is not null && File.Exists(file) ? TerminationMessage.TryParse(File.ReadAllText(file)) : null;
+        }
+        catch (IOException)
+        {
+            return null;
         }
     }
 

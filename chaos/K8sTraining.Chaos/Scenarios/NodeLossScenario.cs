@@ -38,7 +38,7 @@ public sealed class NodeLossScenario : IChaosScenario
     private static readonly TimeSpan NodeMonitorGrace = TimeSpan.FromSeconds(4);
     private static readonly TimeSpan JobDeadline = TimeSpan.FromSeconds(150);
 
-    private static readonly string[] Kinds = ["vanished", "frozen", "partition"];
+    private static readonly string[] Kinds = ["vanished", "frozen", "partition", "rebooted"];
 
     public string Name => "node loss";
 
@@ -46,11 +46,14 @@ public sealed class NodeLossScenario : IChaosScenario
     {
         var result = new ScenarioResult(Name);
         var until = context.SliceDeadline(Share);
-        var epochs = context.IsSubset ? 2 : 3;
+        // The full profile trains long enough (about 20 s) that a zombie behind a partition still trains when its
+        // replacement commits, and meets the fence.
+        var epochs = context.IsSubset ? 2 : 5;
         await using var s3 = await ChaosS3.StartAsync(context.NewDirectory("s3-node-loss"), cancellationToken);
         byte[]? reference = null;
         var kinds = new Dictionary<string, int>(StringComparer.Ordinal);
         var inFlight = 0;
+        var fenced = 0;
         // At least one run; then more while a whole run (about 40 s on an idle machine) still fits the slice.
         do
         {
@@ -62,6 +65,7 @@ public sealed class NodeLossScenario : IChaosScenario
             reference ??= outcome.Reference;
             kinds[$"{kind}/{policy}"] = kinds.GetValueOrDefault($"{kind}/{policy}") + 1;
             inFlight += outcome.LostTheUploadInFlight ? 1 : 0;
+            fenced += outcome.ZombieFenced ? 1 : 0;
             if (context.IsSubset || result.Violations.Count > 0)
             {
                 break;
@@ -70,11 +74,12 @@ public sealed class NodeLossScenario : IChaosScenario
         while (DateTime.UtcNow + TimeSpan.FromSeconds(40) < until);
 
         result.Notes.Add("losses by kind/policy: " + string.Join(", ", kinds.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}")));
+        result.Notes.Add($"{fenced} zombie(s) behind a partition refused by the fence (exit {TrainerExitCodes.Superseded}, superseded)");
         result.Notes.Add($"{inFlight} loss(es) cost the interval plus the steps trained while the last boundary's checkpoint was uploading");
         return result;
     }
 
-    private sealed record RunOutcome(byte[]? Reference, bool LostTheUploadInFlight);
+    private sealed record RunOutcome(byte[]? Reference, bool LostTheUploadInFlight, bool ZombieFenced = false);
 
     /// <summary>One fresh two-node cluster, one operator, one job, one node lost.</summary>
     private sealed class Run(ChaosContext context, ScenarioResult result, ChaosS3 s3, string kind, string policy, int epochs, int number)
@@ -139,7 +144,7 @@ public sealed class NodeLossScenario : IChaosScenario
             }));
 
             // The loss comes at a random step of the first attempt (before its first commit, sometimes).
-            var target = context.Pick(5, (int)(TotalSteps * 0.6));
+            var target = context.Pick(5, (int)(TotalSteps * (context.IsSubset ? 0.6 : 0.4)));
             var first = $"{JobName}-attempt-1";
             var reachedTarget = await WaitAsync(() => TrainerPodLogs.LastStep(Log(first)) >= target, TimeSpan.FromSeconds(120), cancellationToken);
             if (!reachedTarget)
@@ -160,7 +165,12 @@ public sealed class NodeLossScenario : IChaosScenario
             // Replace, a partition heals only after the replacement has committed, so the zombie meets the fence.
             var delayMs = context.Pick(2500, 6000);
             Func<bool> healWhen = kind == "partition" && policy == NodeLossPolicies.Replace ? () => latest.Attempts.Contains(2) : () => true;
-            var returns = kind == "vanished" ? Task.CompletedTask : ReturnLaterAsync(node, delayMs, healWhen, cancellationToken);
+            var returns = kind switch
+            {
+                "vanished" => Task.CompletedTask,
+                "rebooted" => RebootAsync(node, context.Pick(300, 1500), cancellationToken),
+                _ => ReturnLaterAsync(node, delayMs, healWhen, cancellationToken),
+            };
 
             var second = $"{JobName}-attempt-2";
             long firstNewStepAt = 0;
@@ -247,7 +257,8 @@ public sealed class NodeLossScenario : IChaosScenario
             }
             context.Log(string.Create(CultureInfo.InvariantCulture,
                 $"node loss {what}: resumed at {resumed} (reached {reachedAtLoss}, latest.json {durable}), first new step {Stopwatch.GetElapsedTime(lostAt, firstNewStepAt).TotalSeconds:0.0} s after the loss; latest.json attempts {string.Join(",", latest.Attempts)}"));
-            return new RunOutcome(reference, NodeLossJudgement.LostTheUploadInFlight(outcome));
+            var zombie = kind == "partition" ? TrainerPodLogs.Termination(cluster.StateDirectory, ns, first) : null;
+            return new RunOutcome(reference, NodeLossJudgement.LostTheUploadInFlight(outcome), zombie?.Status == TerminationStatuses.Superseded);
         }
 
         private async Task ReturnLaterAsync(string node, int delayMs, Func<bool> when, CancellationToken cancellationToken)
@@ -258,7 +269,14 @@ public sealed class NodeLossScenario : IChaosScenario
             await WaitAsync(when, TimeSpan.FromSeconds(60), cancellationToken);
             await Task.Delay(delayMs, cancellationToken);
             await FreezeAsync(node, null, cancellationToken);
-            context.Log($"node loss run {number}: {node} is back after {delayMs} ms NotReady");
+            context.Log($"node loss run {number}: {node} is back");
+        }
+
+        private async Task RebootAsync(string node, int delayMs, CancellationToken cancellationToken)
+        {
+            await Task.Delay(delayMs, cancellationToken);
+            await FreezeAsync(node, null, cancellationToken);
+            context.Log($"node loss run {number}: {node} rebooted within {delayMs} ms");
         }
 
         private async Task<bool> IsReadyAsync(string node)
