@@ -481,12 +481,8 @@ public static partial class StructuralSchema
         _ => "null",
     };
 
-    private static bool IsIntegral(JsonValue v)
-    {
-        var text = v.ToJsonString();
-        return !text.Contains('.', StringComparison.Ordinal) && !text.Contains('e', StringComparison.OrdinalIgnoreCase)
-            || (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d == Math.Floor(d) && !text.Contains('.', StringComparison.Ordinal));
-    }
+    /// <summary>An integer as kube-openapi's type check sees one: an int64, or a whole float64 within 2^53 (so 1.0 is one, 1e20 is not).</summary>
+    private static bool IsIntegral(JsonValue v) => JsonNumbers.IsInteger(v.ToJsonString());
 
     private static string Num(double d) => d.ToString("R", CultureInfo.InvariantCulture);
 
