@@ -44,6 +44,15 @@ public sealed class ChaosContext
 
     public TimeSpan Elapsed => DateTime.UtcNow - Started;
 
+    /// <summary>True for the seeded subset `make test` runs: every scenario keeps to a few cases there.</summary>
+    public bool IsSubset => Profile.Name == ChaosProfile.Subset.Name;
+
+    /// <summary>
+    /// A scenario's own time slice: now plus <paramref name="share"/> (0..1) of the budget. The operator scenarios take
+    /// theirs at their start, after the trainer scenarios have used theirs.
+    /// </summary>
+    public DateTime SliceDeadline(double share) => DateTime.UtcNow + Budget * share;
+
     /// <summary>The moment <paramref name="share"/> (0..1) of the budget has passed.</summary>
     public DateTime DeadlineAt(double share) => Started + Budget * share;
 

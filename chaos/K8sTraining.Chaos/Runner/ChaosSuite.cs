@@ -13,10 +13,33 @@ public static class ChaosSuite
         new InputFuzzScenario(),
     ];
 
-    public static async Task<IReadOnlyList<ScenarioResult>> RunAsync(ChaosContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// The scenarios to run: all of them, or those named in <paramref name="only"/> (CHAOS_ONLY, comma-separated). An
+    /// unknown name is an error that lists the known ones.
+    /// </summary>
+    public static IReadOnlyList<IChaosScenario> Select(string? only)
+    {
+        var all = Scenarios();
+        if (string.IsNullOrWhiteSpace(only))
+        {
+            return all;
+        }
+        var names = only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var unknown = names.Where(n => all.All(s => s.Name != n)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException($"CHAOS_ONLY names no scenario called {string.Join(", ", unknown.Select(u => $"'{u}'"))}; the scenarios are: {string.Join(", ", all.Select(s => $"'{s.Name}'"))}.");
+        }
+        return all.Where(s => names.Contains(s.Name)).ToList();
+    }
+
+    public static Task<IReadOnlyList<ScenarioResult>> RunAsync(ChaosContext context, CancellationToken cancellationToken) =>
+        RunAsync(context, Scenarios(), cancellationToken);
+
+    public static async Task<IReadOnlyList<ScenarioResult>> RunAsync(ChaosContext context, IReadOnlyList<IChaosScenario> scenarios, CancellationToken cancellationToken)
     {
         var results = new List<ScenarioResult>();
-        foreach (var scenario in Scenarios())
+        foreach (var scenario in scenarios)
         {
             context.Log($"--- {scenario.Name} (at {context.Elapsed.TotalSeconds:0} s)");
             ScenarioResult result;

@@ -1,10 +1,11 @@
 using k8s;
 using k8s.Models;
+using K8sTraining.TestSupport;
 
-namespace K8sTraining.Operator.Tests.Integration;
+namespace K8sTraining.ClusterSupport;
 
 /// <summary>Polls a namespace's pods every 50 ms and remembers the most that were alive at once, by the test's own rule of alive.</summary>
-internal sealed class PodCensus : IDisposable
+public sealed class PodCensus : IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;

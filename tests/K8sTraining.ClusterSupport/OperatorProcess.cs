@@ -1,7 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using K8sTraining.TestSupport;
 
-namespace K8sTraining.Operator.Tests.Integration;
+namespace K8sTraining.ClusterSupport;
 
 /// <summary>The published operator (.local/publish/operator) as a real process with its own HTTP port.</summary>
 public sealed class OperatorProcess : IAsyncDisposable
@@ -21,6 +22,9 @@ public sealed class OperatorProcess : IAsyncDisposable
     public string Identity { get; }
 
     public bool HasExited => _process.HasExited;
+
+    /// <summary>The process id (for /proc readings).</summary>
+    public int Pid => _process.Id;
 
     public string Output => _process.Output;
 
@@ -43,6 +47,39 @@ public sealed class OperatorProcess : IAsyncDisposable
         {
             return null;
         }
+    }
+
+    /// <summary>The Prometheus text of /metrics, or null when the operator does not answer.</summary>
+    public async Task<string?> MetricsAsync()
+    {
+        try
+        {
+            return await Http.GetStringAsync($"http://127.0.0.1:{Port}/metrics");
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The resident set size in MiB (VmRSS of /proc/PID/status), or null once the process is gone.</summary>
+    public double? RssMiB()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    var kib = long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+                    return kib / 1024.0;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+        }
+        return null;
     }
 
     public async Task<HttpStatusCode?> GetStatusAsync(string path)
@@ -79,5 +116,5 @@ public sealed class OperatorProcess : IAsyncDisposable
     public ValueTask DisposeAsync() => _process.DisposeAsync();
 
     /// <summary>A loopback port nobody listens on right now (<see cref="TestSupport.FreePort.Next"/>).</summary>
-    public static int FreePort() => TestSupport.FreePort.Next();
+    public static int FreePort() => K8sTraining.TestSupport.FreePort.Next();
 }
