@@ -11,6 +11,8 @@ public static class ChaosSuite
         new StorageFaultScenario(),
         new DiskScenario(),
         new InputFuzzScenario(),
+        new SoakScenario(),
+        new SpecFuzzScenario(),
     ];
 
     /// <summary>
