@@ -24,7 +24,7 @@ public sealed class SpecFuzzScenario : IChaosScenario
     /// <summary>This scenario's share of the suite's budget (full profile).</summary>
     public const double Share = 0.05;
 
-    private const int InFlight = 8;
+    private const int InFlight = 16;
 
     private static readonly TimeSpan ConditionDeadline = TimeSpan.FromSeconds(20);
 
@@ -33,7 +33,9 @@ public sealed class SpecFuzzScenario : IChaosScenario
     public async Task<ScenarioResult> RunAsync(ChaosContext context, CancellationToken cancellationToken)
     {
         var result = new ScenarioResult(Name);
-        var until = context.SliceDeadline(Share);
+        // The subset's sizes are fixed (its run fits in 30 s); its slice of the short test budget would cut it
+        // before it starts, so it only has a safety cap.
+        var until = context.IsSubset ? DateTime.UtcNow.AddSeconds(90) : context.SliceDeadline(Share);
         var manifests = context.IsSubset ? 200 : 3000;
 
         // No job here reads S3: the endpoint only fills the s3-credentials Secret, so no s3rver is started for it.
@@ -44,6 +46,7 @@ public sealed class SpecFuzzScenario : IChaosScenario
         await using var op = OperatorProcess.Start(cluster.KubeconfigPath, ns, "fuzz-operator");
         var outcomes = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var invalid = new List<string>();
+        var samples = new List<string>();
         try
         {
             await op.WaitReadyAndLeadingAsync(TimeSpan.FromSeconds(60));
@@ -52,16 +55,29 @@ public sealed class SpecFuzzScenario : IChaosScenario
             var fuzzer = new ManifestFuzzer(context.Random, await SpecSchemaAsync(cancellationToken), TrainingJob.KubeApiVersion, TrainingJob.KubeKind);
             using var http = new HttpClient { BaseAddress = cluster.Plane.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
             var sent = 0;
-            while (sent < manifests && DateTime.UtcNow < until)
+
+            // Drawn one after another as the loop asks for the next (never two at once), so the seed alone decides
+            // every manifest whatever the timing; judged InFlight at a time.
+            IEnumerable<FuzzedManifest> Drawn()
             {
-                // Drawn in order before any request, so the seed alone decides every manifest.
-                var batch = Enumerable.Range(sent, Math.Min(InFlight, manifests - sent))
-                    .Select(i => fuzzer.Next(ns, $"fuzz-{i.ToString("D5", CultureInfo.InvariantCulture)}", LocalTestCluster.ScriptImage))
-                    .ToList();
-                var verdicts = await Task.WhenAll(batch.Select(m => JudgeAsync(http, cluster, ns, m, cancellationToken)));
-                foreach (var (manifest, verdict) in batch.Zip(verdicts))
+                for (var i = 0; i < manifests && DateTime.UtcNow < until; i++)
+                {
+                    sent++;
+                    yield return fuzzer.Next(ns, $"fuzz-{i.ToString("D5", CultureInfo.InvariantCulture)}", LocalTestCluster.ScriptImage);
+                }
+            }
+
+            await Parallel.ForEachAsync(Drawn(), new ParallelOptions { MaxDegreeOfParallelism = InFlight, CancellationToken = cancellationToken }, async (manifest, ct) =>
+            {
+                var verdict = await JudgeAsync(http, cluster, ns, manifest, ct);
+                lock (outcomes)
                 {
                     outcomes[verdict.Outcome] = outcomes.GetValueOrDefault(verdict.Outcome) + 1;
+                    if (outcomes[verdict.Outcome] <= 2)
+                    {
+                        samples.Add($"{verdict.Outcome}: {manifest.Mutations}{(verdict.Message is { } m ? $" -> {Tail(m)}" : "")}");
+                    }
+
                     if (verdict.Violation is { } v)
                     {
                         result.Violation($"{v} [{manifest.Mutations}]");
@@ -72,10 +88,8 @@ public sealed class SpecFuzzScenario : IChaosScenario
                         invalid.Add(name);
                     }
                 }
-
-                sent += batch.Count;
-                result.Runs = sent;
-            }
+            });
+            result.Runs = sent;
 
             // A pod for a job the operator called invalid, even one created after its verdict, shows here.
             foreach (var name in invalid.Where(n => ledger.PodsOf(n).Count > 0))
@@ -89,6 +103,7 @@ public sealed class SpecFuzzScenario : IChaosScenario
                 result.Violation($"the operator {(op.HasExited ? "exited" : op.Pid != pid ? "restarted" : "is not ready")} after the fuzz:\n{Tail(op.Output)}");
             }
 
+            result.Notes.AddRange(samples.Order(StringComparer.Ordinal).Select(x => $"e.g. {x}"));
             result.Notes.Add($"{sent} of {manifests} manifests{(sent < manifests ? " (stopped at the budget slice)" : "")}: {string.Join(", ", outcomes.Select(o => $"{o.Key} {o.Value}"))}");
         }
         finally
@@ -100,7 +115,7 @@ public sealed class SpecFuzzScenario : IChaosScenario
     }
 
     /// <summary>What became of one manifest: an outcome for the notes, a violation, and the job's name when the operator called it invalid.</summary>
-    private sealed record Verdict(string Outcome, string? Violation = null, string? InvalidJob = null);
+    private sealed record Verdict(string Outcome, string? Violation = null, string? InvalidJob = null, string? Message = null);
 
     private static async Task<Verdict> JudgeAsync(HttpClient http, LocalTestCluster cluster, string ns, FuzzedManifest manifest, CancellationToken cancellationToken)
     {
@@ -135,7 +150,7 @@ public sealed class SpecFuzzScenario : IChaosScenario
             var message = (string?)body?["message"];
             return string.IsNullOrWhiteSpace(message) || (string?)body?["kind"] != "Status"
                 ? new Verdict($"refused {code}", $"refused with {code} but no Status with a message: {Tail(text)}")
-                : new Verdict($"refused {code}");
+                : new Verdict($"refused {code}", Message: message);
         }
 
         if (code is not (200 or 201))
@@ -170,7 +185,7 @@ public sealed class SpecFuzzScenario : IChaosScenario
 
         return string.IsNullOrWhiteSpace(condition.Message)
             ? new Verdict($"accepted {condition.Reason}", $"{name}: SpecValid=False ({condition.Reason}) without a message", name)
-            : new Verdict($"accepted {condition.Reason}", InvalidJob: name);
+            : new Verdict($"accepted {condition.Reason}", InvalidJob: name, Message: condition.Message);
     }
 
     /// <summary>The CRD's schema of spec, as the API server applies it.</summary>
