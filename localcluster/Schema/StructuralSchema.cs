@@ -394,10 +394,10 @@ public static partial class StructuralSchema
                         continue;
                     }
 
-                    var missing = keys.Where(k => !item.ContainsKey(k)).ToList();
-                    if (missing.Count > 0)
+                    // A missing key is the schema's to report: a CRD's list-map keys must be required or defaulted, so
+                    // reporting it here too said "Required value" twice, which the real server does not.
+                    if (keys.Any(k => !item.ContainsKey(k)))
                     {
-                        errors.AddRange(missing.Select(k => FieldError.Required($"{path}[{i}].{k}")));
                         continue;
                     }
 

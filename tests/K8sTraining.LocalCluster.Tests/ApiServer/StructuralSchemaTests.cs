@@ -74,4 +74,19 @@ public sealed class StructuralSchemaTests
             new[] { "spec.env[30000]: Duplicate value: map[string]interface {}{\"name\":\"N7\"}", "spec.tags[30000]: Duplicate value: \"t3\"", "spec.ids[30000]: Duplicate value: 5", "spec.ids[30001]: Duplicate value: 5", "spec.ids[30001]: Duplicate value: 5"}.Order(StringComparer.Ordinal),
             errors.Select(e => e.ToString()).Order(StringComparer.Ordinal).ToList());
     }
+
+    [Fact]
+    public void Admit_Should_SayRequiredOnce_When_AListMapItemLacksItsKey()
+    {
+        var schema = JsonNode.Parse("""
+            {"type": "object", "properties": {"spec": {"type": "object", "properties": {
+              "sidecars": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+                           "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "image": {"type": "string"}}}}}}}}
+            """)!.AsObject();
+        var obj = JsonNode.Parse("""{"spec": {"sidecars": [{"image": "a"}, {"name": "b"}]}}""")!.AsObject();
+
+        var errors = StructuralSchema.Admit(obj, schema, strictUnknownFields: true);
+
+        Assert.Equal(["spec.sidecars[0].name: Required value"], errors.Select(e => e.ToString()));
+    }
 }
