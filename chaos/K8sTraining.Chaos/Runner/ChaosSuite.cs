@@ -5,12 +5,21 @@ namespace K8sTraining.Chaos.Runner;
 /// <summary>Runs the scenarios one after another (the machine is small), then the secrets scan over all they produced.</summary>
 public static class ChaosSuite
 {
-    public static IReadOnlyList<IChaosScenario> Scenarios() =>
+    /// <summary>Every scenario, in the order `make chaos` runs them: the trainer's and storage's, then the cluster's.</summary>
+    public static IReadOnlyList<IChaosScenario> Scenarios() => [.. TrainerScenarios(), .. ClusterScenarios()];
+
+    /// <summary>Section 1 and the trainer's inputs: the published trainer against s3rver, no cluster.</summary>
+    public static IReadOnlyList<IChaosScenario> TrainerScenarios() =>
     [
         new InterruptionScenario(),
         new StorageFaultScenario(),
         new DiskScenario(),
         new InputFuzzScenario(),
+    ];
+
+    /// <summary>Section 2 and the spec fuzz: the operator on the local control plane.</summary>
+    public static IReadOnlyList<IChaosScenario> ClusterScenarios() =>
+    [
         new NodeLossScenario(),
         new LeaderChurnScenario(),
         new SoakScenario(),

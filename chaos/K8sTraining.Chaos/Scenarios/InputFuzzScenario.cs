@@ -75,7 +75,7 @@ public sealed class InputFuzzScenario : IChaosScenario
             }
         }
 
-        var deadline = context.DeadlineAt(0.97);
+        var deadline = context.DeadlineAt(context.Profile.TrainerShare);
         var kinds = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < context.Profile.FuzzCases && (i < 4 || DateTime.UtcNow < deadline); i++)
         {
