@@ -1,0 +1,258 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using K8sTraining.Chaos.Cluster;
+using K8sTraining.Chaos.Runner;
+using K8sTraining.ClusterSupport;
+using K8sTraining.LocalCluster.Audit;
+using K8sTraining.Operator.Runtime;
+
+namespace K8sTraining.Chaos.Scenarios;
+
+/// <summary>
+/// §2 "crash at every write", Sieve style: the <see cref="JobStory"/> runs once with its own operator, uncrashed, and its
+/// API writes are recorded (audit entries with the operator's User-Agent: create, update, patch, delete, code &lt; 400).
+/// Then for k = 1..K the story runs again in a fresh namespace and the operator is SIGKILLed right after its k-th write
+/// (from the audit log's observer, before the next request is audited), restarted with the same identity, and the story
+/// finishes. Invariants (<see cref="JobInvariants"/>): never two live pods of one job, no job lost or stuck, counters equal
+/// what the story caused, and the final status equals the uncrashed run's.
+/// </summary>
+public sealed partial class SieveScenario : IChaosScenario
+{
+    private const double Share = 0.13;
+
+    public string Name => "crash at every write";
+
+    public async Task<ScenarioResult> RunAsync(ChaosContext context, CancellationToken cancellationToken)
+    {
+        var result = new ScenarioResult(Name);
+        var until = context.SliceDeadline(Share);
+        // The story's script pods read no checkpoints, so no S3 server is started (the endpoint is never dialled).
+        await using var cluster = await LocalTestCluster.StartAsync(new LocalTestClusterOptions { S3Endpoint = "http://127.0.0.1:9" }, cancellationToken).ConfigureAwait(false);
+
+        // The uncrashed run: the baseline of the final statuses, and K.
+        var baseline = await RunStoryAsync(context, cluster, "sieve-base", killAfter: null, cancellationToken).ConfigureAwait(false);
+        result.Runs++;
+        result.Violations.AddRange(baseline.Violations.Select(v => $"uncrashed run: {v}"));
+        result.RssMiB = baseline.Rss;
+        var writes = baseline.Writes;
+        result.Notes.Add($"uncrashed story: {baseline.Took.TotalSeconds:0.0} s, K = {writes.Count} operator writes ({Summary(writes)})");
+        if (baseline.Violations.Count > 0 || writes.Count == 0)
+        {
+            result.Notes.Add("no crash runs: the uncrashed run must pass first");
+            return result;
+        }
+
+        var ks = context.IsSubset
+            ? Enumerable.Range(1, writes.Count).OrderBy(_ => context.Random.Next()).Take(3).Order().ToList()
+            : Enumerable.Range(1, writes.Count).ToList();
+        // Several stories side by side: each has its own namespace and operator; the plane serves them all.
+        var sideBySide = context.IsSubset ? 3 : Math.Clamp(Environment.ProcessorCount, 1, 4);
+        var covered = new List<int>();
+        var lateKills = 0;
+        // A pool: the next k starts as soon as a story ends, until the slice runs out; the rows are read in k's order.
+        var running = new List<(int K, Task<StoryRun> Run)>();
+        var next = 0;
+        while (running.Count > 0 || (next < ks.Count && DateTime.UtcNow < until))
+        {
+            while (running.Count < sideBySide && next < ks.Count && DateTime.UtcNow < until)
+            {
+                var k = ks[next++];
+                running.Add((k, RunStoryAsync(context, cluster, $"sieve-k{k}", (k, baseline.Outcomes), cancellationToken)));
+            }
+
+            var done = await Task.WhenAny(running.Select(r => r.Run)).ConfigureAwait(false);
+            var (doneK, _) = running.Single(r => r.Run == done);
+            running.RemoveAll(r => r.Run == done);
+            result.Runs++;
+            StoryRun run;
+            try
+            {
+                run = await done.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                result.Violation($"k={doneK}: the run itself failed: {e.Message}");
+                covered.Add(doneK);
+                continue;
+            }
+
+            context.Log($"crash at every write: k={doneK} {(run.Killed ? "killed" : "not killed")}, {run.Violations.Count} violation(s), {run.Took.TotalSeconds:0.0} s");
+            covered.Add(doneK);
+            if (run.Killed)
+            {
+                result.Interruptions++;
+                result.RecoverySeconds.Add(run.RecoverySeconds);
+            }
+            else
+            {
+                lateKills++;
+            }
+
+            result.Violations.AddRange(run.Violations.Select(v => $"k={doneK} (after {writes[doneK - 1]}): {v}"));
+        }
+
+        covered.Sort();
+        result.Notes.Add(context.IsSubset
+            ? $"subset: k in {{{string.Join(", ", covered)}}} of K = {writes.Count}"
+            : $"covered k = 1..{covered.Count} of K = {writes.Count}{(covered.Count < writes.Count ? " (the slice ran out)" : "")}, up to {sideBySide} stories side by side");
+        if (lateKills > 0)
+        {
+            result.Notes.Add($"{lateKills} run(s) made fewer than k writes, so their operator was never killed (the write count varies a little between runs)");
+        }
+
+        return result;
+    }
+
+    private sealed record StoryRun(IReadOnlyList<string> Violations, IReadOnlyList<string> Writes, IReadOnlyList<JobOutcome> Outcomes, TimeSpan Took, bool Killed, double RecoverySeconds, (double Before, double After)? Rss);
+
+    /// <summary>One story in a fresh namespace with its own operator; with <paramref name="killAfter"/>, the operator is SIGKILLed right after its k-th write and restarted.</summary>
+    private static async Task<StoryRun> RunStoryAsync(ChaosContext context, LocalTestCluster cluster, string identity, (int K, IReadOnlyList<JobOutcome> Baseline)? killAfter, CancellationToken ct)
+    {
+        var ns = await cluster.NewNamespaceAsync(identity).ConfigureAwait(false);
+        var userAgent = OperatorUserAgent.For(identity);
+        var violations = new List<string>();
+        var operators = new List<OperatorProcess>();
+        var first = OperatorProcess.Start(cluster.KubeconfigPath, ns, identity);
+        operators.Add(first);
+        using var killer = new WriteKiller(cluster.Plane.AuditLog, userAgent, killAfter?.K, first.Pid);
+        await using var invariants = await JobInvariants.StartAsync(cluster.Client, ns, ct).ConfigureAwait(false);
+        var rssBefore = first.RssMiB();
+        var restart = RestartAfterKillAsync(killer, cluster, ns, identity, operators, ct);
+        var story = await new JobStory(cluster.Client, ns, context.NewDirectory($"go-{ns}")).RunAsync(ct).ConfigureAwait(false);
+        if (killAfter is not null && !killer.Fired.IsCompleted)
+        {
+            // The k-th write may still be on its way (an Event after the last status write).
+            await Task.WhenAny(killer.Fired, Task.Delay(TimeSpan.FromSeconds(3), ct)).ConfigureAwait(false);
+        }
+
+        killer.Disarm();
+        double? recovery = null;
+        try
+        {
+            recovery = await restart.ConfigureAwait(false);
+        }
+        catch (TimeoutException e)
+        {
+            violations.Add($"{ns}: the restarted operator never led with synced caches: {e.Message}");
+        }
+
+        violations.AddRange(await invariants.CheckAsync(story, killAfter?.Baseline, TimeSpan.FromSeconds(15), ct).ConfigureAwait(false));
+        if (story.Stuck is not null)
+        {
+            violations.Add($"{ns} story steps: {string.Join(" | ", story.Steps)}");
+        }
+
+        var outcomes = await JobInvariants.OutcomesAsync(cluster.Client, ns, story.Jobs.Select(j => j.Name), ct).ConfigureAwait(false);
+        var rssAfter = operators[^1].RssMiB();
+        await ClusterEvidence.CollectAsync(context, cluster, ns, operators).ConfigureAwait(false);
+        foreach (var op in operators)
+        {
+            if (!op.HasExited)
+            {
+                await op.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            }
+
+            await op.DisposeAsync().ConfigureAwait(false);
+        }
+
+        return new StoryRun(violations, killer.Writes, outcomes, story.Took, killer.Fired.IsCompleted, recovery ?? 0, (rssBefore, rssAfter));
+    }
+
+    /// <summary>Once the killer fired: waits for the dead operator, starts it again with the same identity, and returns the seconds until it leads with synced caches.</summary>
+    private static async Task<double?> RestartAfterKillAsync(WriteKiller killer, LocalTestCluster cluster, string ns, string identity, List<OperatorProcess> operators, CancellationToken ct)
+    {
+        if (await Task.WhenAny(killer.Fired, killer.Disarmed).ConfigureAwait(false) != killer.Fired)
+        {
+            return null;
+        }
+
+        var clock = Stopwatch.StartNew();
+        await operators[^1].KillAsync().ConfigureAwait(false);
+        var second = OperatorProcess.Start(cluster.KubeconfigPath, ns, identity);
+        lock (operators)
+        {
+            operators.Add(second);
+        }
+
+        await second.WaitReadyAndLeadingAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    private static string Summary(IReadOnlyList<string> writes) =>
+        string.Join(", ", writes.GroupBy(w => w.Split(' ')[0] + " " + w.Split(' ')[1]).OrderByDescending(g => g.Count()).Select(g => $"{g.Count()} {g.Key}"));
+
+    /// <summary>
+    /// Counts one operator's API writes as the audit log records them and SIGKILLs it right after the k-th, inside the
+    /// observer: no further request of it is audited before the signal is sent.
+    /// </summary>
+    private sealed partial class WriteKiller : IDisposable
+    {
+        private readonly AuditLog _audit;
+        private readonly string _userAgent;
+        private readonly int? _k;
+        private readonly int _pid;
+        private readonly List<string> _writes = [];
+        private readonly TaskCompletionSource _fired = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _disarmed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public WriteKiller(AuditLog audit, string userAgent, int? k, int pid)
+        {
+            _audit = audit;
+            _userAgent = userAgent;
+            _k = k;
+            _pid = pid;
+            _audit.Appended += OnAppended;
+        }
+
+        public Task Fired => _fired.Task;
+
+        public Task Disarmed => _disarmed.Task;
+
+        public IReadOnlyList<string> Writes
+        {
+            get
+            {
+                lock (_writes)
+                {
+                    return _writes.ToList();
+                }
+            }
+        }
+
+        public void Disarm() => _disarmed.TrySetResult();
+
+        public void Dispose()
+        {
+            _audit.Appended -= OnAppended;
+            Disarm();
+        }
+
+        private void OnAppended(AuditEntry entry)
+        {
+            if (entry.UserAgent != _userAgent || !IsWrite(entry))
+            {
+                return;
+            }
+
+            int count;
+            lock (_writes)
+            {
+                _writes.Add($"{entry.Verb} {entry.Resource}{(entry.Subresource.Length > 0 ? "/" + entry.Subresource : "")} {entry.Name}");
+                count = _writes.Count;
+            }
+
+            if (count == _k && !_disarmed.Task.IsCompleted)
+            {
+                _ = Kill(_pid, 9);
+                _fired.TrySetResult();
+            }
+        }
+
+        /// <summary>A write of the API as RBAC counts one that changed something: create, update, patch, delete, accepted.</summary>
+        public static bool IsWrite(AuditEntry entry) => entry.Verb is "create" or "update" or "patch" or "delete" && entry.Code < 400;
+
+        [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+        private static partial int Kill(int pid, int signal);
+    }
+}
