@@ -168,6 +168,7 @@ internal static class NextAction
         if (pod is not null && (gang?.State ?? PodClassifier.StateOf(pod)) == PodState.Ended)
         {
             d.AccountForEndOfAttempt(pod, gang);
+            d.Status.NextAttemptTime = null; // the next attempt exists: no backoff is pending any more
         }
     }
 

@@ -67,6 +67,10 @@ public static class OperatorServiceCollectionExtensions
             undecodableJobs = state.Controller?.UndecodableJobs,
             listProblems = state.Controller?.ListProblems,
             queueLength = state.Controller?.QueueLength,
+            activeWatches = state.Controller?.ActiveWatches,
+            // Every System.Threading.Timer alive in the process (delayed requeues, watch deadlines, HTTP pools): it
+            // returns to its level once the work is done, or timers leak.
+            timers = Timer.ActiveCount,
         }));
         return app;
     }

@@ -12,6 +12,10 @@ public static class ChaosSuite
         new DiskScenario(),
         new InputFuzzScenario(),
         new SieveScenario(),
+        new NodeLossScenario(),
+        new LeaderChurnScenario(),
+        new SoakScenario(),
+        new SpecFuzzScenario(),
     ];
 
     /// <summary>
