@@ -5,7 +5,7 @@ using K8sTraining.Chaos.Cluster;
 using K8sTraining.Chaos.Runner;
 using K8sTraining.ClusterSupport;
 using K8sTraining.LocalCluster.Audit;
-using K8sTraining.Operator.Runtime;
+using OperatorUserAgent = K8sTraining.Operator.Runtime.OperatorUserAgent;
 
 namespace K8sTraining.Chaos.Scenarios;
 
@@ -34,7 +34,7 @@ public sealed partial class SieveScenario : IChaosScenario
         var baseline = await RunStoryAsync(context, cluster, "sieve-base", killAfter: null, cancellationToken).ConfigureAwait(false);
         result.Runs++;
         result.Violations.AddRange(baseline.Violations.Select(v => $"uncrashed run: {v}"));
-        result.RssMiB = baseline.Rss;
+        var rssAfterMax = 0.0;
         var writes = baseline.Writes;
         result.Notes.Add($"uncrashed story: {baseline.Took.TotalSeconds:0.0} s, K = {writes.Count} operator writes ({Summary(writes)})");
         if (baseline.Violations.Count > 0 || writes.Count == 0)
@@ -79,6 +79,7 @@ public sealed partial class SieveScenario : IChaosScenario
 
             context.Log($"crash at every write: k={doneK} {(run.Killed ? "killed" : "not killed")}, {run.Violations.Count} violation(s), {run.Took.TotalSeconds:0.0} s");
             covered.Add(doneK);
+            rssAfterMax = Math.Max(rssAfterMax, run.Rss.After ?? 0);
             if (run.Killed)
             {
                 result.Interruptions++;
@@ -93,6 +94,12 @@ public sealed partial class SieveScenario : IChaosScenario
         }
 
         covered.Sort();
+        // Before: the uncrashed run's operator at its start; after: the highest of any operator at its story's end.
+        if (baseline.Rss.Before is { } before)
+        {
+            result.RssMiB = (before, Math.Max(rssAfterMax, baseline.Rss.After ?? 0));
+        }
+
         result.Notes.Add(context.IsSubset
             ? $"subset: k in {{{string.Join(", ", covered)}}} of K = {writes.Count}"
             : $"covered k = 1..{covered.Count} of K = {writes.Count}{(covered.Count < writes.Count ? " (the slice ran out)" : "")}, up to {sideBySide} stories side by side");
@@ -104,7 +111,7 @@ public sealed partial class SieveScenario : IChaosScenario
         return result;
     }
 
-    private sealed record StoryRun(IReadOnlyList<string> Violations, IReadOnlyList<string> Writes, IReadOnlyList<JobOutcome> Outcomes, TimeSpan Took, bool Killed, double RecoverySeconds, (double Before, double After)? Rss);
+    private sealed record StoryRun(IReadOnlyList<string> Violations, IReadOnlyList<string> Writes, IReadOnlyList<JobOutcome> Outcomes, TimeSpan Took, bool Killed, double RecoverySeconds, (double? Before, double? After) Rss);
 
     /// <summary>One story in a fresh namespace with its own operator; with <paramref name="killAfter"/>, the operator is SIGKILLed right after its k-th write and restarted.</summary>
     private static async Task<StoryRun> RunStoryAsync(ChaosContext context, LocalTestCluster cluster, string identity, (int K, IReadOnlyList<JobOutcome> Baseline)? killAfter, CancellationToken ct)
@@ -130,7 +137,10 @@ public sealed partial class SieveScenario : IChaosScenario
         double? recovery = null;
         try
         {
-            recovery = await restart.ConfigureAwait(false);
+            var leading = await restart.ConfigureAwait(false);
+            // Recovery: from the kill to the restarted operator's next write; when it had nothing left to write (k was
+            // the last write), to its leading with synced caches.
+            recovery = killer.SecondsToNextWrite ?? leading;
         }
         catch (TimeoutException e)
         {
@@ -195,6 +205,8 @@ public sealed partial class SieveScenario : IChaosScenario
         private readonly List<string> _writes = [];
         private readonly TaskCompletionSource _fired = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _disarmed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private long _killedAt;
+        private long _nextWriteAt;
 
         public WriteKiller(AuditLog audit, string userAgent, int? k, int pid)
         {
@@ -216,6 +228,18 @@ public sealed partial class SieveScenario : IChaosScenario
                 lock (_writes)
                 {
                     return _writes.ToList();
+                }
+            }
+        }
+
+        /// <summary>Seconds from the kill to the first write after it (the restarted operator's), or null when none came.</summary>
+        public double? SecondsToNextWrite
+        {
+            get
+            {
+                lock (_writes)
+                {
+                    return _killedAt != 0 && _nextWriteAt != 0 ? Stopwatch.GetElapsedTime(_killedAt, _nextWriteAt).TotalSeconds : null;
                 }
             }
         }
@@ -245,7 +269,12 @@ public sealed partial class SieveScenario : IChaosScenario
             if (count == _k && !_disarmed.Task.IsCompleted)
             {
                 _ = Kill(_pid, 9);
+                _killedAt = Stopwatch.GetTimestamp();
                 _fired.TrySetResult();
+            }
+            else if (count > _k && _killedAt != 0 && _nextWriteAt == 0)
+            {
+                _nextWriteAt = Stopwatch.GetTimestamp();
             }
         }
 
