@@ -21,6 +21,9 @@ public sealed partial class SieveScenario : IChaosScenario
 {
     private const double Share = 0.13;
 
+    // The subset's crash runs, side by side after the uncrashed one: 2 keep it within its 30 s on 2 cores.
+    private const int SubsetCrashes = 2;
+
     public string Name => "crash at every write";
 
     public async Task<ScenarioResult> RunAsync(ChaosContext context, CancellationToken cancellationToken)
@@ -43,11 +46,13 @@ public sealed partial class SieveScenario : IChaosScenario
             return result;
         }
 
-        var ks = context.IsSubset
-            ? Enumerable.Range(1, writes.Count).OrderBy(_ => context.Random.Next()).Take(3).Order().ToList()
-            : Enumerable.Range(1, writes.Count).ToList();
         // Several stories side by side: each has its own namespace and operator; the plane serves them all.
-        var sideBySide = context.IsSubset ? 3 : Math.Clamp(Environment.ProcessorCount, 1, 4);
+        var sideBySide = context.IsSubset ? SubsetCrashes : Math.Clamp(Environment.ProcessorCount, 1, 4);
+        // How many crash runs fit what is left of the slice: side by side they slow each other (operators starting on
+        // 2 cores), so each counts for twice the uncrashed run's time divided among the stories running together.
+        var left = Math.Max(0, (until - DateTime.UtcNow).TotalSeconds);
+        var fit = (int)(left / Math.Max(1, baseline.Took.TotalSeconds * 2) * sideBySide);
+        var ks = CrashPoints(writes.Count, context.IsSubset ? SubsetCrashes : fit, context.IsSubset, context.Random);
         var covered = new List<int>();
         var lateKills = 0;
         // A pool: the next k starts as soon as a story ends, until the slice runs out; the rows are read in k's order.
@@ -102,13 +107,38 @@ public sealed partial class SieveScenario : IChaosScenario
 
         result.Notes.Add(context.IsSubset
             ? $"subset: k in {{{string.Join(", ", covered)}}} of K = {writes.Count}"
-            : $"covered k = 1..{covered.Count} of K = {writes.Count}{(covered.Count < writes.Count ? " (the slice ran out)" : "")}, up to {sideBySide} stories side by side");
+            : ks.Count == writes.Count
+                ? $"every k: covered {covered.Count} of K = {writes.Count}{(covered.Count < writes.Count ? " (the slice ran out)" : "")}, up to {sideBySide} stories side by side"
+                : $"k by a seeded stride of {(ks.Count > 1 ? ks[1] - ks[0] : writes.Count)} from k = {ks[0]} (every k did not fit the slice): covered {covered.Count} of K = {writes.Count}, up to {sideBySide} stories side by side");
         if (lateKills > 0)
         {
             result.Notes.Add($"{lateKills} run(s) made fewer than k writes, so their operator was never killed (the write count varies a little between runs)");
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The k to crash at, in order: every k in 1..<paramref name="writes"/> when that many runs fit; otherwise a seeded
+    /// stride (1 + offset, 1 + offset + stride, ...) so the runs that fit still spread over the whole story; in the
+    /// subset, a seeded sample of <paramref name="fit"/>.
+    /// </summary>
+    public static IReadOnlyList<int> CrashPoints(int writes, int fit, bool sample, Random random)
+    {
+        fit = Math.Max(1, fit);
+        if (sample)
+        {
+            return Enumerable.Range(1, writes).OrderBy(_ => random.Next()).Take(fit).Order().ToList();
+        }
+
+        if (fit >= writes)
+        {
+            return Enumerable.Range(1, writes).ToList();
+        }
+
+        var stride = (writes + fit - 1) / fit;
+        var offset = random.Next(stride);
+        return Enumerable.Range(0, writes).Where(i => i % stride == offset).Select(i => i + 1).ToList();
     }
 
     private sealed record StoryRun(IReadOnlyList<string> Violations, IReadOnlyList<string> Writes, IReadOnlyList<JobOutcome> Outcomes, TimeSpan Took, bool Killed, double RecoverySeconds, (double? Before, double? After) Rss);
@@ -124,6 +154,8 @@ public sealed partial class SieveScenario : IChaosScenario
         operators.Add(first);
         using var killer = new WriteKiller(cluster.Plane.AuditLog, userAgent, killAfter?.K, first.Pid);
         await using var invariants = await JobInvariants.StartAsync(cluster.Client, ns, ct).ConfigureAwait(false);
+        // RSS before: the operator up, leading and synced (its heap warm), not the bare process just started.
+        await first.WaitReadyAndLeadingAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         var rssBefore = first.RssMiB();
         var restart = RestartAfterKillAsync(killer, cluster, ns, identity, operators, ct);
         var story = await new JobStory(cluster.Client, ns, context.NewDirectory($"go-{ns}")).RunAsync(ct).ConfigureAwait(false);
