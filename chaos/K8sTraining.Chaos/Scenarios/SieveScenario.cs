@@ -204,7 +204,10 @@ public sealed partial class SieveScenario : IChaosScenario
     /// <summary>Once the killer fired: waits for the dead operator, starts it again with the same identity, and returns the seconds until it leads with synced caches.</summary>
     private static async Task<double?> RestartAfterKillAsync(WriteKiller killer, LocalTestCluster cluster, string ns, string identity, List<OperatorProcess> operators, CancellationToken ct)
     {
-        if (await Task.WhenAny(killer.Fired, killer.Disarmed).ConfigureAwait(false) != killer.Fired)
+        // Which task's continuation runs first is a race when both complete; the kill, if any, completed Fired before
+        // Disarm could return (both under the killer's lock), so Fired decides.
+        await Task.WhenAny(killer.Fired, killer.Disarmed).ConfigureAwait(false);
+        if (!killer.Fired.IsCompleted)
         {
             return null;
         }
@@ -276,7 +279,13 @@ public sealed partial class SieveScenario : IChaosScenario
             }
         }
 
-        public void Disarm() => _disarmed.TrySetResult();
+        public void Disarm()
+        {
+            lock (_writes)
+            {
+                _disarmed.TrySetResult();
+            }
+        }
 
         public void Dispose()
         {
@@ -291,22 +300,20 @@ public sealed partial class SieveScenario : IChaosScenario
                 return;
             }
 
-            int count;
             lock (_writes)
             {
                 _writes.Add($"{entry.Verb} {entry.Resource}{(entry.Subresource.Length > 0 ? "/" + entry.Subresource : "")} {entry.Name}");
-                count = _writes.Count;
-            }
-
-            if (count == _k && !_disarmed.Task.IsCompleted)
-            {
-                _ = Kill(_pid, 9);
-                _killedAt = Stopwatch.GetTimestamp();
-                _fired.TrySetResult();
-            }
-            else if (count > _k && _killedAt != 0 && _nextWriteAt == 0)
-            {
-                _nextWriteAt = Stopwatch.GetTimestamp();
+                var count = _writes.Count;
+                if (count == _k && !_disarmed.Task.IsCompleted)
+                {
+                    _ = Kill(_pid, 9);
+                    _killedAt = Stopwatch.GetTimestamp();
+                    _fired.TrySetResult();
+                }
+                else if (count > _k && _killedAt != 0 && _nextWriteAt == 0)
+                {
+                    _nextWriteAt = Stopwatch.GetTimestamp();
+                }
             }
         }
 
