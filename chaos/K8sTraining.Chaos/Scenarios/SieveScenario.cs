@@ -53,6 +53,8 @@ public sealed partial class SieveScenario : IChaosScenario
         var left = Math.Max(0, (until - DateTime.UtcNow).TotalSeconds);
         var fit = (int)(left / Math.Max(1, baseline.Took.TotalSeconds * 2) * sideBySide);
         var ks = CrashPoints(writes.Count, context.IsSubset ? SubsetCrashes : fit, context.IsSubset, context.Random);
+        // Run them in a seeded shuffle: when the slice runs out before the last, the k covered still spread over the story.
+        var order = ks.OrderBy(_ => context.Random.Next()).ToList();
         var covered = new List<int>();
         var lateKills = 0;
         // A pool: the next k starts as soon as a story ends, until the slice runs out; the rows are read in k's order.
@@ -62,7 +64,7 @@ public sealed partial class SieveScenario : IChaosScenario
         {
             while (running.Count < sideBySide && next < ks.Count && DateTime.UtcNow < until)
             {
-                var k = ks[next++];
+                var k = order[next++];
                 running.Add((k, RunStoryAsync(context, cluster, $"sieve-k{k}", (k, baseline.Outcomes), cancellationToken)));
             }
 
@@ -109,7 +111,7 @@ public sealed partial class SieveScenario : IChaosScenario
             ? $"subset: k in {{{string.Join(", ", covered)}}} of K = {writes.Count}"
             : ks.Count == writes.Count
                 ? $"every k: covered {covered.Count} of K = {writes.Count}{(covered.Count < writes.Count ? " (the slice ran out)" : "")}, up to {sideBySide} stories side by side"
-                : $"k by a seeded stride of {(ks.Count > 1 ? ks[1] - ks[0] : writes.Count)} from k = {ks[0]} (every k did not fit the slice): covered {covered.Count} of K = {writes.Count}, up to {sideBySide} stories side by side");
+                : $"k by a seeded stride of {(ks.Count > 1 ? ks[1] - ks[0] : writes.Count)} from k = {ks[0]} (every k did not fit the slice): covered {covered.Count} of {ks.Count} (k = {string.Join(",", covered)}) of K = {writes.Count}, up to {sideBySide} stories side by side");
         if (lateKills > 0)
         {
             result.Notes.Add($"{lateKills} run(s) made fewer than k writes, so their operator was never killed (the write count varies a little between runs)");
