@@ -20,6 +20,7 @@ public static class ChaosSuite
     /// <summary>Section 2 and the spec fuzz: the operator on the local control plane.</summary>
     public static IReadOnlyList<IChaosScenario> ClusterScenarios() =>
     [
+        new SieveScenario(),
         new NodeLossScenario(),
         new LeaderChurnScenario(),
         new SoakScenario(),
