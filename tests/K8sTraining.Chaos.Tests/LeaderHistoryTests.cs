@@ -54,7 +54,7 @@ public sealed class LeaderHistoryTests
 }
 
 [Trait("Category", "Unit")]
-public sealed class OperatorUserAgentTests
+public sealed class ReplicaUserAgentTests
 {
     [Theory]
     [InlineData("k8s-training-operator/replica-1", "replica-1")]
@@ -64,6 +64,6 @@ public sealed class OperatorUserAgentTests
     [InlineData("", null)]
     public void IdentityOf_Should_NameTheReplica_When_TheUserAgentIsTheOperators(string userAgent, string? expected)
     {
-        Assert.Equal(expected, OperatorUserAgent.IdentityOf(userAgent));
+        Assert.Equal(expected, ReplicaUserAgent.IdentityOf(userAgent));
     }
 }

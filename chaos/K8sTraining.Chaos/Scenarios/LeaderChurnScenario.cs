@@ -151,7 +151,7 @@ public sealed class LeaderChurnScenario : IChaosScenario
     private static List<OperatorWrite> OperatorWrites(LocalTestCluster cluster, string ns) =>
         cluster.Plane.AuditLog.Entries
             .Where(e => e.Namespace == ns && LeaderHistory.IsWrite(e.Verb))
-            .Select(e => (Entry: e, Identity: OperatorUserAgent.IdentityOf(e.UserAgent)))
+            .Select(e => (Entry: e, Identity: ReplicaUserAgent.IdentityOf(e.UserAgent)))
             .Where(x => x.Identity is not null)
             .Select(x => new OperatorWrite(x.Entry.Time, x.Identity!, x.Entry.Verb, x.Entry.Resource, x.Entry.Name, x.Entry.Code))
             .ToList();

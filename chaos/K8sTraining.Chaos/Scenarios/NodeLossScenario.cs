@@ -46,6 +46,7 @@ public sealed class NodeLossScenario : IChaosScenario
     {
         var result = new ScenarioResult(Name);
         var until = context.SliceDeadline(Share);
+        var slice = until - DateTime.UtcNow;
         // The full profile trains long enough (about 20 s) that a zombie behind a partition still trains when its
         // replacement commits, and meets the fence.
         var epochs = context.IsSubset ? 2 : 5;
@@ -73,6 +74,7 @@ public sealed class NodeLossScenario : IChaosScenario
         }
         while (DateTime.UtcNow + TimeSpan.FromSeconds(40) < until);
 
+        result.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{result.Runs} run(s) of one loss each in its {slice.TotalSeconds:0} s slice ({epochs} epochs a job)"));
         result.Notes.Add("losses by kind/policy: " + string.Join(", ", kinds.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}")));
         result.Notes.Add($"{fenced} zombie(s) behind a partition refused by the fence (exit {TrainerExitCodes.Superseded}, superseded)");
         result.Notes.Add($"{inFlight} loss(es) cost the interval plus the steps trained while the last boundary's checkpoint was uploading");

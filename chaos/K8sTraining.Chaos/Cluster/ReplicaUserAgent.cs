@@ -1,7 +1,7 @@
 namespace K8sTraining.Chaos.Cluster;
 
 /// <summary>The operator's User-Agent, <c>k8s-training-operator/&lt;identity&gt;</c>: which replica made a request.</summary>
-public static class OperatorUserAgent
+public static class ReplicaUserAgent
 {
     public const string Product = "k8s-training-operator";
 
