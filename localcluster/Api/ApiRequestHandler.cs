@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using K8sTraining.LocalCluster.Api.Faults;
 using K8sTraining.LocalCluster.Audit;
 using K8sTraining.LocalCluster.Resources;
 using K8sTraining.LocalCluster.Selectors;
@@ -12,7 +13,7 @@ using Microsoft.Extensions.Logging;
 namespace K8sTraining.LocalCluster.Api;
 
 /// <summary>Turns HTTP requests into discovery answers and resource operations, the way kube-apiserver's handlers do.</summary>
-public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, TimeProvider time, ApiServerSettings settings, ILogger<ApiRequestHandler> logger)
+public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, TimeProvider time, ApiServerSettings settings, ApiFaults faults, ILogger<ApiRequestHandler> logger)
 {
     private ObjectStore Store => ops.Store;
 
@@ -52,6 +53,11 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
             }
 
             verb = VerbOf(ctx, info);
+            if (faults.ForRequest(ctx.Request.Headers.UserAgent.ToString(), verb, type, info.Name) is { } injected)
+            {
+                throw injected;
+            }
+
             code = await ServeResourceAsync(ctx, info, type, verb);
         }
         catch (ApiException e)
@@ -59,6 +65,12 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
             code = e.Code;
             if (!ctx.Response.HasStarted)
             {
+                if (e.Details?["retryAfterSeconds"] is { } retryAfter)
+                {
+                    // As the apiserver's response writer: a Status with details.retryAfterSeconds also says it in the header.
+                    ctx.Response.Headers.RetryAfter = retryAfter.ToJsonString();
+                }
+
                 await WriteJsonAsync(ctx, e.Code, e.ToStatus());
             }
         }
@@ -445,6 +457,7 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
 
         ObjectStore.Subscription subscription;
         var initial = new List<JsonObject>();
+        long startRv = 0;
         try
         {
             if (rvText is "" or "0")
@@ -453,12 +466,14 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
                 {
                     var (items, rv) = Store.List(type.StorageKey, ns);
                     initial.AddRange(items.Where(Matches));
+                    startRv = rv;
                     return Store.Subscribe(type.StorageKey, rv);
                 });
             }
             else if (long.TryParse(rvText, NumberStyles.Integer, CultureInfo.InvariantCulture, out var from))
             {
                 subscription = Store.Subscribe(type.StorageKey, from);
+                startRv = from;
             }
             else
             {
@@ -489,14 +504,24 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
                 return t;
             }
 
+            using var open = faults.WatchOpened(ctx.Request.Headers.UserAgent.ToString());
+            var injected = faults.ForWatch(open.UserAgent, timeout);
             foreach (var o in initial)
             {
-                await WriteEventAsync(ctx, "ADDED", Shape(o));
+                if (injected?.DropEvent() != true)
+                {
+                    await WriteEventAsync(ctx, "ADDED", Shape(o));
+                }
             }
 
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
-            deadline.CancelAfter(timeout);
-            var reader = subscription.Channel.Reader;
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, open.Ended);
+            deadline.CancelAfter(injected?.Lifetime ?? timeout);
+            var delayed = injected is { Delay.Ticks: > 0 };
+            var reader = delayed
+                ? DelayedWatchEvents.Delay(subscription.Channel.Reader, injected!.Delay, time, injected.Delayed, deadline.Token)
+                : subscription.Channel.Reader;
+            // The last change this watch has taken from the store: a delayed watch's bookmark must not pass changes it still holds.
+            var lastTaken = startRv;
             var lastBookmark = time.GetUtcNow();
             try
             {
@@ -525,6 +550,7 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
 
                     while (reader.TryRead(out var e))
                     {
+                        lastTaken = e.ResourceVersion;
                         var now = Matches(e.Object);
                         var before = e.Previous is not null && Matches(e.Previous);
                         var kind = e.Type switch
@@ -536,7 +562,7 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
                             "DELETED" when before || now => "DELETED",
                             _ => null,
                         };
-                        if (kind is not null)
+                        if (kind is not null && injected?.DropEvent() != true)
                         {
                             await WriteEventAsync(ctx, kind, Shape(e.Object));
                         }
@@ -544,7 +570,7 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
 
                     if (bookmarks && time.GetUtcNow() - lastBookmark >= settings.BookmarkInterval)
                     {
-                        var rv = Store.Atomically(() => reader.Count == 0 ? Store.CurrentResourceVersion : (long?)null);
+                        var rv = delayed ? lastTaken : Store.Atomically(() => reader.Count == 0 ? Store.CurrentResourceVersion : (long?)null);
                         if (rv is { } bookmarkRv)
                         {
                             await WriteEventAsync(ctx, "BOOKMARK", new JsonObject
@@ -565,6 +591,15 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
             catch (OperationCanceledException) when (deadline.IsCancellationRequested)
             {
                 // timeoutSeconds elapsed or the client went away: the watch ends, as on a real server.
+            }
+            finally
+            {
+                if (injected is { ClosesEarly: true } && deadline.IsCancellationRequested && !ctx.RequestAborted.IsCancellationRequested && !open.Ended.IsCancellationRequested)
+                {
+                    injected.ClosedEarly();
+                }
+
+                await deadline.CancelAsync();
             }
         }
     }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using K8sTraining.LocalCluster.Admission;
 using K8sTraining.LocalCluster.Api;
+using K8sTraining.LocalCluster.Api.Faults;
 using K8sTraining.LocalCluster.Audit;
 using K8sTraining.LocalCluster.Controllers;
 using K8sTraining.LocalCluster.Controllers.EndpointSlices;
@@ -33,8 +34,9 @@ public sealed class LocalControlPlane : IAsyncDisposable
     private readonly CancellationTokenSource _stopAgent = new();
     private readonly List<Task> _agents = [];
 
-    private LocalControlPlane(WebApplication app, GarbageCollector gc, ILoggerFactory loggers, ResourceOperations ops, AuditLog audit, Uri baseUri, string kubeconfig, string? tempDirectory)
+    private LocalControlPlane(WebApplication app, GarbageCollector gc, ILoggerFactory loggers, ResourceOperations ops, AuditLog audit, ApiFaults faults, Uri baseUri, string kubeconfig, string? tempDirectory)
     {
+        Faults = faults;
         _app = app;
         _gc = gc;
         _loggers = loggers;
@@ -52,6 +54,9 @@ public sealed class LocalControlPlane : IAsyncDisposable
 
     /// <summary>Every request served so far (verb, group, resource, subresource, namespace).</summary>
     public AuditLog AuditLog { get; }
+
+    /// <summary>The fault mode: set rules at run time to delay, drop or cut one client's watches and fail its requests.</summary>
+    public ApiFaults Faults { get; }
 
     /// <summary>Direct access to the server's storage and write paths (for tests and tools).</summary>
     public ResourceOperations Operations { get; }
@@ -93,7 +98,8 @@ public sealed class LocalControlPlane : IAsyncDisposable
             });
         }
 
-        var handler = new ApiRequestHandler(ops, audit, time, new ApiServerSettings(options.BookmarkInterval, options.DefaultWatchTimeout, NodesRoot(options)), loggers.CreateLogger<ApiRequestHandler>());
+        var faults = new ApiFaults();
+        var handler = new ApiRequestHandler(ops, audit, time, new ApiServerSettings(options.BookmarkInterval, options.DefaultWatchTimeout, NodesRoot(options)), faults, loggers.CreateLogger<ApiRequestHandler>());
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(options.LogLevel);
@@ -120,7 +126,7 @@ public sealed class LocalControlPlane : IAsyncDisposable
         Kubeconfig.Write(kubeconfig, baseUri);
         var gc = new GarbageCollector(ops, loggers.CreateLogger<GarbageCollector>());
         gc.Start();
-        var plane = new LocalControlPlane(app, gc, loggers, ops, audit, baseUri, Path.GetFullPath(kubeconfig), temp);
+        var plane = new LocalControlPlane(app, gc, loggers, ops, audit, faults, baseUri, Path.GetFullPath(kubeconfig), temp);
         var endpointSlices = new EndpointSliceController(ops, loggers.CreateLogger<EndpointSliceController>());
         endpointSlices.Start();
         plane._controllers.Add(endpointSlices);

@@ -32,6 +32,13 @@ public sealed record PodCreateRefusal(int Code, string Reason, string Message)
         return new PodCreateRefusal(code, reason, message);
     }
 
+    /// <summary>
+    /// True for the answers that say the API server could not serve the request now, not that it refuses the pod:
+    /// 429 TooManyRequests, 500 InternalError, 502, 503 and 504 (those client-go's rest client retries). The operator retries them
+    /// with its rate limiter like any failed write; only a refusal is shown on the job and backed off for seconds.
+    /// </summary>
+    public static bool IsTransient(int code) => code is 429 or 500 or 502 or 503 or 504;
+
     private static string ReasonFor(int code) => code switch
     {
         400 => "BadRequest",

@@ -93,7 +93,7 @@ public sealed partial class ClusterPort(
         {
             (existing, created) = await api.CreatePodAsync(pod, cancellationToken).ConfigureAwait(false);
         }
-        catch (HttpOperationException e) when (e.Response.StatusCode != HttpStatusCode.Conflict)
+        catch (HttpOperationException e) when (e.Response.StatusCode != HttpStatusCode.Conflict && !PodCreateRefusal.IsTransient((int)e.Response.StatusCode))
         {
             return new PodCreation.Refused(PodCreateRefusal.From((int)e.Response.StatusCode, e.Response.Content, e.Message));
         }
@@ -128,7 +128,7 @@ public sealed partial class ClusterPort(
             var owner = existing.Metadata.OwnerReferences!.First(o => o.Controller == true);
             return new PodCreateRefusal(409, "AlreadyExists", $"service {service.Metadata.Name} (the workers' subdomain) exists and belongs to {owner.Kind} {owner.Name}; delete it or rename the job");
         }
-        catch (HttpOperationException e) when (e.Response.StatusCode != HttpStatusCode.Conflict)
+        catch (HttpOperationException e) when (e.Response.StatusCode != HttpStatusCode.Conflict && !PodCreateRefusal.IsTransient((int)e.Response.StatusCode))
         {
             return PodCreateRefusal.From((int)e.Response.StatusCode, e.Response.Content, e.Message);
         }

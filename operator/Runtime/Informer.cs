@@ -11,8 +11,10 @@ namespace K8sTraining.Operator.Runtime;
 /// <summary>
 /// A cache of one resource kind kept current by list-then-watch: watches resume from the last resourceVersion, take
 /// bookmarks, relist on 410 Gone, and are bounded by a server timeout plus a client-side deadline, so a watch that
-/// hangs silently is abandoned and restarted. Items are decoded one by one: an object that cannot be decoded is kept
-/// aside as <see cref="UndecodableObject"/> and every other object goes on.
+/// hangs silently is abandoned and restarted. Every <c>relistPeriod</c> (when given) the cache is listed afresh, so a
+/// change whose watch event never arrived (a dropped event, a watch cut between two events) is seen within that
+/// period rather than never. Items are decoded one by one: an object that cannot be decoded is kept aside as
+/// <see cref="UndecodableObject"/> and every other object goes on.
 /// </summary>
 public sealed partial class Informer<T>(
     string description,
@@ -20,7 +22,8 @@ public sealed partial class Informer<T>(
     Func<JsonElement, T> decode,
     int watchTimeoutSeconds,
     ILogger logger,
-    TimeProvider? time = null)
+    TimeProvider? time = null,
+    TimeSpan relistPeriod = default)
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
     private readonly ConcurrentDictionary<string, T> _store = new(StringComparer.Ordinal);
@@ -28,6 +31,8 @@ public sealed partial class Informer<T>(
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private volatile ListFailure? _listFailure;
+    private DateTimeOffset _listedAt;
+    private int _activeWatches;
 
     /// <summary>Called with (old, new) on add and update, (old, null) on delete, for every change the cache sees.</summary>
     public event Action<T?, T?>? Changed;
@@ -41,6 +46,9 @@ public sealed partial class Informer<T>(
 
     /// <summary>How many watches ended and were restarted (server close, timeout, error), for tests and metrics.</summary>
     public int WatchRestarts { get; private set; }
+
+    /// <summary>Watches open right now (0 or 1): more, or a count that grows with the watches made, would be a leak.</summary>
+    public int ActiveWatches => Volatile.Read(ref _activeWatches);
 
     /// <summary>How many full lists were made after the first.</summary>
     public int Relists { get; private set; }
@@ -82,9 +90,14 @@ public sealed partial class Informer<T>(
                 var resourceVersion = await ListAsync(cancellationToken).ConfigureAwait(false);
                 listed = true;
                 failures = 0;
-                while (resourceVersion is not null)
+                while (resourceVersion is not null && RelistDueIn() is not { Ticks: <= 0 })
                 {
                     resourceVersion = await WatchOnceAsync(resourceVersion, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (resourceVersion is not null)
+                {
+                    Log.PeriodicRelist(logger, description, relistPeriod.TotalSeconds);
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -135,11 +148,16 @@ public sealed partial class Informer<T>(
         }
 
         LastActivity = DateTimeOffset.UtcNow;
+        _listedAt = _time.GetUtcNow();
         _listFailure = null;
         _synced.TrySetResult();
         Log.Listed(logger, description, list.Items.Count, _undecodable.Count, list.ResourceVersion);
         return list.ResourceVersion;
     }
+
+    /// <summary>How long until the periodic relist is due; null without a period.</summary>
+    private TimeSpan? RelistDueIn() =>
+        relistPeriod > TimeSpan.Zero ? _listedAt + relistPeriod - _time.GetUtcNow() : null;
 
     /// <summary>One watch; returns the resourceVersion to continue from, or null to relist.</summary>
     private async Task<string?> WatchOnceAsync(string resourceVersion, CancellationToken cancellationToken)
@@ -147,8 +165,14 @@ public sealed partial class Informer<T>(
         // Randomised like client-go's reflector so that many watches do not all end together.
         var seconds = (int)(watchTimeoutSeconds * (1 + Random.Shared.NextDouble()));
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(TimeSpan.FromSeconds(seconds + Math.Max(5, seconds / 10)));
+        var hang = TimeSpan.FromSeconds(seconds + Math.Max(5, seconds / 10));
+        var relistDue = RelistDueIn();
+        // The watch also ends when the periodic relist is due: the caller relists then (not a hang).
+        var relistFirst = relistDue is { } due && due < hang;
+        deadline.CancelAfter(relistFirst ? TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, relistDue!.Value.Ticks)) : hang);
         Exception? error = null;
+        var broken = false;
+        Interlocked.Increment(ref _activeWatches);
         try
         {
             await foreach (var (type, raw) in source.Watch(resourceVersion, seconds, e => error ??= e, deadline.Token).ConfigureAwait(false))
@@ -167,6 +191,10 @@ public sealed partial class Informer<T>(
                 Apply(type, raw);
             }
         }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && relistFirst)
+        {
+            return resourceVersion;
+        }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             Log.WatchDeadline(logger, description, seconds);
@@ -183,6 +211,15 @@ public sealed partial class Informer<T>(
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
             Log.WatchBroken(logger, description, e.Message);
+            broken = true;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _activeWatches);
+        }
+
+        if (broken)
+        {
             WatchRestarts++;
             await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken).ConfigureAwait(false);
             return resourceVersion;
@@ -289,6 +326,9 @@ public sealed partial class Informer<T>(
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Watch of {Description} from resourceVersion {ResourceVersion} is too old (410 Gone); relisting")]
         public static partial void WatchGone(ILogger logger, string description, string resourceVersion);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Relisting {Description}, as every {Seconds}s, so no change a watch missed stays unseen")]
+        public static partial void PeriodicRelist(ILogger logger, string description, double seconds);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Watch of {Description} returned an error ({Reason}); relisting")]
         public static partial void WatchError(ILogger logger, string description, string reason);

@@ -35,7 +35,10 @@ public sealed record OperatorOptions
 
     public TimeSpan RetryPeriod { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Every job is reconciled again this often even without events (a safety net, as controller-runtime's SyncPeriod).</summary>
+    /// <summary>
+    /// Every job is reconciled again this often even without events (a safety net, as controller-runtime's SyncPeriod),
+    /// and the caches are listed afresh as often, so a change whose watch event was lost is seen within this period.
+    /// </summary>
     public TimeSpan ResyncPeriod { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
@@ -62,7 +65,7 @@ public sealed record OperatorOptions
         new("lease-duration-seconds", "N", "leader election lease duration (default 15)", (o, n, v) => o with { LeaseDuration = TimeSpan.FromSeconds(ParseInt(n, v, 1, 3600)) }),
         new("renew-deadline-seconds", "N", "leader election renew deadline, less than the lease duration (default 10)", (o, n, v) => o with { RenewDeadline = TimeSpan.FromSeconds(ParseInt(n, v, 1, 3600)) }),
         new("retry-period-seconds", "N", "leader election retry period (default 2)", (o, n, v) => o with { RetryPeriod = TimeSpan.FromSeconds(ParseInt(n, v, 1, 3600)) }),
-        new("resync-period-seconds", "N", "every job is reconciled again this often (default 600)", (o, n, v) => o with { ResyncPeriod = TimeSpan.FromSeconds(ParseInt(n, v, 1, 86400)) }),
+        new("resync-period-seconds", "N", "every job is reconciled again, and the caches relisted, this often (default 600)", (o, n, v) => o with { ResyncPeriod = TimeSpan.FromSeconds(ParseInt(n, v, 1, 86400)) }),
         new("checkpoint-sync-image", "IMAGE", $"image of the checkpoint-sync sidecar (spec.checkpoint.sync sidecar; default {K8sTraining.Operator.Pods.CheckpointSyncSidecar.DefaultImage})", (o, n, v) => o with { CheckpointSyncImage = ParseImage(n, v) }),
         new("progress-interval-seconds", "N", "how often a running trainer's /metrics is read for status; 0 = never (default 30)", (o, n, v) => o with { ProgressInterval = TimeSpan.FromSeconds(ParseInt(n, v, 0, 86400)) }),
     ];

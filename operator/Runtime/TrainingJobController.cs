@@ -41,20 +41,20 @@ public sealed partial class TrainingJobController : IDisposable
         foreach (var ns in namespaces)
         {
             var where = ns ?? "all namespaces";
-            var jobs = new Informer<TrainingJob>($"trainingjobs in {where}", api.JobsListWatch(ns), raw => KubernetesJson.Deserialize<TrainingJob>(raw), options.WatchTimeoutSeconds, informerLogger, time);
+            var jobs = new Informer<TrainingJob>($"trainingjobs in {where}", api.JobsListWatch(ns), raw => KubernetesJson.Deserialize<TrainingJob>(raw), options.WatchTimeoutSeconds, informerLogger, time, options.ResyncPeriod);
             jobs.Changed += (_, current) => OnJobChanged(current);
             jobs.Changed += (old, current) => { if (current is null && old is not null) { _queue.Forget(old.Key); } };
             // An undecodable job is reported on itself by the worker; once it decodes again (or is gone) the reconciler takes over.
             jobs.UndecodableChanged += (key, _) => _queue.Add(key);
             _jobInformers.Add(jobs);
-            var pods = new Informer<V1Pod>($"trainer pods in {where}", api.PodsListWatch(ns), raw => KubernetesJson.Deserialize<V1Pod>(raw), options.WatchTimeoutSeconds, informerLogger, time);
+            var pods = new Informer<V1Pod>($"trainer pods in {where}", api.PodsListWatch(ns), raw => KubernetesJson.Deserialize<V1Pod>(raw), options.WatchTimeoutSeconds, informerLogger, time, options.ResyncPeriod);
             pods.Changed += OnPodChanged;
             _podInformers.Add(pods);
         }
 
         // Cluster-scoped, read whatever namespaces are watched. Not waited for before reconciling: until it has listed,
         // every Node is unknown (never taken for deleted), which is how the operator behaved before it read Nodes.
-        _nodeInformer = new Informer<V1Node>("nodes", api.NodesListWatch(), raw => KubernetesJson.Deserialize<V1Node>(raw), options.WatchTimeoutSeconds, informerLogger, time);
+        _nodeInformer = new Informer<V1Node>("nodes", api.NodesListWatch(), raw => KubernetesJson.Deserialize<V1Node>(raw), options.WatchTimeoutSeconds, informerLogger, time, options.ResyncPeriod);
         _nodeInformer.Changed += OnNodeChanged;
 
         _cluster = new ClusterPort(api, options.Namespaces, _jobInformers, _podInformers, _nodeInformer, _expectations, loggerFactory.CreateLogger<ClusterPort>());
@@ -76,6 +76,9 @@ public sealed partial class TrainingJobController : IDisposable
 
     /// <summary>Watches of TrainingJobs and pods restarted (the Node watch is not counted: it is no job's).</summary>
     public int WatchRestarts => _jobInformers.Sum(i => i.WatchRestarts) + _podInformers.Sum(i => i.WatchRestarts);
+
+    /// <summary>Watches open now, the Node watch included: one per informer while all is well; the soak checks it stays flat.</summary>
+    public int ActiveWatches => _jobInformers.Sum(i => i.ActiveWatches) + _podInformers.Sum(i => i.ActiveWatches) + _nodeInformer.ActiveWatches;
 
     public int Relists => _jobInformers.Sum(i => i.Relists) + _podInformers.Sum(i => i.Relists);
 

@@ -13,6 +13,8 @@ public static class ChaosSuite
         new InputFuzzScenario(),
         new NodeLossScenario(),
         new LeaderChurnScenario(),
+        new SoakScenario(),
+        new SpecFuzzScenario(),
     ];
 
     /// <summary>

@@ -140,4 +140,22 @@ public sealed class PodCreateFailuresTests
 
         Assert.True((reason, message) == (refusal.Reason, refusal.Message), why);
     }
+
+    [Theory]
+    [InlineData("throttled", 429, true)]
+    [InlineData("internal error (etcd timeout)", 500, true)]
+    [InlineData("bad gateway", 502, true)]
+    [InlineData("unavailable", 503, true)]
+    [InlineData("server timeout", 504, true)]
+    [InlineData("admission refusal", 403, false)]
+    [InlineData("validation", 422, false)]
+    [InlineData("bad request", 400, false)]
+    [InlineData("not found (namespace gone)", 404, false)]
+    [InlineData("conflict", 409, false)]
+    [InlineData("not implemented", 501, false)]
+    [InlineData("a proxy's own error", 599, false)]
+    public void IsTransient_Should_RetryOnlyWhatTheServerCouldNotServeNow_When_APodCreateFails(string why, int code, bool transient)
+    {
+        Assert.True(transient == PodCreateRefusal.IsTransient(code), why);
+    }
 }

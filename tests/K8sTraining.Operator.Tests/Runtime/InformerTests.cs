@@ -104,6 +104,46 @@ public sealed class InformerTests
         Assert.Equal(1, source.Lists);
     }
 
+    [Fact]
+    public async Task Relist_Should_BringAChangeTheWatchNeverDelivered_When_TheRelistPeriodPasses()
+    {
+        // The watch stays open and silent: the update of a and the deletion of gone were lost on the way.
+        var source = new FakeListWatch(Job("a", "11"), Job("gone", "12"));
+        var informer = new Informer<TrainingJob>("trainingjobs in ns", source.ListWatch, raw => KubernetesJson.Deserialize<TrainingJob>(raw), 300, NullLogger.Instance, relistPeriod: TimeSpan.FromMilliseconds(500));
+        var deleted = new ConcurrentQueue<string>();
+        informer.Changed += (old, current) => { if (current is null && old is not null) { deleted.Enqueue(old.Key); } };
+        using var run = new Run(informer);
+        await informer.Synced.WaitAsync(Deadline);
+
+        source.Items = [Job("a", "13")];
+
+        await Eventually.GetAsync(() => Task.FromResult((informer.Get("ns/a")?.Metadata.ResourceVersion, informer.Get("ns/gone") is null)), s => s == ("13", true), Deadline, "a relist to bring the missed changes");
+        Assert.Equal(["ns/gone"], deleted);
+        Assert.True(informer.Relists >= 1);
+        Assert.Equal(0, informer.WatchRestarts);
+    }
+
+    [Fact]
+    public async Task ActiveWatches_Should_StayAtOneAndDropToZero_When_WatchesRestartManyTimesAndTheInformerStops()
+    {
+        var source = new FakeListWatch(Job("a", "11"));
+        for (var i = 0; i < 20; i++)
+        {
+            source.Watches.Enqueue([(WatchEventType.Bookmark, Bookmark($"{100 + i}"))]);
+        }
+
+        var informer = NewInformer(source);
+        var run = new Run(informer);
+
+        // After 20 ended watches the 21st stays open: exactly one is counted, not one per watch made.
+        await Eventually.GetAsync(() => Task.FromResult(source.WatchedFrom.Count), n => n >= 21, Deadline, "21 watches");
+        await Eventually.GetAsync(() => Task.FromResult(informer.ActiveWatches), n => n == 1, Deadline, "the open watch to be counted");
+        Assert.Equal(20, informer.WatchRestarts);
+
+        run.Dispose();
+        Assert.Equal(0, informer.ActiveWatches);
+    }
+
     private static Informer<TrainingJob> NewInformer(FakeListWatch source) =>
         new("trainingjobs in ns", source.ListWatch, raw => KubernetesJson.Deserialize<TrainingJob>(raw), 1, NullLogger.Instance);
 
@@ -162,6 +202,9 @@ public sealed class InformerTests
 
         public List<string> WatchedFrom { get; } = [];
 
+        /// <summary>What every list returns from now on.</summary>
+        public JsonElement[] Items { get; set; } = items;
+
         public int Lists => _lists;
 
         /// <summary>Every list after the first fails with this while it is set.</summary>
@@ -172,7 +215,7 @@ public sealed class InformerTests
         private Task<RawList> ListAsync(CancellationToken cancellationToken)
         {
             var n = Interlocked.Increment(ref _lists);
-            return n > 1 && RelistFailure is { } failure ? Task.FromException<RawList>(failure) : Task.FromResult(new RawList("11", items));
+            return n > 1 && RelistFailure is { } failure ? Task.FromException<RawList>(failure) : Task.FromResult(new RawList("11", Items));
         }
 
         private async IAsyncEnumerable<(WatchEventType, JsonElement)> WatchAsync(string resourceVersion, int timeoutSeconds, Action<Exception> onError, [EnumeratorCancellation] CancellationToken cancellationToken)
