@@ -55,6 +55,7 @@ public sealed class NodeLossScenario : IChaosScenario
         var kinds = new Dictionary<string, int>(StringComparer.Ordinal);
         var inFlight = 0;
         var fenced = 0;
+        var rss = new List<(double Before, double After)>();
         // At least one run; then more while a whole run (about 40 s on an idle machine) still fits the slice.
         do
         {
@@ -67,12 +68,22 @@ public sealed class NodeLossScenario : IChaosScenario
             kinds[$"{kind}/{policy}"] = kinds.GetValueOrDefault($"{kind}/{policy}") + 1;
             inFlight += outcome.LostTheUploadInFlight ? 1 : 0;
             fenced += outcome.ZombieFenced ? 1 : 0;
+            if ((run.RssBefore, run.RssAfter) is ({ } before, { } after))
+            {
+                rss.Add((before, after));
+            }
             if (context.IsSubset || result.Violations.Count > 0)
             {
                 break;
             }
         }
         while (DateTime.UtcNow + TimeSpan.FromSeconds(40) < until);
+
+        if (rss.Count > 0)
+        {
+            // Each run has its own operator: the mean of its RSS when the node is lost and when the job has ended.
+            result.RssMiB = (rss.Average(r => r.Before), rss.Average(r => r.After));
+        }
 
         result.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{result.Runs} run(s) of one loss each in its {slice.TotalSeconds:0} s slice ({epochs} epochs a job)"));
         result.Notes.Add("losses by kind/policy: " + string.Join(", ", kinds.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}")));
@@ -89,6 +100,12 @@ public sealed class NodeLossScenario : IChaosScenario
         private const string JobName = "mnist";
         private string ns = "";
         private LocalTestCluster cluster = null!;
+        private OperatorProcess op = null!;
+
+        /// <summary>The operator's RSS in MiB when the node is lost, and once the job has ended.</summary>
+        public double? RssBefore { get; private set; }
+
+        public double? RssAfter { get; private set; }
 
         private long TotalSteps => (long)Samples / BatchSize * epochs;
 
@@ -120,13 +137,15 @@ public sealed class NodeLossScenario : IChaosScenario
             cluster = started;
             result.Runs++;
             ns = await cluster.NewNamespaceWithS3CredentialsAsync("chaos-nl");
-            await using var op = OperatorProcess.Start(cluster.KubeconfigPath, ns, $"chaos-nl-{number}", "--progress-interval-seconds", "1");
+            await using var process = OperatorProcess.Start(cluster.KubeconfigPath, ns, $"chaos-nl-{number}", "--progress-interval-seconds", "1");
+            op = process;
             try
             {
                 return await StoryAsync(what, reference, cancellationToken);
             }
             finally
             {
+                RssAfter = op.RssMiB();
                 await ClusterEvidence.CollectAsync(context, cluster, ns, [op]);
             }
         }
@@ -157,6 +176,7 @@ public sealed class NodeLossScenario : IChaosScenario
             var pod = await cluster.Client.CoreV1.ReadNamespacedPodAsync(first, ns, cancellationToken: cancellationToken);
             var node = pod.Spec.NodeName;
             var durable = latest.Now()?.GlobalStep ?? 0;
+            RssBefore = op.RssMiB();
             var lostAt = Stopwatch.GetTimestamp();
             await FreezeAsync(node, kind == "partition" ? NodeFreeze.Keep : NodeFreeze.Kill, cancellationToken);
             result.Interruptions++;
