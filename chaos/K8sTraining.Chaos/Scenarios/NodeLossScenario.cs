@@ -400,8 +400,10 @@ public sealed class NodeLossScenario : IChaosScenario
     }
 
     /// <summary>
-    /// Polls the job's pods every 50 ms: never two trainers alive at once (Wait), or never two not being deleted (Replace,
-    /// where the lost pod may stay Terminating behind a partition while its replacement runs: fencing covers that).
+    /// Polls the job's pods every 50 ms: never two trainers alive at once (Wait), or never two not being deleted on Nodes
+    /// that exist (Replace, which by design replaces the lost pod without waiting for it: behind a partition it may stay
+    /// Terminating while its replacement runs, and a vanished Node's pod lingers until pod GC collects it; fencing covers
+    /// both).
     /// </summary>
     private sealed class TrainerCensus : IDisposable
     {
@@ -417,8 +419,12 @@ public sealed class NodeLossScenario : IChaosScenario
                     try
                     {
                         var pods = (await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: $"{WellKnown.JobNameLabel}={job}", cancellationToken: stop.Token)).Items;
+                        // Nodes listed after the pods: a Node deleted in between is gone for the pods just read, too.
+                        var nodes = policy == NodeLossPolicies.Wait
+                            ? null
+                            : (await client.CoreV1.ListNodeAsync(cancellationToken: stop.Token)).Items.Select(n => n.Metadata.Name).ToHashSet(StringComparer.Ordinal);
                         var alive = pods.Where(p => PodClassifier.StateOf(p) is PodState.Pending or PodState.Running or PodState.Terminating)
-                            .Where(p => policy == NodeLossPolicies.Wait || p.Metadata.DeletionTimestamp is null)
+                            .Where(p => nodes is null || (p.Metadata.DeletionTimestamp is null && (string.IsNullOrEmpty(p.Spec.NodeName) || nodes.Contains(p.Spec.NodeName))))
                             .Select(p => p.Metadata.Name)
                             .ToList();
                         if (alive.Count > 1 && Problem is null)
