@@ -27,6 +27,7 @@ public sealed class LeaderChurnScenario : IChaosScenario
     private static readonly TimeSpan Tolerance = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan JobDeadline = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan LeaderWait = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan FirstWriteWait = TimeSpan.FromSeconds(10);
 
     public string Name => "leader churn";
 
@@ -34,9 +35,11 @@ public sealed class LeaderChurnScenario : IChaosScenario
     {
         var result = new ScenarioResult(Name);
         var until = context.SliceDeadline(Share);
-        // The subset churns for about 10 s (two or three kills); the full profile for what its slice leaves after the
-        // jobs' tail.
-        var churnUntil = context.IsSubset ? DateTime.UtcNow + TimeSpan.FromSeconds(10) : until - TimeSpan.FromSeconds(12);
+        // The subset kills two leaders (a time bound would give none on a loaded machine, where the replicas take long to
+        // start); the full profile kills for what its slice leaves after the jobs' tail.
+        var kills = new List<(string Identity, DateTimeOffset At)>();
+        var churnUntil = until - TimeSpan.FromSeconds(20);
+        bool MoreChurn() => context.IsSubset ? kills.Count < 2 : kills.Count == 0 || DateTime.UtcNow < churnUntil;
         var replicaCount = context.IsSubset ? 2 : context.Pick(2, 4);
         await using var cluster = await LocalTestCluster.StartAsync(new LocalTestClusterOptions(), cancellationToken);
         result.Runs++;
@@ -52,10 +55,9 @@ public sealed class LeaderChurnScenario : IChaosScenario
             var story = new ChurnStory(context, cluster, ns);
             await using var invariants = await JobInvariants.StartAsync(cluster.Client, ns, cancellationToken);
             using var looks = new LeaderLooks(replicas);
-            var kills = new List<(string Identity, DateTimeOffset At)>();
             double? rssBefore = null;
             await story.CreateNextAsync(cancellationToken);
-            while (DateTime.UtcNow < churnUntil)
+            while (MoreChurn())
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var leader = await LiveLeaderAsync(cluster, ns, replicas, cancellationToken);
@@ -64,7 +66,10 @@ public sealed class LeaderChurnScenario : IChaosScenario
                     result.Violation($"no live replica held the lease within {LeaderWait.TotalSeconds:0} s ({result.Interruptions} kills so far)");
                     break;
                 }
-                // The leader works a random while (a job created meanwhile), then dies.
+                // Killed only once it has resumed the work (its first write of anything but the Lease; a fresh replica
+                // may take over before it has even synced), so every take-over is timed; then it works a random while (a
+                // job created meanwhile), and dies.
+                await WaitForFirstWriteAsync(cluster, ns, leader.Identity, FirstWriteWait, cancellationToken);
                 await Task.Delay(context.Pick(500, 2500), cancellationToken);
                 await story.CreateNextAsync(cancellationToken);
                 rssBefore ??= leader.RssMiB();
@@ -130,6 +135,16 @@ public sealed class LeaderChurnScenario : IChaosScenario
             await Task.Delay(100, cancellationToken);
         }
         return null;
+    }
+
+    private static async Task WaitForFirstWriteAsync(LocalTestCluster cluster, string ns, string identity, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline
+            && !OperatorWrites(cluster, ns).Any(w => w.Identity == identity && w.Succeeded && w.Resource != LeaderHistory.LeaseResource))
+        {
+            await Task.Delay(100, cancellationToken);
+        }
     }
 
     private static async Task<string?> HolderAsync(LocalTestCluster cluster, string ns)
