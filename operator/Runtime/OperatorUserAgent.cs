@@ -30,6 +30,28 @@ public sealed class OperatorUserAgent(string identity) : DelegatingHandler
         return text.ToString();
     }
 
+    /// <summary>
+    /// The replica's identity from a request's User-Agent (the inverse of <see cref="For"/>), or null when the request
+    /// did not come from an operator replica; audit readers (the chaos suite's leader churn) tell replicas apart by it.
+    /// </summary>
+    public static string? IdentityOf(string? userAgent)
+    {
+        if (string.IsNullOrEmpty(userAgent))
+        {
+            return null;
+        }
+
+        foreach (var token in userAgent.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (token.Length > Product.Length + 1 && token.StartsWith(Product, StringComparison.Ordinal) && token[Product.Length] == '/')
+            {
+                return token[(Product.Length + 1)..];
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The operator's Kubernetes client: every request it sends (lists, watches, writes, the Lease) carries the User-Agent.</summary>
     public static Kubernetes CreateClient(KubernetesClientConfiguration config, string identity, params DelegatingHandler[] inner) =>
         new(config, [new OperatorUserAgent(identity), .. inner]);

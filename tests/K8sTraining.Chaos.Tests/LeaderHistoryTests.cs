@@ -40,6 +40,26 @@ public sealed class LeaderHistoryTests
         Assert.Equal([("a", 0.0, 1.0), ("b", 5.5, 6.0)], terms.Select(t => (t.Identity, (t.From - T0).TotalSeconds, (t.LastRenewal - T0).TotalSeconds)));
     }
 
+    // Kills: "seconds identity"; expected: seconds from each kill to the next leader's first other write, or null.
+    public static TheoryData<string, string[], string[], double?[]> RecoveryCases => new()
+    {
+        { "the next leader takes over and creates a pod", ["0 a create lease+", "1 a update lease", "6 b update lease", "6.4 b create pods"], ["2 a"], [4.4] },
+        { "its failed writes and lease renewals are not the work resuming", ["0 a create lease+", "6 b update lease", "6.2 b create pods 409", "7 b update lease", "7.5 b patch trainingjobs"], ["2 a"], [5.5] },
+        { "a leader killed before it wrote anything else", ["0 a create lease+", "6 b update lease", "12 c update lease", "12.1 c create pods"], ["2 a", "7 b"], [null, 5.1] },
+        { "no take-over after the last kill", ["0 a create lease+", "0.5 a create pods"], ["2 a"], [null] },
+    };
+
+    [Theory]
+    [MemberData(nameof(RecoveryCases))]
+    public void Recoveries_Should_TimeFromTheKillToTheNextLeadersFirstWrite_When_GivenTheWrites(string because, string[] writes, string[] kills, double?[] expected)
+    {
+        var recoveries = LeaderHistory.Recoveries(writes.Select(Parse).ToList(), Lease,
+            kills.Select(k => k.Split(' ')).Select(k => (k[1], T0.AddSeconds(double.Parse(k[0], System.Globalization.CultureInfo.InvariantCulture)))));
+
+        Assert.True(expected.SequenceEqual(recoveries.Select(r => r is { } t ? Math.Round(t.TotalSeconds, 3) : (double?)null)),
+            $"{because}: {string.Join(", ", recoveries)}");
+    }
+
     private static OperatorWrite Parse(string text)
     {
         var p = text.Split(' ');
@@ -50,20 +70,5 @@ public sealed class LeaderHistoryTests
             var r => (r, "x"),
         };
         return new OperatorWrite(T0.AddSeconds(double.Parse(p[0], System.Globalization.CultureInfo.InvariantCulture)), p[1], p[2], resource, name, p.Length > 4 ? int.Parse(p[4], System.Globalization.CultureInfo.InvariantCulture) : 200);
-    }
-}
-
-[Trait("Category", "Unit")]
-public sealed class OperatorUserAgentTests
-{
-    [Theory]
-    [InlineData("k8s-training-operator/replica-1", "replica-1")]
-    [InlineData("k8s-training-operator/replica-2 KubernetesClient/18.0", "replica-2")]
-    [InlineData("kubectl/v1.32.0 (linux/amd64)", null)]
-    [InlineData("k8s-training-operator/", null)]
-    [InlineData("", null)]
-    public void IdentityOf_Should_NameTheReplica_When_TheUserAgentIsTheOperators(string userAgent, string? expected)
-    {
-        Assert.Equal(expected, OperatorUserAgent.IdentityOf(userAgent));
     }
 }

@@ -82,6 +82,35 @@ public static class LeaderHistory
         return problems;
     }
 
+    /// <summary>
+    /// For each kill of a leader, how long until the next leader's first write of anything but the Lease (the work
+    /// resumes), or null when that leader wrote nothing else before it was killed in turn (it had nothing to do).
+    /// </summary>
+    public static IReadOnlyList<TimeSpan?> Recoveries(IReadOnlyList<OperatorWrite> writes, string leaseName, IEnumerable<(string Identity, DateTimeOffset At)> kills)
+    {
+        var terms = Terms(writes, leaseName).ToList();
+        var recoveries = new List<TimeSpan?>();
+        foreach (var (killed, at) in kills)
+        {
+            var index = terms.FindIndex(t => t.Identity != killed && t.From > at);
+            if (index < 0)
+            {
+                recoveries.Add(null);
+                continue;
+            }
+
+            var next = terms[index];
+            var end = index + 1 < terms.Count ? terms[index + 1].From : DateTimeOffset.MaxValue;
+            var first = writes
+                .Where(w => w.Identity == next.Identity && w.Succeeded && !IsLease(w, leaseName) && w.Time >= next.From && w.Time < end)
+                .OrderBy(w => w.Time)
+                .FirstOrDefault();
+            recoveries.Add(first is null ? null : first.Time - at);
+        }
+
+        return recoveries;
+    }
+
     // A create names its object in the body, not the path: the audit log has no name for it.
     private static bool IsLease(OperatorWrite w, string leaseName) =>
         w.Resource == LeaseResource && (w.Name == leaseName || (w.Verb == "create" && w.Name.Length == 0));

@@ -5,9 +5,8 @@ using K8sTraining.Chaos.Runner;
 using K8sTraining.ClusterSupport;
 using K8sTraining.Contract;
 using K8sTraining.Operator.Api;
-using K8sTraining.Operator.Reconciliation;
+using K8sTraining.Operator.Runtime;
 using k8s;
-using k8s.Models;
 
 namespace K8sTraining.Chaos.Scenarios;
 
@@ -16,8 +15,9 @@ namespace K8sTraining.Chaos.Scenarios;
 /// start, succeed and fail-then-retry while the leader is SIGKILLed every few seconds (and a new replica started in its
 /// place). Invariants: one leader at a time (from the Lease's writes in the API server's audit log: a take-over only
 /// once the lease expired, and every other operator write from the replica that held the lease at that moment; the
-/// replicas' /leader never show two leaders in one look), every job ends as it would without the churn (Succeeded, its
-/// attempts, restarts and preemptions exact), and never two live pods of one job.
+/// replicas' /leader never show two leaders in one look), and the job invariants (<see cref="JobInvariants"/>): every job
+/// ends Succeeded with its attempts, restarts and preemptions exact, and never two live pods of one job. Recovery is from
+/// a kill to the next leader's first write of anything but the Lease (the work resumes).
 /// </summary>
 public sealed class LeaderChurnScenario : IChaosScenario
 {
@@ -27,6 +27,7 @@ public sealed class LeaderChurnScenario : IChaosScenario
     private static readonly TimeSpan Tolerance = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan JobDeadline = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan LeaderWait = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan FirstWriteWait = TimeSpan.FromSeconds(10);
 
     public string Name => "leader churn";
 
@@ -34,8 +35,11 @@ public sealed class LeaderChurnScenario : IChaosScenario
     {
         var result = new ScenarioResult(Name);
         var until = context.SliceDeadline(Share);
-        // The subset churns for about 15 s; the full profile for what its slice leaves after the jobs' tail.
-        var churnUntil = context.IsSubset ? DateTime.UtcNow + TimeSpan.FromSeconds(15) : until - TimeSpan.FromSeconds(12);
+        // The subset kills two leaders (a time bound would give none on a loaded machine, where the replicas take long to
+        // start); the full profile kills for what its slice leaves after the jobs' tail.
+        var kills = new List<(string Identity, DateTimeOffset At)>();
+        var churnUntil = until - TimeSpan.FromSeconds(20);
+        bool MoreChurn() => context.IsSubset ? kills.Count < 2 : kills.Count == 0 || DateTime.UtcNow < churnUntil;
         var replicaCount = context.IsSubset ? 2 : context.Pick(2, 4);
         await using var cluster = await LocalTestCluster.StartAsync(new LocalTestClusterOptions(), cancellationToken);
         result.Runs++;
@@ -49,11 +53,11 @@ public sealed class LeaderChurnScenario : IChaosScenario
             }
 
             var story = new ChurnStory(context, cluster, ns);
-            using var census = new JobPodCensus(cluster.Client, ns);
+            await using var invariants = await JobInvariants.StartAsync(cluster.Client, ns, cancellationToken);
             using var looks = new LeaderLooks(replicas);
-            var kills = new List<(string Identity, long At)>();
+            double? rssBefore = null;
             await story.CreateNextAsync(cancellationToken);
-            while (DateTime.UtcNow < churnUntil)
+            while (MoreChurn())
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var leader = await LiveLeaderAsync(cluster, ns, replicas, cancellationToken);
@@ -62,29 +66,33 @@ public sealed class LeaderChurnScenario : IChaosScenario
                     result.Violation($"no live replica held the lease within {LeaderWait.TotalSeconds:0} s ({result.Interruptions} kills so far)");
                     break;
                 }
-                // The leader works a random while (a job created meanwhile), then dies.
+                // Killed only once it has resumed the work (its first write of anything but the Lease; a fresh replica
+                // may take over before it has even synced), so every take-over is timed; then it works a random while (a
+                // job created meanwhile), and dies.
+                await WaitForFirstWriteAsync(cluster, ns, leader.Identity, FirstWriteWait, cancellationToken);
                 await Task.Delay(context.Pick(500, 2500), cancellationToken);
                 await story.CreateNextAsync(cancellationToken);
+                rssBefore ??= leader.RssMiB();
+                kills.Add((leader.Identity, DateTimeOffset.UtcNow));
                 await leader.KillAsync();
-                kills.Add((leader.Identity, Stopwatch.GetTimestamp()));
                 result.Interruptions++;
                 replicas.StartOne();
             }
 
-            var ends = await story.WaitForAllAsync(JobDeadline, cancellationToken);
-            // SIGKILL, not SIGTERM: a graceful stop releases the lease, and the history has no releases to explain.
-            await replicas.KillAllAsync();
-            census.Stop();
-            looks.Stop();
-
-            foreach (var problem in story.Check(ends))
+            var stuck = await story.WaitForAllAsync(JobDeadline, cancellationToken);
+            var rssAfter = (await HolderAsync(cluster, ns) is { } last ? replicas.Find(last) : null)?.RssMiB();
+            if (rssBefore is { } before && rssAfter is { } after)
+            {
+                result.RssMiB = (before, after);
+            }
+            foreach (var problem in await invariants.CheckAsync(story.Result(stuck), baseline: null, TimeSpan.FromSeconds(5), cancellationToken))
             {
                 result.Violation(problem);
             }
-            if (census.Problem is { } twice)
-            {
-                result.Violation(twice);
-            }
+            // SIGKILL, not SIGTERM: a graceful stop releases the lease, and the history has no releases to explain.
+            await replicas.KillAllAsync();
+            looks.Stop();
+
             if (looks.Problem is { } two)
             {
                 result.Violation(two);
@@ -95,20 +103,15 @@ public sealed class LeaderChurnScenario : IChaosScenario
                 result.Violation(problem);
             }
             var terms = LeaderHistory.Terms(writes, LeaseName);
-            foreach (var (identity, at) in kills)
-            {
-                var killedAt = DateTimeOffset.UtcNow - Stopwatch.GetElapsedTime(at);
-                if (terms.FirstOrDefault(t => t.Identity != identity && t.From > killedAt) is { } next)
-                {
-                    result.RecoverySeconds.Add((next.From - killedAt).TotalSeconds);
-                }
-            }
+            var recoveries = LeaderHistory.Recoveries(writes, LeaseName, kills);
+            result.RecoverySeconds.AddRange(recoveries.OfType<TimeSpan>().Select(r => r.TotalSeconds));
             if (writes.Count(w => !w.Resource.Equals(LeaderHistory.LeaseResource, StringComparison.Ordinal)) == 0)
             {
                 result.Violation("no operator write was attributed to a replica: the User-Agent names no identity");
             }
             result.Notes.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{replicaCount} replicas, {terms.Count} lease terms ({string.Join(" -> ", terms.Select(t => t.Identity))}), {writes.Count} operator writes checked, {story.Created} jobs"));
+                $"{replicaCount} replicas, {terms.Count} lease terms ({string.Join(" -> ", terms.Select(t => t.Identity))}), {writes.Count} operator writes checked, {story.Created} jobs; {recoveries.Count(r => r is null)} of {kills.Count} next leaders wrote nothing but the lease before their own end"));
+            result.Notes.Add("RSS: the first leader just before its kill, and the leader at the end (each replica is its own process)");
         }
         finally
         {
@@ -132,6 +135,16 @@ public sealed class LeaderChurnScenario : IChaosScenario
             await Task.Delay(100, cancellationToken);
         }
         return null;
+    }
+
+    private static async Task WaitForFirstWriteAsync(LocalTestCluster cluster, string ns, string identity, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline
+            && !OperatorWrites(cluster, ns).Any(w => w.Identity == identity && w.Succeeded && w.Resource != LeaderHistory.LeaseResource))
+        {
+            await Task.Delay(100, cancellationToken);
+        }
     }
 
     private static async Task<string?> HolderAsync(LocalTestCluster cluster, string ns)
@@ -254,6 +267,7 @@ public sealed class LeaderChurnScenario : IChaosScenario
     private sealed class ChurnStory(ChaosContext context, LocalTestCluster cluster, string ns)
     {
         private readonly List<(string Name, bool FailsOnce)> jobs = [];
+        private readonly Stopwatch clock = Stopwatch.StartNew();
 
         public int Created => jobs.Count;
 
@@ -270,93 +284,37 @@ public sealed class LeaderChurnScenario : IChaosScenario
             cancellationToken.ThrowIfCancellationRequested();
         }
 
-        public async Task<Dictionary<string, TrainingJob?>> WaitForAllAsync(TimeSpan timeout, CancellationToken cancellationToken)
+        /// <summary>Waits for every job to end; returns what is stuck when one has not within <paramref name="timeout"/>.</summary>
+        public async Task<string?> WaitForAllAsync(TimeSpan timeout, CancellationToken cancellationToken)
         {
             var deadline = DateTime.UtcNow + timeout;
-            var ends = jobs.ToDictionary(j => j.Name, _ => (TrainingJob?)null, StringComparer.Ordinal);
-            while (DateTime.UtcNow < deadline && ends.Values.Any(j => j?.Status?.Phase is not (JobPhases.Succeeded or JobPhases.Failed)))
+            var open = jobs.Select(j => j.Name).ToHashSet(StringComparer.Ordinal);
+            while (open.Count > 0 && DateTime.UtcNow < deadline)
             {
-                foreach (var name in ends.Keys.ToList())
+                foreach (var name in open.ToList())
                 {
                     try
                     {
-                        ends[name] = await cluster.GetJobAsync(ns, name);
-                    }
-                    catch (k8s.Autorest.HttpOperationException)
-                    {
-                    }
-                }
-                await Task.Delay(250, cancellationToken);
-            }
-            return ends;
-        }
-
-        public IEnumerable<string> Check(Dictionary<string, TrainingJob?> ends)
-        {
-            foreach (var (name, failsOnce) in jobs)
-            {
-                var s = ends[name]?.Status;
-                var expected = (Phase: JobPhases.Succeeded, Attempt: failsOnce ? 2 : 1, Restarts: failsOnce ? 1 : 0, Preemptions: 0);
-                var actual = (Phase: s?.Phase, Attempt: s?.Attempt ?? 0, Restarts: s?.Restarts ?? 0, Preemptions: s?.Preemptions ?? 0);
-                if (actual != expected)
-                {
-                    yield return $"{name}{(failsOnce ? " (fails once)" : "")} ended (phase {actual.Phase}, attempt {actual.Attempt}, restarts {actual.Restarts}, preemptions {actual.Preemptions}), not {expected}";
-                }
-            }
-        }
-    }
-
-    /// <summary>Polls the namespace's pods every 50 ms: never two pods of one job alive at once.</summary>
-    private sealed class JobPodCensus : IDisposable
-    {
-        private readonly CancellationTokenSource stop = new();
-        private readonly Task loop;
-
-        public JobPodCensus(IKubernetes client, string ns)
-        {
-            loop = Task.Run(async () =>
-            {
-                while (!stop.IsCancellationRequested)
-                {
-                    try
-                    {
-                        var pods = (await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: stop.Token)).Items;
-                        foreach (var group in pods.Where(p => PodClassifier.StateOf(p) != PodState.Ended)
-                            .GroupBy(p => p.Metadata.Labels is { } labels && labels.TryGetValue(WellKnown.JobNameLabel, out var job) ? job : ""))
+                        if ((await cluster.GetJobAsync(ns, name)).Status?.Phase is JobPhases.Succeeded or JobPhases.Failed)
                         {
-                            if (group.Count() > 1 && Problem is null)
-                            {
-                                Problem = $"job {group.Key} had {group.Count()} live pods at once: {string.Join(", ", group.Select(p => p.Metadata.Name))}";
-                            }
+                            open.Remove(name);
                         }
-                        await Task.Delay(50, stop.Token);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return;
                     }
                     catch (k8s.Autorest.HttpOperationException)
                     {
                     }
                 }
-            });
-        }
-
-        public string? Problem { get; private set; }
-
-        public void Stop()
-        {
-            if (!stop.IsCancellationRequested)
-            {
-                stop.Cancel();
-                loop.Wait(TimeSpan.FromSeconds(5));
+                if (open.Count > 0)
+                {
+                    await Task.Delay(250, cancellationToken);
+                }
             }
+            return open.Count == 0 ? null : $"{string.Join(", ", open.Order(StringComparer.Ordinal))} did not end within {timeout.TotalSeconds:0} s";
         }
 
-        public void Dispose()
-        {
-            Stop();
-            stop.Dispose();
-        }
+        /// <summary>What the churn caused per job: one attempt, or two with one restart for a job that fails once.</summary>
+        public JobStoryResult Result(string? stuck) => new(ns,
+            jobs.Select(j => new StoryJob(j.Name, Workers: 1, Preemptions: 0, Restarts: j.FailsOnce ? 1 : 0, Suspends: 0)).ToList(),
+            stuck, [], clock.Elapsed);
     }
 }

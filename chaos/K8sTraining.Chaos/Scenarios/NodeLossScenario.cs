@@ -46,6 +46,7 @@ public sealed class NodeLossScenario : IChaosScenario
     {
         var result = new ScenarioResult(Name);
         var until = context.SliceDeadline(Share);
+        var slice = until - DateTime.UtcNow;
         // The full profile trains long enough (about 20 s) that a zombie behind a partition still trains when its
         // replacement commits, and meets the fence.
         var epochs = context.IsSubset ? 2 : 5;
@@ -54,6 +55,7 @@ public sealed class NodeLossScenario : IChaosScenario
         var kinds = new Dictionary<string, int>(StringComparer.Ordinal);
         var inFlight = 0;
         var fenced = 0;
+        var rss = new List<(double Before, double After)>();
         // At least one run; then more while a whole run (about 40 s on an idle machine) still fits the slice.
         do
         {
@@ -66,6 +68,10 @@ public sealed class NodeLossScenario : IChaosScenario
             kinds[$"{kind}/{policy}"] = kinds.GetValueOrDefault($"{kind}/{policy}") + 1;
             inFlight += outcome.LostTheUploadInFlight ? 1 : 0;
             fenced += outcome.ZombieFenced ? 1 : 0;
+            if ((run.RssBefore, run.RssAfter) is ({ } before, { } after))
+            {
+                rss.Add((before, after));
+            }
             if (context.IsSubset || result.Violations.Count > 0)
             {
                 break;
@@ -73,6 +79,13 @@ public sealed class NodeLossScenario : IChaosScenario
         }
         while (DateTime.UtcNow + TimeSpan.FromSeconds(40) < until);
 
+        if (rss.Count > 0)
+        {
+            // Each run has its own operator: the mean of its RSS when the node is lost and when the job has ended.
+            result.RssMiB = (rss.Average(r => r.Before), rss.Average(r => r.After));
+        }
+
+        result.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{result.Runs} run(s) of one loss each in its {slice.TotalSeconds:0} s slice ({epochs} epochs a job)"));
         result.Notes.Add("losses by kind/policy: " + string.Join(", ", kinds.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}")));
         result.Notes.Add($"{fenced} zombie(s) behind a partition refused by the fence (exit {TrainerExitCodes.Superseded}, superseded)");
         result.Notes.Add($"{inFlight} loss(es) cost the interval plus the steps trained while the last boundary's checkpoint was uploading");
@@ -87,6 +100,12 @@ public sealed class NodeLossScenario : IChaosScenario
         private const string JobName = "mnist";
         private string ns = "";
         private LocalTestCluster cluster = null!;
+        private OperatorProcess op = null!;
+
+        /// <summary>The operator's RSS in MiB when the node is lost, and once the job has ended.</summary>
+        public double? RssBefore { get; private set; }
+
+        public double? RssAfter { get; private set; }
 
         private long TotalSteps => (long)Samples / BatchSize * epochs;
 
@@ -118,13 +137,15 @@ public sealed class NodeLossScenario : IChaosScenario
             cluster = started;
             result.Runs++;
             ns = await cluster.NewNamespaceWithS3CredentialsAsync("chaos-nl");
-            await using var op = OperatorProcess.Start(cluster.KubeconfigPath, ns, $"chaos-nl-{number}", "--progress-interval-seconds", "1");
+            await using var process = OperatorProcess.Start(cluster.KubeconfigPath, ns, $"chaos-nl-{number}", "--progress-interval-seconds", "1");
+            op = process;
             try
             {
                 return await StoryAsync(what, reference, cancellationToken);
             }
             finally
             {
+                RssAfter = op.RssMiB();
                 await ClusterEvidence.CollectAsync(context, cluster, ns, [op]);
             }
         }
@@ -155,6 +176,7 @@ public sealed class NodeLossScenario : IChaosScenario
             var pod = await cluster.Client.CoreV1.ReadNamespacedPodAsync(first, ns, cancellationToken: cancellationToken);
             var node = pod.Spec.NodeName;
             var durable = latest.Now()?.GlobalStep ?? 0;
+            RssBefore = op.RssMiB();
             var lostAt = Stopwatch.GetTimestamp();
             await FreezeAsync(node, kind == "partition" ? NodeFreeze.Keep : NodeFreeze.Kill, cancellationToken);
             result.Interruptions++;
@@ -378,8 +400,10 @@ public sealed class NodeLossScenario : IChaosScenario
     }
 
     /// <summary>
-    /// Polls the job's pods every 50 ms: never two trainers alive at once (Wait), or never two not being deleted (Replace,
-    /// where the lost pod may stay Terminating behind a partition while its replacement runs: fencing covers that).
+    /// Polls the job's pods every 50 ms: never two trainers alive at once (Wait), or never two not being deleted on Nodes
+    /// that exist (Replace, which by design replaces the lost pod without waiting for it: behind a partition it may stay
+    /// Terminating while its replacement runs, and a vanished Node's pod lingers until pod GC collects it; fencing covers
+    /// both).
     /// </summary>
     private sealed class TrainerCensus : IDisposable
     {
@@ -395,8 +419,12 @@ public sealed class NodeLossScenario : IChaosScenario
                     try
                     {
                         var pods = (await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: $"{WellKnown.JobNameLabel}={job}", cancellationToken: stop.Token)).Items;
+                        // Nodes listed after the pods: a Node deleted in between is gone for the pods just read, too.
+                        var nodes = policy == NodeLossPolicies.Wait
+                            ? null
+                            : (await client.CoreV1.ListNodeAsync(cancellationToken: stop.Token)).Items.Select(n => n.Metadata.Name).ToHashSet(StringComparer.Ordinal);
                         var alive = pods.Where(p => PodClassifier.StateOf(p) is PodState.Pending or PodState.Running or PodState.Terminating)
-                            .Where(p => policy == NodeLossPolicies.Wait || p.Metadata.DeletionTimestamp is null)
+                            .Where(p => nodes is null || (p.Metadata.DeletionTimestamp is null && (string.IsNullOrEmpty(p.Spec.NodeName) || nodes.Contains(p.Spec.NodeName))))
                             .Select(p => p.Metadata.Name)
                             .ToList();
                         if (alive.Count > 1 && Problem is null)

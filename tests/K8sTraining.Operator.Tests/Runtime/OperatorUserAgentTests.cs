@@ -22,6 +22,29 @@ public sealed class OperatorUserAgentTests
         Assert.True(OperatorUserAgent.For(identity) == expected, $"{name}: {OperatorUserAgent.For(identity)}");
     }
 
+    [Theory]
+    [Trait("Category", "Unit")]
+    [InlineData("a replica", "k8s-training-operator/replica-1", "replica-1")]
+    [InlineData("among other products", "curl/8 k8s-training-operator/op-2 extra", "op-2")]
+    [InlineData("kubectl", "kubectl/v1.31.0 (linux/amd64)", null)]
+    [InlineData("no identity", "k8s-training-operator/", null)]
+    [InlineData("a longer product name", "k8s-training-operator-x/op", null)]
+    [InlineData("empty", "", null)]
+    [InlineData("none", null, null)]
+    public void IdentityOf_Should_NameTheReplica_When_TheUserAgentIsAnOperators(string name, string? userAgent, string? expected)
+    {
+        Assert.True(OperatorUserAgent.IdentityOf(userAgent) == expected, $"{name}: {OperatorUserAgent.IdentityOf(userAgent)}");
+    }
+
+    [Theory]
+    [Trait("Category", "Unit")]
+    [InlineData("op-1")]
+    [InlineData("node-a.example-4242")]
+    public void IdentityOf_Should_ReadBackTheIdentity_When_ForWroteIt(string identity)
+    {
+        Assert.Equal(identity, OperatorUserAgent.IdentityOf(OperatorUserAgent.For(identity)));
+    }
+
     [Fact]
     [Trait("Category", "Unit")]
     public async Task CreateClient_Should_SendTheOperatorUserAgent_When_ItReadsAndWrites()
