@@ -173,13 +173,17 @@ public sealed class SpecFuzzScenario : IChaosScenario
         var generation = (long?)body?["metadata"]?["generation"] ?? 1;
         V1Condition? condition = null;
         var deadline = DateTime.UtcNow + ConditionDeadline;
+        // Polled with a growing pause, so a job holding a megabyte string is not read 20 times a second for as long as
+        // the operator takes.
+        var pause = TimeSpan.FromMilliseconds(25);
         while (condition is null && DateTime.UtcNow < deadline)
         {
             var job = await cluster.GetJobAsync(ns, name);
             condition = job.Status?.Conditions?.FirstOrDefault(c => c.Type == ConditionTypes.SpecValid && (c.ObservedGeneration ?? generation) >= generation);
             if (condition is null)
             {
-                await Task.Delay(50, cancellationToken);
+                await Task.Delay(pause, cancellationToken);
+                pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 400));
             }
         }
 
