@@ -28,6 +28,9 @@ public sealed class SpecFuzzScenario : IChaosScenario
 
     private static readonly TimeSpan ConditionDeadline = TimeSpan.FromSeconds(20);
 
+    /// <summary>A verdict slower than this is logged with its manifest's mutations: the deadline's early warning.</summary>
+    private static readonly TimeSpan SlowVerdict = TimeSpan.FromSeconds(3);
+
     public string Name => "spec fuzz";
 
     public async Task<ScenarioResult> RunAsync(ChaosContext context, CancellationToken cancellationToken)
@@ -72,7 +75,13 @@ public sealed class SpecFuzzScenario : IChaosScenario
 
             await Parallel.ForEachAsync(Drawn(), new ParallelOptions { MaxDegreeOfParallelism = InFlight, CancellationToken = cancellationToken }, async (manifest, ct) =>
             {
+                var judging = System.Diagnostics.Stopwatch.StartNew();
                 var verdict = await JudgeAsync(http, cluster, ns, manifest, ct);
+                if (judging.Elapsed > SlowVerdict)
+                {
+                    context.Log($"spec fuzz: {manifest.Name} took {judging.Elapsed.TotalSeconds:0.0} s to judge ({verdict.Outcome}): {manifest.Mutations}");
+                }
+
                 // The job is deleted once judged: the secrets scan reads what the API or the operator said now.
                 context.Produced($"spec fuzz {manifest.Name ?? "(no name)"}: {verdict.Outcome}", verdict.Message);
                 lock (outcomes)
@@ -120,6 +129,12 @@ public sealed class SpecFuzzScenario : IChaosScenario
         finally
         {
             await ClusterEvidence.CollectAsync(context, cluster, ns, [op]);
+            if (result.Violations.Count > 0)
+            {
+                var log = Path.Combine(context.NewDirectory("fuzz-evidence"), "operator.log");
+                await File.WriteAllTextAsync(log, op.Output, CancellationToken.None);
+                context.Log($"spec fuzz: the operator's log is in {log}");
+            }
         }
 
         return result;
