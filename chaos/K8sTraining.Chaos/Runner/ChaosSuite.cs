@@ -11,6 +11,7 @@ public static class ChaosSuite
         new StorageFaultScenario(),
         new DiskScenario(),
         new InputFuzzScenario(),
+        new ApiFaultScenario(),
     ];
 
     /// <summary>
