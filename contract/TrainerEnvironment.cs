@@ -45,6 +45,9 @@ public static class TrainerEnvironment
     /// <summary>--checkpoint-every-steps: periodic checkpoint interval.</summary>
     public const string CheckpointEverySteps = Prefix + "CHECKPOINT_EVERY_STEPS";
 
+    /// <summary>--checkpoint-write: periodic checkpoints written <c>background</c> (the default) or <c>sync</c> (<see cref="CheckpointWriteModes"/>).</summary>
+    public const string CheckpointWrite = Prefix + "CHECKPOINT_WRITE";
+
     /// <summary>--keep-checkpoints: how many checkpoints retention keeps.</summary>
     public const string KeepCheckpoints = Prefix + "KEEP_CHECKPOINTS";
 
@@ -242,7 +245,7 @@ public static class TrainerEnvironment
     public static readonly IReadOnlyList<string> Flags =
     [
         Model, Dataset, Data, Samples, Epochs, BatchSize, LearningRate, Optimizer, Seed, CheckpointDirectory, CheckpointUri,
-        CheckpointEverySteps, KeepCheckpoints, TerminationLog, MetricsPort, JobNamespace, JobName, JobUid, CheckpointAdopt,
+        CheckpointEverySteps, CheckpointWrite, KeepCheckpoints, TerminationLog, MetricsPort, JobNamespace, JobName, JobUid, CheckpointAdopt,
         ShutdownTimeoutSeconds, NumClasses, InChannels, ImageSize, Stem, CnnChannels, RandomCropPadding, HorizontalFlip, Normalize, MaxSamplesPerClass, ValFraction, ClassWeights, Loss, FocalGamma, LoaderWorkers, PrefetchBatches,
         Scheduler, WarmupSteps, WarmupEpochs, MinLr, StepSize, Milestones, OneCyclePctStart, OneCycleDivFactor, OneCycleFinalDivFactor, BaseMomentum, MaxMomentum, LrGamma, Momentum, Nesterov, WeightDecay, GradClipNorm, GradAccumulationSteps, LrFindSteps, LrFindStart, LrFindEnd, LrFindRule, MixupAlpha, CutMixAlpha, MixProb, MixOffLastEpochs, LabelSmoothing, EmaDecay, Freeze, BestMetric, BestWeights,
         InitFrom, InitCheckpoint, InitOptimizer, Deadline,

@@ -568,6 +568,13 @@ public sealed partial class ResourceOperations(ObjectStore store, ResourceRegist
             return;
         }
 
+        // Numbers as the server decodes a custom resource: one no float64 holds is a decoding error (400), not a field error.
+        if (JsonNumbers.Normalize(obj) is [var outOfRange, ..])
+        {
+            throw ApiException.BadRequest(
+                $"{type.Kind} in version \"{type.Version}\" cannot be handled as a {type.Kind}: json: cannot unmarshal number {outOfRange} into Go value of type float64");
+        }
+
         var errors = StructuralSchema.Admit(obj, type.Schema, strict);
         var unknown = errors.Where(e => e.Reason == "FieldValueUnknown").ToList();
         if (unknown.Count > 0)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -58,14 +59,47 @@ public sealed class AuditLog : IDisposable
         }
     }
 
+    /// <summary>
+    /// Raised synchronously after each entry is recorded, in the order entries are recorded, as the request ends (the
+    /// client may or may not hold the response yet): an observer can act right after a given write (the chaos suite
+    /// kills the writer there). It runs under the log's lock and holds up the audit of every other request meanwhile,
+    /// so it must be short; it may read <see cref="Entries"/>. An observer that throws does not fail the request.
+    /// </summary>
+    public event Action<AuditEntry>? Appended;
+
     public void Append(AuditEntry entry)
     {
         lock (_gate)
         {
             _entries.Add(entry);
             _file?.WriteLine(JsonSerializer.Serialize(entry, Json));
+            Notify(entry);
         }
     }
+
+    private void Notify(AuditEntry entry)
+    {
+        if (Appended is not { } observers)
+        {
+            return;
+        }
+
+        foreach (var observer in observers.GetInvocationList().Cast<Action<AuditEntry>>())
+        {
+            try
+            {
+                observer(entry);
+            }
+            catch (Exception e)
+            {
+                // One observer's bug must not turn a served request into a 500 or starve the observers after it.
+                ObserverFailures.Enqueue(e);
+            }
+        }
+    }
+
+    /// <summary>What observers of <see cref="Appended"/> threw (kept, not rethrown, so a test can assert on them).</summary>
+    public ConcurrentQueue<Exception> ObserverFailures { get; } = new();
 
     public void Dispose()
     {

@@ -431,6 +431,13 @@ public sealed class CheckpointSpec
     [JsonPropertyName("keep")]
     public int? Keep { get; set; }
 
+    /// <summary>
+    /// How the built-in trainer writes periodic checkpoints (<see cref="CheckpointWriteModes"/>): background (unset: the
+    /// default; a hard kill mid-write loses that checkpoint too) or sync (a hard kill loses at most everySteps).
+    /// </summary>
+    [JsonPropertyName("write")]
+    public string? Write { get; set; }
+
     /// <summary>True lets this job take over checkpoints another job (another uid) left at the uri, and resume from them.</summary>
     [JsonPropertyName("adopt")]
     public bool? Adopt { get; set; }

@@ -280,6 +280,7 @@ public static class TrainerPodBuilder
         // With the checkpoint-sync sidecar the trainer only writes step directories; the sidecar alone knows the store.
         Add(TrainerEnvironment.CheckpointUri, string.IsNullOrEmpty(c?.Uri) || CheckpointSyncSidecar.IsUsed(job.Spec) ? null : c.Uri);
         Add(TrainerEnvironment.CheckpointEverySteps, c?.EverySteps);
+        Add(TrainerEnvironment.CheckpointWrite, c?.Write);
         Add(TrainerEnvironment.KeepCheckpoints, c?.Keep);
         Add(TrainerEnvironment.TerminationLog, WellKnown.TerminationLog);
         Add(TrainerEnvironment.Attempt, attempt);

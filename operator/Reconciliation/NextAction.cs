@@ -28,16 +28,10 @@ internal static class NextAction
         var newest = pods.Select(p => PodClassifier.AttemptOf(p)!.Value).DefaultIfEmpty(0).Max();
         if (newest > d.Status.Attempt)
         {
-            // The status write that was lost (a crash, or the API server refusing it) also recorded how the attempt
-            // before ended when both were decided at once (a preemption is replaced at once): count that end first,
-            // as the lost write would have, or the preemption or failure is never counted.
-            if (d.Status.Attempt > 0)
-            {
-                var endedGang = GangAttempt.Of(pods, d.Status.Attempt);
-                d.AccountForEndOfAttempt(endedGang?.Lead ?? pods.FirstOrDefault(p => PodClassifier.AttemptOf(p) == d.Status.Attempt), endedGang);
-                d.Status.NextAttemptTime = null;
-            }
-
+            // The end of the attempt the status still names is counted first: a preemption (or a failure without
+            // backoff) is counted in the same reconcile that creates the next pod, so a crash between that create and
+            // the status write would otherwise lose the count (found by the chaos suite's crash at every write).
+            d.AccountForEndOfEarlierAttempt(pods);
             d.Status.Attempt = newest;
             d.Status.ActivePod = GangAttempt.Of(pods, newest)?.Lead.Metadata.Name ?? pods.Last().Metadata.Name;
             d.Status.StartTime ??= d.Now.UtcDateTime;
@@ -163,14 +157,29 @@ internal static class NextAction
         d.StartNextAttempt();
     }
 
+    /// <summary>
+    /// Counts the end of the attempt the status names when its pod has ended, before a newer attempt's pod is adopted.
+    /// A pod still running (a lost Node's) or already gone is left to the paths that handle those.
+    /// </summary>
+    private static void AccountForEndOfEarlierAttempt(this DecisionDraft d, List<V1Pod> pods)
+    {
+        var gang = GangAttempt.Of(pods, d.Status.Attempt);
+        var pod = gang?.Lead ?? pods.FirstOrDefault(p => PodClassifier.AttemptOf(p) == d.Status.Attempt);
+        if (pod is not null && (gang?.State ?? PodClassifier.StateOf(pod)) == PodState.Ended)
+        {
+            d.AccountForEndOfAttempt(pod, gang);
+            d.Status.NextAttemptTime = null; // the next attempt exists: no backoff is pending any more
+        }
+    }
+
     private static void ReleaseEnded(this DecisionDraft d, List<V1Pod> pods, int belowOrAtAttempt)
     {
         foreach (var pod in pods)
         {
             var attempt = PodClassifier.AttemptOf(pod);
             var accounted = attempt < d.Status.Attempt || (attempt == d.Status.Attempt && d.Status.LastTermination?.Attempt == attempt) || belowOrAtAttempt == int.MaxValue;
-            if (attempt <= belowOrAtAttempt && accounted && DecisionDraft.HasFinalizer(pod) && PodClassifier.StateOf(pod) == PodState.Ended
-                && !d.Actions.OfType<ReleasePod>().Any(r => r.Name == pod.Metadata.Name))
+            var released = d.Actions.OfType<ReleasePod>().Any(r => r.Name == pod.Metadata.Name);
+            if (attempt <= belowOrAtAttempt && accounted && !released && DecisionDraft.HasFinalizer(pod) && PodClassifier.StateOf(pod) == PodState.Ended)
             {
                 d.Actions.Add(new ReleasePod(pod.Metadata.Name));
             }

@@ -19,6 +19,9 @@ public static class PodClassifier
         "NodeLost",
     };
 
+    /// <summary>The container reason a kubelet reports for a container it can no longer locate (after a node reboot).</summary>
+    public const string ContainerStatusUnknown = "ContainerStatusUnknown";
+
     public static int? AttemptOf(V1Pod pod)
     {
         var labels = pod.Metadata?.Labels;
@@ -128,6 +131,13 @@ public static class PodClassifier
         if (pod.Status?.Reason is "Evicted" or "Shutdown" or "Terminated" or "NodeShutdown" or "NodeLost")
         {
             return new PodOutcome(AttemptOutcomes.Preempted, pod.Status.Reason, exitCode, $"pod {name} was stopped by the node ({pod.Status.Reason}){ExitText(exitCode)}", termination);
+        }
+
+        if (terminated?.Reason == ContainerStatusUnknown)
+        {
+            // The node could not find the container any more (it rebooted, or its runtime lost the container): the trainer
+            // was taken away with its node, it did not fail, so it is not charged to the job's restarts.
+            return new PodOutcome(AttemptOutcomes.Preempted, ContainerStatusUnknown, exitCode, $"the trainer of pod {name} was lost with its node's containers ({ContainerStatusUnknown}){ExitText(exitCode)}", termination);
         }
 
         if (exitCode == TrainerExitCodes.StorageUnavailable)

@@ -70,6 +70,7 @@ public static partial class SpecValidator
 
             CheckAtLeast(errors, "spec.checkpoint.everySteps", c.EverySteps, 1);
             CheckAtLeast(errors, "spec.checkpoint.keep", c.Keep, 1);
+            CheckOneOf(errors, "spec.checkpoint.write", c.Write, CheckpointWriteModes.All);
         }
 
         CheckpointSyncValidator.Check(errors, spec);

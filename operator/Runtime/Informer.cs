@@ -32,6 +32,7 @@ public sealed partial class Informer<T>(
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private volatile ListFailure? _listFailure;
     private DateTimeOffset _listedAt;
+    private int _activeWatches;
 
     /// <summary>Called with (old, new) on add and update, (old, null) on delete, for every change the cache sees.</summary>
     public event Action<T?, T?>? Changed;
@@ -45,6 +46,9 @@ public sealed partial class Informer<T>(
 
     /// <summary>How many watches ended and were restarted (server close, timeout, error), for tests and metrics.</summary>
     public int WatchRestarts { get; private set; }
+
+    /// <summary>Watches open right now (0 or 1): more, or a count that grows with the watches made, would be a leak.</summary>
+    public int ActiveWatches => Volatile.Read(ref _activeWatches);
 
     /// <summary>How many full lists were made after the first.</summary>
     public int Relists { get; private set; }
@@ -167,6 +171,8 @@ public sealed partial class Informer<T>(
         var relistFirst = relistDue is { } due && due < hang;
         deadline.CancelAfter(relistFirst ? TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, relistDue!.Value.Ticks)) : hang);
         Exception? error = null;
+        var broken = false;
+        Interlocked.Increment(ref _activeWatches);
         try
         {
             await foreach (var (type, raw) in source.Watch(resourceVersion, seconds, e => error ??= e, deadline.Token).ConfigureAwait(false))
@@ -205,6 +211,15 @@ public sealed partial class Informer<T>(
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
             Log.WatchBroken(logger, description, e.Message);
+            broken = true;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _activeWatches);
+        }
+
+        if (broken)
+        {
             WatchRestarts++;
             await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken).ConfigureAwait(false);
             return resourceVersion;

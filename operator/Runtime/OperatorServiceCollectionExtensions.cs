@@ -17,7 +17,7 @@ public static class OperatorServiceCollectionExtensions
                 ? KubernetesClientConfiguration.InClusterConfig()
                 : KubernetesClientConfiguration.BuildDefaultConfig();
         services.AddSingleton(options);
-        services.AddSingleton<IKubernetes>(_ => new Kubernetes(config));
+        services.AddSingleton<IKubernetes>(_ => OperatorUserAgent.CreateClient(config, options.Identity));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<OperatorState>();
         services.AddSingleton<IRuntimeReadings>(provider => provider.GetRequiredService<OperatorState>());
@@ -67,6 +67,10 @@ public static class OperatorServiceCollectionExtensions
             undecodableJobs = state.Controller?.UndecodableJobs,
             listProblems = state.Controller?.ListProblems,
             queueLength = state.Controller?.QueueLength,
+            activeWatches = state.Controller?.ActiveWatches,
+            // Every System.Threading.Timer alive in the process (delayed requeues, watch deadlines, HTTP pools): it
+            // returns to its level once the work is done, or timers leak.
+            timers = Timer.ActiveCount,
         }));
         return app;
     }

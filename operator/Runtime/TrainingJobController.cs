@@ -77,6 +77,9 @@ public sealed partial class TrainingJobController : IDisposable
     /// <summary>Watches of TrainingJobs and pods restarted (the Node watch is not counted: it is no job's).</summary>
     public int WatchRestarts => _jobInformers.Sum(i => i.WatchRestarts) + _podInformers.Sum(i => i.WatchRestarts);
 
+    /// <summary>Watches open now, the Node watch included: one per informer while all is well; the soak checks it stays flat.</summary>
+    public int ActiveWatches => _jobInformers.Sum(i => i.ActiveWatches) + _podInformers.Sum(i => i.ActiveWatches) + _nodeInformer.ActiveWatches;
+
     public int Relists => _jobInformers.Sum(i => i.Relists) + _podInformers.Sum(i => i.Relists);
 
     /// <summary>TrainingJobs the operator cannot decode, as namespace/name.</summary>

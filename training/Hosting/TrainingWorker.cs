@@ -98,6 +98,12 @@ public sealed partial class TrainingWorker(
             case RemoteStoreUnavailableException:
                 LogStorageUnavailable(logger, error.Message);
                 return new TrainingOutcome.StorageUnavailable(error.Message);
+            case var _ when DiskFull(error) is { } full:
+                // Not a bug to trace: the volume is too small. One line that says what to do; the attempt still fails
+                // (exit 1) after sending what it committed.
+                LogDiskFull(logger, full.Message, options.CheckpointDirectory ?? ".");
+                await FlushAfterFailureAsync(remote).ConfigureAwait(false);
+                return new TrainingOutcome.Failed($"{full.GetType().Name}: {full.Message}");
             default:
                 LogFailed(logger, error);
                 await FlushAfterFailureAsync(remote).ConfigureAwait(false);
@@ -112,6 +118,20 @@ public sealed partial class TrainingWorker(
         ConfigurationMismatchException or RemoteStoreConfigurationException or RemoteCheckpointDamagedException or OptionsException or InvalidInputException => TerminationReasons.InvalidConfiguration,
         _ => null,
     };
+
+    /// <summary>The "No space left on device" error inside <paramref name="error"/>, or null.</summary>
+    public static IOException? DiskFull(Exception error)
+    {
+        for (Exception? e = error; e is not null; e = e.InnerException)
+        {
+            // ENOSPC (28) and EDQUOT (122, a quota) are what a full volume says on Linux.
+            if (e is IOException io && ((io.HResult & 0xFFFF) is 28 or 122 || io.Message.Contains("No space left on device", StringComparison.Ordinal) || io.Message.Contains("Disk quota exceeded", StringComparison.Ordinal)))
+            {
+                return io;
+            }
+        }
+        return null;
+    }
 
     // A failed attempt (a full disk, say) still sends the checkpoints it committed before, within the shutdown budget.
     private async Task FlushAfterFailureAsync(RemoteCheckpointSync? remote)
@@ -213,6 +233,9 @@ public sealed partial class TrainingWorker(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Invalid configuration: {Message}")]
     private static partial void LogInvalid(ILogger logger, string message);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Disk full: {Message}. The checkpoints committed before are kept; free space on the volume of --checkpoint-dir {Directory} or give it more room (a larger emptyDir sizeLimit or volume), then resume.")]
+    private static partial void LogDiskFull(ILogger logger, string message, string directory);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Training failed")]
     private static partial void LogFailed(ILogger logger, Exception exception);

@@ -440,7 +440,7 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
                         else
                         {
                             state.TrainingSeconds = secondsBefore + clock.Elapsed.TotalSeconds;
-                            writer.StartBackgroundWrite(Capture(run, state));
+                            WritePeriodic(writer, Capture(run, state));
                         }
                     }
                     var rate = (state.GlobalStep - startStep) * (double)batchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
@@ -483,12 +483,28 @@ public sealed partial class TrainingLoop(TrainerOptions options, TrainingTask ta
             if ((improved || checkpointAtEpochEnd || stageEnded) && writer is not null)
             {
                 // A new best is always a complete checkpoint of its own step; retention keeps it while it is the best.
-                writer.StartBackgroundWrite(Capture(run, state));
+                WritePeriodic(writer, Capture(run, state));
             }
             observer.OnEpochEnd(epochMetrics, progress);
         }
 
         return await FinishAsync(run, state, writer, lastAccuracy).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A periodic (or epoch-end) checkpoint: in the background by default, so the step pays only the snapshot; with
+    /// --checkpoint-write sync before the next step, so a hard kill never loses more than the interval.
+    /// </summary>
+    private void WritePeriodic(CheckpointWriter writer, CheckpointSnapshot snapshot)
+    {
+        if (options.CheckpointWrite == CheckpointWriteModes.Sync)
+        {
+            writer.Write(snapshot);
+        }
+        else
+        {
+            writer.StartBackgroundWrite(snapshot);
+        }
     }
 
     /// <summary>Data parallel: what a rank trains at a step whose slice of the global batch is empty (the last, smaller than the world).</summary>

@@ -16,6 +16,9 @@ public sealed record TrainerOptions
     public required int Threads { get; init; }
     public string? CheckpointDirectory { get; init; }
     public required int CheckpointEverySteps { get; init; }
+    /// <summary><see cref="K8sTraining.Contract.CheckpointWriteModes"/>: periodic checkpoints in the background or in the loop.</summary>
+    public string CheckpointWrite { get; init; } = K8sTraining.Contract.CheckpointWriteModes.Background;
+
     public required int KeepCheckpoints { get; init; }
     public string? Output { get; init; }
     public string? TerminationLog { get; init; }

@@ -11,6 +11,7 @@ namespace K8sTraining.Chaos.Runner;
 public sealed class ChaosContext
 {
     private readonly ConcurrentQueue<(string Source, string Text)> produced = new();
+    private readonly ConcurrentDictionary<int, byte[]> references = new();
 
     public ChaosContext(int seed, TimeSpan budget, ChaosProfile profile, Action<string> log)
     {
@@ -73,6 +74,14 @@ public sealed class ChaosContext
     }
 
     public IReadOnlyCollection<(string Source, string Text)> AllProduced => produced;
+
+    /// <summary>
+    /// The final weights of an uninterrupted run of <paramref name="epochs"/> epochs, once one scenario has trained it:
+    /// the math of every trainer scenario's run is the same (model, data, seed, batch), so one reference serves all.
+    /// </summary>
+    public byte[]? Reference(int epochs) => references.TryGetValue(epochs, out var weights) ? weights : null;
+
+    public void KeepReference(int epochs, byte[] weights) => references.TryAdd(epochs, weights);
 
     public int Pick(int minInclusive, int maxExclusive) => Random.Next(minInclusive, maxExclusive);
 

@@ -15,5 +15,5 @@ public sealed record ChaosProfile(
     public static ChaosProfile Full { get; } = new("full", Interruptions: 105, InterruptionEpochs: 20, InterruptionShare: 0.78, FaultRuns: 2, FaultRate: 0.25, S3Restarts: 2, FuzzCases: 48);
 
     /// <summary>The `make test` subset: a few of each kind.</summary>
-    public static ChaosProfile Subset { get; } = new("subset", Interruptions: 6, InterruptionEpochs: 2, InterruptionShare: 0.6, FaultRuns: 1, FaultRate: 0.2, S3Restarts: 1, FuzzCases: 8);
+    public static ChaosProfile Subset { get; } = new("subset", Interruptions: 4, InterruptionEpochs: 2, InterruptionShare: 0.6, FaultRuns: 1, FaultRate: 0.2, S3Restarts: 1, FuzzCases: 4);
 }

@@ -12,6 +12,10 @@ public static class ChaosSuite
         new DiskScenario(),
         new InputFuzzScenario(),
         new ApiFaultScenario(),
+        new NodeLossScenario(),
+        new LeaderChurnScenario(),
+        new SoakScenario(),
+        new SpecFuzzScenario(),
     ];
 
     /// <summary>

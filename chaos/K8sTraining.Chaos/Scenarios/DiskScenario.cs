@@ -57,8 +57,7 @@ public sealed class DiskScenario : IChaosScenario
             }
             if (ChaosTrainer.HasStackTrace(output))
             {
-                // Exit 1 is "any other failure" in the contract (not a user error), which logs its exception in full.
-                result.Notes.Add("a full disk logs the IOException with its stack trace (exit 1, 'No space left on device' and the file named)");
+                result.Violation($"a full disk logged a stack trace instead of its one-line 'Disk full' message:\n{TrainerRuns.Tail(output)}");
             }
             var kept = LocalAudit.Checkpoints(checkpoints);
             if (kept.Count == 0 || kept.Any(k => k.Problem is not null))

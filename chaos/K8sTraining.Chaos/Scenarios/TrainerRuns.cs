@@ -16,9 +16,17 @@ public static class TrainerRuns
         return env;
     }
 
-    /// <summary>Runs to the end without interruption and returns the final weights; records a violation when it fails.</summary>
+    /// <summary>
+    /// Runs to the end without interruption and returns the final weights (or those of an earlier scenario's reference of
+    /// as many epochs: the step delays, checkpoint interval and store do not change the math); records a violation when
+    /// it fails.
+    /// </summary>
     public static async Task<byte[]?> ReferenceAsync(ChaosContext context, ScenarioResult result, TrainerFlags flags, IReadOnlyDictionary<string, string> env, CancellationToken cancellationToken)
     {
+        if (context.Reference(flags.Epochs) is { } known)
+        {
+            return known;
+        }
         using var trainer = ChaosTrainer.Start(flags.Args(), env);
         var code = await trainer.WaitForExitAsync(Deadline * 2);
         trainer.Keep(context, "reference run", flags.TerminationLog);
@@ -29,7 +37,9 @@ public static class TrainerRuns
             result.Violation($"the uninterrupted reference run exited {code}:\n{Tail(trainer.Output)}");
             return null;
         }
-        return await File.ReadAllBytesAsync(flags.Output, cancellationToken);
+        var weights = await File.ReadAllBytesAsync(flags.Output, cancellationToken);
+        context.KeepReference(flags.Epochs, weights);
+        return weights;
     }
 
     public static string Tail(string text, int lines = 25) => string.Join('\n', text.Split('\n').TakeLast(lines));

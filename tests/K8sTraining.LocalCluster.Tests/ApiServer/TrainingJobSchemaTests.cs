@@ -111,6 +111,37 @@ public sealed class TrainingJobSchemaTests(ControlPlaneFixture fx) : IClassFixtu
         Assert.Contains(type, output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("a whole float", "1.0", 201, "1")]
+    [InlineData("an exponent", "1e3", 201, "1000")]
+    [InlineData("a fraction", "1.5", 422, "spec.training.epochs in body must be of type integer: \"number\"")]
+    [InlineData("a whole float beyond 2^53", "1e20", 422, "spec.training.epochs in body must be of type integer: \"number\"")]
+    [InlineData("an integer beyond int64", "99999999999999999999", 422, "spec.training.epochs in body must be of type integer: \"number\"")]
+    [InlineData("a number beyond float64", "1e400", 400, "cannot unmarshal number 1e400 into Go value of type float64")]
+    public async Task Create_Should_DecodeTheNumberAsTheApiServerDoes_When_AnIntegerFieldIs(string because, string epochs, int code, string expected)
+    {
+        // Raw JSON, as a client that is not kubectl sends it: kubectl's YAML decoding would rewrite the number first.
+        var ns = await InstallAsync();
+        using var http = new HttpClient { BaseAddress = fx.Plane.BaseUri };
+        var body = """{"apiVersion":"k8straining.io/v1alpha1","kind":"TrainingJob","metadata":{"name":"n","namespace":"NS"},"spec":{"training":{"model":"mlp","epochs":EPOCHS}}}"""
+            .Replace("NS", ns, StringComparison.Ordinal).Replace("EPOCHS", epochs, StringComparison.Ordinal);
+
+        using var response = await http.PostAsync($"apis/k8straining.io/v1alpha1/namespaces/{ns}/trainingjobs", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.True(code == (int)response.StatusCode, $"{because}: {(int)response.StatusCode} {text}");
+        if (code == 201)
+        {
+            // Stored as an integer, so a client that reads an int (the operator) decodes it.
+            var stored = System.Text.Json.Nodes.JsonNode.Parse(text)!["spec"]!["training"]!["epochs"]!.ToJsonString();
+            Assert.Equal(expected, stored);
+        }
+        else
+        {
+            Assert.Contains(expected, (string?)System.Text.Json.Nodes.JsonNode.Parse(text)!["message"], StringComparison.Ordinal);
+        }
+    }
+
     private async Task<string> InstallAsync()
     {
         (await fx.KubectlAsync("apply", "-f", Path.Combine(Hosting.RepositoryRoot.Find(), "crds", "trainingjobs.k8straining.io.yaml"))).Succeeded();

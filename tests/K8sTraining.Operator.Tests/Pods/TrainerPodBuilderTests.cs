@@ -28,12 +28,24 @@ public sealed class TrainerPodBuilderTests
         Assert.Equal("s3://k8straining/jobs/mnist", env["TRAINER_CHECKPOINT_URI"]);
         Assert.Equal("10", env["TRAINER_CHECKPOINT_EVERY_STEPS"]);
         Assert.Equal("3", env["TRAINER_KEEP_CHECKPOINTS"]);
+        // Unset spec.checkpoint.write leaves the trainer's default (background).
+        Assert.False(env.ContainsKey("TRAINER_CHECKPOINT_WRITE"));
         Assert.Equal(WellKnown.CheckpointDirectory, env["TRAINER_CHECKPOINT_DIR"]);
         Assert.Equal(WellKnown.TerminationLog, env["TRAINER_TERMINATION_LOG"]);
         Assert.Equal("3", env["TRAINER_ATTEMPT"]);
         Assert.Equal("40", env["TRAINER_SHUTDOWN_TIMEOUT_SECONDS"]);
         Assert.Equal(45, pod.Spec.TerminationGracePeriodSeconds);
         Assert.Equal("s3-credentials", pod.Spec.Containers.Single().EnvFrom.Single().SecretRef.Name);
+    }
+
+    [Fact]
+    public void Build_Should_PassTheCheckpointWriteMode_When_SpecCheckpointWriteIsSet()
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(s => s.Checkpoint!.Write = "sync").Build();
+
+        var env = TrainerPodBuilder.Build(job, 1).Spec.Containers.Single().Env.ToDictionary(e => e.Name, e => e.Value);
+
+        Assert.Equal("sync", env["TRAINER_CHECKPOINT_WRITE"]);
     }
 
     /// <summary>One row: a spec.training field, and the TRAINER_* variable and value the trainer reads it as.</summary>

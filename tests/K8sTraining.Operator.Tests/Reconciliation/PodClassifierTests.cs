@@ -27,6 +27,7 @@ public sealed class PodClassifierTests
         { "pod GC, never reported by a kubelet", PodBuilder.For(Job, 1).Disrupted("DeletionByPodGC").Deleting().Build(), AttemptOutcomes.Preempted, "DeletionByPodGC" },
         { "exit 76, fenced off by a newer attempt", PodBuilder.For(Job, 1).Exited(TrainerExitCodes.Superseded, PodBuilder.TerminationJson(TerminationStatuses.Superseded, 40, 0, 40, null, message: "attempt 2 committed step 50", reason: TerminationReasons.Superseded)).Build(), AttemptOutcomes.Preempted, TerminationReasons.Superseded },
         { "exit 76 without a termination message", PodBuilder.For(Job, 1).Exited(TrainerExitCodes.Superseded).Build(), AttemptOutcomes.Preempted, TerminationReasons.Superseded },
+        { "the container could not be located after its node rebooted", PodBuilder.For(Job, 1).Exited(137, reason: PodClassifier.ContainerStatusUnknown).Build(), AttemptOutcomes.Preempted, PodClassifier.ContainerStatusUnknown },
         { "exit 2", PodBuilder.For(Job, 1).Exited(2).Build(), AttemptOutcomes.ConfigurationError, ConditionReasons.ConfigurationError },
         { "exit 2, prefix owned by another job", PodBuilder.For(Job, 1).Exited(2, PodBuilder.TerminationJson("invalid", 0, 0, 0, null, message: "owned by default/old", reason: TerminationReasons.CheckpointPrefixInUse)).Build(), AttemptOutcomes.ConfigurationError, ConditionReasons.CheckpointPrefixInUse },
         { "exit 69, storage unreachable", PodBuilder.For(Job, 1).Exited(69).Build(), AttemptOutcomes.StorageUnavailable, TerminationReasons.StorageUnavailable },

@@ -38,6 +38,21 @@ public sealed class SpecValidatorTests
     }
 
     [Theory]
+    [InlineData("unset: the trainer's default", null, null)]
+    [InlineData("background", "background", null)]
+    [InlineData("sync", "sync", null)]
+    [InlineData("unknown mode", "async", "spec.checkpoint.write must be one of background, sync, not 'async'")]
+    [InlineData("wrong case", "Sync", "spec.checkpoint.write must be one of background, sync, not 'Sync'")]
+    public void Validate_Should_CheckTheCheckpointWriteMode_When_Set(string name, string? write, string? expected)
+    {
+        var job = TrainingJobBuilder.Default().WithSpec(s => s.Checkpoint!.Write = write).Build();
+
+        var errors = SpecValidator.Validate(job.Spec);
+
+        Assert.True(expected is null ? errors.Count == 0 : errors.SequenceEqual([expected]), $"{name}: {string.Join("; ", errors)}");
+    }
+
+    [Theory]
     [InlineData("negative toleration", -1L, null, null, "spec.nodeLossToleranceSeconds must be at least 0, not -1")]
     [InlineData("negative replace delay", null, null, -5L, "spec.nodeLossReplaceAfterSeconds must be at least 0, not -5")]
     [InlineData("unknown policy", null, "Delete", null, "spec.nodeLossPolicy must be one of Wait, Replace, not 'Delete'")]

@@ -122,10 +122,15 @@ public sealed class TrainingJobDeciderTests
             new("invalid spec creates nothing and says why", invalid, Pods(), JobPhases.Pending, [], [EventReasons.InvalidSpec], Attempt: 0),
             new("pod created before a lost status write is adopted", adopted, Pods(PodBuilder.For(adopted, 2).Running().Build()),
                 JobPhases.Running, [], [EventReasons.AttemptRunning], Attempt: 2),
+            // Sieve (issue 19): a preemption is counted and its replacement created in one reconcile; the pod create comes
+            // first, so a crash before the status write leaves attempt 1's end uncounted beside attempt 2's pod.
+            new("an eviction is still counted when its replacement was created before a lost status write", running,
+                Pods(PodBuilder.For(running, 1).Disrupted("EvictionByEvictionAPI").Checkpointed(120, 1, 20).Build(), PodBuilder.For(running, 2).Running().Build()),
+                JobPhases.Running, ["Release mnist-attempt-1"], [EventReasons.Preempted, EventReasons.AttemptRunning], Preemptions: 1, Attempt: 2),
             new("a preemption whose status write was lost is counted when the replacement is adopted", running,
                 Pods(PodBuilder.For(running, 1).Disrupted("EvictionByEvictionAPI").Checkpointed(120, 1, 20).Deleting().Build(), PodBuilder.For(running, 2).Running().Build()),
                 JobPhases.Running, ["Release mnist-attempt-1"], [EventReasons.Preempted, EventReasons.AttemptRunning], Preemptions: 1, Attempt: 2),
-            new("a failure whose status write was lost is counted when the next attempt is adopted", running,
+            new("a failure is still counted when its retry was created before a lost status write", running,
                 Pods(PodBuilder.For(running, 1).Exited(1).Build(), PodBuilder.For(running, 2).Running().Build()),
                 JobPhases.Running, ["Release mnist-attempt-1"], [EventReasons.AttemptFailed, EventReasons.AttemptRunning], Restarts: 1, Attempt: 2),
             new("pod that vanished without a record counts as preempted", vanished, Pods(),

@@ -123,6 +123,27 @@ public sealed class InformerTests
         Assert.Equal(0, informer.WatchRestarts);
     }
 
+    [Fact]
+    public async Task ActiveWatches_Should_StayAtOneAndDropToZero_When_WatchesRestartManyTimesAndTheInformerStops()
+    {
+        var source = new FakeListWatch(Job("a", "11"));
+        for (var i = 0; i < 20; i++)
+        {
+            source.Watches.Enqueue([(WatchEventType.Bookmark, Bookmark($"{100 + i}"))]);
+        }
+
+        var informer = NewInformer(source);
+        var run = new Run(informer);
+
+        // After 20 ended watches the 21st stays open: exactly one is counted, not one per watch made.
+        await Eventually.GetAsync(() => Task.FromResult(source.WatchedFrom.Count), n => n >= 21, Deadline, "21 watches");
+        await Eventually.GetAsync(() => Task.FromResult(informer.ActiveWatches), n => n == 1, Deadline, "the open watch to be counted");
+        Assert.Equal(20, informer.WatchRestarts);
+
+        run.Dispose();
+        Assert.Equal(0, informer.ActiveWatches);
+    }
+
     private static Informer<TrainingJob> NewInformer(FakeListWatch source) =>
         new("trainingjobs in ns", source.ListWatch, raw => KubernetesJson.Deserialize<TrainingJob>(raw), 1, NullLogger.Instance);
 

@@ -124,6 +124,9 @@ public sealed class UserErrorTests
 
         Assert.True(code == TrainerExitCodes.Failed, $"exit {code}\n{trainer.Stdout}\n{trainer.Stderr}");
         Assert.Contains("No space left on device", trainer.Stdout + trainer.Stderr, StringComparison.Ordinal);
+        // One line that says what to do, not a stack trace: a full volume is not a bug in the trainer.
+        Assert.Contains("Disk full:", trainer.Stdout + trainer.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", trainer.Stdout + trainer.Stderr, StringComparison.Ordinal);
         var kept = Directory.GetDirectories(checkpoints, "step-*").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
         Assert.True(kept.Count >= 2, $"the disk should hold two checkpoints before it fills: {string.Join(", ", kept)}");
         Assert.Empty(Directory.GetDirectories(checkpoints, "*.tmp-*"));

@@ -21,6 +21,12 @@ public sealed class OptionsParserTests
         Assert.Equal((4, "cnn", 50), (options.Epochs, options.Model, options.CheckpointEverySteps));
     }
 
+    [Theory]
+    [InlineData(new string[0], "background")]
+    [InlineData(new[] { "--checkpoint-write", "sync" }, "sync")]
+    public void Parse_Should_WritePeriodicCheckpointsInTheBackground_When_NotToldOtherwise(string[] args, string expected) =>
+        Assert.Equal(expected, OptionsParser.Parse(args, _ => null).CheckpointWrite);
+
     [Fact]
     public void Parse_Should_PreferCommandLine_When_BothGiven()
     {
@@ -33,6 +39,7 @@ public sealed class OptionsParserTests
     [InlineData(new[] { "--samples", "0" }, "--samples: '0' is not allowed; allowed: an integer from 1")]
     [InlineData(new[] { "--lr", "-1" }, "--lr: '-1' is not allowed; allowed: a number greater than 0")]
     [InlineData(new[] { "--progress", "fancy" }, "--progress: 'fancy' is not allowed; allowed: auto, bar, log")]
+    [InlineData(new[] { "--checkpoint-write", "async" }, "--checkpoint-write: 'async' is not allowed; allowed: background, sync")]
     [InlineData(new[] { "--epochs" }, "--epochs: a value is required")]
     [InlineData(new[] { "stray" }, "unknown argument 'stray'")]
     public void Parse_Should_ThrowNamingFieldValueAndAllowed_When_Invalid(string[] args, string expected)

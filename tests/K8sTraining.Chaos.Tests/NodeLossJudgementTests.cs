@@ -1,0 +1,39 @@
+using K8sTraining.Chaos.Cluster;
+
+namespace K8sTraining.Chaos.Tests;
+
+[Trait("Category", "Unit")]
+public sealed class NodeLossJudgementTests
+{
+    [Theory]
+    [InlineData("resumed from the checkpoint named at the loss", 57, 40, 40, true)]
+    [InlineData("a zombie committed on: resumed from a newer checkpoint", 57, 40, 80, true)]
+    [InlineData("lost exactly the interval", 80, 40, 40, true)]
+    [InlineData("the last boundary's upload was in flight: one checkpoint more", 85, 40, 40, true)]
+    [InlineData("resumed behind latest.json at the loss", 57, 40, 0, false)]
+    [InlineData("two checkpoints lost", 125, 40, 40, false)]
+    [InlineData("lost before the first commit: from scratch", 30, 0, 0, true)]
+    public void Check_Should_HoldTheResumeToTheLastDurableCheckpoint_When_ANodeIsLost(string because, long reached, long durable, long resumed, bool ok)
+    {
+        var outcome = new NodeLossOutcome(reached, durable, resumed, Interval: 40);
+
+        Assert.True(ok == (NodeLossJudgement.Check(outcome) is null), $"{because}: {NodeLossJudgement.Check(outcome)}");
+    }
+
+    [Fact]
+    public void LostTheUploadInFlight_Should_BeTrue_When_MoreThanTheIntervalWasLostWithinTheBound()
+    {
+        Assert.True(NodeLossJudgement.LostTheUploadInFlight(new NodeLossOutcome(85, 40, 40, 40)));
+        Assert.False(NodeLossJudgement.LostTheUploadInFlight(new NodeLossOutcome(57, 40, 40, 40)));
+    }
+
+    [Theory]
+    [InlineData("one attempt", new[] { 1 }, true)]
+    [InlineData("the replacement took over", new[] { 1, 2, 3 }, true)]
+    [InlineData("the zombie committed after its replacement did", new[] { 1, 2, 1 }, false)]
+    [InlineData("nothing committed", new int[0], true)]
+    public void CheckFencing_Should_RefuseAnOlderAttemptsCommit_When_ANewerOneHasCommitted(string because, int[] attempts, bool ok)
+    {
+        Assert.True(ok == (NodeLossJudgement.CheckFencing(attempts) is null), because);
+    }
+}
