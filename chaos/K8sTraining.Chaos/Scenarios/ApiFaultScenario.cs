@@ -1,35 +1,43 @@
 using System.Diagnostics;
+using System.Globalization;
 using K8sTraining.Chaos.Cluster;
 using K8sTraining.Chaos.Runner;
 using K8sTraining.ClusterSupport;
 using K8sTraining.LocalCluster.Api.Faults;
-using K8sTraining.Operator.Api;
-using K8sTraining.Operator.Pods;
-using K8sTraining.Operator.Reconciliation;
-using K8sTraining.TestSupport;
-using k8s;
-using k8s.Models;
+using AgentHeader = K8sTraining.Operator.Runtime.OperatorUserAgent;
 
 namespace K8sTraining.Chaos.Scenarios;
 
 /// <summary>
-/// §2 of issue 19, stale and missing views: the operator runs the job story while the local control plane's fault mode
-/// works on its requests alone (picked by its User-Agent): its watch events delayed or dropped, its watches closed
-/// early, its requests answered 409, 429 or 500; each kind on its own, then all at once. The invariants are every
-/// cluster scenario's: never two live pods of a job, no job stuck, counters equal to the disruptions really caused,
-/// and the final status the same as the story's without faults. Interruptions counts the faults injected.
+/// §2 of issue 19, stale and missing views: the job story (<see cref="JobStory"/>: evict and replace, fail and retry,
+/// suspend and resume) runs while the local control plane's fault mode works on one operator's requests alone (picked
+/// by its User-Agent): its watch events delayed or dropped, its watches closed early, its requests answered 409, 429
+/// or 500; each kind on its own, then all at once. A second operator, never faulted, runs the same story beside it:
+/// the baseline. The faults stop at a seeded moment inside the story; recovery is the time from then until the story's
+/// next step (the operator caught up). The invariants are <see cref="JobInvariants"/>'s: never two live pods of a job,
+/// no job lost or stuck, counters equal to what the story caused, the final status the baseline's.
+/// Interruptions counts the faults injected.
 /// </summary>
 public sealed class ApiFaultScenario : IChaosScenario
 {
     /// <summary>This scenario's share of the suite's budget.</summary>
     public const double Share = 0.07;
 
-    private const string Identity = "chaos-api-faults";
+    private const string FaultedIdentity = "api-faults";
+    private const string CleanIdentity = "api-clean";
 
-    /// <summary>How often the operator relists and resyncs: the bound on how long a dropped event can stay unseen.</summary>
+    /// <summary>How often the operators relist and resync: the bound on how long a dropped event stays unseen.</summary>
     private const int ResyncSeconds = 3;
 
-    private static readonly TimeSpan StoryDeadline = TimeSpan.FromSeconds(45);
+    /// <summary>How long a run's faults last at most, and the least: a seeded share of a story's usual length.</summary>
+    private static readonly TimeSpan FaultsAtMost = TimeSpan.FromSeconds(8);
+
+    private static readonly TimeSpan FaultsAtLeast = TimeSpan.FromSeconds(2);
+
+    /// <summary>A step of the story under faults may take this long before the job counts as stuck.</summary>
+    private static readonly JobStoryOptions StoryOptions = new() { StepTimeout = TimeSpan.FromSeconds(40) };
+
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(10);
 
     public string Name => "api faults";
 
@@ -58,177 +66,165 @@ public sealed class ApiFaultScenario : IChaosScenario
     {
         var until = context.SliceDeadline(Share);
         var result = new ScenarioResult(Name);
-        // Script jobs read no checkpoints: no S3 server is needed (the endpoint only fills the unused Secret).
-        await using var cluster = await LocalTestCluster.StartAsync(new LocalTestClusterOptions
+        var cases = Cases(AgentHeader.For(FaultedIdentity));
+        // The subset: all at once, once. The full profile: each kind on its own, then all at once, round after round,
+        // while a story still fits in the slice.
+        IReadOnlyList<(string Name, ApiFaultRule Rule)> chosen = context.IsSubset ? [cases[^1]] : cases;
+        var capacity = context.IsSubset ? 1 : 2 * cases.Count;
+        var seeds = Enumerable.Range(0, capacity).Select(_ => (Seed: context.Random.Next(), Window: context.Random.NextDouble())).ToList();
+
+        await using var cluster = await LocalTestCluster.StartAsync(new LocalTestClusterOptions(), cancellationToken);
+        var cleanNs = await cluster.NewNamespaceAsync("api-clean");
+        var faultedNs = new List<string>();
+        for (var i = 0; i < capacity; i++)
         {
-            S3Endpoint = "http://127.0.0.1:9",
-            S3SecretKey = context.Secret,
-            ScratchDirectory = context.NewDirectory("api-faults"),
-        }, cancellationToken);
-        var ns = await cluster.NewNamespaceAsync("api-faults");
-        var agent = OperatorAgent(Identity);
-        await using var op = OperatorProcess.Start(cluster.KubeconfigPath, ns, Identity,
-            "--resync-period-seconds", $"{ResyncSeconds}", "--watch-timeout-seconds", "30", "--progress-interval-seconds", "0");
-        await Eventually.GetAsync(op.LeaderInfoAsync, i => i is { } e && e.GetProperty("cachesSynced").GetBoolean(), TimeSpan.FromSeconds(60), "the operator to sync its caches");
-        var rssBefore = op.RssMiB();
+            faultedNs.Add(await cluster.NewNamespaceAsync($"api-faults-{i + 1}"));
+        }
+
+        var operatorArgs = new[] { "--resync-period-seconds", $"{ResyncSeconds}", "--watch-timeout-seconds", "30", "--progress-interval-seconds", "0" };
+        await using var clean = OperatorProcess.Start(cluster.KubeconfigPath, cleanNs, CleanIdentity, operatorArgs);
+        await using var faulted = OperatorProcess.Start(cluster.KubeconfigPath, string.Join(',', faultedNs), FaultedIdentity, operatorArgs);
         var goDirectory = context.NewDirectory("api-faults-go");
-
-        var baseline = await StoryAsync(cluster, ns, "baseline", goDirectory, cancellationToken);
-        result.Runs++;
-        Check(result, "baseline", baseline, null);
-        if (baseline.Final is null)
+        try
         {
-            await ClusterEvidence.CollectAsync(context, cluster, ns, [op]);
-            return result;
+            await Task.WhenAll(clean.WaitReadyAndLeadingAsync(TimeSpan.FromSeconds(60)), faulted.WaitReadyAndLeadingAsync(TimeSpan.FromSeconds(60)));
+            var rssBefore = faulted.RssMiB();
+
+            // The baseline runs beside the first faulted story; every faulted run is checked against it once it is done.
+            var baseline = BaselineAsync(cluster, cleanNs, Path.Combine(goDirectory, "clean"), result, cancellationToken);
+            var runs = 0;
+            while (runs < capacity)
+            {
+                if (runs > 0 && (context.IsSubset || DateTime.UtcNow + TimeSpan.FromSeconds(15) >= until))
+                {
+                    if (!context.IsSubset)
+                    {
+                        result.Notes.Add($"time slice spent after {runs} fault runs ({chosen.Count} kinds a round)");
+                    }
+
+                    break;
+                }
+
+                var (name, rule) = chosen[runs % chosen.Count];
+                var (seed, window) = seeds[runs];
+                var ns = faultedNs[runs];
+                runs++;
+                var faultsFor = FaultsAtLeast + ((FaultsAtMost - FaultsAtLeast) * window);
+                var run = await FaultedRunAsync(cluster, ns, Path.Combine(goDirectory, $"run-{runs}"), rule, seed, faultsFor, cancellationToken);
+                result.Runs++;
+                result.Interruptions += (int)run.Injected;
+                if (run.Recovery is { } recovery)
+                {
+                    result.RecoverySeconds.Add(recovery.TotalSeconds);
+                }
+
+                context.Log(string.Create(CultureInfo.InvariantCulture,
+                    $"api faults: {name} (run {runs}) for {faultsFor.TotalSeconds:0.0} s: {run.Injected} faults injected, story {run.Story.Took.TotalSeconds:0.0} s, recovery {run.Recovery?.TotalSeconds:0.00} s"));
+                if (run.Injected == 0)
+                {
+                    result.Violation($"{name}: no fault reached the operator (does it send User-Agent {rule.UserAgentPrefix}?)");
+                }
+
+                var expected = await baseline;
+                foreach (var violation in await run.Invariants.CheckAsync(run.Story, expected, Settle, cancellationToken))
+                {
+                    result.Violation($"{name}: {violation}");
+                }
+
+                await run.Invariants.DisposeAsync();
+                if (run.Story.Stuck is not null)
+                {
+                    result.Notes.Add($"{name}: the story's steps: {string.Join(" | ", run.Story.Steps)}");
+                }
+            }
+
+            await baseline;
+            if (faulted.RssMiB() is { } after && rssBefore is { } before)
+            {
+                result.RssMiB = (before, after);
+            }
+
+            result.Notes.Add("faults by kind: " + string.Join(", ", Enum.GetValues<ApiFaultKind>().Select(k => $"{k} {cluster.Plane.Faults.Injected(k)}")));
+            foreach (var op in new[] { clean, faulted }.Where(o => o.HasExited))
+            {
+                result.Violation($"operator {op.Identity} exited during the scenario: {Tail(op.Output)}");
+            }
+        }
+        finally
+        {
+            cluster.Plane.Faults.Clear();
+            await ClusterEvidence.CollectAsync(context, cluster, cleanNs, [clean, faulted]);
+            foreach (var ns in faultedNs)
+            {
+                await ClusterEvidence.CollectAsync(context, cluster, ns, []);
+            }
         }
 
-        var cases = Cases(agent);
-        // The subset: one kind on its own (the seed picks which), then all at once. The full profile: every kind, then
-        // every kind again, round after round, until the time slice is spent.
-        IReadOnlyList<(string Name, ApiFaultRule Rule)> chosen = context.IsSubset ? [context.Pick(cases.Take(cases.Count - 1).ToList()), cases[^1]] : cases;
-        var runs = 0;
-        var round = 1;
-        while (true)
-        {
-            var (name, rule) = chosen[runs % chosen.Count];
-            if (DateTime.UtcNow >= until)
-            {
-                result.Notes.Add($"time slice spent after {runs} fault runs (round {round}, {chosen.Count} kinds a round)");
-                break;
-            }
-
-            if (runs > 0 && runs % chosen.Count == 0 && context.IsSubset)
-            {
-                break;
-            }
-
-            round = (runs / chosen.Count) + 1;
-            runs++;
-            var before = cluster.Plane.Faults.TotalInjected;
-            cluster.Plane.Faults.Set(context.Random.Next(), rule);
-            StoryOutcome outcome;
-            try
-            {
-                outcome = await StoryAsync(cluster, ns, $"{name} {round}", goDirectory, cancellationToken);
-            }
-            finally
-            {
-                cluster.Plane.Faults.Clear();
-            }
-
-            var injected = cluster.Plane.Faults.TotalInjected - before;
-            result.Runs++;
-            result.Interruptions += (int)injected;
-            if (outcome.Recovery is { } recovery)
-            {
-                result.RecoverySeconds.Add(recovery.TotalSeconds);
-            }
-
-            context.Log($"api faults: {name} (round {round}): {injected} faults injected, {outcome.Elapsed.TotalSeconds:0.0} s");
-            if (injected == 0)
-            {
-                result.Notes.Add($"{name}: no fault reached the operator (does it send User-Agent {agent}?)");
-            }
-
-            Check(result, name, outcome, baseline.Final);
-        }
-
-        var rssAfter = op.RssMiB();
-        if (rssBefore is { } b && rssAfter is { } a)
-        {
-            result.RssMiB = (b, a);
-        }
-
-        if (op.HasExited)
-        {
-            result.Violation($"the operator exited under faults: {Tail(op.Output)}");
-        }
-
-        await ClusterEvidence.CollectAsync(context, cluster, ns, [op]);
         return result;
     }
 
-    /// <summary>The User-Agent prefix of one operator replica's requests.</summary>
-    private static string OperatorAgent(string identity) => $"{KubernetesApiFieldManager}/{identity}";
+    /// <summary>The story without faults: its outcomes are what every faulted run must end with.</summary>
+    private static async Task<IReadOnlyList<JobOutcome>> BaselineAsync(LocalTestCluster cluster, string ns, string goDirectory, ScenarioResult result, CancellationToken cancellationToken)
+    {
+        await using var invariants = await JobInvariants.StartAsync(cluster.Client, ns, cancellationToken);
+        var story = await new JobStory(cluster.Client, ns, goDirectory, StoryOptions).RunAsync(cancellationToken);
+        result.Runs++;
+        foreach (var violation in await invariants.CheckAsync(story, null, Settle, cancellationToken))
+        {
+            result.Violation($"baseline (no faults): {violation}");
+        }
 
-    private const string KubernetesApiFieldManager = K8sTraining.Operator.Runtime.KubernetesApi.FieldManager;
+        return await JobInvariants.OutcomesAsync(cluster.Client, ns, story.Jobs.Select(j => j.Name), cancellationToken);
+    }
 
     /// <summary>
-    /// The story: create, run, evict (a preemption), replace, succeed. The trainer is a script that waits for a file,
-    /// so the eviction always lands mid-run; every step is checked against the API server itself, not the operator.
+    /// One story under <paramref name="rule"/> for the first <paramref name="faultsFor"/> of it. Recovery: from the
+    /// moment the faults stop to the story's next step (null when the story ended under faults).
     /// </summary>
-    private static async Task<StoryOutcome> StoryAsync(LocalTestCluster cluster, string ns, string caseName, string goDirectory, CancellationToken cancellationToken)
+    private static async Task<FaultedRun> FaultedRunAsync(LocalTestCluster cluster, string ns, string goDirectory, ApiFaultRule rule, int seed, TimeSpan faultsFor, CancellationToken cancellationToken)
     {
-        var name = $"story-{new string(caseName.Where(char.IsAsciiLetterOrDigit).ToArray()).ToLowerInvariant()}";
-        var go = Path.Combine(goDirectory, name);
+        var invariants = await JobInvariants.StartAsync(cluster.Client, ns, cancellationToken);
+        var injectedBefore = cluster.Plane.Faults.TotalInjected;
         var clock = Stopwatch.StartNew();
-        using var census = new PodCensus(cluster.Client, ns, p => OwnedBy(p, name) && PodClassifier.StateOf(p) != PodState.Ended);
-        var job = LocalTestCluster.ScriptJob(ns, name, "trap 'exit 75' TERM; while [ ! -f \"$GO_FILE\" ]; do sleep 0.1; done; exit 0",
-            s => s.Env!.Add(new V1EnvVar { Name = "GO_FILE", Value = go }));
-        var problems = new List<string>();
-        TimeSpan? recovery = null;
-        TrainingJob? final = null;
+        cluster.Plane.Faults.Set(seed, rule);
+        var storyTask = new JobStory(cluster.Client, ns, goDirectory, StoryOptions).RunAsync(cancellationToken);
+        TimeSpan? stopped = null;
         try
         {
-            await cluster.CreateJobAsync(job);
-            var first = PodNames.ForAttempt(name, 1);
-            await Eventually.GetAsync(async () => (await cluster.PodsAsync(ns)).FirstOrDefault(p => p.Metadata.Name == first),
-                p => p?.Status?.Phase == "Running", StoryDeadline, $"{ns}/{first} to run");
-            await cluster.Client.CoreV1.CreateNamespacedPodEvictionAsync(new V1Eviction { Metadata = new V1ObjectMeta { Name = first, NamespaceProperty = ns } }, first, ns, cancellationToken: cancellationToken);
-            var evicted = clock.Elapsed;
-            var second = PodNames.ForAttempt(name, 2);
-            await Eventually.GetAsync(async () => (await cluster.PodsAsync(ns)).FirstOrDefault(p => p.Metadata.Name == second),
-                p => p?.Status?.Phase == "Running", StoryDeadline, $"{ns}/{second}, the replacement, to run");
-            recovery = clock.Elapsed - evicted;
-            await File.WriteAllTextAsync(go, "go", cancellationToken);
-            final = await cluster.WaitForJobAsync(ns, name, j => j.Status?.Phase is JobPhases.Succeeded or JobPhases.Failed, "a terminal phase", StoryDeadline);
+            if (await Task.WhenAny(storyTask, Task.Delay(faultsFor, cancellationToken)) != storyTask)
+            {
+                stopped = clock.Elapsed;
+            }
         }
-        catch (TimeoutException e)
+        finally
         {
-            problems.Add($"stuck: {e.Message}");
+            cluster.Plane.Faults.Clear();
         }
 
-        return new StoryOutcome(name, final, census.MaxAliveAtOnce, recovery, clock.Elapsed, problems);
+        var injected = cluster.Plane.Faults.TotalInjected - injectedBefore;
+        var story = await storyTask;
+        return new FaultedRun(story, invariants, injected, stopped is { } at ? NextStepAfter(story, at) : null);
     }
 
-    private static bool OwnedBy(V1Pod pod, string job) =>
-        pod.Metadata.OwnerReferences?.Any(o => o.Controller == true && o.Kind == TrainingJob.KubeKind && o.Name == job) == true;
-
-    /// <summary>The invariants of one run; <paramref name="expected"/> is the final status of the run without faults.</summary>
-    private static void Check(ScenarioResult result, string caseName, StoryOutcome outcome, TrainingJob? expected)
+    /// <summary>
+    /// The first step the story reached after <paramref name="at"/> (its clock started just after ours, so this errs by
+    /// microseconds, long): steps read "  12.3 s text".
+    /// </summary>
+    private static TimeSpan? NextStepAfter(JobStoryResult story, TimeSpan at)
     {
-        foreach (var problem in outcome.Problems)
+        foreach (var step in story.Steps)
         {
-            result.Violation($"{caseName}: {problem}");
+            var end = step.IndexOf(" s ", StringComparison.Ordinal);
+            if (end > 0 && double.TryParse(step[..end], NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= at.TotalSeconds)
+            {
+                return TimeSpan.FromSeconds(seconds) - at;
+            }
         }
 
-        if (outcome.MaxAlive > 1)
-        {
-            result.Violation($"{caseName}: {outcome.MaxAlive} live pods of {outcome.Job} at once (spec.workers is 1)");
-        }
-
-        if (outcome.Final?.Status is not { } status)
-        {
-            return;
-        }
-
-        if ((status.Phase, status.Preemptions, status.Restarts) != (JobPhases.Succeeded, 1, 0))
-        {
-            result.Violation($"{caseName}: {outcome.Job} ended {status.Phase} with preemptions {status.Preemptions} and restarts {status.Restarts}; the story caused one eviction and no failure");
-        }
-
-        if (expected?.Status is { } want && Summary(want) != Summary(status))
-        {
-            result.Violation($"{caseName}: final status {Summary(status)} differs from the run without faults: {Summary(want)}");
-        }
+        return null;
     }
-
-    /// <summary>What must match the run without faults: phase, attempt, counters, and each condition's type/status/reason.</summary>
-    private static string Summary(TrainingJobStatus status) =>
-        $"phase={status.Phase} attempt={status.Attempt} preemptions={status.Preemptions} restarts={status.Restarts} conditions=[" +
-        string.Join(", ", (status.Conditions ?? []).OrderBy(c => c.Type, StringComparer.Ordinal).Select(c => $"{c.Type}={c.Status}/{c.Reason}")) + "]";
 
     private static string Tail(string text) => text.Length <= 2000 ? text : text[^2000..];
 
-    private sealed record StoryOutcome(string Job, TrainingJob? Final, int MaxAlive, TimeSpan? Recovery, TimeSpan Elapsed, IReadOnlyList<string> Problems);
+    private sealed record FaultedRun(JobStoryResult Story, JobInvariants Invariants, long Injected, TimeSpan? Recovery);
 }
