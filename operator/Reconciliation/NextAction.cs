@@ -26,7 +26,8 @@ internal static class NextAction
 
         // A pod created just before a crash (status not yet written) is adopted, never duplicated.
         var newest = pods.Select(p => PodClassifier.AttemptOf(p)!.Value).DefaultIfEmpty(0).Max();
-        if (newest > d.Status.Attempt)
+        var adopted = newest > d.Status.Attempt;
+        if (adopted)
         {
             // The end of the attempt the status still names is counted first: a preemption (or a failure without
             // backoff) is counted in the same reconcile that creates the next pod, so a crash between that create and
@@ -84,7 +85,9 @@ internal static class NextAction
 
         if (d.Status.Phase == JobPhases.Suspended)
         {
-            if (state != PodState.Ended)
+            // An adopted pod is newer than the attempt the suspend stopped: the resume created it and its status write
+            // was lost (found by the chaos suite's 429s). It is the resumed attempt, not the suspend's pod to stop.
+            if (state != PodState.Ended && !adopted)
             {
                 // Resumed while the pod stopped for the suspend still checkpoints (or before its deletion was even
                 // seen): its end belongs to the suspend, not a preemption, so the job stays Suspended until it

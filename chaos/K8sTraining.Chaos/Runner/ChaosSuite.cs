@@ -21,6 +21,7 @@ public static class ChaosSuite
     public static IReadOnlyList<IChaosScenario> ClusterScenarios() =>
     [
         new SieveScenario(),
+        new ApiFaultScenario(),
         new NodeLossScenario(),
         new LeaderChurnScenario(),
         new SoakScenario(),

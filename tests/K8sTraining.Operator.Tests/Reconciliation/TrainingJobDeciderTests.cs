@@ -113,6 +113,8 @@ public sealed class TrainingJobDeciderTests
                 Pods(PodBuilder.For(suspendedStopping, 1).Checkpointed(80, 0, 80).Deleting().Build()),
                 JobPhases.Suspended, ["Release mnist-attempt-1"], []),
             new("resume starts the next attempt", resumed, Pods(), JobPhases.Restarting, ["Create 2"], [EventReasons.Resumed, EventReasons.AttemptCreated], Attempt: 2),
+            new("a resume whose status write was lost keeps the pod it created, never stops it as the suspend's", resumed,
+                Pods(PodBuilder.For(resumed, 2).Running().Build()), JobPhases.Running, [], [EventReasons.Resumed, EventReasons.AttemptRunning], Attempt: 2),
             new("deadline exceeded fails and stops the pod", deadline, Pods(PodBuilder.For(deadline, 1).Running().Build()),
                 JobPhases.Failed, ["Delete mnist-attempt-1"], [EventReasons.Failed]),
             new("deadline ahead requeues at the deadline", deadlineLater, Pods(PodBuilder.For(deadlineLater, 1).Running().Build()),
