@@ -160,6 +160,15 @@ public sealed class ApiFaultScenario : IChaosScenario
         }
         finally
         {
+            if (result.Violations.Count > 0)
+            {
+                // The faulted operator's own account of what it saw: kept beside the suite's work directory.
+                var logs = context.NewDirectory("api-faults-logs");
+                File.WriteAllText(Path.Combine(logs, "faulted-operator.log"), faulted.Output);
+                File.WriteAllText(Path.Combine(logs, "clean-operator.log"), clean.Output);
+                context.Log($"api faults: operator logs kept in {logs}");
+            }
+
             cluster.Plane.Faults.Clear();
             await ClusterEvidence.CollectAsync(context, cluster, cleanNs, [clean, faulted]);
             foreach (var ns in faultedNs)
