@@ -54,7 +54,7 @@ public sealed class LeaderChurnScenario : IChaosScenario
 
             var story = new ChurnStory(context, cluster, ns);
             await using var invariants = await JobInvariants.StartAsync(cluster.Client, ns, cancellationToken);
-            using var looks = new LeaderLooks(replicas);
+            using var looks = LeaderLooks(replicas);
             double? rssBefore = null;
             await story.CreateNextAsync(cancellationToken);
             while (MoreChurn())
@@ -207,58 +207,19 @@ public sealed class LeaderChurnScenario : IChaosScenario
     }
 
     /// <summary>Polls every live replica's /leader every 200 ms: two that say they lead in one look are two leaders.</summary>
-    private sealed class LeaderLooks : IDisposable
+    private static PollingCheck LeaderLooks(Replicas replicas) => new(TimeSpan.FromMilliseconds(200), async _ =>
     {
-        private readonly CancellationTokenSource stop = new();
-        private readonly Task loop;
-
-        public LeaderLooks(Replicas replicas)
+        var leading = new List<string>();
+        foreach (var r in replicas.All.ToList().Where(r => !r.HasExited))
         {
-            loop = Task.Run(async () =>
+            if (await r.LeaderInfoAsync() is { } info && info.TryGetProperty("isLeader", out var isLeader) && isLeader.GetBoolean() && !r.HasExited)
             {
-                while (!stop.IsCancellationRequested)
-                {
-                    var leading = new List<string>();
-                    foreach (var r in replicas.All.ToList().Where(r => !r.HasExited))
-                    {
-                        if (await r.LeaderInfoAsync() is { } info && info.TryGetProperty("isLeader", out var isLeader) && isLeader.GetBoolean() && !r.HasExited)
-                        {
-                            leading.Add(r.Identity);
-                        }
-                    }
-                    if (leading.Count > 1 && Problem is null)
-                    {
-                        Problem = $"{string.Join(" and ", leading)} said they lead in one look at /leader";
-                    }
-                    try
-                    {
-                        await Task.Delay(200, stop.Token);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return;
-                    }
-                }
-            });
-        }
-
-        public string? Problem { get; private set; }
-
-        public void Stop()
-        {
-            if (!stop.IsCancellationRequested)
-            {
-                stop.Cancel();
-                loop.Wait(TimeSpan.FromSeconds(5));
+                leading.Add(r.Identity);
             }
         }
 
-        public void Dispose()
-        {
-            Stop();
-            stop.Dispose();
-        }
-    }
+        return leading.Count > 1 ? $"{string.Join(" and ", leading)} said they lead in one look at /leader" : null;
+    });
 
     /// <summary>
     /// The jobs created during the churn, one every round: most run a second and succeed; every third fails its first

@@ -154,7 +154,7 @@ public sealed class NodeLossScenario : IChaosScenario
         {
             var prefix = $"jobs/{ns}/{JobName}";
             await using var latest = new LatestJsonWatch(s3, prefix);
-            using var census = new TrainerCensus(cluster.Client, ns, JobName, policy);
+            using var census = TrainerCensus(cluster.Client, ns, JobName, policy);
             await cluster.CreateJobAsync(Job(ns, JobName, epochs, Interval, s =>
             {
                 s.NodeLossPolicy = policy;
@@ -405,60 +405,17 @@ public sealed class NodeLossScenario : IChaosScenario
     /// Terminating while its replacement runs, and a vanished Node's pod lingers until pod GC collects it; fencing covers
     /// both).
     /// </summary>
-    private sealed class TrainerCensus : IDisposable
+    private static PollingCheck TrainerCensus(IKubernetes client, string ns, string job, string policy) => new(TimeSpan.FromMilliseconds(50), async ct =>
     {
-        private readonly CancellationTokenSource stop = new();
-        private readonly Task loop;
-
-        public TrainerCensus(IKubernetes client, string ns, string job, string policy)
-        {
-            loop = Task.Run(async () =>
-            {
-                while (!stop.IsCancellationRequested)
-                {
-                    try
-                    {
-                        var pods = (await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: $"{WellKnown.JobNameLabel}={job}", cancellationToken: stop.Token)).Items;
-                        // Nodes listed after the pods: a Node deleted in between is gone for the pods just read, too.
-                        var nodes = policy == NodeLossPolicies.Wait
-                            ? null
-                            : (await client.CoreV1.ListNodeAsync(cancellationToken: stop.Token)).Items.Select(n => n.Metadata.Name).ToHashSet(StringComparer.Ordinal);
-                        var alive = pods.Where(p => PodClassifier.StateOf(p) is PodState.Pending or PodState.Running or PodState.Terminating)
-                            .Where(p => nodes is null || (p.Metadata.DeletionTimestamp is null && (string.IsNullOrEmpty(p.Spec.NodeName) || nodes.Contains(p.Spec.NodeName))))
-                            .Select(p => p.Metadata.Name)
-                            .ToList();
-                        if (alive.Count > 1 && Problem is null)
-                        {
-                            Problem = $"{alive.Count} trainer pods alive at once under {policy}: {string.Join(", ", alive)}";
-                        }
-                        await Task.Delay(50, stop.Token);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return;
-                    }
-                    catch (k8s.Autorest.HttpOperationException)
-                    {
-                    }
-                }
-            });
-        }
-
-        public string? Problem { get; private set; }
-
-        public void Stop()
-        {
-            if (!stop.IsCancellationRequested)
-            {
-                stop.Cancel();
-                loop.Wait(TimeSpan.FromSeconds(5));
-            }
-        }
-
-        public void Dispose()
-        {
-            Stop();
-            stop.Dispose();
-        }
-    }
+        var pods = (await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: $"{WellKnown.JobNameLabel}={job}", cancellationToken: ct)).Items;
+        // Nodes listed after the pods: a Node deleted in between is gone for the pods just read, too.
+        var nodes = policy == NodeLossPolicies.Wait
+            ? null
+            : (await client.CoreV1.ListNodeAsync(cancellationToken: ct)).Items.Select(n => n.Metadata.Name).ToHashSet(StringComparer.Ordinal);
+        var alive = pods.Where(p => PodClassifier.StateOf(p) is PodState.Pending or PodState.Running or PodState.Terminating)
+            .Where(p => nodes is null || (p.Metadata.DeletionTimestamp is null && (string.IsNullOrEmpty(p.Spec.NodeName) || nodes.Contains(p.Spec.NodeName))))
+            .Select(p => p.Metadata.Name)
+            .ToList();
+        return alive.Count > 1 ? $"{alive.Count} trainer pods alive at once under {policy}: {string.Join(", ", alive)}" : null;
+    });
 }
