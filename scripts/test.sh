@@ -64,5 +64,13 @@ echo
 echo "durations (wall, $lanes lane(s)):"
 printf '  %s\n' "${durations[@]}"
 printf '  %5d s  total\n' $((SECONDS - started_all))
+# The failed tests by name, with their first message lines, so the end of a CI log says what failed.
+if [ "$failed" -gt 0 ]; then
+  echo "failed tests:"
+  for proj in "${projects[@]}"; do
+    name="$(basename "$proj" .csproj)"
+    grep -h -A 3 -E '^\s+Failed [A-Za-z_]' "$work/$name.log" 2>/dev/null | grep -vE '^\s*Stack Trace:|^--$' | sed "s|^|  $name: |" | head -40
+  done
+fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit $rc

@@ -74,12 +74,14 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
         var control = options.Client ?? new Kubernetes(configuration!);
         _watchStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _workersStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        HostAddressClaims? claims = null;
         try
         {
             var root = Path.GetFullPath(options.ResolvedRootDirectory);
             Directory.CreateDirectory(root);
             var images = ImageTable.Load(options.ResolvedImageTablePath, Path.GetFullPath(options.RepositoryRoot));
-            var network = new PodNetwork(new PodAddressPool(options.ResolvedPodAddressRange), PodNetworkLibrary.Find(options.PodNetworkLibrary));
+            claims = new HostAddressClaims(options.PodAddressClaimsDirectory ?? HostAddressClaims.DefaultDirectory);
+            var network = new PodNetwork(new PodAddressPool(options.ResolvedPodAddressRange, claims), PodNetworkLibrary.Find(options.PodNetworkLibrary));
             var server = client is Kubernetes kubernetes ? kubernetes.BaseUri : new Uri("http://127.0.0.1/");
             var node = new NodeContext(
                 options.HostIP,
@@ -143,6 +145,8 @@ public sealed class NodeAgentHost(NodeAgentOptions options, ILogger<NodeAgentHos
             }
 
             await Task.WhenAll(running).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
+            // The pods' processes have stopped: their addresses are free for the next agent (in this process or another).
+            claims?.Dispose();
             if (ownsClient)
             {
                 client.Dispose();

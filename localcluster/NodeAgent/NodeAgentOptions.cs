@@ -30,6 +30,11 @@ public sealed record NodeAgentOptions
     /// 127.0.0.i (<see cref="Network.PodAddressPool"/>).</summary>
     public string? PodAddressRange { get; init; }
 
+    /// <summary>The directory of the machine's pod address claims, shared by every node agent on it, so that two local
+    /// clusters running side by side never give one address to two pods (<see cref="Network.HostAddressClaims"/>);
+    /// default <c>$TMPDIR/k8straining-pod-addresses</c>.</summary>
+    public string? PodAddressClaimsDirectory { get; init; }
+
     /// <summary>The pod network library put into every container process (LD_PRELOAD); default the one the build
     /// copies beside the node agent's assembly.</summary>
     public string? PodNetworkLibrary { get; init; }

@@ -6,7 +6,8 @@ namespace K8sTraining.NodeAgent.Network;
 /// <summary>
 /// The node's pod addresses, as a CNI's host-local IPAM hands them out: one /16 of 127.0.0.0/8 per node (node
 /// 127.0.0.i gets 127.i.0.0/16, away from the nodes' own 127.0.0.i), addresses 127.i.x.1 to 127.i.x.254, given round
-/// robin after the last one given (so a released address is not reused at once), released when the pod ends.
+/// robin after the last one given (so a released address is not reused at once), released when the pod ends. With
+/// <see cref="HostAddressClaims"/>, an address another agent on the machine holds is skipped.
 /// </summary>
 public sealed class PodAddressPool
 {
@@ -17,13 +18,16 @@ public sealed class PodAddressPool
     private readonly Dictionary<string, int> _byOwner = new(StringComparer.Ordinal);
     private readonly HashSet<int> _used = [];
     private readonly byte _second;
+    private readonly HostAddressClaims? _claims;
     private int _last = -1;
 
     /// <param name="range">A /16 inside 127.0.0.0/8 other than 127.0.0.0/16, written 127.N.0.0/16.</param>
-    public PodAddressPool(string range)
+    /// <param name="claims">The machine's claims, shared with the other agents; null: this pool alone decides.</param>
+    public PodAddressPool(string range, HostAddressClaims? claims = null)
     {
         _second = ParseRange(range);
         Range = range;
+        _claims = claims;
     }
 
     public string Range { get; }
@@ -52,7 +56,7 @@ public sealed class PodAddressPool
                 return Format(held);
             }
 
-            var index = preferred is not null && TryIndex(preferred, out var wanted) && !_used.Contains(wanted) ? wanted : NextFree();
+            var index = preferred is not null && TryIndex(preferred, out var wanted) && !_used.Contains(wanted) && Claim(wanted) ? wanted : NextFree();
             _byOwner[owner] = index;
             _used.Add(index);
             _last = index;
@@ -68,6 +72,7 @@ public sealed class PodAddressPool
             if (_byOwner.Remove(owner, out var index))
             {
                 _used.Remove(index);
+                _claims?.Release(Format(index));
             }
         }
     }
@@ -89,14 +94,18 @@ public sealed class PodAddressPool
         for (var step = 1; step <= Capacity; step++)
         {
             var candidate = (_last + step) % Capacity;
-            if (!_used.Contains(candidate))
+            if (!_used.Contains(candidate) && Claim(candidate))
             {
                 return candidate;
             }
         }
 
-        throw new InvalidOperationException($"the node's pod address range {Range} is exhausted ({Capacity} pods hold an address)");
+        throw new InvalidOperationException(_claims is null
+            ? $"the node's pod address range {Range} is exhausted ({Capacity} pods hold an address)"
+            : $"the node's pod address range {Range} is exhausted ({_used.Count} pods of this node hold an address, other node agents with this range on the machine the rest; claims in {_claims.DirectoryPath})");
     }
+
+    private bool Claim(int index) => _claims?.TryClaim(Format(index)) ?? true;
 
     private string Format(int index) =>
         string.Create(CultureInfo.InvariantCulture, $"127.{_second}.{index / 254}.{(index % 254) + 1}");
