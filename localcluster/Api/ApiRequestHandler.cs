@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 namespace K8sTraining.LocalCluster.Api;
 
 /// <summary>Turns HTTP requests into discovery answers and resource operations, the way kube-apiserver's handlers do.</summary>
-public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, TimeProvider time, ApiServerSettings settings, ApiFaults faults, ILogger<ApiRequestHandler> logger)
+public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, TimeProvider time, ApiServerSettings settings, ApiFaults faults, InFlightRequests inFlight, ILogger<ApiRequestHandler> logger)
 {
     private ObjectStore Store => ops.Store;
 
@@ -29,6 +29,7 @@ public sealed class ApiRequestHandler(ResourceOperations ops, AuditLog audit, Ti
             return;
         }
 
+        using var serving = inFlight.Begin(ctx.Request.Method, path + ctx.Request.QueryString, ctx.Request.Headers.UserAgent.ToString(), time.GetUtcNow());
         var info = RequestInfo.Parse(path);
         var verb = "";
         var code = 200;

@@ -34,9 +34,10 @@ public sealed class LocalControlPlane : IAsyncDisposable
     private readonly CancellationTokenSource _stopAgent = new();
     private readonly List<Task> _agents = [];
 
-    private LocalControlPlane(WebApplication app, GarbageCollector gc, ILoggerFactory loggers, ResourceOperations ops, AuditLog audit, ApiFaults faults, Uri baseUri, string kubeconfig, string? tempDirectory)
+    private LocalControlPlane(WebApplication app, GarbageCollector gc, ILoggerFactory loggers, ResourceOperations ops, AuditLog audit, ApiFaults faults, InFlightRequests inFlight, Uri baseUri, string kubeconfig, string? tempDirectory)
     {
         Faults = faults;
+        InFlight = inFlight;
         _app = app;
         _gc = gc;
         _loggers = loggers;
@@ -57,6 +58,9 @@ public sealed class LocalControlPlane : IAsyncDisposable
 
     /// <summary>The fault mode: set rules at run time to delay, drop or cut one client's watches and fail its requests.</summary>
     public ApiFaults Faults { get; }
+
+    /// <summary>The requests being served right now.</summary>
+    public InFlightRequests InFlight { get; }
 
     /// <summary>Direct access to the server's storage and write paths (for tests and tools).</summary>
     public ResourceOperations Operations { get; }
@@ -99,7 +103,8 @@ public sealed class LocalControlPlane : IAsyncDisposable
         }
 
         var faults = new ApiFaults();
-        var handler = new ApiRequestHandler(ops, audit, time, new ApiServerSettings(options.BookmarkInterval, options.DefaultWatchTimeout, NodesRoot(options)), faults, loggers.CreateLogger<ApiRequestHandler>());
+        var inFlight = new InFlightRequests();
+        var handler = new ApiRequestHandler(ops, audit, time, new ApiServerSettings(options.BookmarkInterval, options.DefaultWatchTimeout, NodesRoot(options)), faults, inFlight, loggers.CreateLogger<ApiRequestHandler>());
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(options.LogLevel);
@@ -126,7 +131,7 @@ public sealed class LocalControlPlane : IAsyncDisposable
         Kubeconfig.Write(kubeconfig, baseUri);
         var gc = new GarbageCollector(ops, loggers.CreateLogger<GarbageCollector>());
         gc.Start();
-        var plane = new LocalControlPlane(app, gc, loggers, ops, audit, faults, baseUri, Path.GetFullPath(kubeconfig), temp);
+        var plane = new LocalControlPlane(app, gc, loggers, ops, audit, faults, inFlight, baseUri, Path.GetFullPath(kubeconfig), temp);
         var endpointSlices = new EndpointSliceController(ops, loggers.CreateLogger<EndpointSliceController>());
         endpointSlices.Start();
         plane._controllers.Add(endpointSlices);

@@ -3,6 +3,8 @@ using k8s;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace K8sTraining.Operator.Runtime;
 
@@ -17,7 +19,11 @@ public static class OperatorServiceCollectionExtensions
                 ? KubernetesClientConfiguration.InClusterConfig()
                 : KubernetesClientConfiguration.BuildDefaultConfig();
         services.AddSingleton(options);
-        services.AddSingleton<IKubernetes>(_ => OperatorUserAgent.CreateClient(config, options.Identity));
+        services.AddSingleton<IKubernetes>(provider => OperatorUserAgent.CreateClient(
+            config,
+            options.Identity,
+            new WatchConnectionClose(),
+            new SlowRequestLog((provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<SlowRequestLog>(), TimeProvider.System)));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<OperatorState>();
         services.AddSingleton<IRuntimeReadings>(provider => provider.GetRequiredService<OperatorState>());

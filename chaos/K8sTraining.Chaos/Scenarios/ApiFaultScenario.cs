@@ -166,6 +166,13 @@ public sealed class ApiFaultScenario : IChaosScenario
                 var logs = context.NewDirectory("api-faults-logs");
                 File.WriteAllText(Path.Combine(logs, "faulted-operator.log"), faulted.Output);
                 File.WriteAllText(Path.Combine(logs, "clean-operator.log"), clean.Output);
+                // What the API server was still serving when the violation was found: a client waiting on a request
+                // that is not here lost it on the way.
+                File.WriteAllLines(Path.Combine(logs, "api-in-flight.txt"), cluster.Plane.InFlight.Snapshot()
+                    .Select(r => $"{r.Since:HH:mm:ss.fff} {r.Method} {r.PathAndQuery} {r.UserAgent}"));
+                File.WriteAllLines(Path.Combine(logs, "api-audit.txt"), cluster.Plane.AuditLog.Entries
+                    .Where(e => e.UserAgent.Contains(FaultedIdentity, StringComparison.Ordinal) && e.Verb != "watch")
+                    .Select(e => $"{e.Time:HH:mm:ss.fff} {e.Code} {e.Verb} {e.Path}"));
                 context.Log($"api faults: operator logs kept in {logs}");
             }
 
