@@ -77,7 +77,7 @@ public sealed class InputFuzzScenario : IChaosScenario
 
         var deadline = context.DeadlineAt(context.Profile.TrainerShare);
         var kinds = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < context.Profile.FuzzCases && (i < 4 || DateTime.UtcNow < deadline); i++)
+        for (var i = 0; i < context.Profile.FuzzCases && (i < context.Profile.FuzzMinimum || DateTime.UtcNow < deadline); i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var dir = context.NewDirectory($"fuzz-{i}");

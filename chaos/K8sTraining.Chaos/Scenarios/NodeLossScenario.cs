@@ -56,12 +56,16 @@ public sealed class NodeLossScenario : IChaosScenario
         var inFlight = 0;
         var fenced = 0;
         var rss = new List<(double Before, double After)>();
+        // The subset: one loss of a seeded kind. The full profile: every kind in turn (KindOrder), the policy alternating
+        // from a seeded first one, so the runs that fit the slice are all different losses.
+        IReadOnlyList<string> order = context.IsSubset ? [context.Pick(Kinds)] : KindOrder(context.Random);
+        var replaceFirst = context.Chance(0.5);
         // At least one run; then more while a whole run (about 40 s on an idle machine) still fits the slice.
         do
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var kind = context.Pick(Kinds);
-            var policy = context.Chance(0.5) ? NodeLossPolicies.Replace : NodeLossPolicies.Wait;
+            var kind = order[result.Runs % order.Count];
+            var policy = (result.Runs % 2 == 0) == replaceFirst ? NodeLossPolicies.Replace : NodeLossPolicies.Wait;
             var run = new Run(context, result, s3, kind, policy, epochs, result.Runs + 1);
             var outcome = await run.ExecuteAsync(reference, cancellationToken);
             reference ??= outcome.Reference;
@@ -90,6 +94,16 @@ public sealed class NodeLossScenario : IChaosScenario
         result.Notes.Add($"{fenced} zombie(s) behind a partition refused by the fence (exit {TrainerExitCodes.Superseded}, superseded)");
         result.Notes.Add($"{inFlight} loss(es) cost the interval plus the steps trained while the last boundary's checkpoint was uploading");
         return result;
+    }
+
+    /// <summary>
+    /// The full profile's order of losses: a partition with its zombie trainer first (the loss the fence exists for, so
+    /// even a slice that fits two runs has it), then the other kinds in a seeded order.
+    /// </summary>
+    public static IReadOnlyList<string> KindOrder(Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        return ["partition", .. Kinds.Where(k => k != "partition").OrderBy(_ => random.Next())];
     }
 
     private sealed record RunOutcome(byte[]? Reference, bool LostTheUploadInFlight, bool ZombieFenced = false);

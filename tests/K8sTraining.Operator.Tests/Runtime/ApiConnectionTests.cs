@@ -35,7 +35,7 @@ public sealed class ApiConnectionTests
         var port = FreePort.Next();
         server.Prefixes.Add($"http://127.0.0.1:{port}/");
         server.Start();
-        var kubeconfig = Kubeconfig(port);
+        var kubeconfig = AnonymousKubeconfig.Write(port);
         try
         {
             var services = new ServiceCollection().AddLogging().AddTrainingJobOperator(new OperatorOptions { Kubeconfig = kubeconfig, Identity = "conn" });
@@ -101,29 +101,6 @@ public sealed class ApiConnectionTests
         await context.Response.OutputStream.WriteAsync(bytes);
         context.Response.Close();
         return keepAlive;
-    }
-
-    private static string Kubeconfig(int port)
-    {
-        var path = Path.Combine(Path.GetTempPath(), $"kubeconfig-conn-{Guid.NewGuid():N}");
-        File.WriteAllText(path, $$"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: c
-              cluster:
-                server: http://127.0.0.1:{{port}}
-            contexts:
-            - name: c
-              context:
-                cluster: c
-                user: u
-            current-context: c
-            users:
-            - name: u
-              user: {}
-            """);
-        return path;
     }
 
     private sealed class Answer(TimeSpan after) : HttpMessageHandler

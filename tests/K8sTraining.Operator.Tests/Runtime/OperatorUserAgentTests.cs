@@ -66,24 +66,7 @@ public sealed class OperatorUserAgentTests
         var port = FreePort.Next();
         server.Prefixes.Add($"http://127.0.0.1:{port}/");
         server.Start();
-        var kubeconfig = Path.Combine(Path.GetTempPath(), $"kubeconfig-ua-{Guid.NewGuid():N}");
-        await File.WriteAllTextAsync(kubeconfig, $$"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: c
-              cluster:
-                server: http://127.0.0.1:{{port}}
-            contexts:
-            - name: c
-              context:
-                cluster: c
-                user: u
-            current-context: c
-            users:
-            - name: u
-              user: {}
-            """);
+        var kubeconfig = AnonymousKubeconfig.Write(port);
         try
         {
             var services = new ServiceCollection().AddTrainingJobOperator(new OperatorOptions { Kubeconfig = kubeconfig, Identity = "replica-b" });
