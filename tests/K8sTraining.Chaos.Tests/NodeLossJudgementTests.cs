@@ -13,6 +13,8 @@ public sealed class NodeLossJudgementTests
     [InlineData("resumed behind latest.json at the loss", 57, 40, 0, false)]
     [InlineData("two checkpoints lost", 125, 40, 40, false)]
     [InlineData("lost before the first commit: from scratch", 30, 0, 0, true)]
+    [InlineData("lost right at a boundary while the one before it was uploading (CI, seed 19)", 80, 0, 0, true)]
+    [InlineData("one step past a boundary, the boundary before it not durable", 81, 0, 0, false)]
     public void Check_Should_HoldTheResumeToTheLastDurableCheckpoint_When_ANodeIsLost(string because, long reached, long durable, long resumed, bool ok)
     {
         var outcome = new NodeLossOutcome(reached, durable, resumed, Interval: 40);

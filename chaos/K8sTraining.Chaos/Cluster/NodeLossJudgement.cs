@@ -31,7 +31,10 @@ public static class NodeLossJudgement
                 $"the replacement resumed at step {o.Resumed}, behind the checkpoint of step {o.Durable} that latest.json named when the node was lost");
         }
 
-        var lastBoundary = o.Reached / o.Interval * o.Interval;
+        // The last boundary whose checkpoint had begun before the loss: a trainer that has just logged a boundary step
+        // may not have started that boundary's checkpoint (its steps are the interval lost), while the boundary before
+        // it may still be uploading (the one checkpoint more).
+        var lastBoundary = Math.Max(0, o.Reached - 1) / o.Interval * o.Interval;
         if (o.Lost > o.Interval && o.Resumed < lastBoundary - o.Interval)
         {
             return string.Create(CultureInfo.InvariantCulture,
