@@ -31,32 +31,22 @@ public sealed class ApiConnectionTests
     [Trait("Category", "Integration")]
     public async Task Client_Should_CloseAWatchsConnectionAndKeepAListsAlive_When_BuiltByAddTrainingJobOperator()
     {
-        using var server = new HttpListener();
-        var port = FreePort.Next();
-        server.Prefixes.Add($"http://127.0.0.1:{port}/");
-        server.Start();
-        var kubeconfig = AnonymousKubeconfig.Write(port);
-        try
-        {
-            var services = new ServiceCollection().AddLogging().AddTrainingJobOperator(new OperatorOptions { Kubeconfig = kubeconfig, Identity = "conn" });
-            await using var provider = services.BuildServiceProvider();
-            var client = provider.GetRequiredService<IKubernetes>();
+        using var api = LoopbackApiServer.Start();
+        var server = api.Listener;
+        var services = new ServiceCollection().AddLogging().AddTrainingJobOperator(new OperatorOptions { Kubeconfig = api.Kubeconfig, Identity = "conn" });
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IKubernetes>();
 
-            var list = client.CoreV1.ListNamespacedPodAsync("ns");
-            var listed = await AnswerAsync(server, """{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"5"},"items":[]}""" + "\n");
-            await list.WaitAsync(TimeSpan.FromSeconds(20));
+        var list = client.CoreV1.ListNamespacedPodAsync("ns");
+        var listed = await AnswerAsync(server, """{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"5"},"items":[]}""" + "\n");
+        await list.WaitAsync(TimeSpan.FromSeconds(20));
 #pragma warning disable CS0618 // the informers watch through the *WithHttpMessagesAsync(watch: true) calls too
-            var watch = client.CoreV1.ListNamespacedPodWithHttpMessagesAsync("ns", watch: true, resourceVersion: "5", timeoutSeconds: 1);
+        var watch = client.CoreV1.ListNamespacedPodWithHttpMessagesAsync("ns", watch: true, resourceVersion: "5", timeoutSeconds: 1);
 #pragma warning restore CS0618
-            var watched = await AnswerAsync(server, """{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"6"}}}""" + "\n");
-            (await watch.WaitAsync(TimeSpan.FromSeconds(20))).Dispose();
+        var watched = await AnswerAsync(server, """{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"6"}}}""" + "\n");
+        (await watch.WaitAsync(TimeSpan.FromSeconds(20))).Dispose();
 
-            Assert.Equal((true, false), (listed, watched));
-        }
-        finally
-        {
-            File.Delete(kubeconfig);
-        }
+        Assert.Equal((true, false), (listed, watched));
     }
 
     [Fact]

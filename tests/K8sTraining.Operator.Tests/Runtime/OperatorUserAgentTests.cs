@@ -62,32 +62,22 @@ public sealed class OperatorUserAgentTests
     [Trait("Category", "Integration")]
     public async Task AddTrainingJobOperator_Should_BuildAClientThatSendsTheOperatorUserAgent_When_GivenAnIdentity()
     {
-        using var server = new HttpListener();
-        var port = FreePort.Next();
-        server.Prefixes.Add($"http://127.0.0.1:{port}/");
-        server.Start();
-        var kubeconfig = AnonymousKubeconfig.Write(port);
-        try
-        {
-            var services = new ServiceCollection().AddTrainingJobOperator(new OperatorOptions { Kubeconfig = kubeconfig, Identity = "replica-b" });
-            await using var provider = services.BuildServiceProvider();
-            var client = provider.GetRequiredService<IKubernetes>();
+        using var api = LoopbackApiServer.Start();
+        var server = api.Listener;
+        var services = new ServiceCollection().AddTrainingJobOperator(new OperatorOptions { Kubeconfig = api.Kubeconfig, Identity = "replica-b" });
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IKubernetes>();
 
-            var call = client.CoreV1.ListNamespaceAsync();
-            var context = await server.GetContextAsync().WaitAsync(TimeSpan.FromSeconds(20));
-            var userAgent = context.Request.UserAgent;
-            var body = Encoding.UTF8.GetBytes("""{"kind":"NamespaceList","apiVersion":"v1","metadata":{},"items":[]}""");
-            context.Response.ContentType = "application/json";
-            await context.Response.OutputStream.WriteAsync(body);
-            context.Response.Close();
-            await call.WaitAsync(TimeSpan.FromSeconds(20));
+        var call = client.CoreV1.ListNamespaceAsync();
+        var context = await server.GetContextAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        var userAgent = context.Request.UserAgent;
+        var body = Encoding.UTF8.GetBytes("""{"kind":"NamespaceList","apiVersion":"v1","metadata":{},"items":[]}""");
+        context.Response.ContentType = "application/json";
+        await context.Response.OutputStream.WriteAsync(body);
+        context.Response.Close();
+        await call.WaitAsync(TimeSpan.FromSeconds(20));
 
-            Assert.Equal("k8s-training-operator/replica-b", userAgent);
-        }
-        finally
-        {
-            File.Delete(kubeconfig);
-        }
+        Assert.Equal("k8s-training-operator/replica-b", userAgent);
     }
 
     /// <summary>The innermost handler: remembers each request's method and User-Agent and answers an empty object.</summary>
