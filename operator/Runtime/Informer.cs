@@ -203,10 +203,11 @@ public sealed partial class Informer<T>(
         {
             error = new KubernetesException(new V1Status { Code = 410, Message = e.Message });
         }
-        catch (JsonException)
+        catch (HttpRequestException e) when (e.InnerException is EndOfStreamException)
         {
-            // The client reads the first line before it returns the watch: a watch that timed out before any event
-            // (no bookmark yet) has none, which is an ordinary end, not a reason to relist.
+            // The client reads the first line before it returns the watch: a watch the server ended before any event
+            // (its timeout or an early close, no bookmark yet) has none, and the client throws this. An ordinary end:
+            // watch again from the same resourceVersion, not a broken watch and not a reason to relist.
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
