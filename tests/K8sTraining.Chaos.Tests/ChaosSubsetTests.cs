@@ -45,7 +45,7 @@ public sealed class TrainerChaosSubsetTests(ITestOutputHelper output)
     [Fact]
     public async Task TrainerScenarios_Should_FindNoInvariantViolation_When_TheSeededSubsetRuns()
     {
-        var results = await ChaosSubset.RunAsync(output, ChaosSuite.TrainerScenarios(), TimeSpan.FromSeconds(150));
+        var results = await ChaosSubset.RunAsync(output, ChaosSuite.TrainerScenarios(), TimeSpan.FromSeconds(120));
 
         var interruptions = results.Single(r => r.Name == "trainer interruptions");
         Assert.True(interruptions.LostGraceful.Count > 0 && interruptions.LostHard.Count > 0, "the subset must interrupt gracefully and hard");
@@ -61,7 +61,7 @@ public sealed class ClusterChaosSubsetTests(ITestOutputHelper output)
         // Every cluster row, api faults included: it is the regression test of the lost response (a status write sent on
         // a connection an early-closed watch had held, never answered; the operator now closes a watch's connection).
         var scenarios = ChaosSuite.ClusterScenarios();
-        var results = await ChaosSubset.RunAsync(output, scenarios, TimeSpan.FromSeconds(150));
+        var results = await ChaosSubset.RunAsync(output, scenarios, TimeSpan.FromSeconds(120));
 
         // Every cluster row breaks something (the spec fuzz's cases are its runs).
         Assert.All(results.Where(r => r.Name is not ("secrets scan" or "spec fuzz")), r => Assert.True(r.Interruptions > 0, $"{r.Name} interrupted nothing"));
