@@ -22,6 +22,21 @@ public sealed class NodeLossJudgementTests
         Assert.True(ok == (NodeLossJudgement.Check(outcome) is null), $"{because}: {NodeLossJudgement.Check(outcome)}");
     }
 
+    [Theory]
+    [InlineData("storage behind (CI, seed 19): 20 and 40 queued, neither committed, resumed from scratch", 41, 40, 0, 0, true)]
+    [InlineData("storage behind, resumed from the newest one committed", 125, 120, 40, 40, true)]
+    [InlineData("the trainer never queued the checkpoint that should be durable", 41, 0, 0, 0, false)]
+    [InlineData("it queued only up to one before the checkpoint that should be durable", 125, 80, 40, 40, false)]
+    [InlineData("the trainer had committed it, the replacement resumed behind it", 125, 120, 100, 0, false)]
+    [InlineData("the lost trainer committed one, the replacement resumed from scratch", 41, 40, 20, 0, false)]
+    public void Check_Should_AllowMoreThanOneCheckpointLost_Only_When_TheTrainersLogShowsTheUploadsBehind(string because, long reached, long queued, long uploaded, long resumed, bool ok)
+    {
+        var outcome = new NodeLossOutcome(reached, Durable: 0, resumed, Interval: 20, queued, uploaded);
+
+        Assert.True(ok == (NodeLossJudgement.Check(outcome) is null), $"{because}: {NodeLossJudgement.Check(outcome)}");
+        Assert.Equal(ok, NodeLossJudgement.LostToAStorageBacklog(outcome));
+    }
+
     [Fact]
     public void LostTheUploadInFlight_Should_BeTrue_When_MoreThanTheIntervalWasLostWithinTheBound()
     {

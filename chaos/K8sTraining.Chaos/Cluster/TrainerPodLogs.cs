@@ -57,11 +57,20 @@ public static partial class TrainerPodLogs
 
     /// <summary>The newest global step the log reports trained (0: none yet).</summary>
     public static long LastStep(string log) =>
-        GlobalStep().Matches(log).Select(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max();
+        Newest(GlobalStep(), log);
 
     /// <summary>The global step the trainer resumed at, or null while it has not said (or started fresh).</summary>
     public static long? ResumedAt(string log) =>
         Resumed().Match(log) is { Success: true } m ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : null;
+
+    /// <summary>The newest global step whose checkpoint the trainer queued for upload (0: none yet).</summary>
+    public static long NewestQueued(string log) => Newest(QueuedForUpload(), log);
+
+    /// <summary>The newest global step whose checkpoint the trainer committed to S3 (0: none yet).</summary>
+    public static long NewestCommitted(string log) => Newest(CommittedToS3(), log);
+
+    private static long Newest(Regex pattern, string log) =>
+        pattern.Matches(log).Select(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max();
 
     [GeneratedRegex(@"containers[/\\]trainer[/\\]\d+\.log$")]
     private static partial Regex TrainerLog();
@@ -71,4 +80,10 @@ public static partial class TrainerPodLogs
 
     [GeneratedRegex(@"Resuming at epoch \d+, step \d+ of epoch \(global step (\d+)\)")]
     private static partial Regex Resumed();
+
+    [GeneratedRegex(@"Queued step-(\d+) for upload")]
+    private static partial Regex QueuedForUpload();
+
+    [GeneratedRegex(@"Committed \S*step-(\d+) \(")]
+    private static partial Regex CommittedToS3();
 }

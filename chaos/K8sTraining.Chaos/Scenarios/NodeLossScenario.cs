@@ -54,6 +54,7 @@ public sealed class NodeLossScenario : IChaosScenario
         byte[]? reference = null;
         var kinds = new Dictionary<string, int>(StringComparer.Ordinal);
         var inFlight = 0;
+        var backlog = 0;
         var fenced = 0;
         var rss = new List<(double Before, double After)>();
         // The subset: one loss of a seeded kind. The full profile: every kind in turn (KindOrder), the policy alternating
@@ -71,6 +72,7 @@ public sealed class NodeLossScenario : IChaosScenario
             reference ??= outcome.Reference;
             kinds[$"{kind}/{policy}"] = kinds.GetValueOrDefault($"{kind}/{policy}") + 1;
             inFlight += outcome.LostTheUploadInFlight ? 1 : 0;
+            backlog += outcome.LostToAStorageBacklog ? 1 : 0;
             fenced += outcome.ZombieFenced ? 1 : 0;
             if ((run.RssBefore, run.RssAfter) is ({ } before, { } after))
             {
@@ -92,7 +94,7 @@ public sealed class NodeLossScenario : IChaosScenario
         result.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{result.Runs} run(s) of one loss each in its {slice.TotalSeconds:0} s slice ({epochs} epochs a job)"));
         result.Notes.Add("losses by kind/policy: " + string.Join(", ", kinds.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}")));
         result.Notes.Add($"{fenced} zombie(s) behind a partition refused by the fence (exit {TrainerExitCodes.Superseded}, superseded)");
-        result.Notes.Add($"{inFlight} loss(es) cost the interval plus the steps trained while the last boundary's checkpoint was uploading");
+        result.Notes.Add($"{inFlight} loss(es) cost the interval plus the steps trained while checkpoints were uploading; {backlog} of them more than one checkpoint, the uploads behind (the trainer's log shows them queued, not committed)");
         return result;
     }
 
@@ -106,7 +108,7 @@ public sealed class NodeLossScenario : IChaosScenario
         return ["partition", .. Kinds.Where(k => k != "partition").OrderBy(_ => random.Next())];
     }
 
-    private sealed record RunOutcome(byte[]? Reference, bool LostTheUploadInFlight, bool ZombieFenced = false);
+    private sealed record RunOutcome(byte[]? Reference, bool LostTheUploadInFlight, bool LostToAStorageBacklog = false, bool ZombieFenced = false);
 
     /// <summary>One fresh two-node cluster, one operator, one job, one node lost.</summary>
     private sealed class Run(ChaosContext context, ScenarioResult result, ChaosS3 s3, string kind, string policy, int epochs, int number)
@@ -194,7 +196,8 @@ public sealed class NodeLossScenario : IChaosScenario
             var lostAt = Stopwatch.GetTimestamp();
             await FreezeAsync(node, kind == "partition" ? NodeFreeze.Keep : NodeFreeze.Kill, cancellationToken);
             result.Interruptions++;
-            var reachedAtLoss = TrainerPodLogs.LastStep(Log(first));
+            var lostLog = Log(first);
+            var reachedAtLoss = TrainerPodLogs.LastStep(lostLog);
             context.Log($"node loss {what}: froze {node} at step {reachedAtLoss} (latest.json at {durable}, target {target})");
 
             // A frozen node returns, and a partition heals, a random while after it was seen lost (Wait needs it). Under
@@ -226,7 +229,8 @@ public sealed class NodeLossScenario : IChaosScenario
             if (kind != "partition")
             {
                 // The trainer died with its node a moment after the freeze was asked: it reached what its log says.
-                reachedAtLoss = Math.Max(reachedAtLoss, TrainerPodLogs.LastStep(Log(first)));
+                lostLog = Log(first);
+                reachedAtLoss = Math.Max(reachedAtLoss, TrainerPodLogs.LastStep(lostLog));
             }
             if (!recovered)
             {
@@ -235,7 +239,7 @@ public sealed class NodeLossScenario : IChaosScenario
             }
             result.RecoverySeconds.Add(Stopwatch.GetElapsedTime(lostAt, firstNewStepAt).TotalSeconds);
 
-            var outcome = new NodeLossOutcome(reachedAtLoss, durable, resumed ?? 0, Interval);
+            var outcome = new NodeLossOutcome(reachedAtLoss, durable, resumed ?? 0, Interval, TrainerPodLogs.NewestQueued(lostLog), TrainerPodLogs.NewestCommitted(lostLog));
             result.LostHard.Add(outcome.Lost);
             if (NodeLossJudgement.Check(outcome) is { } problem)
             {
@@ -292,9 +296,9 @@ public sealed class NodeLossScenario : IChaosScenario
                 result.Violation($"{what}: the final weights ({weights?.Length} bytes) differ from the uninterrupted run's ({reference?.Length} bytes)");
             }
             context.Log(string.Create(CultureInfo.InvariantCulture,
-                $"node loss {what}: resumed at {resumed} (reached {reachedAtLoss}, latest.json {durable}), first new step {Stopwatch.GetElapsedTime(lostAt, firstNewStepAt).TotalSeconds:0.0} s after the loss; latest.json attempts {string.Join(",", latest.Attempts)}"));
+                $"node loss {what}: resumed at {resumed} (reached {reachedAtLoss}, latest.json {durable}, the lost trainer queued up to {outcome.Queued} and committed up to {outcome.Uploaded}), first new step {Stopwatch.GetElapsedTime(lostAt, firstNewStepAt).TotalSeconds:0.0} s after the loss; latest.json attempts {string.Join(",", latest.Attempts)}"));
             var zombie = kind == "partition" ? TrainerPodLogs.Termination(cluster.StateDirectory, ns, first) : null;
-            return new RunOutcome(reference, NodeLossJudgement.LostTheUploadInFlight(outcome), zombie?.Status == TerminationStatuses.Superseded);
+            return new RunOutcome(reference, NodeLossJudgement.LostTheUploadInFlight(outcome), NodeLossJudgement.LostToAStorageBacklog(outcome), zombie?.Status == TerminationStatuses.Superseded);
         }
 
         private async Task ReturnLaterAsync(string node, int delayMs, Func<bool> when, CancellationToken cancellationToken)
