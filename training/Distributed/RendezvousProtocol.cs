@@ -39,7 +39,7 @@ internal static class RendezvousProtocol
 
         var frame = new byte[1 + 4 + 4 + keyBytes.Length + 4 + value.Length];
         frame[0] = op;
-        BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(1), (int)Math.Clamp(timeout.TotalMilliseconds, 0, int.MaxValue));
+        BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(1), (int)Math.Clamp(Math.Ceiling(timeout.TotalMilliseconds), 0, int.MaxValue));
         BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(5), keyBytes.Length);
         keyBytes.CopyTo(frame.AsSpan(9));
         BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(9 + keyBytes.Length), value.Length);

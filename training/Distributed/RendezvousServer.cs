@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -198,14 +199,25 @@ internal sealed class RendezvousServer : IDisposable
             arrival = source.Task;
         }
 
-        try
+        // A timer may fire a little before its time (the clock it runs on ticks in whole milliseconds): wait out the
+        // rest, so a wait never reports a timeout before the whole timeout has passed.
+        var clock = Stopwatch.StartNew();
+        while (true)
         {
-            await arrival.WaitAsync(timeout, _stop.Token).ConfigureAwait(false);
-            return true;
-        }
-        catch (TimeoutException)
-        {
-            return false;
+            try
+            {
+                var left = timeout - clock.Elapsed;
+                await arrival.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, _stop.Token).ConfigureAwait(false);
+                return true;
+            }
+            catch (TimeoutException) when (clock.Elapsed >= timeout)
+            {
+                return false;
+            }
+            catch (TimeoutException)
+            {
+                // early: the loop waits the remainder
+            }
         }
     }
 }

@@ -202,9 +202,11 @@ public sealed class TcpRendezvousStore : IDisposable
                 socket.ConnectAsync(new DnsEndPoint(host, port), attempt.Token).AsTask().GetAwaiter().GetResult();
                 return socket;
             }
-            catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
             {
                 socket.Dispose();
+                // Cancelled by the caller, whatever the attempt failed with (a refusal can race the cancellation).
+                cancellationToken.ThrowIfCancellationRequested();
                 last = e is OperationCanceledException ? new TimeoutException("connect timed out", e) : e;
             }
             catch
