@@ -1,10 +1,8 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using K8sTraining.Operator.Runtime;
 using k8s;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace K8sTraining.Operator.Tests.Runtime;
 
@@ -53,8 +51,8 @@ public sealed class ApiConnectionTests
     [Trait("Category", "Unit")]
     public async Task SlowRequestLog_Should_WarnAndThenSayWhenItEnded_When_ARequestWaitsPastTheThreshold()
     {
-        var logged = new ConcurrentQueue<string>();
-        var log = new SlowRequestLog(new Capture(logged), TimeProvider.System, TimeSpan.FromMilliseconds(100))
+        var logged = new CapturedLog();
+        var log = new SlowRequestLog(logged, TimeProvider.System, TimeSpan.FromMilliseconds(100))
         {
             InnerHandler = new Answer(TimeSpan.FromMilliseconds(600)),
         };
@@ -65,20 +63,20 @@ public sealed class ApiConnectionTests
 
         Assert.Equal(
             ["API request PUT /apis/g/v1/namespaces/ns/things/a/status has had no response for 0.1s", "API request PUT /apis/g/v1/namespaces/ns/things/a/status ended after"],
-            logged.Select(l => l.Contains("ended after", StringComparison.Ordinal) ? l[..l.IndexOf(" after", StringComparison.Ordinal)] + " after" : l));
+            logged.Messages.Select(l => l.Contains("ended after", StringComparison.Ordinal) ? l[..l.IndexOf(" after", StringComparison.Ordinal)] + " after" : l));
     }
 
     [Fact]
     [Trait("Category", "Unit")]
     public async Task SlowRequestLog_Should_SayNothing_When_TheAnswerComesInTime()
     {
-        var logged = new ConcurrentQueue<string>();
-        var log = new SlowRequestLog(new Capture(logged), TimeProvider.System, TimeSpan.FromSeconds(5)) { InnerHandler = new Answer(TimeSpan.Zero) };
+        var logged = new CapturedLog();
+        var log = new SlowRequestLog(logged, TimeProvider.System, TimeSpan.FromSeconds(5)) { InnerHandler = new Answer(TimeSpan.Zero) };
         using var http = new HttpClient(log);
 
         using var quick = await http.GetAsync(new Uri("http://127.0.0.1:9/api/v1/pods"));
 
-        Assert.Empty(logged);
+        Assert.Empty(logged.Lines);
     }
 
     /// <summary>Answers the next request with <paramref name="body"/>; returns whether the client asked to keep the connection.</summary>
@@ -100,16 +98,5 @@ public sealed class ApiConnectionTests
             await Task.Delay(after, cancellationToken);
             return new HttpResponseMessage(HttpStatusCode.OK) { RequestMessage = request, Content = new StringContent("{}") };
         }
-    }
-
-    private sealed class Capture(ConcurrentQueue<string> lines) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            lines.Enqueue(formatter(state, exception));
     }
 }

@@ -24,22 +24,22 @@ public sealed class EmptyWatchTests
         var requests = new ConcurrentQueue<string>();
         using var stop = new CancellationTokenSource();
         var serving = ServeAsync(server.Listener, requests, stop.Token);
-        var logged = new ConcurrentQueue<(LogLevel, string)>();
+        var logged = new CapturedLog();
         var services = new ServiceCollection().AddLogging().AddTrainingJobOperator(new OperatorOptions { Kubeconfig = server.Kubeconfig, Identity = "empty-watch" });
         await using var provider = services.BuildServiceProvider();
         var client = provider.GetRequiredService<IKubernetes>();
-        var informer = new Informer<TrainingJob>("trainingjobs in ns", new KubernetesApi(client, "empty-watch").JobsListWatch("ns"), raw => KubernetesJson.Deserialize<TrainingJob>(raw), 1, new Capture(logged));
+        var informer = new Informer<TrainingJob>("trainingjobs in ns", new KubernetesApi(client, "empty-watch").JobsListWatch("ns"), raw => KubernetesJson.Deserialize<TrainingJob>(raw), 1, logged);
 
         var run = informer.RunAsync(stop.Token);
         await informer.Synced.WaitAsync(TimeSpan.FromSeconds(20));
         await Eventually.TrueAsync(() => requests.Count(IsWatch) >= 4, what: "four watches, each ended empty");
         await stop.CancelAsync();
         await run.WaitAsync(TimeSpan.FromSeconds(20));
+        await serving.WaitAsync(TimeSpan.FromSeconds(20));
 
         Assert.Equal(1, requests.Count(r => !IsWatch(r)));
         Assert.All(requests.Where(IsWatch), r => Assert.Contains("resourceVersion=11", r, StringComparison.Ordinal));
-        Assert.DoesNotContain(logged, l => l.Item1 >= LogLevel.Warning);
-        _ = serving;
+        Assert.DoesNotContain(logged.Lines, l => l.Level >= LogLevel.Warning);
     }
 
     private static bool IsWatch(string pathAndQuery) => WatchConnectionClose.IsWatch(new Uri("http://127.0.0.1" + pathAndQuery));
@@ -74,16 +74,5 @@ public sealed class EmptyWatchTests
 
             context.Response.Close();
         }
-    }
-
-    private sealed class Capture(ConcurrentQueue<(LogLevel, string)> lines) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            lines.Enqueue((logLevel, formatter(state, exception)));
     }
 }
